@@ -1,0 +1,184 @@
+/**
+ * The Store error vocabulary. Every error a Store method rejects with is a {@link PolykvError}
+ * with a stable `code`; match on `err.code`, never on the message or on `instanceof` across
+ * package copies. Backends keep the native error (etcd's JSON error, Consul's HTTP status) as
+ * `cause`.
+ *
+ * @module
+ */
+
+/** Every stable error code a Store can reject with. */
+export type PolykvErrorCode =
+  | 'NOT_FOUND'
+  | 'COMPARE_FAILED'
+  | 'ALREADY_EXISTS'
+  | 'NOT_A_DIRECTORY'
+  | 'IS_A_DIRECTORY'
+  | 'LOCK_LOST'
+  | 'TIMEOUT'
+  | 'ABORTED'
+  | 'UNAVAILABLE'
+  | 'INVALID_ARGUMENT'
+  | 'VALUE_TOO_LARGE'
+  | 'PERMISSION_DENIED'
+  | 'NOT_SUPPORTED'
+  | 'CLOSED'
+  | 'BACKEND_ERROR';
+
+const brand = Symbol.for('polykv.error');
+
+/** Base class of every polykv error. `code` is stable across releases. */
+export class PolykvError extends Error {
+  readonly code: PolykvErrorCode;
+  /** The key the failed call was about, when there is one (without the store's prefix). */
+  readonly key: string | undefined;
+
+  constructor(code: PolykvErrorCode, message: string, options?: { cause?: unknown; key?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.key = options?.key;
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** True for any polykv error, also one thrown by another copy of this package. */
+export function isPolykvError(value: unknown): value is PolykvError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+/** A conditional operation (CAS, compare-and-delete, update) found no key. Code `NOT_FOUND`. */
+export class KeyNotFoundError extends PolykvError {
+  constructor(key: string, options?: { cause?: unknown; message?: string }) {
+    super('NOT_FOUND', options?.message ?? `key not found: ${key}`, { ...options, key });
+  }
+}
+
+/** A compare-and-swap or compare-and-delete found a different value or index. Code `COMPARE_FAILED`. */
+export class CompareFailedError extends PolykvError {
+  constructor(key: string, options?: { cause?: unknown; message?: string }) {
+    super('COMPARE_FAILED', options?.message ?? `compare failed: ${key} was modified`, { ...options, key });
+  }
+}
+
+/** A create (`prevExist: false`) found the key already there. Code `ALREADY_EXISTS`. */
+export class KeyExistsError extends PolykvError {
+  constructor(key: string, options?: { cause?: unknown; message?: string }) {
+    super('ALREADY_EXISTS', options?.message ?? `key already exists: ${key}`, { ...options, key });
+  }
+}
+
+/**
+ * The path has the wrong node type for the call: code `NOT_A_DIRECTORY` (a value stands where a
+ * directory is needed, e.g. setting `a/b` when `a` holds a value) or `IS_A_DIRECTORY` (a value
+ * operation on a directory, e.g. setting `a` when `a/` has children).
+ */
+export class KeyTypeError extends PolykvError {
+  constructor(
+    code: 'NOT_A_DIRECTORY' | 'IS_A_DIRECTORY',
+    key: string,
+    options?: { cause?: unknown; message?: string },
+  ) {
+    const what = code === 'NOT_A_DIRECTORY' ? 'not a directory' : 'is a directory';
+    super(code, options?.message ?? `${what}: ${key}`, { ...options, key });
+  }
+}
+
+/** A held lock was lost (session invalidated, TTL refresh failed or came too late). Code `LOCK_LOST`. */
+export class LockLostError extends PolykvError {
+  constructor(key: string, options?: { cause?: unknown; message?: string }) {
+    super('LOCK_LOST', options?.message ?? `lock lost: ${key}`, { ...options, key });
+  }
+}
+
+/** The call's `timeout` (or the store's default) ran out. Code `TIMEOUT`. */
+export class TimeoutError extends PolykvError {
+  readonly timeoutMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; key?: string; timeoutMs?: number }) {
+    super('TIMEOUT', message, options);
+    this.timeoutMs = options?.timeoutMs;
+  }
+}
+
+/** The caller's `signal` was aborted. `cause` is `signal.reason`. Code `ABORTED`. */
+export class AbortError extends PolykvError {
+  constructor(message = 'the operation was aborted', options?: { cause?: unknown; key?: string }) {
+    super('ABORTED', message, options);
+  }
+}
+
+/** One host's failure inside an {@link UnavailableError}. */
+export interface HostFailure {
+  /** The host as the client knows it, e.g. `http://127.0.0.1:2379`. Never carries credentials. */
+  host: string;
+  error: unknown;
+}
+
+/**
+ * No server could serve the call: connection refused or reset, 5xx, no leader. When several hosts
+ * were tried, `hosts` has each host's cause. Code `UNAVAILABLE`.
+ */
+export class UnavailableError extends PolykvError {
+  readonly hosts: readonly HostFailure[];
+  constructor(message: string, options?: { cause?: unknown; key?: string; hosts?: readonly HostFailure[] }) {
+    super('UNAVAILABLE', message, options);
+    this.hosts = options?.hosts ?? [];
+  }
+}
+
+/**
+ * A bad key, value, TTL, URL or option. `argument` names what was wrong; the message names the bad
+ * part and never echoes a password or token. Code `INVALID_ARGUMENT`.
+ */
+export class InvalidArgumentError extends PolykvError {
+  readonly argument: string;
+  constructor(argument: string, message: string, options?: { cause?: unknown; key?: string }) {
+    super('INVALID_ARGUMENT', message, options);
+    this.argument = argument;
+  }
+}
+
+/** The value is larger than the backend accepts (Consul: 512 KiB). Nothing was written. Code `VALUE_TOO_LARGE`. */
+export class ValueTooLargeError extends PolykvError {
+  readonly size: number | undefined;
+  readonly limit: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; key?: string; size?: number; limit?: number }) {
+    super('VALUE_TOO_LARGE', message, options);
+    this.size = options?.size;
+    this.limit = options?.limit;
+  }
+}
+
+/** The server refused the credentials or token (HTTP 401/403). Code `PERMISSION_DENIED`. */
+export class PermissionDeniedError extends PolykvError {
+  constructor(message: string, options?: { cause?: unknown; key?: string }) {
+    super('PERMISSION_DENIED', message, options);
+  }
+}
+
+/** The backend cannot do this (see the README's support matrix). Code `NOT_SUPPORTED`. */
+export class NotSupportedError extends PolykvError {
+  constructor(message: string, options?: { cause?: unknown; key?: string }) {
+    super('NOT_SUPPORTED', message, options);
+  }
+}
+
+/** The store (or watcher, or lock) was closed before or during the call. Code `CLOSED`. */
+export class ClosedError extends PolykvError {
+  constructor(message = 'the store is closed', options?: { cause?: unknown; key?: string }) {
+    super('CLOSED', message, options);
+  }
+}
+
+/**
+ * The backend answered with something that has no portable meaning: an unexpected status, a
+ * malformed body, an unknown error code. `cause` holds the native error. Code `BACKEND_ERROR`.
+ */
+export class BackendError extends PolykvError {
+  constructor(message: string, options?: { cause?: unknown; key?: string }) {
+    super('BACKEND_ERROR', message, options);
+  }
+}

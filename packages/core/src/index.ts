@@ -1,0 +1,52 @@
+export * from './errors.js';
+export { deadline, sleep, throwIfAborted, backoffDelay, type CallOptions, type Deadline } from './signal.js';
+export {
+  normalizeKey,
+  isReservedKey,
+  joinKey,
+  parentKey,
+  baseName,
+  KeySpace,
+  MAX_KEY_BYTES,
+  RESERVED_SEGMENT,
+} from './keys.js';
+export { utf8Codec, binaryCodec, jsonCodec, sameRaw, type Codec } from './codec.js';
+export type {
+  Entry,
+  DirEntry,
+  ListEntry,
+  GetOptions,
+  ListOptions,
+  SetOptions,
+  DelOptions,
+  SwapCondition,
+  DeleteCondition,
+  WatchOptions,
+  LockOptions,
+  StoreCapabilities,
+} from './types.js';
+export type { Store } from './store.js';
+export {
+  Watcher,
+  type WatchSink,
+  type WatchEvent,
+  type KeyEvent,
+  type PutEvent,
+  type DeleteEvent,
+  type ExpireEvent,
+  type ResyncEvent,
+  type WatcherEvents,
+} from './watcher.js';
+export { Lock, KeepAlive, type LockEvents } from './lock.js';
+export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
+export {
+  checkTtl,
+  checkOptions,
+  checkIndex,
+  checkSwapCondition,
+  MAX_TTL_SECONDS,
+  type CheckedSwap,
+} from './validate.js';
+export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './memory.js';
+export { parseStoreUrl, checkUrlParams, type StoreUrl, type StoreUrlHost } from './url.js';
+export { openStore, type OpenStoreOptions, type StoreFromUrl } from './open.js';

@@ -1,0 +1,140 @@
+import { InvalidArgumentError } from './errors.js';
+
+/**
+ * The portable key model, the same on every backend:
+ * - keys are `/`-separated paths of non-empty segments;
+ * - one leading and one trailing `/` are ignored: `/a/b/` is the key `a/b`;
+ * - a segment may hold any Unicode text (spaces, `%`, `?`, `#`, emoji), except control characters,
+ *   and may not be `.` or `..`; empty segments (`a//b`) are rejected, never collapsed;
+ * - a key is at most {@link MAX_KEY_BYTES} bytes of UTF-8;
+ * - the first segment `.polykv` is reserved for the library's own bookkeeping (locks) and never
+ *   shows up in `list` or `watch`;
+ * - the empty key `''` (or `/`) is the root: valid for `list`, `watch` and recursive `del`.
+ *
+ * Backends escape each segment on the wire, so a key means the same bytes on etcd, Consul and
+ * `memory://`.
+ */
+export const MAX_KEY_BYTES = 4096;
+
+/** The first segment reserved for the library's own keys. */
+export const RESERVED_SEGMENT = '.polykv';
+
+// C0 and C1 control characters and DEL: invisible in logs and mangled by some proxies.
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+function describe(key: string): string {
+  const shown = key.length > 60 ? `${key.slice(0, 57)}...` : key;
+  return JSON.stringify(shown);
+}
+
+/**
+ * Validates and normalizes a user key. `root: true` admits the empty key (the store's root).
+ * @throws InvalidArgumentError naming what is wrong with the key.
+ */
+export function normalizeKey(key: unknown, options: { root?: boolean; argument?: string } = {}): string {
+  const argument = options.argument ?? 'key';
+  if (typeof key !== 'string') {
+    throw new InvalidArgumentError(argument, `${argument} must be a string, got ${typeof key}`);
+  }
+  let path = key;
+  if (path.startsWith('/')) path = path.slice(1);
+  if (path.endsWith('/')) path = path.slice(0, -1);
+  if (path === '') {
+    if (options.root) return '';
+    throw new InvalidArgumentError(argument, `${argument} must not be empty`);
+  }
+  if (!path.isWellFormed()) {
+    throw new InvalidArgumentError(argument, `${argument} ${describe(key)} has a lone UTF-16 surrogate`);
+  }
+  if (CONTROL.test(path)) {
+    throw new InvalidArgumentError(argument, `${argument} ${describe(key)} contains a control character`);
+  }
+  if (Buffer.byteLength(path) > MAX_KEY_BYTES) {
+    throw new InvalidArgumentError(argument, `${argument} is longer than ${MAX_KEY_BYTES} bytes`);
+  }
+  const segments = path.split('/');
+  for (const segment of segments) {
+    if (segment === '') {
+      throw new InvalidArgumentError(argument, `${argument} ${describe(key)} has an empty segment ("//")`);
+    }
+    if (segment === '.' || segment === '..') {
+      throw new InvalidArgumentError(argument, `${argument} ${describe(key)} has a "${segment}" segment`);
+    }
+  }
+  if (segments[0] === RESERVED_SEGMENT) {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} ${describe(key)} is in the reserved ${RESERVED_SEGMENT}/ space`,
+    );
+  }
+  return path;
+}
+
+/** True when a key relative to the store lies in the reserved `.polykv/` space. */
+export function isReservedKey(relativeKey: string): boolean {
+  return relativeKey === RESERVED_SEGMENT || relativeKey.startsWith(`${RESERVED_SEGMENT}/`);
+}
+
+/** Joins normalized paths, skipping empty ones. */
+export function joinKey(...parts: string[]): string {
+  return parts.filter((part) => part !== '').join('/');
+}
+
+/** The parent path of a normalized key (`''` for a top-level key). */
+export function parentKey(key: string): string {
+  const slash = key.lastIndexOf('/');
+  return slash === -1 ? '' : key.slice(0, slash);
+}
+
+/** The last segment of a normalized key. */
+export function baseName(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
+}
+
+/**
+ * A store's view of the backend's key space: every user key lives under `prefix`, and nothing a
+ * caller passes can leave it (`..` and empty segments are rejected before joining).
+ */
+export class KeySpace {
+  /** The normalized prefix, without slashes at either end; `''` for none. */
+  readonly prefix: string;
+
+  constructor(prefix = '') {
+    this.prefix = prefix === '' || prefix === '/' ? '' : normalizePrefix(prefix);
+  }
+
+  /** User key → backend path (no leading slash). `root: true` admits `''` (the prefix itself). */
+  toBackend(key: unknown, options: { root?: boolean; argument?: string } = {}): string {
+    return joinKey(this.prefix, normalizeKey(key, options));
+  }
+
+  /** The backend path of a reserved (library-owned) key. */
+  reserved(...parts: string[]): string {
+    return joinKey(this.prefix, RESERVED_SEGMENT, ...parts);
+  }
+
+  /** Backend path → user key, or `undefined` when the path lies outside the prefix. */
+  fromBackend(path: string): string | undefined {
+    let trimmed = path.startsWith('/') ? path.slice(1) : path;
+    if (trimmed.endsWith('/')) trimmed = trimmed.slice(0, -1);
+    if (this.prefix === '') return trimmed;
+    if (trimmed === this.prefix) return '';
+    if (trimmed.startsWith(`${this.prefix}/`)) return trimmed.slice(this.prefix.length + 1);
+    return undefined;
+  }
+}
+
+function normalizePrefix(prefix: string): string {
+  // The prefix may itself name reserved space only through the library, so validate it as a root-able key.
+  let path = prefix.startsWith('/') ? prefix.slice(1) : prefix;
+  if (path.endsWith('/')) path = path.slice(0, -1);
+  const segments = path.split('/');
+  if (
+    segments.some((segment) => segment === '' || segment === '.' || segment === '..') ||
+    CONTROL.test(path)
+  ) {
+    throw new InvalidArgumentError('prefix', `prefix ${describe(prefix)} is not a valid path`);
+  }
+  return path;
+}

@@ -1,0 +1,89 @@
+import type { Codec } from './codec.js';
+import { InvalidArgumentError, NotSupportedError } from './errors.js';
+import { createMemoryStore } from './memory.js';
+import type { Store } from './store.js';
+import { checkUrlParams, parseStoreUrl, type StoreUrl } from './url.js';
+
+/** Options of {@link openStore}. Backend options are passed on to that backend's factory. */
+export interface OpenStoreOptions<V = string> {
+  codec?: Codec<V>;
+  /** Options for `createEtcdStore`, merged over what the URL says. */
+  etcd?: Record<string, unknown>;
+  /** Options for `createConsulStore`, merged over what the URL says. */
+  consul?: Record<string, unknown>;
+}
+
+/** What a backend package exports for {@link openStore}. */
+export type StoreFromUrl = <V>(url: StoreUrl, options: OpenStoreOptions<V>) => Store<V> | Promise<Store<V>>;
+
+/**
+ * The scheme table: the one place that maps URL schemes to backends. Backend packages are loaded
+ * on demand, so `@polykv/core` works without them.
+ */
+const schemes: Record<string, { module: string } | { open: StoreFromUrl }> = {
+  memory: {
+    open: <V>(url: StoreUrl, options: OpenStoreOptions<V>) => {
+      checkUrlParams(url, ['historySize']);
+      const history = url.params.get('historySize');
+      const historySize = history === null ? undefined : Number(history);
+      if (historySize !== undefined && !(Number.isInteger(historySize) && historySize > 0)) {
+        throw new InvalidArgumentError(
+          'url',
+          `store URL ${url.redacted}: historySize must be a positive whole number`,
+        );
+      }
+      if (url.hosts.length > 1)
+        throw new InvalidArgumentError('url', `store URL ${url.redacted}: memory:// takes one name`);
+      const name = url.hosts[0]?.host;
+      return createMemoryStore<V>({
+        prefix: url.prefix,
+        ...(options.codec ? { codec: options.codec } : {}),
+        ...(name ? { name } : {}),
+        ...(historySize ? { historySize } : {}),
+      });
+    },
+  },
+  etcd: { module: '@polykv/etcd' },
+  etcds: { module: '@polykv/etcd' },
+  consul: { module: '@polykv/consul' },
+  consuls: { module: '@polykv/consul' },
+};
+
+/**
+ * Opens a store by URL:
+ * - `memory://` (a private data set), `memory://name/prefix` (a data set shared by name in this process);
+ * - `etcd://h1:2379,h2:2379/prefix`, `etcds://...` (TLS);
+ * - `consul://host:8500/prefix?dc=dc1`, `consuls://...` (TLS).
+ *
+ * The URL's path is a prefix that scopes every key. The typed factories (`createMemoryStore`,
+ * `createEtcdStore`, `createConsulStore`) are the primary API; this is for switching stores by
+ * configuration.
+ * @throws InvalidArgumentError for an unknown scheme or a malformed URL (credentials never echoed).
+ */
+export async function openStore<V = string>(
+  url: string,
+  options: OpenStoreOptions<V> = {},
+): Promise<Store<V>> {
+  const parsed = parseStoreUrl(url);
+  const entry = schemes[parsed.scheme];
+  if (!entry) {
+    throw new InvalidArgumentError(
+      'url',
+      `store URL ${parsed.redacted}: unknown scheme "${parsed.scheme}" (known: ${Object.keys(schemes).join(', ')})`,
+    );
+  }
+  if ('open' in entry) return entry.open(parsed, options);
+  let backend: { storeFromUrl?: StoreFromUrl };
+  try {
+    backend = (await import(entry.module)) as { storeFromUrl?: StoreFromUrl };
+  } catch (cause) {
+    throw new NotSupportedError(
+      `${parsed.scheme}:// needs the package ${entry.module}: npm install ${entry.module}`,
+      { cause },
+    );
+  }
+  if (typeof backend.storeFromUrl !== 'function') {
+    throw new NotSupportedError(`${entry.module} does not provide storeFromUrl`);
+  }
+  return backend.storeFromUrl(parsed, options);
+}

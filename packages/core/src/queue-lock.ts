@@ -1,0 +1,118 @@
+import { LockLostError, TimeoutError } from './errors.js';
+import { KeepAlive, Lock } from './lock.js';
+import { deadline } from './signal.js';
+import type { LockOptions } from './types.js';
+
+/** A contender's node in the lock queue. */
+export interface QueueNode {
+  /** The backend path of the node. */
+  path: string;
+  /** The node's current modification index (changes on every refresh). */
+  index: number;
+  /** The index at which the node was created: its place in the queue, and the fencing token. */
+  createIndex: number;
+}
+
+/**
+ * The backend operations the queue lock needs. Paths are backend paths in a library-owned space,
+ * so none of the user-key checks apply.
+ */
+export interface LockQueue {
+  /** Creates an in-order node with a TTL under `dir` (etcd: POST). */
+  enqueue(dir: string, ttlSeconds: number, signal: AbortSignal | undefined): Promise<QueueNode>;
+  /**
+   * Refreshes the node's TTL only if it still has `node.index` (etcd: PUT refresh with prevIndex,
+   * never a blind update). Resolves the new index; rejects with `LockLostError` when the node is gone
+   * or changed.
+   */
+  refresh(node: QueueNode, ttlSeconds: number, signal: AbortSignal): Promise<number>;
+  /** Every node under `dir`, in queue order (ascending createIndex). */
+  contenders(dir: string, signal: AbortSignal | undefined): Promise<QueueNode[]>;
+  /** Resolves when `node` is deleted or expires. */
+  waitGone(node: QueueNode, signal: AbortSignal): Promise<void>;
+  /** Deletes the node if it is still the same node; a missing node is fine. */
+  remove(node: QueueNode, signal: AbortSignal | undefined): Promise<void>;
+}
+
+/**
+ * The etcd v2 lock recipe, over any {@link LockQueue}: enqueue an in-order node with a TTL, keep it
+ * alive by CAS refresh, and hold the lock when no node sorts before ours; otherwise wait for the
+ * node just before ours to go, then look again (it may have died without being first). The node's
+ * createIndex is the fencing token, so it grows with every acquisition.
+ */
+export async function acquireQueueLock(
+  queue: LockQueue,
+  key: string,
+  dir: string,
+  options: LockOptions & { ttl: number },
+): Promise<Lock> {
+  const waitMs = options.wait ?? Infinity;
+  const bound = deadline(options.signal, options.timeout);
+  let me = await queue.enqueue(dir, options.ttl, bound.signal);
+  let lost: unknown;
+  // Filled in once acquired; the keep-alive reports a loss to whichever stage we are in.
+  const held: { lock?: Lock } = {};
+  const waiting = new AbortController();
+  const keepAlive = new KeepAlive(
+    options.ttl,
+    async (signal) => {
+      me = { ...me, index: await queue.refresh(me, options.ttl, signal) };
+    },
+    (cause) => {
+      lost = cause;
+      const error = cause instanceof LockLostError ? cause : new LockLostError(key, { cause });
+      if (held.lock) held.lock.markLost(error);
+      else waiting.abort(error);
+    },
+  );
+  const giveUp = async (error: unknown): Promise<never> => {
+    keepAlive.stop();
+    await queue.remove(me, undefined).catch(() => undefined);
+    throw error;
+  };
+  const started = Date.now();
+  try {
+    for (;;) {
+      const signal = AbortSignal.any([waiting.signal, ...(bound.signal ? [bound.signal] : [])]);
+      const nodes = await queue.contenders(dir, signal);
+      const mine = nodes.findIndex((node) => node.createIndex === me.createIndex);
+      if (mine === -1)
+        throw new LockLostError(key, { message: `lock ${key}: our queue node vanished while waiting` });
+      if (mine === 0) break;
+      const ahead = nodes[mine - 1]!;
+      const remaining = waitMs - (Date.now() - started);
+      if (remaining <= 0)
+        throw new TimeoutError(`lock ${key} is held by another holder`, { key, timeoutMs: waitMs });
+      // A referenced timer (not AbortSignal.timeout): a waiter alone must keep the process alive.
+      const waitBound = deadline(signal, Number.isFinite(remaining) ? remaining : undefined);
+      try {
+        await queue.waitGone(ahead, waitBound.signal ?? signal);
+      } catch (error) {
+        if (signal.aborted) throw error;
+        if (waitBound.signal?.aborted)
+          throw new TimeoutError(`lock ${key} is held by another holder`, { key, timeoutMs: waitMs });
+        throw error;
+      } finally {
+        waitBound.dispose();
+      }
+    }
+  } catch (error) {
+    if (lost !== undefined)
+      return giveUp(lost instanceof LockLostError ? lost : new LockLostError(key, { cause: lost }));
+    // The caller's signal or timeout wins over whatever the backend made of the abort.
+    if (bound.signal?.aborted) return giveUp(bound.error(error));
+    return giveUp(error);
+  } finally {
+    bound.dispose();
+  }
+  held.lock = new Lock(key, me.createIndex, async (releaseOptions) => {
+    keepAlive.stop();
+    const release = deadline(releaseOptions.signal, releaseOptions.timeout);
+    try {
+      await queue.remove(me, release.signal);
+    } finally {
+      release.dispose();
+    }
+  });
+  return held.lock;
+}

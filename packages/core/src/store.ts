@@ -1,0 +1,119 @@
+import type { Codec } from './codec.js';
+import type { Lock } from './lock.js';
+import type { CallOptions } from './signal.js';
+import type {
+  DelOptions,
+  DeleteCondition,
+  DirEntry,
+  Entry,
+  GetOptions,
+  ListEntry,
+  ListOptions,
+  LockOptions,
+  SetOptions,
+  StoreCapabilities,
+  SwapCondition,
+  WatchOptions,
+} from './types.js';
+import type { Watcher } from './watcher.js';
+
+/**
+ * One key-value store, whatever the backend: `memory://`, etcd v2 or Consul.
+ *
+ * This interface is the contract; the conformance suite (`@polykv/core/testing`) checks every
+ * sentence of it against every backend.
+ *
+ * - Keys follow the portable key model (see `normalizeKey`): `/`-separated, one leading and one
+ *   trailing slash ignored, no empty, `.` or `..` segments. Every key is relative to the store's
+ *   `prefix`, and no key can reach outside it.
+ * - Values go through the store's `codec`: strings by default, `Uint8Array` with `binaryCodec`
+ *   (byte-exact on every backend), any JSON value with `jsonCodec`.
+ * - Every method ends with an options bag with `signal` and `timeout`. A call rejects with a
+ *   `PolykvError` whose `code` is stable: see the error classes. A call that rejects has not written
+ *   anything, except where a backend cannot know (a connection lost after the request was sent:
+ *   `UNAVAILABLE`, see the README's "Guarantees").
+ * - Directories: setting `a/b/c` creates the directories `a` and `a/b`. A directory holds no value.
+ *
+ * @typeParam V - the value type, fixed by the codec.
+ */
+export interface Store<V = string> {
+  /** `'memory'`, `'etcd'` or `'consul'`. */
+  readonly kind: string;
+  /** The prefix every key of this store lives under, without slashes at the ends; `''` for none. */
+  readonly prefix: string;
+  readonly codec: Codec<V>;
+  readonly capabilities: StoreCapabilities;
+
+  /**
+   * The value at `key`, or `null` when there is none (the key is missing, or is a directory).
+   */
+  get(key: string, options?: GetOptions): Promise<Entry<V> | null>;
+
+  /**
+   * The children of directory `dir` (`''` for the root), sorted by key. With `recursive`, every
+   * descendant. Directories come as `{ dir: true }` entries. A missing path, or a key that holds a
+   * value, lists as `[]`.
+   */
+  list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]>;
+
+  /**
+   * Writes `value` at `key`, creating missing parent directories; with `ttl`, the key expires.
+   * Rejects with `IS_A_DIRECTORY` when `key` is a directory and `NOT_A_DIRECTORY` when a parent holds
+   * a value (on backends with `capabilities.typedDirectories`).
+   */
+  set(key: string, value: V, options?: SetOptions): Promise<Entry<V>>;
+
+  /**
+   * Deletes `key`. Resolves `true` when something was deleted, `false` when there was nothing.
+   * A directory needs `recursive` unless it is empty; otherwise `IS_A_DIRECTORY`.
+   * `del('', { recursive: true })` empties the store's prefix.
+   */
+  del(key: string, options?: DelOptions): Promise<boolean>;
+
+  /** Creates an empty directory. Rejects with `ALREADY_EXISTS` when anything is at `key`. */
+  mkdir(key: string, options?: SetOptions): Promise<DirEntry>;
+
+  /**
+   * Writes `value` only if the condition holds:
+   * - `{ prevExist: false }`: only if nothing is at `key`, else `ALREADY_EXISTS`;
+   * - `{ prevValue }`: only if the current value equals it, else `COMPARE_FAILED`;
+   * - `{ prevIndex }`: only if the key's `index` equals it, else `COMPARE_FAILED`.
+   * With `prevValue`/`prevIndex` a missing key rejects with `NOT_FOUND`.
+   */
+  compareAndSwap(key: string, value: V, condition: SwapCondition<V>, options?: SetOptions): Promise<Entry<V>>;
+
+  /**
+   * Deletes `key` only if its value (or index) matches; else `COMPARE_FAILED`, or `NOT_FOUND` when
+   * the key is missing.
+   */
+  compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void>;
+
+  /**
+   * Creates a new key under directory `dir` whose name sorts after every earlier push to `dir`,
+   * also when several clients push at once (etcd: in-order keys, 20-digit zero-padded).
+   */
+  push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>>;
+
+  /**
+   * Watches `key` (with `recursive`, every key below it). Without `fromIndex` it first delivers the
+   * current value(s) as `put` events marked `initial`, then every change; with `fromIndex` it
+   * replays every change from that index on. Deleting a directory gives one `delete` event per key
+   * below it. Events for one key come in index order and none is skipped: when history is gone the
+   * watcher re-reads and emits the differences and a `resync` event. Connection failures are
+   * retried; only a terminal error ends the watch, loudly.
+   */
+  watch(key: string, options?: WatchOptions): Watcher<V>;
+
+  /**
+   * Takes an exclusive lock named `key`. Locks live in the reserved `.polykv/` space, never in
+   * `list` or `watch` results, and do not touch the value at `key`. Resolves once held; rejects
+   * with `TIMEOUT` when `wait` runs out first.
+   */
+  lock(key: string, options?: LockOptions): Promise<Lock>;
+
+  /**
+   * Closes every socket, timer, watcher and held lock (locks are released on a best-effort basis).
+   * Later calls reject with `CLOSED`.
+   */
+  close(options?: CallOptions): Promise<void>;
+}

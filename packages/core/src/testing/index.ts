@@ -1,0 +1,1 @@
+export { runStoreConformance, type ConformanceOptions, type MakeStore, type TestApi } from './conformance.js';

@@ -1,0 +1,124 @@
+import type { CallOptions } from './signal.js';
+
+/** A key that holds a value. */
+export interface Entry<V = string> {
+  /** The key, relative to the store's prefix, without leading or trailing slashes. */
+  key: string;
+  value: V;
+  /** The backend's index of the last change to this key (etcd `modifiedIndex`, Consul `ModifyIndex`). */
+  index: number;
+  /** The index at which the key was created (etcd `createdIndex`, Consul `CreateIndex`). */
+  createIndex: number;
+  /** When the key expires, for keys set with a TTL. */
+  expiresAt?: Date;
+  dir?: false;
+}
+
+/** A directory, as `list` and `mkdir` report it. */
+export interface DirEntry {
+  key: string;
+  dir: true;
+  /** The directory's last change; 0 when the backend only implies the directory. */
+  index: number;
+  createIndex: number;
+  expiresAt?: Date;
+}
+
+export type ListEntry<V = string> = Entry<V> | DirEntry;
+
+/** Options of `get`. */
+export interface GetOptions extends CallOptions {
+  /**
+   * Read from the leader (etcd `quorum=true`, Consul `?consistent`) rather than any member.
+   * @defaultValue false
+   */
+  consistent?: boolean;
+}
+
+/** Options of `list`. */
+export interface ListOptions extends GetOptions {
+  /**
+   * List every descendant (values and directories), not only the direct children.
+   * @defaultValue false
+   */
+  recursive?: boolean;
+}
+
+/** Options of writes that can give the key a time to live. */
+export interface SetOptions extends CallOptions {
+  /**
+   * Seconds until the key expires: a positive whole number. Backends may have a minimum and may
+   * expire late (Consul: at least 10 s, and up to twice the TTL); see `store.capabilities`.
+   */
+  ttl?: number;
+}
+
+/** Options of `del`. */
+export interface DelOptions extends CallOptions {
+  /**
+   * Delete a directory and everything below it. Without it, deleting a non-empty directory
+   * rejects with `IS_A_DIRECTORY`.
+   * @defaultValue false
+   */
+  recursive?: boolean;
+}
+
+/** The condition of a compare-and-swap: exactly one of the three forms. */
+export type SwapCondition<V> = { prevValue: V } | { prevIndex: number } | { prevExist: false };
+
+/** The condition of a compare-and-delete. */
+export type DeleteCondition<V> = { prevValue: V } | { prevIndex: number };
+
+/** Options of `watch`. */
+export interface WatchOptions extends CallOptions {
+  /**
+   * Watch every key below `key` rather than `key` alone.
+   * @defaultValue false
+   */
+  recursive?: boolean;
+  /**
+   * Replay every change with an index at or above this one, then go on live. Resume a watch with
+   * `lastEvent.index + 1`. When the backend no longer has that history, the watcher re-reads the
+   * state, emits the differences and a `resync` event.
+   */
+  fromIndex?: number;
+  /**
+   * Without `fromIndex`: deliver the current value(s) first, as `put` events with `initial: true`.
+   * @defaultValue true
+   */
+  initial?: boolean;
+}
+
+/** Options of `lock`. */
+export interface LockOptions extends CallOptions {
+  /**
+   * Seconds the lock survives its holder going silent. The holder renews it every third of
+   * that. Backends may raise it to their minimum (Consul: 10 s).
+   * @defaultValue 15
+   */
+  ttl?: number;
+  /**
+   * Milliseconds to wait for the lock when another holder has it; then the call rejects with
+   * `TIMEOUT`. `0` tries once. `signal` and `timeout` bound the wait too.
+   * @defaultValue Infinity
+   */
+  wait?: number;
+}
+
+/**
+ * What a backend can and cannot do, so callers and the conformance suite need no backend names.
+ * The README's support matrix is the human-readable form of this.
+ */
+export interface StoreCapabilities {
+  /** The smallest TTL in seconds the backend honours; shorter TTLs are rejected with `INVALID_ARGUMENT`. */
+  minTtl: number;
+  /** How late expiry may come, as a factor of the TTL (Consul: 2, etcd and memory: about 1). */
+  ttlExpiryFactor: number;
+  /**
+   * True when the backend keeps values and directories apart like a file system (setting a key
+   * under a value fails with `NOT_A_DIRECTORY`, setting a directory's path fails with `IS_A_DIRECTORY`).
+   */
+  typedDirectories: boolean;
+  /** How many past events the backend can replay to a watch with `fromIndex`. */
+  watchHistory: number;
+}

@@ -1,0 +1,74 @@
+import { InvalidArgumentError } from './errors.js';
+import type { CallOptions } from './signal.js';
+import type { DeleteCondition, SwapCondition } from './types.js';
+
+/** The largest TTL any backend is asked for: 2^31 - 1 seconds (about 68 years). */
+export const MAX_TTL_SECONDS = 2 ** 31 - 1;
+
+/** Checks a TTL in seconds: a whole number from `minTtl` to {@link MAX_TTL_SECONDS}. */
+export function checkTtl(ttl: unknown, minTtl = 1, argument = 'ttl'): number | undefined {
+  if (ttl === undefined) return undefined;
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl <= 0) {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} must be a positive whole number of seconds, got ${typeof ttl === 'number' ? ttl : typeof ttl}`,
+    );
+  }
+  if (ttl > MAX_TTL_SECONDS) throw new InvalidArgumentError(argument, `${argument} ${ttl} s is too large`);
+  if (ttl < minTtl) {
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} ${ttl} s is below this backend's minimum of ${minTtl} s`,
+    );
+  }
+  return ttl;
+}
+
+/** Checks the common options bag (`signal`, `timeout`) and that it is an object at all. */
+export function checkOptions<T extends CallOptions>(options: T | undefined): T {
+  if (options === undefined || options === null) return {} as T;
+  if (typeof options !== 'object') throw new InvalidArgumentError('options', 'options must be an object');
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError('signal', 'signal must be an AbortSignal');
+  }
+  if (options.timeout !== undefined && (typeof options.timeout !== 'number' || !(options.timeout >= 0))) {
+    throw new InvalidArgumentError('timeout', 'timeout must be a number of milliseconds >= 0');
+  }
+  return options;
+}
+
+/** Checks a modification index given as a condition or a watch start. */
+export function checkIndex(index: unknown, argument: string): number {
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) {
+    throw new InvalidArgumentError(argument, `${argument} must be a whole number >= 0, got ${String(index)}`);
+  }
+  return index;
+}
+
+export type CheckedSwap<V> =
+  { kind: 'prevExist' } | { kind: 'prevValue'; prevValue: V } | { kind: 'prevIndex'; prevIndex: number };
+
+/** Checks that a CAS condition has exactly one of its forms. */
+export function checkSwapCondition<V>(condition: SwapCondition<V> | DeleteCondition<V>): CheckedSwap<V> {
+  if (typeof condition !== 'object' || condition === null) {
+    throw new InvalidArgumentError(
+      'condition',
+      'condition must be { prevValue }, { prevIndex } or { prevExist: false }',
+    );
+  }
+  const forms = ['prevExist', 'prevValue', 'prevIndex'].filter((name) => name in condition);
+  if (forms.length !== 1) {
+    throw new InvalidArgumentError(
+      'condition',
+      `condition needs exactly one of prevValue, prevIndex, prevExist; got ${forms.length}`,
+    );
+  }
+  if ('prevExist' in condition) {
+    if (condition.prevExist !== false)
+      throw new InvalidArgumentError('prevExist', 'prevExist may only be false (create)');
+    return { kind: 'prevExist' };
+  }
+  if ('prevIndex' in condition)
+    return { kind: 'prevIndex', prevIndex: checkIndex(condition.prevIndex, 'prevIndex') };
+  return { kind: 'prevValue', prevValue: condition.prevValue };
+}
