@@ -1,0 +1,225 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Every test server runs under one root folder per test process, named so that the final sweep in
+ * scripts/run-tests.mjs can find stragglers: `<tmp>/polykv-test-<pid>-<random>`.
+ */
+let root: string | undefined;
+export function testRoot(): string {
+  if (!root) {
+    root = mkdtempSync(join(tmpdir(), `polykv-test-${process.pid}-`));
+    reaper().stdin!.write(`dir ${root}\n`);
+  }
+  return root;
+}
+
+/** A file of the repository, from compiled test code (which runs from build/test/...). */
+export function repoPath(relative: string): string {
+  return new URL(`../../../${relative}`, import.meta.url).href;
+}
+
+let reaperProcess: ChildProcess | undefined;
+function reaper(): ChildProcess {
+  if (!reaperProcess) {
+    const script = fileURLToPath(repoPath('test/helpers/reaper.mjs'));
+    reaperProcess = spawn(process.execPath, [script], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    });
+    reaperProcess.unref();
+    (reaperProcess.stdin as unknown as { unref(): void }).unref();
+  }
+  return reaperProcess;
+}
+
+const live = new Set<ManagedProcess>();
+process.on('exit', () => {
+  for (const child of live) child.killNow();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+/**
+ * Stops every server this test process started and has not stopped yet. Test files call it in
+ * `after()`, so a failing test still leaves nothing running.
+ */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...live].map((child) => child.stop(2000)));
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small window for a race, retried by callers). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
+export function makeDir(...parts: string[]): string {
+  const dir = join(testRoot(), ...parts);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A server process that can be stopped, killed, paused and started again with the same arguments. */
+export class ManagedProcess {
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #paused = false;
+  readonly logFile: string;
+
+  constructor(
+    readonly name: string,
+    readonly binary: string,
+    readonly args: string[],
+    readonly workDir: string,
+  ) {
+    this.logFile = join(workDir, `${name}.log`);
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get running(): boolean {
+    return this.#child !== undefined;
+  }
+
+  start(): void {
+    if (this.#child) throw new Error(`${this.name} is already running`);
+    const log = openSync(this.logFile, 'a');
+    const child = spawn(this.binary, this.args, { cwd: this.workDir, stdio: ['ignore', log, log] });
+    // A forgotten server must not keep the test process alive; the exit hook and the reaper kill it.
+    child.unref();
+    closeSync(log);
+    this.#child = child;
+    this.#paused = false;
+    live.add(this);
+    if (child.pid) reaper().stdin!.write(`+${child.pid}\n`);
+    this.#exited = new Promise((resolve) => {
+      child.once('exit', () => {
+        if (child.pid) reaper().stdin?.write(`-${child.pid}\n`);
+        if (this.#child === child) this.#child = undefined;
+        live.delete(this);
+        resolve();
+      });
+      child.once('error', () => resolve());
+    });
+  }
+
+  /** SIGKILL: the crash case. Resolves when the process is gone. */
+  async kill(): Promise<void> {
+    this.#child?.ref();
+    this.killNow();
+    await this.#exited;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. Resolves when the process is gone. */
+  async stop(graceMs = 5000): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    // Referenced while we wait for the exit, or the event loop would think nothing is pending.
+    child.ref();
+    if (this.#paused) child.kill('SIGCONT');
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  killNow(): void {
+    const child = this.#child;
+    if (!child) return;
+    if (this.#paused) child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  }
+
+  /** SIGSTOP: the process holds its sockets but answers nothing. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+    this.#paused = false;
+  }
+
+  /** The last lines of the server's log, for failure messages. */
+  tail(lines = 30): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+}
+
+/** Polls `check` until it resolves true, or fails with `describe()` after `timeoutMs`. */
+export async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface ProbeResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * One HTTP request on its own connection (no keep-alive), for readiness probes and checks that
+ * must not leave sockets behind.
+ */
+export function probe(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<ProbeResponse> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      { method: init.method ?? 'GET', headers: init.headers, agent: false, timeout: init.timeoutMs ?? 2000 },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`probe of ${url} timed out`)));
+    request.on('error', reject);
+    request.end(init.body);
+  });
+}
