@@ -1,0 +1,93 @@
+import { Acl } from './api/acl.js';
+import { Agent } from './api/agent.js';
+import { Catalog } from './api/catalog.js';
+import { Config } from './api/config.js';
+import { Connect } from './api/connect.js';
+import { Coordinate } from './api/coordinate.js';
+import { DiscoveryChain } from './api/discovery-chain.js';
+import { Event } from './api/event.js';
+import { Health } from './api/health.js';
+import { Internal } from './api/internal.js';
+import { Kv } from './api/kv.js';
+import { Operator } from './api/operator.js';
+import { Query } from './api/query.js';
+import { Session } from './api/session.js';
+import { Snapshot } from './api/snapshot.js';
+import { Status } from './api/status.js';
+import { Txn } from './api/txn.js';
+import type { ConsulClientOptions } from './options.js';
+import { Transport, type RequestSpec, type ResponseOf } from './request.js';
+
+/**
+ * A client for the whole Consul HTTP API. Each endpoint group is a property (`client.kv`,
+ * `client.catalog`, ...) whose methods map one-to-one onto Consul's routes; every method ends with
+ * an options bag (`dc`, `token`, `signal`, `timeout`, and for reads `consistent`/`stale`/`cached`,
+ * `index`/`wait`, `filter`, ...).
+ *
+ * ```ts
+ * const consul = new ConsulClient({ address: '127.0.0.1:8500', token });
+ * const { data, meta } = await consul.kv.get('app/config');
+ * await consul.close();
+ * ```
+ */
+export class ConsulClient {
+  readonly acl: Acl;
+  readonly agent: Agent;
+  readonly catalog: Catalog;
+  readonly config: Config;
+  readonly connect: Connect;
+  readonly coordinate: Coordinate;
+  readonly discoveryChain: DiscoveryChain;
+  readonly event: Event;
+  readonly health: Health;
+  readonly internal: Internal;
+  readonly kv: Kv;
+  readonly operator: Operator;
+  readonly query: Query;
+  readonly session: Session;
+  readonly snapshot: Snapshot;
+  readonly status: Status;
+  readonly txn: Txn;
+
+  readonly #transport: Transport;
+
+  constructor(options: ConsulClientOptions = {}) {
+    const transport = new Transport(options);
+    this.#transport = transport;
+    this.acl = new Acl(transport);
+    this.agent = new Agent(transport);
+    this.catalog = new Catalog(transport);
+    this.config = new Config(transport);
+    this.connect = new Connect(transport);
+    this.coordinate = new Coordinate(transport);
+    this.discoveryChain = new DiscoveryChain(transport);
+    this.event = new Event(transport);
+    this.health = new Health(transport);
+    this.internal = new Internal(transport);
+    this.kv = new Kv(transport);
+    this.operator = new Operator(transport);
+    this.query = new Query(transport);
+    this.session = new Session(transport);
+    this.snapshot = new Snapshot(transport);
+    this.status = new Status(transport);
+    this.txn = new Txn(transport);
+  }
+
+  /** The agents this client talks to, as origins (`http://127.0.0.1:8500`). */
+  get agents(): readonly string[] {
+    return this.#transport.agents;
+  }
+
+  /**
+   * Any call the typed methods do not cover, through the same request path (token, timeouts,
+   * errors, metadata). `path` must already be escaped.
+   */
+  request<T = unknown>(spec: RequestSpec): Promise<ResponseOf<T>> {
+    return this.#transport.request<T>(spec);
+  }
+
+  /** Frees every socket. Later calls fail with `CONSUL_CLOSED`. */
+  close(): Promise<void> {
+    return this.#transport.close();
+  }
+}

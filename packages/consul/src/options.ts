@@ -1,0 +1,125 @@
+import type { Dispatcher } from 'undici';
+
+/** Options every Consul call accepts. */
+export interface ConsulCallOptions {
+  /** Aborts the call (`CONSUL_ABORTED`). */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds before the call fails with `CONSUL_TIMEOUT`. Blocking queries get `wait` plus a
+   * margin on top, so a timeout never cuts a long poll short.
+   * @defaultValue the client's `timeout` (10 000)
+   */
+  timeout?: number;
+  /** Datacenter (`?dc=`). @defaultValue the client's `dc`, else the agent's own */
+  dc?: string;
+  /** ACL token, sent as the `X-Consul-Token` header, never in the URL. @defaultValue the client's `token` */
+  token?: string;
+  /** Namespace (`?ns=`, Consul Enterprise). */
+  ns?: string;
+  /** Admin partition (`?partition=`, Consul Enterprise). */
+  partition?: string;
+}
+
+/** Options of read calls. */
+export interface QueryOptions extends ConsulCallOptions {
+  /** `?consistent`: read from the leader with a quorum check. */
+  consistent?: boolean;
+  /** `?stale`: any server may answer. */
+  stale?: boolean;
+  /** `?cached`: use the agent's cache where the endpoint supports it. */
+  cached?: boolean;
+  /** With `cached`: the oldest cached answer accepted, in ms (`Cache-Control: max-age`). */
+  maxAge?: number;
+  /** With `cached`: serve a stale cache entry this long (ms) when the servers fail (`stale-if-error`). */
+  staleIfError?: number;
+  /** Blocking query: wait until the endpoint's index passes this one (`?index=`). */
+  index?: number;
+  /** Blocking query: the longest wait, in ms or a Consul duration (`'30s'`). @defaultValue Consul's 5 min */
+  wait?: number | string;
+  /** Hash-based blocking on agent endpoints (`?hash=`). */
+  hash?: string;
+  /** A filter expression (`?filter=`). */
+  filter?: string;
+  /** Sort by round-trip time from this node (`?near=`; `_agent` for the agent's node). */
+  near?: string;
+  /** Only nodes with this metadata (`?node-meta=key:value`, repeated). */
+  nodeMeta?: Record<string, string>;
+}
+
+/** Options of write calls. */
+export type WriteOptions = ConsulCallOptions;
+
+/** TLS settings for `https` agents. */
+export interface ConsulTlsOptions {
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** The name to verify the certificate against (SNI). */
+  servername?: string;
+  /**
+   * Verify the agent's certificate. Turn off only for throw-away test agents.
+   * @defaultValue true
+   */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options of {@link ConsulClient}. */
+export interface ConsulClientOptions {
+  /**
+   * Agent address(es): `'127.0.0.1:8500'`, `'https://consul:8501'`, or a list. With several, the
+   * client uses the first that answers and sticks to it; see `failover`.
+   * @defaultValue `'127.0.0.1:8500'`
+   */
+  address?: string | string[];
+  /** Use https for addresses given without a scheme. @defaultValue false */
+  secure?: boolean;
+  tls?: ConsulTlsOptions;
+  /** HTTP basic auth, for agents behind a proxy that wants it. */
+  basicAuth?: { username: string; password: string };
+  /** Default ACL token. */
+  token?: string;
+  /** Default datacenter. */
+  dc?: string;
+  /**
+   * Move on to the next address when an agent cannot be reached. Off by default because Consul
+   * writes are not all safe to replay: only requests that never reached an agent, or that are
+   * idempotent, move on (see the README).
+   * @defaultValue false
+   */
+  failover?: boolean;
+  /** Default timeout of a call, in ms. @defaultValue 10000 */
+  timeout?: number;
+  /** Defaults merged under every call's options (e.g. `{ stale: true }`). */
+  defaults?: QueryOptions;
+  /** The undici dispatcher to send through (a MockAgent, a proxy). @defaultValue a keep-alive Agent owned by the client */
+  dispatcher?: Dispatcher;
+}
+
+/** Metadata of a read, from the response headers. */
+export interface QueryMeta {
+  /** `X-Consul-Index`: pass it as `index` to block until something changes. */
+  index: number | undefined;
+  /** `X-Consul-KnownLeader`. */
+  knownLeader: boolean | undefined;
+  /** `X-Consul-LastContact`, in ms. */
+  lastContact: number | undefined;
+  /** `X-Consul-Effective-Consistency` (catalog and health endpoints). */
+  effectiveConsistency: string | undefined;
+  /** With `cached`: whether the agent's cache answered (`X-Cache: HIT`). */
+  cacheHit: boolean | undefined;
+  /** With `cached`: the age of the cached answer in seconds (`Age`). */
+  cacheAge: number | undefined;
+  /** `X-Consul-ContentHash`, for hash-based blocking. */
+  contentHash: string | undefined;
+  /** How long the request took, in ms. */
+  requestTime: number;
+  /** The agent that answered. */
+  agent: string;
+}
+
+/** What a read endpoint resolves: the data and the response's metadata. */
+export interface ConsulResult<T> {
+  data: T;
+  meta: QueryMeta;
+}
