@@ -10,4 +10,21 @@ export type {
   ConsulResult,
 } from './options.js';
 export { escapePath, formatDuration, durationMs, type RequestSpec, type ResponseOf } from './request.js';
-export { Status } from './api/status.js';
+export * from './api/status.js';
+// Every endpoint group's class and types. Type names are unique across groups (prefix generic ones).
+export * from './api/acl.js';
+export * from './api/agent.js';
+export * from './api/catalog.js';
+export * from './api/config.js';
+export * from './api/connect.js';
+export * from './api/coordinate.js';
+export * from './api/discovery-chain.js';
+export * from './api/event.js';
+export * from './api/health.js';
+export * from './api/internal.js';
+export * from './api/kv.js';
+export * from './api/operator.js';
+export * from './api/query.js';
+export * from './api/session.js';
+export * from './api/snapshot.js';
+export * from './api/txn.js';
