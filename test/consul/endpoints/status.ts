@@ -20,3 +20,6 @@ export const rows: EndpointRow[] = [
     result: (value) => assert.deepEqual(value, ['127.0.0.1:8300']),
   },
 ];
+
+/** Routes of this group without a row yet. */
+export const pending: string[] = [];

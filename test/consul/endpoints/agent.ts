@@ -1,0 +1,42 @@
+import type { EndpointRow } from './table.js';
+
+export const rows: EndpointRow[] = [];
+
+/** Routes of this group without a row yet: remove each one as its row lands. */
+export const pending: string[] = [
+  'GET /v1/agent/host',
+  'GET /v1/agent/members',
+  'GET /v1/agent/self',
+  'PUT /v1/agent/reload',
+  'PUT /v1/agent/maintenance',
+  'GET /v1/agent/metrics',
+  'GET /v1/agent/monitor',
+  'PUT /v1/agent/join/:address',
+  'PUT /v1/agent/leave',
+  'PUT /v1/agent/force-leave/:node_name',
+  'PUT /v1/agent/token/default',
+  'PUT /v1/agent/token/agent',
+  'PUT /v1/agent/token/agent_master',
+  'PUT /v1/agent/token/replication',
+  'PUT /v1/agent/token/acl_token',
+  'PUT /v1/agent/token/acl_agent_token',
+  'PUT /v1/agent/token/acl_agent_master_token',
+  'PUT /v1/agent/token/acl_replication_token',
+  'GET /v1/agent/checks',
+  'PUT /v1/agent/check/register',
+  'PUT /v1/agent/check/deregister/:check_id',
+  'PUT /v1/agent/check/pass/:check_id',
+  'PUT /v1/agent/check/warn/:check_id',
+  'PUT /v1/agent/check/fail/:check_id',
+  'PUT /v1/agent/check/update/:check_id',
+  'GET /v1/agent/services',
+  'GET /v1/agent/service/:service_id',
+  'GET /v1/agent/health/service/name/:service_name',
+  'GET /v1/agent/health/service/id/:service_id',
+  'PUT /v1/agent/service/register',
+  'PUT /v1/agent/service/deregister/:service_id',
+  'PUT /v1/agent/service/maintenance/:service_id',
+  'POST /v1/agent/connect/authorize',
+  'GET /v1/agent/connect/ca/roots',
+  'GET /v1/agent/connect/ca/leaf/:service',
+];
