@@ -132,13 +132,12 @@ export function parseStoreUrl(url: unknown): StoreUrl {
     memory && hostList === '' ? [] : hostList.split(',').map((part) => parseHost(part, redacted, memory));
 
   let prefix = '';
+  const decodedPath = path
+    .split('/')
+    .map((segment) => decode(segment, 'path', redacted))
+    .join('/');
   try {
-    prefix = new KeySpace(
-      path
-        .split('/')
-        .map((segment) => decode(segment, 'path', redacted))
-        .join('/'),
-    ).prefix;
+    prefix = new KeySpace(decodedPath).prefix;
   } catch (cause) {
     throw new InvalidArgumentError('url', `store URL ${redacted}: the path is not a valid key prefix`, {
       cause,

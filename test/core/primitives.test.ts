@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  backoffDelay,
+  binaryCodec,
+  deadline,
+  isPolykvError,
+  jsonCodec,
+  KeySpace,
+  normalizeKey,
+  sameRaw,
+  sleep,
+  utf8Codec,
+} from '@polykv/core';
+
+describe('key model', () => {
+  it('normalizes one leading and one trailing slash, keeps everything else', () => {
+    assert.equal(normalizeKey('/a/b/'), 'a/b');
+    assert.equal(normalizeKey('a b/%2F/?#/ü🔑'), 'a b/%2F/?#/ü🔑');
+    assert.equal(normalizeKey('', { root: true }), '');
+    assert.equal(normalizeKey('/', { root: true }), '');
+  });
+
+  it('rejects empty, dot and dot-dot segments, control characters, reserved space and huge keys', () => {
+    for (const key of [
+      '',
+      '//a',
+      'a//b',
+      'a/./b',
+      'a/../b',
+      '..',
+      '\u0007',
+      'a\u007fb',
+      '.polykv',
+      '.polykv/x',
+      'x'.repeat(4097),
+      'bad\ud800',
+    ]) {
+      assert.throws(
+        () => normalizeKey(key),
+        (error: unknown) => isPolykvError(error) && error.code === 'INVALID_ARGUMENT',
+        JSON.stringify(key).slice(0, 30),
+      );
+    }
+    assert.equal(normalizeKey('x'.repeat(4096)).length, 4096);
+    assert.equal(normalizeKey('a/.polykv/b'), 'a/.polykv/b', 'only the first segment is reserved');
+  });
+
+  it('KeySpace joins under its prefix and maps back; outside paths map to undefined', () => {
+    const space = new KeySpace('/tenant/a/');
+    assert.equal(space.prefix, 'tenant/a');
+    assert.equal(space.toBackend('/x/y'), 'tenant/a/x/y');
+    assert.equal(space.toBackend('', { root: true }), 'tenant/a');
+    assert.equal(space.reserved('locks', 'k'), 'tenant/a/.polykv/locks/k');
+    assert.equal(space.fromBackend('/tenant/a/x/y/'), 'x/y');
+    assert.equal(space.fromBackend('tenant/a'), '');
+    assert.equal(space.fromBackend('tenant/ab/x'), undefined);
+    assert.throws(() => new KeySpace('a/../b'), /not a valid path/);
+    assert.throws(() => space.toBackend('../b'), /segment/);
+  });
+});
+
+describe('codecs', () => {
+  it('utf8 passes strings, rejects other types and lone surrogates', () => {
+    assert.equal(utf8Codec.encode('héllo'), 'héllo');
+    assert.equal(utf8Codec.decode(new TextEncoder().encode('héllo')), 'héllo');
+    assert.throws(() => utf8Codec.encode(5 as unknown as string), /must be a string/);
+    assert.throws(() => utf8Codec.encode('\udc00'), /surrogate/);
+  });
+
+  it('binary keeps bytes, json round-trips and hands non-JSON text over as a string', () => {
+    const bytes = new Uint8Array([0, 255, 128]);
+    assert.equal(binaryCodec.encode(bytes), bytes);
+    assert.throws(() => binaryCodec.encode('x' as unknown as Uint8Array), /Uint8Array/);
+    assert.deepEqual(jsonCodec.decode(jsonCodec.encode({ a: [1, null] }) as string), { a: [1, null] });
+    assert.equal(jsonCodec.decode('plain text'), 'plain text');
+    assert.throws(() => jsonCodec.encode(undefined), /no JSON form/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    assert.throws(() => jsonCodec.encode(cyclic), /cannot be serialized/);
+    assert.equal(sameRaw('abc', new TextEncoder().encode('abc')), true);
+    assert.equal(sameRaw(new Uint8Array([1]), new Uint8Array([2])), false);
+  });
+});
+
+describe('signals and backoff', () => {
+  it('deadline reports TIMEOUT for its own timer and ABORTED (with the reason) for the caller', async () => {
+    const timed = deadline(undefined, 20);
+    await new Promise((resolve) => timed.signal!.addEventListener('abort', resolve));
+    assert.equal(timed.error().code, 'TIMEOUT');
+    timed.dispose();
+
+    const controller = new AbortController();
+    const caller = deadline(controller.signal, 10_000);
+    const reason = new Error('user stop');
+    controller.abort(reason);
+    assert.equal(caller.signal!.aborted, true);
+    const error = caller.error();
+    assert.equal(error.code, 'ABORTED');
+    assert.equal(error.cause, reason);
+    caller.dispose();
+
+    assert.equal(
+      deadline(undefined, undefined).signal,
+      undefined,
+      'no timer and no signal: nothing to wait on',
+    );
+  });
+
+  it('sleep rejects with ABORTED when aborted; backoff is capped and jittered', async () => {
+    const controller = new AbortController();
+    const pending = sleep(10_000, controller.signal);
+    controller.abort();
+    await assert.rejects(pending, (error: unknown) => isPolykvError(error) && error.code === 'ABORTED');
+    assert.equal(
+      backoffDelay(0, 100, 1000, () => 0),
+      50,
+    );
+    assert.equal(
+      backoffDelay(0, 100, 1000, () => 1),
+      100,
+    );
+    assert.equal(
+      backoffDelay(50, 100, 1000, () => 1),
+      1000,
+    );
+    assert.ok(backoffDelay(3, 100, 10_000, () => 0.5) <= 800);
+  });
+});
