@@ -1,9 +1,2 @@
-import type { Transport } from '../request.js';
-
-/**
- * `/v1/acl`.
- * @see https://developer.hashicorp.com/consul/api-docs/acl
- */
-export class Acl {
-  constructor(private readonly transport: Transport) {}
-}
+// The ACL group lives in ./acl/ (one file per object type); this path stays the group's entry.
+export * from './acl/index.js';

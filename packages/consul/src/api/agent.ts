@@ -1,9 +1,2 @@
-import type { Transport } from '../request.js';
-
-/**
- * `/v1/agent`.
- * @see https://developer.hashicorp.com/consul/api-docs/agent
- */
-export class Agent {
-  constructor(private readonly transport: Transport) {}
-}
+// The agent group lives in ./agent/ (checks, services, connect in their own files); this path stays the group's entry.
+export * from './agent/index.js';
