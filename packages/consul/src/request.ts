@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { deadline } from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { ConsulError, isConsulError, type AgentFailure } from './errors.js';
@@ -325,7 +326,10 @@ export class Transport {
       options.maxAge !== undefined ||
       options.staleIfError !== undefined;
     const isJson =
-      spec.body !== undefined && typeof spec.body !== 'string' && !(spec.body instanceof Uint8Array);
+      spec.body !== undefined &&
+      typeof spec.body !== 'string' &&
+      !(spec.body instanceof Uint8Array) &&
+      !(spec.body instanceof Readable);
     if (!needsOwn) return isJson ? { ...this.#baseHeaders, ...JSON_HEADERS } : this.#baseHeaders;
     const headers: Record<string, string> = { ...this.#baseHeaders, ...spec.headers };
     if (isJson) headers['content-type'] = 'application/json';
@@ -338,9 +342,11 @@ export class Transport {
     return headers;
   }
 
-  #body(body: unknown): string | Buffer | undefined {
+  #body(body: unknown): string | Buffer | Readable | undefined {
     if (body === undefined) return undefined;
     if (typeof body === 'string') return body;
+    // A stream (snapshot restore) goes as it is, chunked: it can be sent once, never replayed.
+    if (body instanceof Readable) return body;
     // A Buffer (not a stream) so that undici always sends Content-Length: Consul checks size limits only from it.
     if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     return JSON.stringify(body);

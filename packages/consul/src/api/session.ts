@@ -1,9 +1,203 @@
-import type { Transport } from '../request.js';
+import { sleep } from '@polykv/core';
+import { ConsulError, isConsulError } from '../errors.js';
+import type { ConsulCallOptions, ConsulResult, QueryOptions, WriteOptions } from '../options.js';
+import { durationMs, formatDuration, type Transport } from '../request.js';
+
+/** A session as `GET /v1/session/info/:uuid` reports it. */
+export interface SessionEntry {
+  ID: string;
+  Name: string;
+  Node: string;
+  /** In nanoseconds. */
+  LockDelay: number;
+  Behavior: 'release' | 'delete';
+  /** A duration string (`'15s'`), `''` for none. */
+  TTL: string;
+  /** 1.8 reports these; older agents `Checks`. */
+  NodeChecks?: string[] | null;
+  ServiceChecks?: { ID: string; Namespace?: string }[] | null;
+  Checks?: string[] | null;
+  Namespace?: string;
+  CreateIndex: number;
+  ModifyIndex: number;
+}
+
+/** The body of `PUT /v1/session/create`. Durations are ms numbers or Consul duration strings. */
+export interface SessionCreateRequest {
+  Name?: string;
+  /** @defaultValue the agent's node */
+  Node?: string;
+  /** How long an invalidated session's locks stay unavailable. @defaultValue 15 s */
+  LockDelay?: number | string;
+  /** What happens to held keys when the session is invalidated. @defaultValue 'release' */
+  Behavior?: 'release' | 'delete';
+  /** 10 s to 24 h; the server invalidates after up to 2×TTL without renewal. @defaultValue none */
+  TTL?: number | string;
+  /** Health checks tied to the session (older agents). */
+  Checks?: string[];
+  /** Node checks (1.7+). @defaultValue ['serfHealth'] */
+  NodeChecks?: string[];
+  /** Service checks (1.7+). */
+  ServiceChecks?: { ID: string; Namespace?: string }[];
+}
+
+/** Options of {@link Session.renewPeriodic}. */
+export interface SessionRenewPeriodicOptions extends WriteOptions {
+  /** Stops renewing; the session is then destroyed and the promise resolves. */
+  signal?: AbortSignal;
+  /** Called for each failed renewal that is retried (the loop keeps going until the TTL runs out). */
+  onError?: (error: unknown) => void;
+}
 
 /**
- * `/v1/session`.
+ * `/v1/session`: sessions, the basis of locks and semaphores.
  * @see https://developer.hashicorp.com/consul/api-docs/session
  */
 export class Session {
   constructor(private readonly transport: Transport) {}
+
+  /**
+   * `PUT /v1/session/create`: creates a session and resolves its ID.
+   * @see https://developer.hashicorp.com/consul/api-docs/session#create-session
+   */
+  async create(entry: SessionCreateRequest = {}, options?: WriteOptions): Promise<string> {
+    const body = {
+      ...entry,
+      ...(entry.TTL !== undefined ? { TTL: formatDuration(entry.TTL) } : {}),
+      ...(entry.LockDelay !== undefined ? { LockDelay: formatDuration(entry.LockDelay) } : {}),
+    };
+    const path = '/v1/session/create';
+    return (await this.transport.request<{ ID: string }>({ method: 'PUT', path, body, options })).data.ID;
+  }
+
+  /**
+   * `PUT /v1/session/destroy/:uuid`: destroys a session (its locks are released or deleted).
+   * @see https://developer.hashicorp.com/consul/api-docs/session#delete-session
+   */
+  async destroy(id: string, options?: WriteOptions): Promise<boolean> {
+    const path = `/v1/session/destroy/${encodeURIComponent(id)}`;
+    return (await this.transport.request<boolean>({ method: 'PUT', path, options, idempotent: true })).data;
+  }
+
+  /**
+   * `GET /v1/session/info/:uuid`: one session, `data: null` when it does not exist (1.8 answers
+   * `200 []`, newer agents may answer 404).
+   * @see https://developer.hashicorp.com/consul/api-docs/session#read-session
+   */
+  async info(id: string, options?: QueryOptions): Promise<ConsulResult<SessionEntry | null>> {
+    const path = `/v1/session/info/${encodeURIComponent(id)}`;
+    const { data, meta } = await this.transport.request<SessionEntry[] | null>({
+      method: 'GET',
+      path,
+      options,
+      nullOn404: true,
+    });
+    return { data: data?.[0] ?? null, meta };
+  }
+
+  /**
+   * `GET /v1/session/node/:node`: the sessions of a node.
+   * @see https://developer.hashicorp.com/consul/api-docs/session#list-sessions-for-node
+   */
+  async node(node: string, options?: QueryOptions): Promise<ConsulResult<SessionEntry[]>> {
+    const path = `/v1/session/node/${encodeURIComponent(node)}`;
+    const { data, meta } = await this.transport.request<SessionEntry[] | null>({
+      method: 'GET',
+      path,
+      options,
+    });
+    return { data: data ?? [], meta };
+  }
+
+  /**
+   * `GET /v1/session/list`: every session.
+   * @see https://developer.hashicorp.com/consul/api-docs/session#list-sessions
+   */
+  async list(options?: QueryOptions): Promise<ConsulResult<SessionEntry[]>> {
+    const path = '/v1/session/list';
+    const { data, meta } = await this.transport.request<SessionEntry[] | null>({
+      method: 'GET',
+      path,
+      options,
+    });
+    return { data: data ?? [], meta };
+  }
+
+  /**
+   * `PUT /v1/session/renew/:uuid`: resets a session's TTL. Resolves the session, or `null` when it
+   * no longer exists (expired or destroyed: Consul answers 404).
+   * @see https://developer.hashicorp.com/consul/api-docs/session#renew-session
+   */
+  async renew(id: string, options?: WriteOptions): Promise<SessionEntry | null> {
+    const path = `/v1/session/renew/${encodeURIComponent(id)}`;
+    const { data } = await this.transport.request<SessionEntry[] | null>({
+      method: 'PUT',
+      path,
+      options,
+      nullOn404: true,
+      idempotent: true,
+    });
+    return data?.[0] ?? null;
+  }
+
+  /**
+   * Renews a session every `ttl / 2` until `signal` aborts, then destroys it and resolves (like the
+   * Go api's `RenewPeriodic`). Failed renewals are retried every second while the TTL lasts. Rejects
+   * with a `CONSUL_HTTP_STATUS` 404 error when the session is gone (expired, destroyed, or not
+   * renewed within its TTL): whatever it held must be considered lost.
+   * @see https://developer.hashicorp.com/consul/api-docs/session#renew-session
+   */
+  async renewPeriodic(
+    id: string,
+    ttl: number | string,
+    options: SessionRenewPeriodicOptions = {},
+  ): Promise<void> {
+    const { signal, onError, ...callOptions } = options;
+    let ttlMs = durationMs(ttl);
+    let waitMs = ttlMs / 2;
+    let lastRenew = Date.now();
+    for (;;) {
+      try {
+        await sleep(waitMs, signal);
+      } catch {
+        await this.#destroyQuietly(id, callOptions);
+        return;
+      }
+      try {
+        const entry = await this.renew(id, { ...callOptions, ...(signal ? { signal } : {}) });
+        if (!entry) throw sessionGone(id, 'no longer exists');
+        // The server may change the TTL on renewal.
+        if (entry.TTL) ttlMs = durationMs(entry.TTL);
+        waitMs = ttlMs / 2;
+        lastRenew = Date.now();
+      } catch (error) {
+        if (signal?.aborted) {
+          await this.#destroyQuietly(id, callOptions);
+          return;
+        }
+        if (isConsulError(error) && error.statusCode === 404) throw error;
+        onError?.(error);
+        if (Date.now() - lastRenew > ttlMs)
+          throw sessionGone(id, `could not be renewed within its TTL`, error);
+        waitMs = 1000;
+      }
+    }
+  }
+
+  async #destroyQuietly(id: string, options: ConsulCallOptions): Promise<void> {
+    try {
+      await this.destroy(id, { ...options, signal: undefined });
+    } catch {
+      // Best effort, as in the Go api: the session expires on its own.
+    }
+  }
+}
+
+function sessionGone(id: string, why: string, cause?: unknown): ConsulError {
+  return new ConsulError('CONSUL_HTTP_STATUS', `session ${id} ${why}`, {
+    statusCode: 404,
+    method: 'PUT',
+    path: `/v1/session/renew/${encodeURIComponent(id)}`,
+    ...(cause !== undefined ? { cause } : {}),
+  });
 }

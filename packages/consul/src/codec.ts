@@ -1,0 +1,78 @@
+import { ConsulError } from './errors.js';
+
+/** Consul's default `kv_max_value_size` and `txn_max_req_len`: 512 KiB. */
+export const KV_MAX_VALUE_SIZE = 524_288;
+
+/** Consul's limit of operations in one transaction. */
+export const TXN_MAX_OPS = 64;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A value as Consul stores it: strings are sent as UTF-8. */
+export type ConsulValue = string | Uint8Array;
+
+/** The bytes of a value (strings as UTF-8). */
+export function valueBytes(value: ConsulValue): Uint8Array {
+  return typeof value === 'string' ? encoder.encode(value) : value;
+}
+
+/** Encodes a value as the base64 that Consul's JSON bodies (txn, events) carry. */
+export function encodeBase64(value: ConsulValue): string {
+  const bytes = valueBytes(value);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** Decodes a base64 `Value`/`Payload` field; `null` (an empty value) stays `null`. */
+export function decodeBase64(value: string | null | undefined): Uint8Array | null {
+  if (value === null || value === undefined) return null;
+  return new Uint8Array(Buffer.from(value, 'base64'));
+}
+
+/** The UTF-8 text of a decoded value (`null` for no value). */
+export function decodeText(value: Uint8Array | null | undefined): string | null {
+  return value === null || value === undefined ? null : decoder.decode(value);
+}
+
+/** Rejects a value larger than Consul accepts, before anything is sent. */
+export function checkValueSize(bytes: Uint8Array, what: string, limit = KV_MAX_VALUE_SIZE): void {
+  if (bytes.byteLength > limit) {
+    throw new ConsulError(
+      'CONSUL_TOO_LARGE',
+      `${what}: the value is ${bytes.byteLength} bytes, Consul accepts at most ${limit}`,
+    );
+  }
+}
+
+// `"Flags": 18446744073709551615` as a JSON number loses precision in JSON.parse: quote the digits
+// first. Only a `"Flags"` member right after `{` or `,` matches, never text inside a string value
+// (Consul escapes quotes inside strings, and values are base64).
+const FLAGS_NUMBER = /([{,]\s*"Flags"\s*:\s*)(\d+)/g;
+
+/**
+ * Parses a Consul JSON body keeping every `Flags` (a uint64) exact: they come back as `bigint`.
+ */
+export function parseWithFlags(text: string): unknown {
+  return JSON.parse(text.replace(FLAGS_NUMBER, '$1"$2"'), (key, value: unknown) =>
+    key === 'Flags' && typeof value === 'string' ? BigInt(value) : value,
+  );
+}
+
+/** Checks a uint64 flag value. */
+export function checkFlags(flags: number | bigint): bigint {
+  const value = typeof flags === 'bigint' ? flags : Number.isSafeInteger(flags) ? BigInt(flags) : -1n;
+  if (value < 0n || value > 0xffff_ffff_ffff_ffffn) {
+    throw new ConsulError('CONSUL_INVALID_ARGUMENT', `flags must be a uint64, got ${String(flags)}`);
+  }
+  return value;
+}
+
+const BIGINT_MARK = '\u0000bigint:';
+const BIGINT_STRING = /"\\u0000bigint:(\d+)"/g;
+
+/** JSON.stringify that writes `bigint` values (uint64 `Flags`) as exact JSON numbers. */
+export function stringifyWithBigInt(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === 'bigint' ? `${BIGINT_MARK}${item.toString()}` : item,
+  ).replace(BIGINT_STRING, '$1');
+}
