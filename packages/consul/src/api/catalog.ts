@@ -280,14 +280,14 @@ export class Catalog {
     node: string,
     options?: QueryOptions,
   ): Promise<ConsulResult<CatalogNodeServiceList | null>> {
-    const { data, meta } = await this.transport.request<CatalogNodeServiceList | { Node: null } | null>({
+    const { data, meta } = await this.transport.request<CatalogNodeServiceList | null>({
       method: 'GET',
       path: `/v1/catalog/node-services/${encodeURIComponent(node)}`,
       options,
       nullOn404: true,
     });
     // Consul 1.8 answers an unknown node with `{ "Node": null, "Services": null }`.
-    return { data: data?.Node ? (data as CatalogNodeServiceList) : null, meta };
+    return { data: data?.Node ? data : null, meta };
   }
 
   /**

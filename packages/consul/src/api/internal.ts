@@ -1,6 +1,6 @@
 import type { ConsulResult, QueryOptions, WriteOptions } from '../options.js';
 import type { Transport } from '../request.js';
-import type { CatalogNode, CatalogNodeService } from './catalog.js';
+import type { CatalogNodeService } from './catalog.js';
 import type { HealthCheck } from './health.js';
 
 /** A node with its services and checks, as the UI shows it. Undocumented: fields may change. */
