@@ -1,0 +1,158 @@
+import type { EtcdCallOptions } from '../options.js';
+import type { RequestFn } from '../request.js';
+
+/** A v2 auth user. */
+export interface EtcdUser {
+  user: string;
+  roles?: (string | EtcdRole)[];
+}
+
+/** A v2 auth role with its key-space permissions. */
+export interface EtcdRole {
+  role: string;
+  permissions?: { kv: { read: string[] | null; write: string[] | null } };
+}
+
+/** Changes to a user: a new password, roles to grant or revoke. */
+export interface EtcdUserChange {
+  password?: string;
+  grant?: string[];
+  revoke?: string[];
+}
+
+/** Changes to a role's permissions. */
+export interface EtcdRoleChange {
+  grant?: { kv: { read?: string[]; write?: string[] } };
+  revoke?: { kv: { read?: string[]; write?: string[] } };
+}
+
+/**
+ * `/v2/auth`: enable/disable, users, roles.
+ * @see https://etcd.io/docs/v2.3/auth_api/
+ */
+export class AuthApi {
+  readonly #request: RequestFn;
+  constructor(request: RequestFn) {
+    this.#request = request;
+  }
+
+  /** `GET /v2/auth/enable` */
+  async enabled(options: EtcdCallOptions = {}): Promise<boolean> {
+    return (
+      await this.#request<{ enabled: boolean }>({
+        method: 'GET',
+        path: '/v2/auth/enable',
+        idempotent: true,
+        ...options,
+      })
+    ).body.enabled;
+  }
+
+  /** Turns auth on (needs the `root` user). `PUT /v2/auth/enable` */
+  async enable(options: EtcdCallOptions = {}): Promise<void> {
+    await this.#request({ method: 'PUT', path: '/v2/auth/enable', idempotent: true, ...options });
+  }
+
+  /** `DELETE /v2/auth/enable` (as root). */
+  async disable(options: EtcdCallOptions = {}): Promise<void> {
+    await this.#request({ method: 'DELETE', path: '/v2/auth/enable', idempotent: true, ...options });
+  }
+
+  /** `GET /v2/auth/users` */
+  async users(options: EtcdCallOptions = {}): Promise<EtcdUser[]> {
+    const body = (
+      await this.#request<{ users: EtcdUser[] | null }>({
+        method: 'GET',
+        path: '/v2/auth/users',
+        idempotent: true,
+        ...options,
+      })
+    ).body;
+    return body.users ?? [];
+  }
+
+  /** `GET /v2/auth/users/:user` */
+  async user(name: string, options: EtcdCallOptions = {}): Promise<EtcdUser> {
+    return (
+      await this.#request<EtcdUser>({
+        method: 'GET',
+        path: `/v2/auth/users/${encodeURIComponent(name)}`,
+        idempotent: true,
+        ...options,
+      })
+    ).body;
+  }
+
+  /** Creates or changes a user. `PUT /v2/auth/users/:user` */
+  async putUser(name: string, change: EtcdUserChange, options: EtcdCallOptions = {}): Promise<EtcdUser> {
+    return (
+      await this.#request<EtcdUser>({
+        method: 'PUT',
+        path: `/v2/auth/users/${encodeURIComponent(name)}`,
+        body: JSON.stringify({ user: name, ...change }),
+        json: true,
+        idempotent: change.grant === undefined && change.revoke === undefined,
+        ...options,
+      })
+    ).body;
+  }
+
+  /** `DELETE /v2/auth/users/:user` */
+  async removeUser(name: string, options: EtcdCallOptions = {}): Promise<void> {
+    await this.#request({
+      method: 'DELETE',
+      path: `/v2/auth/users/${encodeURIComponent(name)}`,
+      idempotent: true,
+      ...options,
+    });
+  }
+
+  /** `GET /v2/auth/roles` */
+  async roles(options: EtcdCallOptions = {}): Promise<EtcdRole[]> {
+    const body = (
+      await this.#request<{ roles: EtcdRole[] | null }>({
+        method: 'GET',
+        path: '/v2/auth/roles',
+        idempotent: true,
+        ...options,
+      })
+    ).body;
+    return body.roles ?? [];
+  }
+
+  /** `GET /v2/auth/roles/:role` */
+  async role(name: string, options: EtcdCallOptions = {}): Promise<EtcdRole> {
+    return (
+      await this.#request<EtcdRole>({
+        method: 'GET',
+        path: `/v2/auth/roles/${encodeURIComponent(name)}`,
+        idempotent: true,
+        ...options,
+      })
+    ).body;
+  }
+
+  /** Creates or changes a role. `PUT /v2/auth/roles/:role` */
+  async putRole(name: string, change: EtcdRoleChange, options: EtcdCallOptions = {}): Promise<EtcdRole> {
+    return (
+      await this.#request<EtcdRole>({
+        method: 'PUT',
+        path: `/v2/auth/roles/${encodeURIComponent(name)}`,
+        body: JSON.stringify({ role: name, ...change }),
+        json: true,
+        idempotent: false,
+        ...options,
+      })
+    ).body;
+  }
+
+  /** `DELETE /v2/auth/roles/:role` */
+  async removeRole(name: string, options: EtcdCallOptions = {}): Promise<void> {
+    await this.#request({
+      method: 'DELETE',
+      path: `/v2/auth/roles/${encodeURIComponent(name)}`,
+      idempotent: true,
+      ...options,
+    });
+  }
+}

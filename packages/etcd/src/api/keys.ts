@@ -1,0 +1,345 @@
+import type { EtcdCallOptions } from '../options.js';
+import type { EtcdResponse, RequestFn } from '../request.js';
+
+/** A node of etcd's v2 key space. */
+export interface EtcdNode<V = string> {
+  /** The full key, with a leading slash: `/a/b`. */
+  key: string;
+  /** The value (parsed when the client's `json` option is on); absent for directories. */
+  value?: V;
+  dir?: boolean;
+  /** The children, for directories read with `recursive` (or one level without). */
+  nodes?: EtcdNode<V>[];
+  createdIndex: number;
+  modifiedIndex: number;
+  /** Seconds left, for keys with a TTL. */
+  ttl?: number;
+  /** When the key expires (RFC 3339), for keys with a TTL. */
+  expiration?: string;
+}
+
+/** What every keys call resolves with: etcd's JSON answer plus the meta headers. */
+export interface EtcdResult<V = string> {
+  /** `get`, `set`, `update`, `create`, `delete`, `expire`, `compareAndSwap`, `compareAndDelete`. */
+  action: string;
+  node: EtcdNode<V>;
+  prevNode?: EtcdNode<V>;
+  /** X-Etcd-Index of the response. */
+  etcdIndex: number | undefined;
+  raftIndex: number | undefined;
+  raftTerm: number | undefined;
+  clusterId: string | undefined;
+  /** The host that answered. */
+  host: string;
+}
+
+/** A wait that ended without an event (the server closed the poll): resume at `etcdIndex + 1`. */
+export interface EtcdEmptyWait {
+  action: null;
+  node?: undefined;
+  etcdIndex: number | undefined;
+  host: string;
+}
+
+/** Options of reads. */
+export interface EtcdGetOptions extends EtcdCallOptions {
+  /** @defaultValue false */
+  recursive?: boolean;
+  /** Sort children by key. @defaultValue false */
+  sorted?: boolean;
+  /** Linearizable read through the leader (`quorum=true`). @defaultValue false */
+  quorum?: boolean;
+}
+
+/** Options of `wait` / `watchIndex`. */
+export interface EtcdWaitOptions extends EtcdCallOptions {
+  /** @defaultValue false */
+  recursive?: boolean;
+  /** Return the first event at or after this index (replayed from etcd's 1,000-event history). */
+  waitIndex?: number;
+}
+
+/** Options of writes. */
+export interface EtcdSetOptions extends EtcdCallOptions {
+  /** Seconds to live; `null` removes a TTL on update. */
+  ttl?: number | null;
+  /** `true`: must exist (update); `false`: must not exist (create). */
+  prevExist?: boolean;
+  prevValue?: string;
+  prevIndex?: number;
+  /** Refresh the TTL without changing the value and without notifying watchers (needs `ttl`). */
+  refresh?: boolean;
+  /** Create a directory. */
+  dir?: boolean;
+  /**
+   * Whether the request may be sent to another host after it may have reached one. By default:
+   * yes for a plain `set`, no with any `prev*` condition or `refresh` (a replay could report a
+   * false compare failure or apply twice). See the README's failover and replay rules.
+   */
+  idempotent?: boolean;
+}
+
+/** Options of `create` (POST, in-order keys). */
+export interface EtcdCreateOptions extends EtcdCallOptions {
+  ttl?: number;
+}
+
+/** Options of deletes. */
+export interface EtcdDelOptions extends EtcdCallOptions {
+  /** @defaultValue false */
+  recursive?: boolean;
+  /** Allow deleting an (empty, without `recursive`) directory. @defaultValue false */
+  dir?: boolean;
+  prevValue?: string;
+  prevIndex?: number;
+  /** See {@link EtcdSetOptions.idempotent}. Default: yes without `prev*`. */
+  idempotent?: boolean;
+}
+
+/** Escapes each segment of a key and joins it under `/v2/keys`. */
+export function keyPath(key: string): string {
+  let path = '/v2/keys';
+  let start = 0;
+  const length = key.length;
+  while (start <= length) {
+    let end = key.indexOf('/', start);
+    if (end === -1) end = length;
+    if (end > start) path += `/${encodeURIComponent(key.slice(start, end))}`;
+    start = end + 1;
+  }
+  return path === '/v2/keys' ? '/v2/keys/' : path;
+}
+
+function form(parts: string[], name: string, value: string | number | boolean | undefined | null): void {
+  if (value === undefined) return;
+  parts.push(`${name}=${value === null ? '' : encodeURIComponent(String(value))}`);
+}
+
+function parseValues<V>(node: EtcdNode<unknown> | undefined): void {
+  if (!node) return;
+  if (typeof node.value === 'string') {
+    try {
+      node.value = JSON.parse(node.value) as V;
+    } catch {
+      // Values written by other tools are often plain text: hand them over as they are.
+    }
+  }
+  if (node.nodes) for (const child of node.nodes) parseValues(child);
+}
+
+/**
+ * `/v2/keys`: the etcd v2 key space.
+ * @see https://etcd.io/docs/v2.3/api/
+ */
+export class KeysApi {
+  readonly #request: RequestFn;
+  readonly #json: boolean;
+
+  constructor(request: RequestFn, json: boolean) {
+    this.#request = request;
+    this.#json = json;
+  }
+
+  #result<V>(
+    response: EtcdResponse<
+      Omit<EtcdResult<V>, 'etcdIndex' | 'raftIndex' | 'raftTerm' | 'clusterId' | 'host'>
+    >,
+  ): EtcdResult<V> {
+    const body = response.body as EtcdResult<V>;
+    body.etcdIndex = response.etcdIndex;
+    body.raftIndex = response.raftIndex;
+    body.raftTerm = response.raftTerm;
+    body.clusterId = response.clusterId;
+    body.host = response.host;
+    if (this.#json) {
+      parseValues(body.node as EtcdNode<unknown>);
+      parseValues(body.prevNode as EtcdNode<unknown> | undefined);
+    }
+    return body;
+  }
+
+  #encode(value: unknown): string | undefined {
+    if (value === undefined) return undefined;
+    if (this.#json) return JSON.stringify(value);
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  }
+
+  /**
+   * Reads a key or a directory. A missing key rejects with `ETCD_KEY_NOT_FOUND` (errorCode 100,
+   * with `index`).
+   * `GET /v2/keys/:key`
+   */
+  async get<V = string>(key: string, options: EtcdGetOptions = {}): Promise<EtcdResult<V>> {
+    let query = '';
+    if (options.recursive) query += '&recursive=true';
+    if (options.sorted) query += '&sorted=true';
+    if (options.quorum) query += '&quorum=true';
+    const response = await this.#request<EtcdResult<V>>({
+      method: 'GET',
+      path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
+      idempotent: true,
+      signal: options.signal,
+      timeout: options.timeout,
+      maxRetries: options.maxRetries,
+    });
+    return this.#result(response);
+  }
+
+  /**
+   * Writes a key (or a directory with `dir`), with optional TTL and conditions.
+   * `PUT /v2/keys/:key`
+   */
+  async set<V = string>(
+    key: string,
+    value: V | undefined,
+    options: EtcdSetOptions = {},
+  ): Promise<EtcdResult<V>> {
+    const parts: string[] = [];
+    const encoded = options.dir || options.refresh ? undefined : this.#encode(value);
+    form(parts, 'value', encoded);
+    form(parts, 'ttl', options.ttl);
+    if (options.dir) parts.push('dir=true');
+    if (options.refresh) parts.push('refresh=true');
+    form(parts, 'prevExist', options.prevExist);
+    form(parts, 'prevValue', options.prevValue);
+    form(parts, 'prevIndex', options.prevIndex);
+    const conditional =
+      options.prevExist !== undefined ||
+      options.prevValue !== undefined ||
+      options.prevIndex !== undefined ||
+      options.refresh === true;
+    const response = await this.#request<EtcdResult<V>>({
+      method: 'PUT',
+      path: keyPath(key),
+      body: parts.join('&'),
+      idempotent: options.idempotent ?? !conditional,
+      signal: options.signal,
+      timeout: options.timeout,
+      maxRetries: options.maxRetries,
+    });
+    return this.#result(response);
+  }
+
+  /** Writes a key only if it exists (`prevExist=true`). `PUT /v2/keys/:key?prevExist=true` */
+  update<V = string>(key: string, value: V, options: EtcdSetOptions = {}): Promise<EtcdResult<V>> {
+    return this.set(key, value, { ...options, prevExist: true });
+  }
+
+  /** Refreshes a key's TTL without changing its value or notifying watchers. */
+  refresh(key: string, ttl: number, options: EtcdSetOptions = {}): Promise<EtcdResult> {
+    return this.set<string>(key, undefined, { prevExist: true, ...options, ttl, refresh: true });
+  }
+
+  /**
+   * Creates an in-order key under `dir` (its name is the 20-digit, zero-padded index). Never
+   * replayed after it may have reached a server: a replay would create a second key.
+   * `POST /v2/keys/:dir`
+   */
+  async create<V = string>(dir: string, value: V, options: EtcdCreateOptions = {}): Promise<EtcdResult<V>> {
+    const parts: string[] = [];
+    form(parts, 'value', this.#encode(value));
+    form(parts, 'ttl', options.ttl);
+    const response = await this.#request<EtcdResult<V>>({
+      method: 'POST',
+      path: keyPath(dir),
+      body: parts.join('&'),
+      idempotent: false,
+      signal: options.signal,
+      timeout: options.timeout,
+      maxRetries: options.maxRetries,
+    });
+    return this.#result(response);
+  }
+
+  /** Alias of {@link KeysApi.create} (node-etcd's `post`, etcdjs's `push`). */
+  push<V = string>(dir: string, value: V, options: EtcdCreateOptions = {}): Promise<EtcdResult<V>> {
+    return this.create(dir, value, options);
+  }
+
+  /** Deletes a key (or a directory with `dir`/`recursive`). `DELETE /v2/keys/:key` */
+  async del<V = string>(key: string, options: EtcdDelOptions = {}): Promise<EtcdResult<V>> {
+    let query = '';
+    if (options.recursive) query += '&recursive=true';
+    if (options.dir || options.recursive) query += '&dir=true';
+    if (options.prevValue !== undefined) query += `&prevValue=${encodeURIComponent(options.prevValue)}`;
+    if (options.prevIndex !== undefined) query += `&prevIndex=${options.prevIndex}`;
+    const conditional = options.prevValue !== undefined || options.prevIndex !== undefined;
+    const response = await this.#request<EtcdResult<V>>({
+      method: 'DELETE',
+      path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
+      idempotent: options.idempotent ?? !conditional,
+      signal: options.signal,
+      timeout: options.timeout,
+      maxRetries: options.maxRetries,
+    });
+    return this.#result(response);
+  }
+
+  /** Alias of {@link KeysApi.del}. */
+  delete<V = string>(key: string, options: EtcdDelOptions = {}): Promise<EtcdResult<V>> {
+    return this.del(key, options);
+  }
+
+  /** Writes only if the current value is `prevValue`. `PUT /v2/keys/:key?prevValue=` */
+  compareAndSwap<V = string>(
+    key: string,
+    value: V,
+    prevValue: string,
+    options: EtcdSetOptions = {},
+  ): Promise<EtcdResult<V>> {
+    return this.set(key, value, { ...options, prevValue });
+  }
+
+  /** Deletes only if the current value is `prevValue`. `DELETE /v2/keys/:key?prevValue=` */
+  compareAndDelete<V = string>(
+    key: string,
+    prevValue: string,
+    options: EtcdDelOptions = {},
+  ): Promise<EtcdResult<V>> {
+    return this.del(key, { ...options, prevValue });
+  }
+
+  /** Creates a directory. `PUT /v2/keys/:key?dir=true` */
+  mkdir(key: string, options: EtcdSetOptions = {}): Promise<EtcdResult> {
+    return this.set<string>(key, undefined, { ...options, dir: true });
+  }
+
+  /** Deletes a directory (`recursive` for a non-empty one). `DELETE /v2/keys/:key?dir=true` */
+  rmdir(key: string, options: EtcdDelOptions = {}): Promise<EtcdResult> {
+    return this.del(key, { ...options, dir: true });
+  }
+
+  /**
+   * Long-polls for the next change of `key` (with `recursive`, below it), from `waitIndex` when
+   * given. Resolves `{ action: null }` when the server ended the poll without an event: resume at
+   * `etcdIndex + 1`. An index older than etcd's history rejects with `ETCD_EVENT_INDEX_CLEARED`
+   * (errorCode 401). The client's default timeout does not apply; `timeout` bounds the wait.
+   * `GET /v2/keys/:key?wait=true`
+   */
+  async wait<V = string>(key: string, options: EtcdWaitOptions = {}): Promise<EtcdResult<V> | EtcdEmptyWait> {
+    let query = 'wait=true';
+    if (options.recursive) query += '&recursive=true';
+    if (options.waitIndex !== undefined) query += `&waitIndex=${options.waitIndex}`;
+    const response = await this.#request<EtcdResult<V> | undefined>({
+      method: 'GET',
+      path: `${keyPath(key)}?${query}`,
+      idempotent: true,
+      wait: true,
+      signal: options.signal,
+      timeout: options.timeout,
+      maxRetries: options.maxRetries,
+    });
+    if (response.body === undefined)
+      return { action: null, etcdIndex: response.etcdIndex, host: response.host };
+    return this.#result(response as EtcdResponse<EtcdResult<V>>);
+  }
+
+  /** `wait` from `index` (node-etcd's `watchIndex`). */
+  watchIndex<V = string>(
+    key: string,
+    index: number,
+    options: EtcdWaitOptions = {},
+  ): Promise<EtcdResult<V> | EtcdEmptyWait> {
+    return this.wait(key, { ...options, waitIndex: index });
+  }
+}

@@ -1,0 +1,78 @@
+import type { EtcdCallOptions } from '../options.js';
+import type { RequestFn } from '../request.js';
+
+/** A cluster member, as `/v2/members` reports it. */
+export interface EtcdMember {
+  id: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+}
+
+/**
+ * `/v2/members`: list, add, remove, update peer URLs; and the leader.
+ * @see https://etcd.io/docs/v2.3/members_api/
+ */
+export class MembersApi {
+  readonly #request: RequestFn;
+  constructor(request: RequestFn) {
+    this.#request = request;
+  }
+
+  /** `GET /v2/members` */
+  async list(options: EtcdCallOptions = {}): Promise<EtcdMember[]> {
+    const response = await this.#request<{ members: EtcdMember[] }>({
+      method: 'GET',
+      path: '/v2/members',
+      idempotent: true,
+      ...options,
+    });
+    return response.body.members ?? [];
+  }
+
+  /** `POST /v2/members` with `{ peerURLs }`. Not replayed after it may have reached a server. */
+  async add(peerURLs: string[], options: EtcdCallOptions = {}): Promise<EtcdMember> {
+    const response = await this.#request<EtcdMember>({
+      method: 'POST',
+      path: '/v2/members',
+      body: JSON.stringify({ peerURLs }),
+      json: true,
+      idempotent: false,
+      ...options,
+    });
+    return response.body;
+  }
+
+  /** `DELETE /v2/members/:id` */
+  async remove(id: string, options: EtcdCallOptions = {}): Promise<void> {
+    await this.#request({
+      method: 'DELETE',
+      path: `/v2/members/${encodeURIComponent(id)}`,
+      idempotent: false,
+      ...options,
+    });
+  }
+
+  /** `PUT /v2/members/:id` with `{ peerURLs }`. */
+  async update(id: string, peerURLs: string[], options: EtcdCallOptions = {}): Promise<void> {
+    await this.#request({
+      method: 'PUT',
+      path: `/v2/members/${encodeURIComponent(id)}`,
+      body: JSON.stringify({ peerURLs }),
+      json: true,
+      idempotent: true,
+      ...options,
+    });
+  }
+
+  /** The leader member. `GET /v2/members/leader` */
+  async leader(options: EtcdCallOptions = {}): Promise<EtcdMember> {
+    const response = await this.#request<EtcdMember>({
+      method: 'GET',
+      path: '/v2/members/leader',
+      idempotent: true,
+      ...options,
+    });
+    return response.body;
+  }
+}

@@ -1,0 +1,272 @@
+import { EventEmitter } from 'eventemitter3';
+import { Agent, type Dispatcher } from 'undici';
+import { AuthApi } from './api/auth.js';
+import { ClusterApi } from './api/cluster.js';
+import { KeysApi } from './api/keys.js';
+import { MembersApi, type EtcdMember } from './api/members.js';
+import { StatsApi } from './api/stats.js';
+import { EtcdError } from './errors.js';
+import { HostPool } from './host-pool.js';
+import {
+  DEFAULTS,
+  normalizeHost,
+  resolveOptions,
+  type EtcdCallOptions,
+  type EtcdClientOptions,
+  type ResolvedEtcdOptions,
+} from './options.js';
+import { createRequest, type EtcdRequest, type EtcdResponse, type RequestFn } from './request.js';
+import { EtcdWatcher, type EtcdWatcherOptions } from './watch.js';
+
+/** Events of {@link EtcdClient}. */
+export interface EtcdClientEvents {
+  /** The machine refresh changed the host list. */
+  hostsChanged: [hosts: readonly string[]];
+  /**
+   * A host answered with another `X-Etcd-Cluster-Id` than the cluster seen before: the hosts
+   * point at a different (or re-created) cluster. The client goes on; the application decides.
+   */
+  clusterIdChanged: [change: { previous: string; current: string; host: string }];
+  /** A machine refresh failed; the next one is delayed (backoff). */
+  refreshError: [error: unknown];
+}
+
+/**
+ * The native etcd v2 client: `keys`, `members`, `stats`, `auth`, `cluster`, watchers, host
+ * failover (see `HostPool` and the README's failover and replay rules), optional machine refresh.
+ *
+ * ```ts
+ * const etcd = new EtcdClient({ hosts: ['h1:2379', 'h2:2379'] });
+ * await etcd.keys.set('config/port', '5432');
+ * const { node } = await etcd.keys.get('config/port');
+ * await etcd.close();
+ * ```
+ */
+export class EtcdClient extends EventEmitter<EtcdClientEvents> {
+  readonly options: ResolvedEtcdOptions;
+  readonly keys: KeysApi;
+  readonly members: MembersApi;
+  readonly stats: StatsApi;
+  readonly auth: AuthApi;
+  readonly cluster: ClusterApi;
+  /** THE request function, for endpoints the API groups do not cover (see {@link EtcdClient.raw}). */
+  readonly request: RequestFn;
+
+  readonly #pool: HostPool;
+  readonly #dispatcher: Dispatcher;
+  readonly #ownDispatcher: boolean;
+  readonly #watchers = new Set<EtcdWatcher<unknown>>();
+  #closed = false;
+  #refreshTimer: NodeJS.Timeout | undefined;
+  #refreshFailures = 0;
+  #clusterId: string | undefined;
+
+  constructor(options: EtcdClientOptions | string | string[] = {}) {
+    super();
+    const opts: EtcdClientOptions =
+      typeof options === 'string' || Array.isArray(options) ? { hosts: options } : options;
+    const given =
+      opts.hosts === undefined ? [DEFAULTS.host] : Array.isArray(opts.hosts) ? opts.hosts : [opts.hosts];
+    const hosts = [...new Set(given.map((host) => normalizeHost(host)))];
+    this.options = resolveOptions(opts, hosts);
+    this.#pool = new HostPool(hosts, this.options);
+    this.#ownDispatcher = opts.dispatcher === undefined;
+    this.#dispatcher =
+      opts.dispatcher ??
+      new Agent({
+        keepAliveTimeout: 30_000,
+        connect: {
+          timeout: this.options.connectTimeout,
+          ...(opts.tls?.ca !== undefined ? { ca: opts.tls.ca } : {}),
+          ...(opts.tls?.cert !== undefined ? { cert: opts.tls.cert } : {}),
+          ...(opts.tls?.key !== undefined ? { key: opts.tls.key } : {}),
+          ...(opts.tls?.passphrase !== undefined ? { passphrase: opts.tls.passphrase } : {}),
+          ...(opts.tls?.servername !== undefined ? { servername: opts.tls.servername } : {}),
+          rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
+        },
+      });
+    this.request = createRequest(this.#dispatcher, this.#pool, this.options, () => this.#closed);
+    this.keys = new KeysApi(this.request, this.options.json);
+    this.members = new MembersApi(this.request);
+    this.stats = new StatsApi(this.request);
+    this.auth = new AuthApi(this.request);
+    this.cluster = new ClusterApi(this.request);
+    if (this.options.refreshMs !== undefined) this.#scheduleRefresh(this.options.refreshMs);
+  }
+
+  /** The hosts, in the order the next call will try them from the pinned one. */
+  get hosts(): readonly string[] {
+    return this.#pool.hosts;
+  }
+
+  /** The host the next call goes to first (the last one that answered). */
+  get currentHost(): string {
+    return this.#pool.current;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * A raw request (node-etcd's `raw`): `path` relative to the host, e.g. `v2/stats/leader`. `body`
+   * is sent as a form (`{ value: 'x' }`) or as is (a string). Not replayed on another host unless
+   * `idempotent` is given.
+   */
+  async raw<T = unknown>(
+    method: EtcdRequest['method'],
+    path: string,
+    body?: string | Record<string, string | number | boolean>,
+    options: EtcdCallOptions & { idempotent?: boolean; json?: boolean } = {},
+  ): Promise<EtcdResponse<T>> {
+    const text =
+      body === undefined || typeof body === 'string'
+        ? body
+        : Object.entries(body)
+            .map(([name, value]) => `${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`)
+            .join('&');
+    return this.request<T>({
+      method,
+      path: path.startsWith('/') ? path : `/${path}`,
+      ...(text !== undefined ? { body: text } : {}),
+      idempotent: options.idempotent ?? method === 'GET',
+      ...(options.json ? { json: true } : {}),
+      signal: options.signal,
+      timeout: options.timeout,
+      maxRetries: options.maxRetries,
+    });
+  }
+
+  /** The client URLs of every member (etcdjs/node-etcd `machines`). `GET /v2/machines` */
+  machines(options: EtcdCallOptions = {}): Promise<string[]> {
+    return this.cluster.machines(options);
+  }
+
+  /** The leader member (etcdjs/node-etcd `leader`). `GET /v2/members/leader` */
+  leader(options: EtcdCallOptions = {}): Promise<EtcdMember> {
+    return this.members.leader(options);
+  }
+
+  /** `GET /version` */
+  version(options: EtcdCallOptions = {}): Promise<{ etcdserver: string; etcdcluster: string }> {
+    return this.cluster.version(options);
+  }
+
+  /** `GET /health` */
+  health(options: EtcdCallOptions = {}): Promise<boolean> {
+    return this.cluster.health(options);
+  }
+
+  /**
+   * A watcher on `key` (node-etcd's `watcher`): events `change`, the etcd action name (`set`,
+   * `delete`, `expire`, ...), `reconnect`, `resync`, `error`, `stop`; also an async iterator.
+   */
+  watcher<V = string>(key: string, options: EtcdWatcherOptions = {}): EtcdWatcher<V> {
+    if (this.#closed) throw new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client is closed' });
+    const watcher = new EtcdWatcher<V>(this.keys, key, options, this.options);
+    this.#watchers.add(watcher);
+    watcher.once('stop', () => this.#watchers.delete(watcher as EtcdWatcher<unknown>));
+    return watcher;
+  }
+
+  /**
+   * Refreshes the host list once: members' client URLs from `/v2/members` (or `/v2/machines` when
+   * that fails, e.g. behind a proxy), each new host checked (it must answer `/v2/members` with the
+   * same cluster id) before use; the seed hosts always stay. Resolves the new host list.
+   */
+  async refreshHosts(options: EtcdCallOptions = {}): Promise<readonly string[]> {
+    let urls: string[];
+    let clusterId: string | undefined;
+    let answeredBy = this.#pool.current;
+    try {
+      const response = await this.request<{ members: EtcdMember[] }>({
+        method: 'GET',
+        path: '/v2/members',
+        idempotent: true,
+        signal: options.signal,
+        timeout: options.timeout ?? 5000,
+        maxRetries: 0,
+      });
+      urls = (response.body.members ?? []).flatMap((member) => member.clientURLs ?? []);
+      clusterId = response.clusterId;
+      answeredBy = response.host;
+    } catch (membersError) {
+      if (options.signal?.aborted) throw membersError;
+      urls = await this.cluster.machines({
+        signal: options.signal,
+        timeout: options.timeout ?? 5000,
+        maxRetries: 0,
+      });
+    }
+    this.#noteClusterId(clusterId, answeredBy);
+    const current = new Set(this.#pool.hosts);
+    const candidates = [...new Set(urls.map((url) => normalizeHost(url)))];
+    const checked = await Promise.all(
+      candidates.map(async (host) => {
+        if (current.has(host)) return host;
+        try {
+          const response = await this.request({
+            method: 'GET',
+            path: '/v2/members',
+            idempotent: true,
+            host,
+            timeout: 2000,
+            signal: options.signal,
+          });
+          if (clusterId !== undefined && response.clusterId !== undefined && response.clusterId !== clusterId)
+            return undefined;
+          return host;
+        } catch {
+          // An unroutable advertised URL (etcdjs#4) must not replace a working host.
+          return undefined;
+        }
+      }),
+    );
+    const next = [
+      ...new Set([...this.#pool.seeds, ...checked.filter((host): host is string => host !== undefined)]),
+    ];
+    const before = this.#pool.hosts;
+    if (next.length !== before.length || next.some((host) => !before.includes(host))) {
+      this.#pool.setHosts(next);
+      this.emit('hostsChanged', this.#pool.hosts);
+    }
+    return this.#pool.hosts;
+  }
+
+  #noteClusterId(clusterId: string | undefined, host: string): void {
+    if (clusterId === undefined) return;
+    if (this.#clusterId !== undefined && this.#clusterId !== clusterId)
+      this.emit('clusterIdChanged', { previous: this.#clusterId, current: clusterId, host });
+    this.#clusterId = clusterId;
+  }
+
+  #scheduleRefresh(delayMs: number): void {
+    if (this.#closed) return;
+    this.#refreshTimer = setTimeout(() => {
+      this.refreshHosts().then(
+        () => {
+          this.#refreshFailures = 0;
+          this.#scheduleRefresh(this.options.refreshMs!);
+        },
+        (error: unknown) => {
+          if (this.#closed) return;
+          this.#refreshFailures++;
+          this.emit('refreshError', error);
+          const interval = this.options.refreshMs!;
+          this.#scheduleRefresh(Math.min(interval * 2 ** this.#refreshFailures, Math.max(interval, 300_000)));
+        },
+      );
+    }, delayMs);
+    // The refresh alone must not keep a process alive.
+    this.#refreshTimer.unref();
+  }
+
+  /** Stops the refresh and every watcher, and closes every socket the client owns. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#refreshTimer);
+    await Promise.all([...this.#watchers].map((watcher) => watcher.stop()));
+    if (this.#ownDispatcher) await this.#dispatcher.destroy();
+  }
+}

@@ -1,0 +1,156 @@
+import type { Dispatcher } from 'undici';
+
+/** Options every public method of the native client ends with. */
+export interface EtcdCallOptions {
+  /** Aborts the call: it rejects with an `ETCD_ABORTED` error whose `cause` is `signal.reason`. */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds for the whole call, failover and retries included; then `ETCD_TIMEOUT`. For a
+   * long poll (`wait`), it bounds the whole wait; the client's default never applies to waits.
+   */
+  timeout?: number;
+  /**
+   * Extra rounds over the host list (with capped, jittered backoff) when every host failed with a
+   * retryable error, e.g. during a leader election.
+   * @defaultValue the client's `maxRetries`
+   */
+  maxRetries?: number;
+}
+
+/** TLS settings (etcds:// or https:// hosts). Verification is on unless turned off here. */
+export interface EtcdTlsOptions {
+  ca?: string | Buffer | (string | Buffer)[];
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** @defaultValue true */
+  rejectUnauthorized?: boolean;
+  /** The name to check the server certificate against, when it differs from the host. */
+  servername?: string;
+}
+
+/** Options of the machine refresh; see {@link EtcdClientOptions.refresh}. */
+export interface EtcdRefreshOptions {
+  /** @defaultValue 30000 */
+  intervalMs?: number;
+}
+
+/** Options of {@link EtcdClient}. Resolved once, in the constructor. */
+export interface EtcdClientOptions {
+  /**
+   * `'h1:2379'`, `'http://h1:2379'`, a list of either, or a discovery URL (`https://discovery.etcd.io/<token>`,
+   * or any etcd key URL holding a discovery registry: see `EtcdClient.fromDiscovery`).
+   * @defaultValue `'127.0.0.1:2379'`
+   */
+  hosts?: string | string[];
+  /** The undici dispatcher to send requests with; the client then owns no sockets. */
+  dispatcher?: Dispatcher;
+  tls?: EtcdTlsOptions;
+  /** Basic auth for etcd's v2 auth. */
+  auth?: { username: string; password: string };
+  /**
+   * Default milliseconds for a whole call (failover included). Never applies to `wait` calls.
+   * Without it, each attempt is still bounded by `attemptTimeout` and the retries by `maxRetries`
+   * (no timer is armed per call: the hot path stays as cheap as a raw undici request).
+   * @defaultValue none
+   */
+  timeout?: number;
+  /**
+   * Milliseconds one attempt on one host may take before the client treats the host as hung
+   * (for a wait: until the server has registered the watch and sent headers).
+   * @defaultValue 10000
+   */
+  attemptTimeout?: number;
+  /** @defaultValue 3000 */
+  connectTimeout?: number;
+  /**
+   * Extra rounds over every host when all failed with a retryable error (leader election,
+   * restarts). Backoff is exponential with full jitter, capped at `maxBackoffMs`.
+   * @defaultValue 3
+   */
+  maxRetries?: number;
+  /** @defaultValue 100 */
+  backoffMs?: number;
+  /** @defaultValue 2000 */
+  maxBackoffMs?: number;
+  /**
+   * Try hosts in the order given instead of shuffling them once. Useful in tests.
+   * @defaultValue false
+   */
+  deterministicOrder?: boolean;
+  /** Source of randomness for the shuffle and the jitter. @defaultValue Math.random */
+  random?: () => number;
+  /**
+   * Periodically replace the host list with the cluster's members (`/v2/members`, falling back to
+   * `/v2/machines`), keeping the seed hosts, adding a host only once it answers. Off by default
+   * (an unroutable advertised URL must never replace a reachable seed silently).
+   * @defaultValue false
+   */
+  refresh?: boolean | EtcdRefreshOptions;
+  /**
+   * Values are any JSON value: `set` stringifies, reads parse (text that is not JSON stays text).
+   * @defaultValue false
+   */
+  json?: boolean;
+}
+
+/** The resolved, frozen form of {@link EtcdClientOptions}. */
+export interface ResolvedEtcdOptions {
+  readonly hosts: readonly string[];
+  readonly timeout: number;
+  readonly attemptTimeout: number;
+  readonly connectTimeout: number;
+  readonly maxRetries: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly deterministicOrder: boolean;
+  readonly random: () => number;
+  readonly refreshMs: number | undefined;
+  readonly json: boolean;
+  readonly authHeader: string | undefined;
+}
+
+export const DEFAULTS = Object.freeze({
+  host: '127.0.0.1:2379',
+  timeout: 0,
+  attemptTimeout: 10_000,
+  connectTimeout: 3000,
+  maxRetries: 3,
+  backoffMs: 100,
+  maxBackoffMs: 2000,
+  refreshMs: 30_000,
+});
+
+/** `h1:2379` → `http://h1:2379`; keeps `https://`; drops a trailing slash. */
+export function normalizeHost(host: string, tls = false): string {
+  let text = host.trim();
+  if (!/^https?:\/\//i.test(text)) text = `${tls ? 'https' : 'http'}://${text}`;
+  while (text.endsWith('/')) text = text.slice(0, -1);
+  const url = new URL(text);
+  if (url.username || url.password) throw new TypeError('put credentials in the auth option, not in a host');
+  return `${url.protocol}//${url.host}`;
+}
+
+export function resolveOptions(options: EtcdClientOptions, hosts: readonly string[]): ResolvedEtcdOptions {
+  const refresh = options.refresh;
+  return Object.freeze({
+    hosts: Object.freeze([...hosts]),
+    timeout: options.timeout ?? DEFAULTS.timeout,
+    attemptTimeout: options.attemptTimeout ?? DEFAULTS.attemptTimeout,
+    connectTimeout: options.connectTimeout ?? DEFAULTS.connectTimeout,
+    maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,
+    backoffMs: options.backoffMs ?? DEFAULTS.backoffMs,
+    maxBackoffMs: options.maxBackoffMs ?? DEFAULTS.maxBackoffMs,
+    deterministicOrder: options.deterministicOrder ?? false,
+    random: options.random ?? Math.random,
+    refreshMs: refresh
+      ? typeof refresh === 'object'
+        ? (refresh.intervalMs ?? DEFAULTS.refreshMs)
+        : DEFAULTS.refreshMs
+      : undefined,
+    json: options.json ?? false,
+    authHeader: options.auth
+      ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
+      : undefined,
+  });
+}

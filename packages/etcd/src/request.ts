@@ -1,0 +1,222 @@
+import { deadline } from '@polykv/core';
+import type { Dispatcher } from 'undici';
+import { EtcdError, isEtcdError } from './errors.js';
+import type { HostPool } from './host-pool.js';
+import type { ResolvedEtcdOptions } from './options.js';
+
+/** What a request needs. `path` is escaped already and carries its query string. */
+export interface EtcdRequest {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** `/v2/keys/a/b?recursive=true`: escaped by the endpoint (see `keyPath`). */
+  path: string;
+  /** A form body (`application/x-www-form-urlencoded`) or JSON (`json: true`). */
+  body?: string;
+  /** The body is JSON (the members and auth APIs). */
+  json?: boolean;
+  /**
+   * Safe to send again to another host after it may have reached one. Never derived from the
+   * method: etcd uses PUT for CAS and POST for in-order keys, neither safe to replay.
+   */
+  idempotent: boolean;
+  /** A long poll (`wait=true`): no default timeout, no body timeout. */
+  wait?: boolean;
+  /** HTTP statuses that resolve rather than throw (besides 2xx). */
+  okStatuses?: readonly number[];
+  /** Send to this origin only (no failover), e.g. to check a new host during machine refresh. */
+  host?: string;
+  signal?: AbortSignal | undefined;
+  timeout?: number | undefined;
+  maxRetries?: number | undefined;
+}
+
+/** A decoded response with etcd's meta headers. */
+export interface EtcdResponse<T = unknown> {
+  statusCode: number;
+  /** The parsed JSON body; `undefined` for an empty body (a wait that timed out on the server). */
+  body: T;
+  /** X-Etcd-Index: the store's index when the response was made (for a wait: when it was registered). */
+  etcdIndex: number | undefined;
+  raftIndex: number | undefined;
+  raftTerm: number | undefined;
+  /** X-Etcd-Cluster-Id. */
+  clusterId: string | undefined;
+  /** The origin that answered. */
+  host: string;
+}
+
+export type RequestFn = <T = unknown>(request: EtcdRequest) => Promise<EtcdResponse<T>>;
+
+const MAX_REDIRECTS = 10;
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function intHeader(headers: Record<string, string | string[] | undefined>, name: string): number | undefined {
+  const value = header(headers, name);
+  return value === undefined ? undefined : Number(value);
+}
+
+/**
+ * THE request function: every call of the client goes through it. It owns the headers (auth,
+ * content type), the timeouts (whole call: `timeout`; per attempt: `attemptTimeout` as undici's
+ * headers/body timeouts, so the hot path needs no timer or signal of its own), 307 redirects,
+ * draining and decoding the body, etcd's meta headers, and etcd JSON errors → {@link EtcdError}.
+ * Failover is the host pool's.
+ */
+export function createRequest(
+  dispatcher: Dispatcher,
+  pool: HostPool,
+  options: ResolvedEtcdOptions,
+  isClosed: () => boolean,
+): RequestFn {
+  // Built once: undici takes a plain object and no per-request header rebuilding is needed.
+  const auth = options.authHeader ? { authorization: options.authHeader } : {};
+  const getHeaders = Object.freeze({ ...auth });
+  const formHeaders = Object.freeze({ ...auth, 'content-type': 'application/x-www-form-urlencoded' });
+  const jsonHeaders = Object.freeze({ ...auth, 'content-type': 'application/json' });
+
+  async function attempt<T>(
+    origin: string,
+    path: string,
+    request: EtcdRequest,
+    signal: AbortSignal | undefined,
+    redirects: number,
+  ): Promise<EtcdResponse<T>> {
+    const response = await dispatcher.request({
+      origin,
+      path,
+      method: request.method,
+      headers: request.body === undefined ? getHeaders : request.json ? jsonHeaders : formHeaders,
+      body: request.body ?? null,
+      signal: signal ?? null,
+      headersTimeout: options.attemptTimeout,
+      // A long poll may be silent for minutes; only the caller's timeout bounds it.
+      bodyTimeout: request.wait ? 0 : options.attemptTimeout,
+    });
+    // Always drained, on every path, so the socket goes back to the pool.
+    const text = await response.body.text();
+    const { statusCode, headers } = response;
+    if (statusCode === 307 || statusCode === 308 || statusCode === 301 || statusCode === 302) {
+      const location = header(headers, 'location');
+      if (location === undefined)
+        throw new EtcdError({ statusCode, method: request.method, host: origin, path, body: text });
+      if (redirects >= MAX_REDIRECTS) {
+        throw new EtcdError({
+          code: 'ETCD_TOO_MANY_REDIRECTS',
+          message: `more than ${MAX_REDIRECTS} redirects (last to ${location})`,
+          method: request.method,
+          host: origin,
+          path,
+        });
+      }
+      const target = new URL(location, `${origin}${path}`);
+      return attempt(target.origin, `${target.pathname}${target.search}`, request, signal, redirects + 1);
+    }
+    const etcdIndex = intHeader(headers, 'x-etcd-index');
+    if ((statusCode >= 200 && statusCode < 300) || request.okStatuses?.includes(statusCode)) {
+      let body: unknown = undefined;
+      if (text !== '') {
+        try {
+          body = JSON.parse(text);
+        } catch (cause) {
+          // /version and /health answer JSON; a few cluster endpoints answer text.
+          if (path.startsWith('/v2/keys')) {
+            throw new EtcdError({
+              code: 'ETCD_BAD_RESPONSE',
+              message: `etcd at ${origin} sent a body that is not JSON`,
+              cause,
+              statusCode: undefined,
+              method: request.method,
+              host: origin,
+              path,
+              body: text.slice(0, 500),
+            });
+          }
+          body = text;
+        }
+      }
+      return {
+        statusCode,
+        body: body as T,
+        etcdIndex,
+        raftIndex: intHeader(headers, 'x-raft-index'),
+        raftTerm: intHeader(headers, 'x-raft-term'),
+        clusterId: header(headers, 'x-etcd-cluster-id'),
+        host: origin,
+      };
+    }
+    let parsed: { errorCode?: number; message?: string; cause?: string; index?: number } | undefined;
+    try {
+      parsed = text === '' ? undefined : (JSON.parse(text) as typeof parsed);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed && typeof parsed.errorCode === 'number') {
+      throw new EtcdError({
+        errorCode: parsed.errorCode,
+        ...(parsed.message !== undefined ? { etcdMessage: parsed.message } : {}),
+        ...(parsed.cause !== undefined ? { cause: parsed.cause } : {}),
+        ...((parsed.index ?? etcdIndex) !== undefined ? { index: parsed.index ?? etcdIndex } : {}),
+        statusCode,
+        method: request.method,
+        host: origin,
+        path,
+      });
+    }
+    throw new EtcdError({
+      statusCode,
+      method: request.method,
+      host: origin,
+      path,
+      body: text.slice(0, 1000),
+      ...(etcdIndex !== undefined ? { index: etcdIndex } : {}),
+    });
+  }
+
+  return async function request<T>(request: EtcdRequest): Promise<EtcdResponse<T>> {
+    if (isClosed()) throw new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client is closed' });
+    const timeout =
+      request.timeout !== undefined && request.timeout > 0
+        ? request.timeout
+        : request.wait
+          ? undefined
+          : options.timeout;
+    // Only build a signal when the caller gave one or a timeout applies: the common case costs one timer.
+    const bound = deadline(request.signal, timeout);
+    const signal = bound.signal;
+    const run = (origin: string): Promise<EtcdResponse<T>> =>
+      attempt<T>(origin, request.path, request, signal, 0);
+    try {
+      if (request.host !== undefined) return await run(request.host);
+      return await pool.run(run, {
+        idempotent: request.idempotent,
+        signal,
+        maxRetries: request.maxRetries ?? options.maxRetries,
+        method: request.method,
+        path: request.path,
+      });
+    } catch (error) {
+      if (signal?.aborted) {
+        const typed = bound.error(error);
+        throw new EtcdError({
+          code: typed.code === 'TIMEOUT' ? 'ETCD_TIMEOUT' : 'ETCD_ABORTED',
+          message:
+            typed.code === 'TIMEOUT'
+              ? `etcd ${request.method} ${request.path.split('?')[0]} timed out after ${timeout} ms`
+              : `etcd ${request.method} ${request.path.split('?')[0]} was aborted`,
+          cause: typed.code === 'TIMEOUT' ? error : (request.signal?.reason ?? error),
+          method: request.method,
+          path: request.path,
+          uncertain: request.method !== 'GET',
+        });
+      }
+      if (isClosed() && !isEtcdError(error))
+        throw new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client was closed', cause: error });
+      throw error;
+    } finally {
+      bound.dispose();
+    }
+  };
+}

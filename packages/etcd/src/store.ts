@@ -1,0 +1,720 @@
+import {
+  AbortError,
+  acquireQueueLock,
+  BackendError,
+  backoffDelay,
+  checkIndex,
+  checkOptions,
+  checkSwapCondition,
+  checkTtl,
+  checkUrlParams,
+  ClosedError,
+  CompareFailedError,
+  InvalidArgumentError,
+  isPolykvError,
+  isReservedKey,
+  KeyExistsError,
+  KeyNotFoundError,
+  KeySpace,
+  KeyTypeError,
+  LockLostError,
+  PermissionDeniedError,
+  sleep,
+  throwIfAborted,
+  TimeoutError,
+  UnavailableError,
+  utf8Codec,
+  ValueTooLargeError,
+  Watcher,
+  type CallOptions,
+  type Codec,
+  type DelOptions,
+  type DeleteCondition,
+  type DirEntry,
+  type Entry,
+  type GetOptions,
+  type ListEntry,
+  type ListOptions,
+  type Lock,
+  type LockOptions,
+  type LockQueue,
+  type OpenStoreOptions,
+  type PolykvError,
+  type QueueNode,
+  type SetOptions,
+  type Store,
+  type StoreCapabilities,
+  type StoreUrl,
+  type SwapCondition,
+  type WatchOptions,
+  type WatchSink,
+} from '@polykv/core';
+import type { EtcdNode, EtcdResult } from './api/keys.js';
+import { EtcdClient } from './client.js';
+import { AllHostsFailedError, isEtcdError, type EtcdError } from './errors.js';
+import type { EtcdClientOptions } from './options.js';
+import { isTerminalWatchError, runWatchLoop } from './watch.js';
+
+/** Options of {@link createEtcdStore}: the client's options, or a client, plus the store's. */
+export interface EtcdStoreOptions<V = string> extends EtcdClientOptions {
+  /** Every key lives under this path. @defaultValue `''` */
+  prefix?: string;
+  /** @defaultValue `utf8Codec` */
+  codec?: Codec<V>;
+  /** Use this client (the store then does not close it) instead of making one from the options. */
+  client?: EtcdClient;
+}
+
+const capabilities: StoreCapabilities = Object.freeze({
+  minTtl: 1,
+  ttlExpiryFactor: 1,
+  typedDirectories: true,
+  watchHistory: 1000,
+});
+
+/** The etcd v2 Store. See the README for how each call maps onto etcd. */
+export function createEtcdStore<V = string>(options: EtcdStoreOptions<V> = {}): EtcdStore<V> {
+  return new EtcdStore<V>(options);
+}
+
+const URL_PARAMS = ['timeout', 'attemptTimeout', 'connectTimeout', 'maxRetries', 'refresh'];
+
+/** For `openStore('etcd://h1:2379,h2:2379/prefix')` and `etcds://`. */
+export function storeFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): Store<V> {
+  checkUrlParams(url, URL_PARAMS);
+  const number = (name: string): number | undefined => {
+    const text = url.params.get(name);
+    if (text === null) return undefined;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < 0)
+      throw new InvalidArgumentError('url', `store URL ${url.redacted}: ${name} must be a whole number >= 0`);
+    return value;
+  };
+  const scheme = url.tls ? 'https' : 'http';
+  const fromUrl: EtcdStoreOptions<V> = {
+    hosts: url.hosts.map(({ host, port }) => `${scheme}://${host}:${port ?? 2379}`),
+    prefix: url.prefix,
+    ...(options.codec ? { codec: options.codec } : {}),
+    ...(url.username !== undefined ? { auth: { username: url.username, password: url.password ?? '' } } : {}),
+  };
+  for (const name of ['timeout', 'attemptTimeout', 'connectTimeout', 'maxRetries'] as const) {
+    const value = number(name);
+    if (value !== undefined) fromUrl[name] = value;
+  }
+  if (url.params.get('refresh') === 'true') fromUrl.refresh = true;
+  return createEtcdStore<V>({ ...fromUrl, ...(options.etcd as EtcdStoreOptions<V> | undefined) });
+}
+
+function trimSlashes(path: string): string {
+  let start = 0;
+  let end = path.length;
+  while (start < end && path[start] === '/') start++;
+  while (end > start && path[end - 1] === '/') end--;
+  return path.slice(start, end);
+}
+
+function isDeletion(action: string): boolean {
+  return action === 'delete' || action === 'expire' || action === 'compareAndDelete';
+}
+
+/** The etcd v2 `Store`: etcd's own directories, TTLs, in-order keys and CAS, and the v2 lock recipe. */
+export class EtcdStore<V = string> implements Store<V> {
+  readonly kind = 'etcd';
+  readonly prefix: string;
+  readonly codec: Codec<V>;
+  readonly capabilities = capabilities;
+  /** The native client, for what the Store does not cover. */
+  readonly client: EtcdClient;
+
+  readonly #keys: KeySpace;
+  readonly #ownClient: boolean;
+  readonly #binary: boolean;
+  readonly #watchers = new Set<Watcher<V>>();
+  readonly #locks = new Set<Lock>();
+  #closed = false;
+
+  constructor(options: EtcdStoreOptions<V> = {}) {
+    this.#keys = new KeySpace(options.prefix ?? '');
+    this.prefix = this.#keys.prefix;
+    this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
+    this.#binary = this.codec.binary;
+    this.#ownClient = options.client === undefined;
+    this.client = options.client ?? new EtcdClient(options);
+  }
+
+  async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
+    const { consistent, signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    try {
+      const { node } = await this.client.keys.get(path, { quorum: consistent === true, signal, timeout });
+      return node.dir ? null : this.#entry(node);
+    } catch (error) {
+      if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND') return null;
+      if (isEtcdError(error) && error.code === 'ETCD_NOT_A_DIRECTORY') return null;
+      throw this.#fail(error, key);
+    }
+  }
+
+  async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
+    const { recursive = false, consistent, signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    let node: EtcdNode;
+    try {
+      ({ node } = await this.client.keys.get(path, {
+        recursive,
+        quorum: consistent === true,
+        signal,
+        timeout,
+      }));
+    } catch (error) {
+      if (
+        isEtcdError(error) &&
+        (error.code === 'ETCD_KEY_NOT_FOUND' || error.code === 'ETCD_NOT_A_DIRECTORY')
+      )
+        return [];
+      throw this.#fail(error, dir);
+    }
+    if (!node.dir) return [];
+    const out: ListEntry<V>[] = [];
+    const walk = (parent: EtcdNode): void => {
+      const children = [...(parent.nodes ?? [])].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      for (const child of children) {
+        const key = this.#keys.fromBackend(child.key);
+        if (key === undefined || isReservedKey(key)) continue;
+        if (child.dir) {
+          out.push(this.#dirEntry(child));
+          if (recursive) walk(child);
+        } else {
+          out.push(this.#entry(child));
+        }
+      }
+    };
+    walk(node);
+    return out;
+  }
+
+  async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
+    const { ttl, signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const raw = this.#encode(value);
+    const expiresIn = checkTtl(ttl, capabilities.minTtl);
+    const keys = this.client.keys;
+    // etcd's plain `set` replaces the node (a new createdIndex); an update keeps it, as the
+    // contract wants. So: update, and create when there is nothing to update. Both are safe to
+    // replay on another host (`idempotent`): a replayed update is a set, and a replayed create
+    // that finds its own key falls back to the update.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await keys.set(path, raw, {
+          prevExist: true,
+          ttl: expiresIn ?? null,
+          idempotent: true,
+          signal,
+          timeout,
+        });
+        if (result.node.dir) throw new KeyTypeError('IS_A_DIRECTORY', key);
+        return this.#entry(result.node);
+      } catch (error) {
+        if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) throw this.#fail(error, key);
+      }
+      try {
+        const result = await keys.set(path, raw, {
+          prevExist: false,
+          ...(expiresIn !== undefined ? { ttl: expiresIn } : {}),
+          idempotent: true,
+          signal,
+          timeout,
+        });
+        return this.#entry(result.node);
+      } catch (error) {
+        // Created by someone else in between: update it (a set wins either way).
+        if (!(isEtcdError(error) && error.code === 'ETCD_NODE_EXISTS') || attempt >= 10)
+          throw this.#fail(error, key);
+      }
+    }
+  }
+
+  async del(key: string, options?: DelOptions): Promise<boolean> {
+    const { recursive = false, signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(key, { root: recursive });
+    if (path === this.#keys.prefix) return this.#empty(path, signal, timeout);
+    try {
+      await this.client.keys.del(path, { dir: true, recursive, signal, timeout });
+      return true;
+    } catch (error) {
+      if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND') return false;
+      throw this.#fail(error, key);
+    }
+  }
+
+  /** `del('', { recursive })`: every child of the prefix but the library's own `.polykv/`. */
+  async #empty(path: string, signal: AbortSignal | undefined, timeout: number | undefined): Promise<boolean> {
+    let children: EtcdNode[];
+    try {
+      children = (await this.client.keys.get(path, { quorum: true, signal, timeout })).node.nodes ?? [];
+    } catch (error) {
+      if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND') return false;
+      throw this.#fail(error, '');
+    }
+    let removed = false;
+    for (const child of children) {
+      const key = this.#keys.fromBackend(child.key);
+      if (key === undefined || isReservedKey(key)) continue;
+      try {
+        await this.client.keys.del(child.key, { dir: true, recursive: true, signal, timeout });
+        removed = true;
+      } catch (error) {
+        if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) throw this.#fail(error, key);
+      }
+    }
+    return removed;
+  }
+
+  async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
+    const { ttl, signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const expiresIn = checkTtl(ttl, capabilities.minTtl);
+    try {
+      const { node } = await this.client.keys.mkdir(path, {
+        prevExist: false,
+        ...(expiresIn !== undefined ? { ttl: expiresIn } : {}),
+        signal,
+        timeout,
+      });
+      return this.#dirEntry(node);
+    } catch (error) {
+      throw this.#fail(error, key);
+    }
+  }
+
+  async compareAndSwap(
+    key: string,
+    value: V,
+    condition: SwapCondition<V>,
+    options?: SetOptions,
+  ): Promise<Entry<V>> {
+    const { ttl, signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const check = checkSwapCondition(condition);
+    const raw = this.#encode(value);
+    const expiresIn = checkTtl(ttl, capabilities.minTtl);
+    try {
+      const { node } = await this.client.keys.set(path, raw, {
+        ...(check.kind === 'prevExist'
+          ? { prevExist: false }
+          : check.kind === 'prevIndex'
+            ? { prevIndex: check.prevIndex }
+            : { prevValue: this.#encode(check.prevValue) }),
+        ...(expiresIn !== undefined ? { ttl: expiresIn } : {}),
+        signal,
+        timeout,
+      });
+      return this.#entry(node);
+    } catch (error) {
+      throw this.#fail(error, key);
+    }
+  }
+
+  async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
+    const { signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const check = checkSwapCondition(condition);
+    if (check.kind === 'prevExist')
+      throw new KeyExistsError(key, { message: 'compareAndDelete takes prevValue or prevIndex' });
+    try {
+      await this.client.keys.del(path, {
+        ...(check.kind === 'prevIndex'
+          ? { prevIndex: check.prevIndex }
+          : { prevValue: this.#encode(check.prevValue) }),
+        signal,
+        timeout,
+      });
+    } catch (error) {
+      throw this.#fail(error, key);
+    }
+  }
+
+  async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
+    const { ttl, signal, timeout } = this.#begin(options);
+    const path = this.#keys.toBackend(dir, { argument: 'dir' });
+    const raw = this.#encode(value);
+    const expiresIn = checkTtl(ttl, capabilities.minTtl);
+    try {
+      const { node } = await this.client.keys.create(path, raw, {
+        ...(expiresIn !== undefined ? { ttl: expiresIn } : {}),
+        signal,
+        timeout,
+      });
+      return this.#entry(node);
+    } catch (error) {
+      throw this.#fail(error, dir);
+    }
+  }
+
+  watch(key: string, options?: WatchOptions): Watcher<V> {
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    if (this.#closed) throw new ClosedError();
+    const path = this.#keys.toBackend(key, { root: true });
+    const userKey = this.#keys.fromBackend(path)!;
+    if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
+    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal }, (sink) =>
+      this.#runWatch(sink, path, recursive, fromIndex, initial),
+    );
+    this.#watchers.add(watcher);
+    watcher.on('end', () => this.#watchers.delete(watcher));
+    return watcher;
+  }
+
+  /** The current state below `path` (quorum read) and the index it was read at. */
+  async #snapshot(
+    path: string,
+    recursive: boolean,
+    signal: AbortSignal,
+  ): Promise<{ entries: Entry<V>[]; index: number }> {
+    const entries: Entry<V>[] = [];
+    try {
+      const result = await this.client.keys.get(path, { recursive, quorum: true, signal });
+      const visit = (node: EtcdNode): void => {
+        if (node.dir) {
+          if (recursive) for (const child of node.nodes ?? []) visit(child);
+          return;
+        }
+        const key = this.#keys.fromBackend(node.key);
+        if (key !== undefined && !isReservedKey(key)) entries.push(this.#entry(node));
+      };
+      if (result.node.dir ? recursive : true) visit(result.node);
+      entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      return { entries, index: result.etcdIndex ?? result.node.modifiedIndex };
+    } catch (error) {
+      if (
+        isEtcdError(error) &&
+        (error.code === 'ETCD_KEY_NOT_FOUND' || error.code === 'ETCD_NOT_A_DIRECTORY')
+      )
+        return { entries, index: error.index ?? 0 };
+      throw error;
+    }
+  }
+
+  async #runWatch(
+    sink: WatchSink<V>,
+    path: string,
+    recursive: boolean,
+    fromIndex: number | undefined,
+    initial: boolean,
+  ): Promise<void> {
+    const timing = this.client.options;
+    let next = fromIndex;
+    if (next === undefined) {
+      // The first read is retried like any poll: a watch started during an outage waits for it.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const { entries, index } = await this.#snapshot(path, recursive, sink.signal);
+          if (initial)
+            for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
+          next = index + 1;
+          break;
+        } catch (error) {
+          if (sink.signal.aborted) return;
+          if (isTerminalWatchError(error)) throw this.#fail(error, path);
+          sink.disconnected(error);
+          await sleep(
+            backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
+            sink.signal,
+          ).catch(() => undefined);
+        }
+      }
+    }
+    sink.connected();
+    try {
+      await runWatchLoop<string>(
+        this.client.keys,
+        path,
+        { recursive, waitIndex: next, signal: sink.signal, ...timing },
+        {
+          event: (result) => this.#emitEvent(sink, result),
+          cleared: async () => {
+            const { entries, index } = await this.#snapshot(path, recursive, sink.signal);
+            sink.resync(entries, index);
+            return index + 1;
+          },
+          connected: () => sink.connected(),
+          disconnected: (cause) => sink.disconnected(cause),
+        },
+      );
+    } catch (error) {
+      throw this.#fail(error, this.#keys.fromBackend(path) ?? path);
+    }
+  }
+
+  #emitEvent(sink: WatchSink<V>, result: EtcdResult): void {
+    const { node } = result;
+    if (isDeletion(result.action)) {
+      const type = result.action === 'expire' ? 'expire' : 'delete';
+      if (!node.dir) {
+        const key = this.#keys.fromBackend(node.key);
+        if (key !== undefined && !isReservedKey(key)) sink.emit({ type, key, index: node.modifiedIndex });
+        return;
+      }
+      // A directory went: one event per key below it that this watcher has delivered.
+      const dirPath = trimSlashes(node.key);
+      for (const key of [...sink.known.keys()]) {
+        const backend = this.#keys.toBackend(key);
+        if (dirPath === '' || backend === dirPath || backend.startsWith(`${dirPath}/`))
+          sink.emit({ type, key, index: node.modifiedIndex });
+      }
+      return;
+    }
+    if (node.dir) return;
+    const key = this.#keys.fromBackend(node.key);
+    if (key === undefined || isReservedKey(key)) return;
+    sink.emit({ type: 'put', ...this.#entry(node) });
+  }
+
+  async lock(key: string, options?: LockOptions): Promise<Lock> {
+    const checked = this.#begin(options);
+    const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
+    const ttl = checkTtl(checked.ttl ?? 15, capabilities.minTtl)!;
+    try {
+      const lock = await acquireQueueLock(
+        this.#lockQueue(userKey),
+        userKey,
+        this.#keys.reserved('locks', userKey),
+        {
+          ...checked,
+          ttl,
+        },
+      );
+      this.#locks.add(lock);
+      const forget = (): void => void this.#locks.delete(lock);
+      lock.once('lost', forget).once('released', forget);
+      return lock;
+    } catch (error) {
+      throw this.#fail(error, key);
+    }
+  }
+
+  /** The etcd v2 lock recipe's five operations (see core's `acquireQueueLock`). */
+  #lockQueue(userKey: string): LockQueue {
+    const keys = this.client.keys;
+    const toNode = (node: EtcdNode): QueueNode => ({
+      path: trimSlashes(node.key),
+      index: node.modifiedIndex,
+      createIndex: node.createdIndex,
+    });
+    const timing = this.client.options;
+    return {
+      enqueue: async (dir, ttl, signal) => toNode((await keys.create(dir, '', { ttl, signal })).node),
+      refresh: async (node, ttl, signal) => {
+        try {
+          // CAS on prevIndex, never a blind update (docker/libkv#31): a node someone else
+          // changed or deleted is a lost lock.
+          return (await keys.refresh(node.path, ttl, { prevIndex: node.index, signal })).node.modifiedIndex;
+        } catch (error) {
+          if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')
+            throw new LockLostError(userKey, { cause: error });
+          if (isEtcdError(error) && error.code === 'ETCD_TEST_FAILED') {
+            // Only the holder writes its node, so a changed index with the same createdIndex is
+            // our own earlier refresh whose answer was lost: adopt it.
+            const current = await keys.get(node.path, { quorum: true, signal }).catch(() => undefined);
+            if (current && current.node.createdIndex === node.createIndex) return current.node.modifiedIndex;
+            throw new LockLostError(userKey, { cause: error });
+          }
+          throw error;
+        }
+      },
+      contenders: async (dir, signal) => {
+        try {
+          const { node } = await keys.get(dir, { quorum: true, signal });
+          return (node.nodes ?? [])
+            .filter((child) => !child.dir)
+            .map(toNode)
+            .sort((a, b) => a.createIndex - b.createIndex);
+        } catch (error) {
+          if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND') return [];
+          throw error;
+        }
+      },
+      waitGone: async (node, signal) => {
+        const stop = new AbortController();
+        const both = AbortSignal.any([signal, stop.signal]);
+        let gone = false;
+        const done = (): number => {
+          gone = true;
+          stop.abort();
+          return 0;
+        };
+        await runWatchLoop<string>(
+          keys,
+          node.path,
+          { recursive: false, waitIndex: node.index + 1, signal: both, ...timing },
+          {
+            event: (result) => {
+              if (isDeletion(result.action)) done();
+            },
+            cleared: async (error) => {
+              try {
+                const current = await keys.get(node.path, { quorum: true, signal: both });
+                if (current.node.createdIndex !== node.createIndex) return done();
+                return (current.etcdIndex ?? error.index ?? 0) + 1;
+              } catch (readError) {
+                if (isEtcdError(readError) && readError.code === 'ETCD_KEY_NOT_FOUND') return done();
+                throw readError;
+              }
+            },
+            connected: () => undefined,
+            disconnected: () => undefined,
+          },
+        );
+        if (!gone) throw signal.reason instanceof Error ? signal.reason : new AbortError();
+      },
+      remove: async (node, signal) => {
+        let index = node.index;
+        for (let attempt = 0; attempt < 5; attempt++) {
+          try {
+            await keys.del(node.path, { prevIndex: index, signal });
+            return;
+          } catch (error) {
+            if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND') return;
+            if (!(isEtcdError(error) && error.code === 'ETCD_TEST_FAILED')) throw error;
+            // A refresh moved the index; delete only if it is still our node.
+            try {
+              const current = await keys.get(node.path, { quorum: true, signal });
+              if (current.node.createdIndex !== node.createIndex) return;
+              index = current.node.modifiedIndex;
+            } catch (readError) {
+              if (isEtcdError(readError) && readError.code === 'ETCD_KEY_NOT_FOUND') return;
+              throw readError;
+            }
+          }
+        }
+      },
+    };
+  }
+
+  /**
+   * A test aid: deletes the node of the lock's current holder (the first child, by createdIndex,
+   * of `<prefix>/.polykv/locks/<key>`) behind its back. The holder's `lost` follows.
+   */
+  async breakLock(lock: Lock): Promise<void> {
+    const dir = this.#keys.reserved('locks', lock.key);
+    const { node } = await this.client.keys.get(dir, { quorum: true });
+    const holder = [...(node.nodes ?? [])].sort((a, b) => a.createdIndex - b.createdIndex)[0];
+    if (holder) await this.client.keys.del(holder.key);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
+    await Promise.all([...this.#locks].map((lock) => lock.release({ timeout: 5000 }).catch(() => undefined)));
+    if (this.#ownClient) await this.client.close();
+  }
+
+  #begin<T extends CallOptions>(options: T | undefined): T {
+    const checked = checkOptions(options);
+    if (this.#closed) throw new ClosedError();
+    throwIfAborted(checked.signal);
+    return checked;
+  }
+
+  #encode(value: V): string {
+    const raw = this.codec.encode(value);
+    if (typeof raw === 'string') return raw;
+    // etcd v2 holds text only: bytes go in as base64.
+    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+  }
+
+  #decode(text: string | undefined): V {
+    if (this.#binary) {
+      const bytes = Buffer.from(text ?? '', 'base64');
+      return this.codec.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice());
+    }
+    return this.codec.decode(text ?? '');
+  }
+
+  #entry(node: EtcdNode): Entry<V> {
+    const entry: Entry<V> = {
+      key: this.#keys.fromBackend(node.key)!,
+      value: this.#decode(node.value),
+      index: node.modifiedIndex,
+      createIndex: node.createdIndex,
+    };
+    if (node.expiration !== undefined) entry.expiresAt = new Date(node.expiration);
+    return entry;
+  }
+
+  #dirEntry(node: EtcdNode): DirEntry {
+    const entry: DirEntry = {
+      key: this.#keys.fromBackend(node.key)!,
+      dir: true,
+      index: node.modifiedIndex,
+      createIndex: node.createdIndex,
+    };
+    if (node.expiration !== undefined) entry.expiresAt = new Date(node.expiration);
+    return entry;
+  }
+
+  /** etcd error → the Store's error, with the native one as `cause`. */
+  #fail(error: unknown, key: string): PolykvError {
+    if (isPolykvError(error)) return error;
+    if (!isEtcdError(error))
+      return new BackendError(`etcd call failed for ${JSON.stringify(key)}`, { cause: error, key });
+    const e: EtcdError = error;
+    const options = { cause: e };
+    switch (e.code) {
+      case 'ETCD_KEY_NOT_FOUND':
+        return new KeyNotFoundError(key, options);
+      case 'ETCD_TEST_FAILED':
+        return new CompareFailedError(key, {
+          ...options,
+          message: `compare failed: ${key} (${e.etcdMessage ?? ''}: ${typeof e.cause === 'string' ? e.cause : ''})`,
+        });
+      case 'ETCD_NOT_A_FILE':
+      case 'ETCD_DIR_NOT_EMPTY':
+        return new KeyTypeError('IS_A_DIRECTORY', key, options);
+      case 'ETCD_NOT_A_DIRECTORY':
+        return new KeyTypeError('NOT_A_DIRECTORY', key, options);
+      case 'ETCD_NODE_EXISTS':
+        return new KeyExistsError(key, options);
+      case 'ETCD_UNAUTHORIZED':
+        return new PermissionDeniedError(`etcd refused the credentials for ${JSON.stringify(key)}`, {
+          ...options,
+          key,
+        });
+      case 'ETCD_TIMEOUT':
+        return new TimeoutError(e.message, { ...options, key });
+      case 'ETCD_ABORTED':
+        return new AbortError(undefined, { cause: e.cause ?? e, key });
+      case 'ETCD_CLOSED':
+        return new ClosedError(undefined, { ...options, key });
+      case 'ETCD_INVALID_FIELD':
+        return new InvalidArgumentError('options', e.message, { ...options, key });
+      case 'ETCD_UNAVAILABLE':
+        return new UnavailableError(e.message, {
+          ...options,
+          key,
+          hosts:
+            e instanceof AllHostsFailedError
+              ? e.errors.map(({ host, error: cause }) => ({ host, error: cause }))
+              : [],
+        });
+      case 'ETCD_RAFT':
+      case 'ETCD_CONNECTION':
+      case 'ETCD_TOO_MANY_REDIRECTS':
+        return new UnavailableError(e.message, {
+          ...options,
+          key,
+          ...(e.host ? { hosts: [{ host: e.host, error: e }] } : {}),
+        });
+      default:
+        if (e.statusCode === 413) return new ValueTooLargeError(e.message, { ...options, key });
+        if (e.statusCode !== undefined && e.statusCode >= 500)
+          return new UnavailableError(e.message, {
+            ...options,
+            key,
+            ...(e.host ? { hosts: [{ host: e.host, error: e }] } : {}),
+          });
+        return new BackendError(e.message, { ...options, key });
+    }
+  }
+}
