@@ -326,8 +326,17 @@ export class MemoryStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
     if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
+    // The watch starts now, not when its loop first runs: the current state is read here, and the
+    // loop replays whatever is written in between, so a write right after watch() is never missed.
+    const start =
+      fromIndex !== undefined
+        ? { fromIndex, initialEntries: [] }
+        : {
+            fromIndex: this.#backend.index + 1,
+            initialEntries: initial ? this.#snapshot(path, recursive) : [],
+          };
     const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal }, (sink) =>
-      this.#runWatch(sink, path, recursive, fromIndex, initial),
+      this.#runWatch(sink, path, recursive, start.fromIndex, start.initialEntries),
     );
     this.#watchers.add(watcher);
     watcher.on('end', () => this.#watchers.delete(watcher));
@@ -491,8 +500,8 @@ export class MemoryStore<V = string> implements Store<V> {
     sink: WatchSink<V>,
     path: string,
     recursive: boolean,
-    fromIndex: number | undefined,
-    initial: boolean,
+    fromIndex: number,
+    initialEntries: Entry<V>[],
   ): Promise<void> {
     const backend = this.#backend;
     const toEvent = (event: HistoryEvent): void => {
@@ -511,26 +520,16 @@ export class MemoryStore<V = string> implements Store<V> {
         sink.emit({ type: event.type, key, index: event.index });
       }
     };
-    const snapshot = (): Entry<V>[] =>
-      backend
-        .values(path)
-        .filter(([valuePath]) => recursive || valuePath === path)
-        .map(([valuePath, node]) => this.#entry(valuePath, node))
-        .filter((entry) => !isReservedKey(entry.key));
-
+    for (const entry of initialEntries) sink.emit({ type: 'put', ...entry, initial: true } as const);
     // Replay and subscribe in one synchronous step, so no write can fall between the two.
-    if (fromIndex !== undefined) {
-      if (fromIndex <= backend.droppedUpTo) {
-        sink.resync(snapshot(), backend.index);
-      } else {
-        for (const event of backend.history) {
-          const matches =
-            event.path === path || (recursive && (path === '' || event.path.startsWith(`${path}/`)));
-          if (event.index >= fromIndex && matches) toEvent(event);
-        }
+    if (fromIndex <= backend.droppedUpTo) {
+      sink.resync(this.#snapshot(path, recursive), backend.index);
+    } else {
+      for (const event of backend.history) {
+        const matches =
+          event.path === path || (recursive && (path === '' || event.path.startsWith(`${path}/`)));
+        if (event.index >= fromIndex && matches) toEvent(event);
       }
-    } else if (initial) {
-      for (const entry of snapshot()) sink.emit({ type: 'put', ...entry, initial: true } as const);
     }
     const subscription: Subscription = { path, recursive, deliver: toEvent };
     backend.subscriptions.add(subscription);
@@ -542,6 +541,14 @@ export class MemoryStore<V = string> implements Store<V> {
     } finally {
       backend.subscriptions.delete(subscription);
     }
+  }
+
+  #snapshot(path: string, recursive: boolean): Entry<V>[] {
+    return this.#backend
+      .values(path)
+      .filter(([valuePath]) => recursive || valuePath === path)
+      .map(([valuePath, node]) => this.#entry(valuePath, node))
+      .filter((entry) => !isReservedKey(entry.key));
   }
 
   #lockQueue(userKey: string): LockQueue {
