@@ -55,7 +55,7 @@ export interface InternalAclAuthorizationResponse extends InternalAclAuthorizati
 /** The federation state of a datacenter (WAN federation through mesh gateways). */
 export interface InternalFederationState {
   Datacenter: string;
-  MeshGateways: Record<string, unknown>[] | null;
+  MeshGateways?: Record<string, unknown>[] | null;
   UpdatedAt: string;
   PrimaryModifyIndex: number;
   CreateIndex: number;
@@ -159,7 +159,13 @@ export class Internal {
   async federationState(
     datacenter: string,
     options?: QueryOptions,
-  ): Promise<ConsulResult<{ State: InternalFederationState } | null>> {
+  ): Promise<ConsulResult<{
+      State: InternalFederationState;
+      Index?: number;
+      LastContact?: number;
+      KnownLeader?: boolean;
+      ConsistencyLevel?: string;
+    } | null>> {
     return this.#read(`/v1/internal/federation-state/${encodeURIComponent(datacenter)}`, options, true);
   }
 
