@@ -15,8 +15,11 @@ import { Session } from './api/session.js';
 import { Snapshot } from './api/snapshot.js';
 import { Status } from './api/status.js';
 import { Txn } from './api/txn.js';
+import { ConsulLock, type ConsulLockOptions } from './lock.js';
 import type { ConsulClientOptions } from './options.js';
 import { Transport, type RequestSpec, type ResponseOf } from './request.js';
+import { ConsulSemaphore, type ConsulSemaphoreOptions } from './semaphore.js';
+import { ConsulWatch, type ConsulWatchOptions, type WatchMethod } from './watch.js';
 
 /**
  * A client for the whole Consul HTTP API. Each endpoint group is a property (`client.kv`,
@@ -84,6 +87,24 @@ export class ConsulClient {
    */
   request<T = unknown>(spec: RequestSpec): Promise<ResponseOf<T>> {
     return this.#transport.request<T>(spec);
+  }
+
+  /**
+   * Watches any read method with blocking queries: `client.watch((o) => client.kv.get('k', o))`.
+   * See {@link ConsulWatch}.
+   */
+  watch<T>(method: WatchMethod<T>, options?: ConsulWatchOptions): ConsulWatch<T> {
+    return new ConsulWatch(method, options);
+  }
+
+  /** A distributed lock on `key` (session + `?acquire`, the Go api's algorithm). See {@link ConsulLock}. */
+  lock(key: string, options?: ConsulLockOptions): ConsulLock {
+    return new ConsulLock(this, key, options);
+  }
+
+  /** A distributed semaphore of `limit` holders under `prefix`. See {@link ConsulSemaphore}. */
+  semaphore(prefix: string, limit: number, options?: ConsulSemaphoreOptions): ConsulSemaphore {
+    return new ConsulSemaphore(this, prefix, limit, options);
   }
 
   /** Frees every socket. Later calls fail with `CONSUL_CLOSED`. */

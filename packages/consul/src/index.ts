@@ -28,3 +28,8 @@ export * from './api/query.js';
 export * from './api/session.js';
 export * from './api/snapshot.js';
 export * from './api/txn.js';
+// Coordination: values and flags, watches, locks, semaphores.
+export * from './codec.js';
+export * from './watch.js';
+export * from './lock.js';
+export * from './semaphore.js';
