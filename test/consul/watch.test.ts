@@ -213,7 +213,7 @@ describe('ConsulWatch against a real agent', () => {
       await emptied;
       assert.ok(
         indexes.some((index) => index < high),
-        `an index lower than ${high} was seen: ${indexes}`,
+        `an index lower than ${high} was seen: ${indexes.join(', ')}`,
       );
       const later = nextChange(watch, (pair) => kvText(pair) === 'after');
       await client.kv.put('watch/restart', 'after');
