@@ -235,15 +235,16 @@ export class ConnectIntentions {
 
   /**
    * `GET /v1/connect/intentions/match`: the intentions that apply to each name, by source or by
-   * destination, in precedence order; keyed by the names asked for.
+   * destination, in precedence order; keyed by the names asked for (`null` for a name that no
+   * intention matches).
    * @see https://developer.hashicorp.com/consul/api-docs/connect/intentions#list-matching-intentions
    */
   async match(
     by: 'source' | 'destination',
     names: string | string[],
     options?: QueryOptions,
-  ): Promise<ConsulResult<Record<string, Intention[]>>> {
-    const { data, meta } = await this.transport.request<Record<string, Intention[]>>({
+  ): Promise<ConsulResult<Record<string, Intention[] | null>>> {
+    const { data, meta } = await this.transport.request<Record<string, Intention[] | null>>({
       method: 'GET',
       path: '/v1/connect/intentions/match',
       query: { by, name: names },
