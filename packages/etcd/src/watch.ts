@@ -145,6 +145,11 @@ export interface EtcdWatcherEvents<V> {
   resync: [info: EtcdResyncInfo];
   /** A terminal error: the watcher has stopped (a `stop` event follows). */
   error: [error: EtcdError];
+  /**
+   * The watcher is anchored: from here on no change is missed (after the baseline read, or at once
+   * when started from an `index`).
+   */
+  ready: [];
   /** The watcher has stopped. */
   stop: [];
 }
@@ -232,6 +237,7 @@ export class EtcdWatcher<V = string>
         }
       }
       this.#nextIndex = start;
+      if (!signal.aborted) this.emit('ready');
       await runWatchLoop<V>(
         keys,
         key,
