@@ -286,7 +286,11 @@ export class ConsulSemaphore extends EventEmitter<ConsulSemaphoreEvents> {
       } catch {
         // An unreadable lock key: we cannot be a holder.
       }
-      if (!holders[session]) {
+      // As in the Go api, a holder whose contender key lost its session is pruned: that includes us.
+      const alive = pairs.some(
+        (pair) => pair.Key === `${this.prefix}/${session}` && pair.Session === session,
+      );
+      if (!holders[session] || !alive) {
         this.#loseSlot(
           new ConsulError('CONSUL_ABORTED', `semaphore ${this.prefix} lost: no longer a holder`),
         );
