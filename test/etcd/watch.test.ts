@@ -104,7 +104,7 @@ describe('etcd watch', { timeout: 240_000 }, () => {
       const second = await client.keys.set('cursor/k', 'v2');
       const replay = await client.keys.wait('cursor/k', { waitIndex: first.node.modifiedIndex });
       assert.equal(replay.node?.value, 'v1');
-      const next = await client.keys.wait('cursor/k', { waitIndex: replay.node!.modifiedIndex + 1 });
+      const next = await client.keys.wait('cursor/k', { waitIndex: replay.node.modifiedIndex + 1 });
       assert.equal(next.node?.modifiedIndex, second.node.modifiedIndex, 'no event lost between two waits');
       const controller = new AbortController();
       const pending = client.keys.wait('cursor/k', {
