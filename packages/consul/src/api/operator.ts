@@ -1,3 +1,4 @@
+import { ConsulError, isConsulError } from '../errors.js';
 import type { QueryOptions, WriteOptions } from '../options.js';
 import type { Transport } from '../request.js';
 
@@ -53,7 +54,8 @@ export interface AutopilotServerHealth {
 export interface AutopilotHealth {
   Healthy: boolean;
   FailureTolerance: number;
-  Servers: AutopilotServerHealth[];
+  /** `null` until autopilot has checked the servers once (seconds after a leader is elected). */
+  Servers: AutopilotServerHealth[] | null;
 }
 
 /** The keys of one gossip pool (`WAN`, or the LAN of a datacenter or segment). */
@@ -72,7 +74,7 @@ export interface KeyringPool {
 export interface KeyringOptions extends WriteOptions {
   /** Relay the answers through this many extra nodes (0..5) (`?relay-factor=`). */
   relayFactor?: number;
-  /** List the LAN keys of this datacenter only (`?local-only`; list only). */
+  /** List the LAN keys of this datacenter only (`?local-only`; list only; Consul 1.10+, 1.8 ignores it). */
   localOnly?: boolean;
 }
 
@@ -175,8 +177,26 @@ export class OperatorAutopilot {
 }
 
 /**
+ * Consul 1.8 refuses keyring access with `500 Reading keyring denied by ACLs` (or `Modifying
+ * keyring denied ...`) instead of a 403: report it as the permission error it is.
+ */
+function keyringDenied(error: unknown): unknown {
+  if (!isConsulError(error) || error.statusCode !== 500 || !/denied (by|due to) ACLs/.test(error.body ?? ''))
+    return error;
+  return new ConsulError('CONSUL_PERMISSION_DENIED', error.message, {
+    statusCode: error.statusCode,
+    method: error.method,
+    path: error.path,
+    body: error.body,
+    cause: error,
+  });
+}
+
+/**
  * `/v1/operator/keyring`: the gossip encryption keys. An agent without gossip encryption answers
- * every call with a 500 (`Keyring is empty (encryption not enabled)`).
+ * every call with a 500 (`Keyring is empty (encryption not enabled)`), kept as
+ * `CONSUL_HTTP_STATUS` with the body; a token without keyring rights gets
+ * `CONSUL_PERMISSION_DENIED` (Consul 1.8 sends a 500 for it).
  * @see https://developer.hashicorp.com/consul/api-docs/operator/keyring
  */
 export class OperatorKeyring {
@@ -187,14 +207,17 @@ export class OperatorKeyring {
    * @see https://developer.hashicorp.com/consul/api-docs/operator/keyring#list-gossip-encryption-keys
    */
   async list(options?: KeyringOptions): Promise<KeyringPool[]> {
-    return (
-      await this.transport.request<KeyringPool[]>({
+    const response = await this.transport
+      .request<KeyringPool[]>({
         method: 'GET',
         path: '/v1/operator/keyring',
         query: { 'relay-factor': options?.relayFactor, 'local-only': options?.localOnly },
         options,
       })
-    ).data;
+      .catch((error: unknown) => {
+        throw keyringDenied(error);
+      });
+    return response.data;
   }
 
   /**
@@ -223,15 +246,19 @@ export class OperatorKeyring {
   }
 
   async #write(method: 'POST' | 'PUT' | 'DELETE', key: string, options?: KeyringOptions): Promise<void> {
-    await this.transport.request<void>({
-      method,
-      path: '/v1/operator/keyring',
-      query: { 'relay-factor': options?.relayFactor },
-      body: { Key: key },
-      options,
-      read: 'none',
-      idempotent: true,
-    });
+    await this.transport
+      .request<void>({
+        method,
+        path: '/v1/operator/keyring',
+        query: { 'relay-factor': options?.relayFactor },
+        body: { Key: key },
+        options,
+        read: 'none',
+        idempotent: true,
+      })
+      .catch((error: unknown) => {
+        throw keyringDenied(error);
+      });
   }
 }
 
