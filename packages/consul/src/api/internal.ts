@@ -159,13 +159,15 @@ export class Internal {
   async federationState(
     datacenter: string,
     options?: QueryOptions,
-  ): Promise<ConsulResult<{
+  ): Promise<
+    ConsulResult<{
       State: InternalFederationState;
       Index?: number;
       LastContact?: number;
       KnownLeader?: boolean;
       ConsistencyLevel?: string;
-    } | null>> {
+    } | null>
+  > {
     return this.#read(`/v1/internal/federation-state/${encodeURIComponent(datacenter)}`, options, true);
   }
 
