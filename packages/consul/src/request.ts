@@ -309,7 +309,8 @@ export class Transport {
     add('consistent', options.consistent);
     add('stale', options.stale);
     add('cached', options.cached);
-    add('index', options.index);
+    // An endpoint may send the index itself, as exact uint64 digits (event list indexes exceed 2^53).
+    if (spec.query?.index === undefined || spec.query.index === null) add('index', options.index);
     if (options.wait !== undefined) add('wait', formatDuration(options.wait));
     add('hash', options.hash);
     add('filter', options.filter);

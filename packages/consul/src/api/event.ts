@@ -66,18 +66,33 @@ export class Event {
 
   /**
    * `GET /v1/event/list`: the events this agent has seen, oldest first. Blocking: the index is
-   * derived from the last event's ID (see {@link Event.idToIndex}).
+   * derived from the last event's ID (see {@link Event.idToIndex}), a uint64 that a JS number
+   * rounds; the client remembers the exact index behind each `meta.index` it returned, so passing
+   * `meta.index` back (as `watch()` does) blocks on the exact value.
    * @see https://developer.hashicorp.com/consul/api-docs/event#list-events
    */
   async list(options?: EventListOptions): Promise<ConsulResult<UserEvent[]>> {
-    const { name, ...rest } = options ?? {};
-    const { data, meta } = await this.transport.request<RawUserEvent[] | null>({
+    const { name, index, ...rest } = options ?? {};
+    const exact = index === undefined ? undefined : (this.#exact.get(index) ?? BigInt(index));
+    const { data, meta, headers } = await this.transport.request<RawUserEvent[] | null>({
       method: 'GET',
       path: '/v1/event/list',
-      query: { name },
-      options: rest,
+      // `index` goes as exact digits in the query (the Transport then leaves out the rounded one,
+      // which still makes the call blocking: wait + margin timeout).
+      query: { name, index: exact },
+      options: index === undefined ? rest : { ...rest, index },
     });
+    const header = headers['x-consul-index'];
+    if (typeof header === 'string' && /^\d+$/.test(header)) this.#remember(Number(header), BigInt(header));
     return { data: (data ?? []).map(decodeEvent), meta };
+  }
+
+  readonly #exact = new Map<number, bigint>();
+
+  #remember(rounded: number, exact: bigint): void {
+    this.#exact.delete(rounded);
+    this.#exact.set(rounded, exact);
+    if (this.#exact.size > 64) this.#exact.delete(this.#exact.keys().next().value!);
   }
 
   /**
