@@ -50,3 +50,24 @@ export {
 export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { parseStoreUrl, checkUrlParams, type StoreUrl, type StoreUrlHost } from './url.js';
 export { openStore, type OpenStoreOptions, type StoreFromUrl } from './open.js';
+export {
+  copy,
+  diff,
+  emptyDirs,
+  forEachLimit,
+  type CopyOptions,
+  type CopyProgress,
+  type CopySummary,
+  type DiffResult,
+  type SkipReason,
+} from './copy.js';
+export { mirror, Mirror, type MirrorOptions, type MirrorEvents } from './mirror.js';
+export {
+  loadConfig,
+  buildTree,
+  type ConfigTree,
+  type LoadConfigOptions,
+  type WatchConfigOptions,
+  type LiveConfig,
+  type LiveConfigEvents,
+} from './config.js';

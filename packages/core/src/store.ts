@@ -96,7 +96,8 @@ export interface Store<V = string> {
 
   /**
    * Watches `key` (with `recursive`, every key below it). Without `fromIndex` it first delivers the
-   * current value(s) as `put` events marked `initial`, then every change; with `fromIndex` it
+   * current value(s) as `put` events marked `initial` (all of them before the first `connected`
+   * event), then every change; with `fromIndex` it
    * replays every change from that index on. Deleting a directory gives one `delete` event per key
    * below it. Events for one key come in index order and none is skipped: when history is gone the
    * watcher re-reads and emits the differences and a `resync` event. Connection failures are

@@ -1,0 +1,191 @@
+import { EventEmitter } from 'eventemitter3';
+import { copy, diff, type CopySummary } from './copy.js';
+import { isPolykvError, type PolykvError } from './errors.js';
+import { normalizeKey } from './keys.js';
+import { backoffDelay } from './signal.js';
+import type { Store } from './store.js';
+import type { KeyEvent } from './watcher.js';
+
+/** Options of {@link mirror}. */
+export interface MirrorOptions {
+  /** The directory to mirror, the same path on both sides. @defaultValue '' */
+  prefix?: string;
+  /** Writes to the target in flight at once. @defaultValue 16 */
+  concurrency?: number;
+  /** Stops the mirror. */
+  signal?: AbortSignal;
+}
+
+/** Events of a {@link Mirror}. */
+export interface MirrorEvents {
+  /** The target matches the source (after the initial copy, and after each re-sync). */
+  synced: [summary: CopySummary];
+  /** A source change was written to the target. */
+  applied: [event: KeyEvent<unknown>];
+  /** A write to the target failed; it is retried (with the key's latest state) until it succeeds. */
+  retry: [key: string, error: unknown];
+  /** The source watch ended with an error: the mirror has stopped. */
+  error: [error: PolykvError];
+  end: [];
+}
+
+type Pending = { type: 'put'; value: unknown; ttl: number | undefined } | { type: 'delete' };
+
+/**
+ * A running mirror; see {@link mirror}. `close()` stops it; `closed` settles when it has stopped
+ * (rejecting with the error that stopped it, if any).
+ */
+export class Mirror extends EventEmitter<MirrorEvents> {
+  readonly closed: Promise<void>;
+  readonly #from: Store<unknown>;
+  readonly #to: Store<unknown>;
+  readonly #prefix: string;
+  readonly #concurrency: number;
+  /** The latest wanted state of each key not yet written: a burst of changes to one key costs one write. */
+  readonly #pending = new Map<string, Pending>();
+  #inFlight = 0;
+  #attempt = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #dirty = false;
+  #resyncing = false;
+  #stopped = false;
+  readonly #watcher;
+
+  constructor(from: Store<unknown>, to: Store<unknown>, options: MirrorOptions) {
+    super();
+    this.#from = from;
+    this.#to = to;
+    this.#prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
+    this.#concurrency = options.concurrency ?? 16;
+    this.#watcher = from.watch(this.#prefix, {
+      recursive: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    this.#watcher.on('change', (event) => {
+      if (event.type === 'resync') return;
+      const ttl =
+        event.type === 'put' && event.expiresAt
+          ? Math.max(to.capabilities.minTtl, Math.ceil((event.expiresAt.getTime() - Date.now()) / 1000))
+          : undefined;
+      this.#pending.set(
+        event.key,
+        event.type === 'put' ? { type: 'put', value: event.value, ttl } : { type: 'delete' },
+      );
+      this.#pump();
+    });
+    // The first `connected` follows the initial state: once it is written, remove what the target has extra.
+    this.#watcher.once('connected', () => this.#markDirty());
+    this.#watcher.on('error', (error) => {
+      // Loud like a watcher: unhandled unless someone listens for `error` or awaits `closed`.
+      if (this.listenerCount('error') > 0) this.closed.catch(() => undefined);
+      this.emit('error', error);
+    });
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#watcher.once('end', () => {
+        this.#stopped = true;
+        clearTimeout(this.#retryTimer);
+        this.emit('end');
+        this.#watcher.closed.then(resolve, reject);
+      });
+    });
+  }
+
+  /** Keys waiting to be written to the target. */
+  get backlog(): number {
+    return this.#pending.size + this.#inFlight;
+  }
+
+  async close(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
+    await this.#watcher.close();
+  }
+
+  /** After a target failure (it may have lost data) or at start: reconcile the whole tree once writes flow. */
+  #markDirty(): void {
+    this.#dirty = true;
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (this.#stopped || this.#retryTimer) return;
+    while (this.#inFlight < this.#concurrency && this.#pending.size > 0) {
+      const [key, wanted] = this.#pending.entries().next().value as [string, Pending];
+      this.#pending.delete(key);
+      this.#inFlight++;
+      void this.#apply(key, wanted).finally(() => {
+        this.#inFlight--;
+        this.#pump();
+      });
+    }
+    if (this.#dirty && this.#inFlight === 0 && this.#pending.size === 0 && !this.#resyncing)
+      void this.#resync();
+  }
+
+  async #apply(key: string, wanted: Pending): Promise<void> {
+    try {
+      if (wanted.type === 'put')
+        await this.#to.set(key, wanted.value, wanted.ttl === undefined ? {} : { ttl: wanted.ttl });
+      else
+        await this.#to.del(key).catch((error: unknown) => {
+          if (!(isPolykvError(error) && error.code === 'IS_A_DIRECTORY')) throw error;
+        });
+      this.#attempt = 0;
+      this.emit(
+        'applied',
+        wanted.type === 'put'
+          ? { type: 'put', key, value: wanted.value, index: 0, createIndex: 0 }
+          : { type: 'delete', key, index: 0 },
+      );
+    } catch (error) {
+      // Keep the newest state: a change that arrived meanwhile supersedes this one.
+      if (!this.#pending.has(key)) this.#pending.set(key, wanted);
+      this.#dirty = true;
+      this.emit('retry', key, error);
+      this.#backOff();
+    }
+  }
+
+  async #resync(): Promise<void> {
+    this.#resyncing = true;
+    try {
+      const summary = await copy(this.#from, this.#to, {
+        prefix: this.#prefix,
+        overwrite: true,
+        concurrency: this.#concurrency,
+      });
+      const { extra } = await diff(this.#from, this.#to, { prefix: this.#prefix });
+      for (const key of extra) await this.#to.del(key);
+      if (summary.failed.length > 0) throw summary.failed[0]!.error;
+      this.#dirty = false;
+      this.#attempt = 0;
+      this.emit('synced', summary);
+    } catch (error) {
+      this.emit('retry', this.#prefix, error);
+      this.#backOff();
+    } finally {
+      this.#resyncing = false;
+    }
+  }
+
+  #backOff(): void {
+    if (this.#stopped || this.#retryTimer) return;
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        this.#pump();
+      },
+      backoffDelay(this.#attempt++, 100, 5000),
+    );
+  }
+}
+
+/**
+ * Keeps `to` equal to `from` below `prefix`: an initial copy, then every change as the source's
+ * watch reports it. It survives a restart of either side: the source's watch resumes or re-syncs by
+ * itself, and after any failed write the mirror reconciles the whole tree (copy + delete extras)
+ * once the target answers again, so no change is lost, only superseded by a newer one.
+ */
+export function mirror<V>(from: Store<V>, to: Store<V>, options: MirrorOptions = {}): Mirror {
+  return new Mirror(from, to, options);
+}
