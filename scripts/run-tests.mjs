@@ -3,6 +3,7 @@
 // installed, runs every compiled test file with node's test runner, prints one plain summary line,
 // and finally kills any etcd or consul process a test left behind (and says so: that is a bug).
 import { spawnSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,13 @@ const args = [
   `--test-reporter-destination=${tapFile}`,
   ...targets,
 ];
-const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
+// Servers started by this run live under folders named with this id; the sweep touches no other run's.
+const runId = randomUUID().slice(0, 8);
+const child = spawn(process.execPath, args, {
+  stdio: 'inherit',
+  cwd: root,
+  env: { ...process.env, POLYKV_TEST_RUN: runId },
+});
 const code = await new Promise((resolve) =>
   child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))),
 );
@@ -43,7 +50,7 @@ function leftovers() {
     try {
       const cwd = readlinkSync(`/proc/${name}/cwd`);
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0] ?? '';
-      if (cwd.includes('/polykv-test-') && /(etcd|consul)$/.test(cmd))
+      if (cwd.includes(`/polykv-test-${runId}-`) && /(etcd|consul)$/.test(cmd))
         found.push({ pid: Number(name), cmd, cwd });
     } catch {
       // gone, or not ours to read

@@ -8,12 +8,14 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Every test server runs under one root folder per test process, named so that the final sweep in
- * scripts/run-tests.mjs can find stragglers: `<tmp>/polykv-test-<pid>-<random>`.
+ * scripts/run-tests.mjs can find stragglers: `<tmp>/polykv-test-<run>-<pid>-<random>`.
  */
 let root: string | undefined;
 export function testRoot(): string {
   if (!root) {
-    root = mkdtempSync(join(tmpdir(), `polykv-test-${process.pid}-`));
+    // The run id (set by scripts/run-tests.mjs) lets the final sweep find this run's strays, and only those.
+    const run = process.env.POLYKV_TEST_RUN ?? 'adhoc';
+    root = mkdtempSync(join(tmpdir(), `polykv-test-${run}-${process.pid}-`));
     reaper().stdin!.write(`dir ${root}\n`);
   }
   return root;
