@@ -1,0 +1,23 @@
+import { after } from 'node:test';
+import { createMemoryStore } from '@polykv/core';
+import { createEtcdStore } from '@polykv/etcd';
+import { stopAllServers } from '../helpers/processes.js';
+import { startEtcd } from '../helpers/servers.js';
+import { runToolsSuite } from '../helpers/tools-suite.js';
+
+// copy, diff, mirror and loadConfig between real etcd members and memory://.
+after(stopAllServers);
+const [source, target] = await Promise.all([startEtcd(), startEtcd()]);
+
+runToolsSuite(
+  'etcd to etcd (two servers)',
+  async (prefix, codec) => createEtcdStore({ hosts: source.host, prefix, ...(codec ? { codec } : {}) }),
+  async (prefix, codec) => createEtcdStore({ hosts: target.host, prefix, ...(codec ? { codec } : {}) }),
+);
+
+runToolsSuite(
+  'memory:// to etcd',
+  async (prefix, codec) =>
+    createMemoryStore({ name: 'integration-memory', prefix, ...(codec ? { codec } : {}) }),
+  async (prefix, codec) => createEtcdStore({ hosts: target.host, prefix, ...(codec ? { codec } : {}) }),
+);
