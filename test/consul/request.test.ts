@@ -89,6 +89,14 @@ describe('Transport behaviour (recording server)', () => {
     assert.equal(large.path, '/v1/kv/x');
   });
 
+  it('maps a 500 that carries an ACL refusal (event fire in 1.8) to CONSUL_PERMISSION_DENIED', async () => {
+    fake.reset();
+    fake.reply({ status: 500, body: 'ACL not found' });
+    const error = await failure(client.event.fire('deploy'));
+    assert.equal(error.code, 'CONSUL_PERMISSION_DENIED');
+    assert.equal(error.statusCode, 500);
+  });
+
   it('keeps a 500 plain-text body on the error', async () => {
     fake.reset();
     fake.reply({ status: 500, body: 'strconv.ParseUint: parsing "abc": invalid syntax' });

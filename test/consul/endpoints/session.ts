@@ -26,7 +26,7 @@ export const rows: EndpointRow[] = [
     method: 'PUT',
     path: '/v1/session/create',
     query: { dc: 'dc1' },
-    body: { Name: 'probe-sess', TTL: '30000ms', LockDelay: '5s', Behavior: 'delete' },
+    body: { Name: 'probe-sess', TTL: '30s', LockDelay: '5s', Behavior: 'delete' },
     reply: { body: { ID: entry.ID } },
     result: (value) => assert.equal(value, entry.ID),
   },

@@ -63,8 +63,8 @@ export class Session {
   async create(entry: SessionCreateRequest = {}, options?: WriteOptions): Promise<string> {
     const body = {
       ...entry,
-      ...(entry.TTL !== undefined ? { TTL: formatDuration(entry.TTL) } : {}),
-      ...(entry.LockDelay !== undefined ? { LockDelay: formatDuration(entry.LockDelay) } : {}),
+      ...(entry.TTL !== undefined ? { TTL: sessionDuration(entry.TTL) } : {}),
+      ...(entry.LockDelay !== undefined ? { LockDelay: sessionDuration(entry.LockDelay) } : {}),
     };
     const path = '/v1/session/create';
     return (await this.transport.request<{ ID: string }>({ method: 'PUT', path, body, options })).data.ID;
@@ -191,6 +191,13 @@ export class Session {
       // Best effort, as in the Go api: the session expires on its own.
     }
   }
+}
+
+/** Whole seconds as `'15s'` (Consul keeps the TTL string as sent, and reports it back). */
+function sessionDuration(value: number | string): string {
+  return typeof value === 'number' && value % 1000 === 0 && value >= 0
+    ? `${value / 1000}s`
+    : formatDuration(value);
 }
 
 function sessionGone(id: string, why: string, cause?: unknown): ConsulError {
