@@ -15,13 +15,19 @@ export interface AclBindingRuleListOptions extends QueryOptions {
 export class AclBindingRules {
   constructor(private readonly transport: Transport) {}
 
-  /** `PUT /v1/acl/binding-rule`: creates a rule; its auth method must exist (else 500). */
+  /**
+   * `PUT /v1/acl/binding-rule`: creates a rule; its auth method must exist (else 500).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/binding-rules
+   */
   async create(rule: AclBindingRuleWrite, options?: WriteOptions): Promise<AclBindingRule> {
     const path = '/v1/acl/binding-rule';
     return (await this.transport.request<AclBindingRule>({ method: 'PUT', path, body: rule, options })).data;
   }
 
-  /** `GET /v1/acl/binding-rule/:id`: one rule, `data: null` when it does not exist. */
+  /**
+   * `GET /v1/acl/binding-rule/:id`: one rule, `data: null` when it does not exist.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/binding-rules
+   */
   async read(id: string, options?: QueryOptions): Promise<ConsulResult<AclBindingRule | null>> {
     const path = `/v1/acl/binding-rule/${encodeURIComponent(id)}`;
     const { data, meta } = await this.transport.request<AclBindingRule | null>({
@@ -33,19 +39,28 @@ export class AclBindingRules {
     return { data, meta };
   }
 
-  /** `PUT /v1/acl/binding-rule/:id`: replaces the rule's fields (an unknown ID answers 500). */
+  /**
+   * `PUT /v1/acl/binding-rule/:id`: replaces the rule's fields (an unknown ID answers 500).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/binding-rules
+   */
   async update(id: string, rule: AclBindingRuleWrite, options?: WriteOptions): Promise<AclBindingRule> {
     const path = `/v1/acl/binding-rule/${encodeURIComponent(id)}`;
     return (await this.transport.request<AclBindingRule>({ method: 'PUT', path, body: rule, options })).data;
   }
 
-  /** `DELETE /v1/acl/binding-rule/:id`: `true`, also when the rule did not exist. */
+  /**
+   * `DELETE /v1/acl/binding-rule/:id`: `true`, also when the rule did not exist.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/binding-rules
+   */
   async delete(id: string, options?: WriteOptions): Promise<boolean> {
     const path = `/v1/acl/binding-rule/${encodeURIComponent(id)}`;
     return (await this.transport.request<boolean>({ method: 'DELETE', path, options, read: 'bool' })).data;
   }
 
-  /** `GET /v1/acl/binding-rules`: every rule, or those of one auth method. */
+  /**
+   * `GET /v1/acl/binding-rules`: every rule, or those of one auth method.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/binding-rules
+   */
   async list(options?: AclBindingRuleListOptions): Promise<ConsulResult<AclBindingRule[]>> {
     const { authMethod, ...rest } = options ?? {};
     const { data, meta } = await this.transport.request<AclBindingRule[]>({

@@ -46,13 +46,17 @@ export class Acl {
   /**
    * `PUT /v1/acl/bootstrap`: creates the first management token, once. Afterwards (or when a
    * master token is configured) Consul answers 403 `ACL bootstrap no longer allowed` (`CONSUL_PERMISSION_DENIED`).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl
    */
   async bootstrap(options?: WriteOptions): Promise<AclToken> {
     return (await this.transport.request<AclToken>({ method: 'PUT', path: '/v1/acl/bootstrap', options }))
       .data;
   }
 
-  /** `GET /v1/acl/replication`: the ACL replication state of this datacenter. */
+  /**
+   * `GET /v1/acl/replication`: the ACL replication state of this datacenter.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl
+   */
   async replication(options?: QueryOptions): Promise<AclReplicationStatus> {
     return (
       await this.transport.request<AclReplicationStatus>({
@@ -66,6 +70,7 @@ export class Acl {
   /**
    * `POST /v1/acl/rules/translate`: legacy rules (`key "" { policy = "read" }`) in the new syntax.
    * Removed in Consul 1.11.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl
    */
   async translateRules(rules: string, options?: WriteOptions): Promise<string> {
     const path = '/v1/acl/rules/translate';
@@ -76,6 +81,7 @@ export class Acl {
   /**
    * `GET /v1/acl/rules/translate/:accessor_id`: a legacy token's rules in the new syntax (500 when
    * the token has no rules). Removed in Consul 1.11.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl
    */
   async translateTokenRules(accessorId: string, options?: QueryOptions): Promise<string> {
     const path = `/v1/acl/rules/translate/${encodeURIComponent(accessorId)}`;
@@ -85,6 +91,7 @@ export class Acl {
   /**
    * `POST /v1/acl/login`: trades an auth method's credential for a new local token. An unknown
    * auth method answers 403 `ACL not found`.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl
    */
   async login(params: AclLoginParams, options?: WriteOptions): Promise<AclToken> {
     return (
@@ -95,6 +102,7 @@ export class Acl {
   /**
    * `POST /v1/acl/logout`: deletes the token of the call (`options.token`), which must come from
    * `login`; other tokens answer 403.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl
    */
   async logout(options?: WriteOptions): Promise<void> {
     await this.transport.request({ method: 'POST', path: '/v1/acl/logout', options, read: 'none' });

@@ -10,14 +10,20 @@ import type { AclLegacyToken, AclLegacyTokenWrite } from './types.js';
 export class AclLegacy {
   constructor(private readonly transport: Transport) {}
 
-  /** `PUT /v1/acl/create`: creates a legacy token; resolves its ID (the secret). */
+  /**
+   * `PUT /v1/acl/create`: creates a legacy token; resolves its ID (the secret).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/legacy
+   */
   async create(token: AclLegacyTokenWrite, options?: WriteOptions): Promise<string> {
     const path = '/v1/acl/create';
     return (await this.transport.request<{ ID: string }>({ method: 'PUT', path, body: token, options })).data
       .ID;
   }
 
-  /** `PUT /v1/acl/update`: replaces a legacy token's name, type and rules (`ID` required). */
+  /**
+   * `PUT /v1/acl/update`: replaces a legacy token's name, type and rules (`ID` required).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/legacy
+   */
   async update(token: AclLegacyTokenWrite & { ID: string }, options?: WriteOptions): Promise<void> {
     const path = '/v1/acl/update';
     await this.transport.request({
@@ -30,13 +36,19 @@ export class AclLegacy {
     });
   }
 
-  /** `PUT /v1/acl/destroy/:uuid`: deletes a legacy token; `true`, also when it did not exist. */
+  /**
+   * `PUT /v1/acl/destroy/:uuid`: deletes a legacy token; `true`, also when it did not exist.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/legacy
+   */
   async destroy(id: string, options?: WriteOptions): Promise<boolean> {
     const path = `/v1/acl/destroy/${encodeURIComponent(id)}`;
     return (await this.transport.request<boolean>({ method: 'PUT', path, options, read: 'bool' })).data;
   }
 
-  /** `GET /v1/acl/info/:uuid`: one legacy token, `data: null` when it does not exist (Consul sends `[]`). */
+  /**
+   * `GET /v1/acl/info/:uuid`: one legacy token, `data: null` when it does not exist (Consul sends `[]`).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/legacy
+   */
   async info(id: string, options?: QueryOptions): Promise<ConsulResult<AclLegacyToken | null>> {
     const path = `/v1/acl/info/${encodeURIComponent(id)}`;
     const { data, meta } = await this.transport.request<AclLegacyToken[] | null>({
@@ -47,13 +59,19 @@ export class AclLegacy {
     return { data: data?.[0] ?? null, meta };
   }
 
-  /** `PUT /v1/acl/clone/:uuid`: copies a legacy token; resolves the new ID. */
+  /**
+   * `PUT /v1/acl/clone/:uuid`: copies a legacy token; resolves the new ID.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/legacy
+   */
   async clone(id: string, options?: WriteOptions): Promise<string> {
     const path = `/v1/acl/clone/${encodeURIComponent(id)}`;
     return (await this.transport.request<{ ID: string }>({ method: 'PUT', path, options })).data.ID;
   }
 
-  /** `GET /v1/acl/list`: every token in legacy form. */
+  /**
+   * `GET /v1/acl/list`: every token in legacy form.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/legacy
+   */
   async list(options?: QueryOptions): Promise<ConsulResult<AclLegacyToken[]>> {
     const { data, meta } = await this.transport.request<AclLegacyToken[]>({
       method: 'GET',

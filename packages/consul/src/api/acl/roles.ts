@@ -15,14 +15,20 @@ export interface AclRoleListOptions extends QueryOptions {
 export class AclRoles {
   constructor(private readonly transport: Transport) {}
 
-  /** `PUT /v1/acl/role`: creates a role. */
+  /**
+   * `PUT /v1/acl/role`: creates a role.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/roles
+   */
   async create(role: AclRoleWrite, options?: WriteOptions): Promise<AclRole> {
     return (
       await this.transport.request<AclRole>({ method: 'PUT', path: '/v1/acl/role', body: role, options })
     ).data;
   }
 
-  /** `GET /v1/acl/role/:id`: one role, `data: null` on 404 (1.8 may answer 403 `ACL not found`). */
+  /**
+   * `GET /v1/acl/role/:id`: one role, `data: null` when it does not exist (404).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/roles
+   */
   async read(id: string, options?: QueryOptions): Promise<ConsulResult<AclRole | null>> {
     const path = `/v1/acl/role/${encodeURIComponent(id)}`;
     const { data, meta } = await this.transport.request<AclRole | null>({
@@ -34,7 +40,10 @@ export class AclRoles {
     return { data, meta };
   }
 
-  /** `GET /v1/acl/role/name/:name`: one role by name, `data: null` on 404. */
+  /**
+   * `GET /v1/acl/role/name/:name`: one role by name, `data: null` when it does not exist (404).
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/roles
+   */
   async readByName(name: string, options?: QueryOptions): Promise<ConsulResult<AclRole | null>> {
     const path = `/v1/acl/role/name/${encodeURIComponent(name)}`;
     const { data, meta } = await this.transport.request<AclRole | null>({
@@ -46,19 +55,28 @@ export class AclRoles {
     return { data, meta };
   }
 
-  /** `PUT /v1/acl/role/:id`: replaces the role's fields. */
+  /**
+   * `PUT /v1/acl/role/:id`: replaces the role's fields.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/roles
+   */
   async update(id: string, role: AclRoleWrite, options?: WriteOptions): Promise<AclRole> {
     const path = `/v1/acl/role/${encodeURIComponent(id)}`;
     return (await this.transport.request<AclRole>({ method: 'PUT', path, body: role, options })).data;
   }
 
-  /** `DELETE /v1/acl/role/:id`: `true`, also when the role did not exist. */
+  /**
+   * `DELETE /v1/acl/role/:id`: `true`, also when the role did not exist.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/roles
+   */
   async delete(id: string, options?: WriteOptions): Promise<boolean> {
     const path = `/v1/acl/role/${encodeURIComponent(id)}`;
     return (await this.transport.request<boolean>({ method: 'DELETE', path, options, read: 'bool' })).data;
   }
 
-  /** `GET /v1/acl/roles`: every role. */
+  /**
+   * `GET /v1/acl/roles`: every role.
+   * @see https://developer.hashicorp.com/consul/api-docs/acl/roles
+   */
   async list(options?: AclRoleListOptions): Promise<ConsulResult<AclRole[]>> {
     const { policy, ...rest } = options ?? {};
     const { data, meta } = await this.transport.request<AclRole[]>({

@@ -49,12 +49,18 @@ export class Agent {
     this.connect = new AgentConnect(transport);
   }
 
-  /** `GET /v1/agent/self`: the agent's configuration, member entry and stats (needs `agent:read`). */
+  /**
+   * `GET /v1/agent/self`: the agent's configuration, member entry and stats (needs `agent:read`).
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
+   */
   async self(options?: ConsulCallOptions): Promise<AgentSelf> {
     return (await this.transport.request<AgentSelf>({ method: 'GET', path: '/v1/agent/self', options })).data;
   }
 
-  /** `GET /v1/agent/members`: the gossip pool as this agent sees it. */
+  /**
+   * `GET /v1/agent/members`: the gossip pool as this agent sees it.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
+   */
   async members(options?: AgentMembersOptions): Promise<AgentMember[]> {
     const { wan, segment, ...rest } = options ?? {};
     const spec = {
@@ -65,13 +71,19 @@ export class Agent {
     return (await this.transport.request<AgentMember[]>({ ...spec, options: rest })).data;
   }
 
-  /** `GET /v1/agent/host` (1.7+): host facts (memory, CPU, disk); needs `operator:read`. */
+  /**
+   * `GET /v1/agent/host` (1.7+): host facts (memory, CPU, disk); needs `operator:read`.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
+   */
   async host(options?: ConsulCallOptions): Promise<AgentHostInfo> {
     return (await this.transport.request<AgentHostInfo>({ method: 'GET', path: '/v1/agent/host', options }))
       .data;
   }
 
-  /** `GET /v1/agent/metrics`: the latest telemetry interval, as JSON. */
+  /**
+   * `GET /v1/agent/metrics`: the latest telemetry interval, as JSON.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
+   */
   async metrics(options?: ConsulCallOptions): Promise<AgentMetrics> {
     return (await this.transport.request<AgentMetrics>({ method: 'GET', path: '/v1/agent/metrics', options }))
       .data;
@@ -80,6 +92,7 @@ export class Agent {
   /**
    * `GET /v1/agent/metrics?format=prometheus`: the metrics as Prometheus text; the agent needs
    * `telemetry { prometheus_retention_time }` set.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
    */
   async metricsPrometheus(options?: ConsulCallOptions): Promise<string> {
     const spec = { method: 'GET', path: '/v1/agent/metrics', query: { format: 'prometheus' } } as const;
@@ -91,6 +104,7 @@ export class Agent {
    * `options.signal` aborts (the iteration then ends quietly and the connection closes) or the
    * loop breaks. The request is sent on the first iteration; `timeout` bounds only the wait for
    * the response headers.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
    */
   async *monitor(options?: AgentMonitorOptions): AsyncGenerator<string, void, undefined> {
     const { logLevel, logJson, ...rest } = options ?? {};
@@ -128,7 +142,10 @@ export class Agent {
     }
   }
 
-  /** `PUT /v1/agent/join/:address`: joins another agent's gossip pool (`wan` for the WAN pool). */
+  /**
+   * `PUT /v1/agent/join/:address`: joins another agent's gossip pool (`wan` for the WAN pool).
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
+   */
   async join(address: string, options?: WriteOptions & { wan?: boolean }): Promise<void> {
     const { wan, ...rest } = options ?? {};
     const path = `/v1/agent/join/${encodeURIComponent(address)}`;
@@ -143,7 +160,10 @@ export class Agent {
     });
   }
 
-  /** `PUT /v1/agent/leave`: the agent leaves the cluster gracefully and shuts down. */
+  /**
+   * `PUT /v1/agent/leave`: the agent leaves the cluster gracefully and shuts down.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
+   */
   async leave(options?: WriteOptions): Promise<void> {
     await this.transport.request({ method: 'PUT', path: '/v1/agent/leave', options, read: 'none' });
   }
@@ -151,6 +171,7 @@ export class Agent {
   /**
    * `PUT /v1/agent/force-leave/:node_name`: marks a failed member as left (`prune` removes it from
    * the member list at once). An unknown node answers 500.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
    */
   async forceLeave(node: string, options?: WriteOptions & { prune?: boolean }): Promise<void> {
     const { prune, ...rest } = options ?? {};
@@ -161,12 +182,16 @@ export class Agent {
   /**
    * `PUT /v1/agent/reload`: reloads the configuration files. A `-dev` agent without a data dir
    * forgets the services and checks registered through the API.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
    */
   async reload(options?: WriteOptions): Promise<void> {
     await this.transport.request({ method: 'PUT', path: '/v1/agent/reload', options, read: 'none' });
   }
 
-  /** `PUT /v1/agent/maintenance`: turns node maintenance mode on or off, with an optional reason. */
+  /**
+   * `PUT /v1/agent/maintenance`: turns node maintenance mode on or off, with an optional reason.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
+   */
   async maintenance(enable: boolean, reason?: string, options?: WriteOptions): Promise<void> {
     const query = { enable: String(enable), reason };
     const spec = { method: 'PUT', path: '/v1/agent/maintenance', query, options } as const;
@@ -176,6 +201,7 @@ export class Agent {
   /**
    * `PUT /v1/agent/token/:type`: sets one of the agent's ACL tokens at runtime (`default`, `agent`,
    * `agent_master`, `replication`, or the legacy `acl_*` names).
+   * @see https://developer.hashicorp.com/consul/api-docs/agent
    */
   async updateToken(type: AgentTokenType, token: string, options?: WriteOptions): Promise<void> {
     const path = `/v1/agent/token/${encodeURIComponent(type)}`;

@@ -25,7 +25,10 @@ export interface AgentServiceRegisterOptions extends WriteOptions {
 export class AgentServices {
   constructor(private readonly transport: Transport) {}
 
-  /** `GET /v1/agent/services`: this agent's services by ID (`filter` supported). */
+  /**
+   * `GET /v1/agent/services`: this agent's services by ID (`filter` supported).
+   * @see https://developer.hashicorp.com/consul/api-docs/agent/service
+   */
   async list(options?: QueryOptions): Promise<Record<string, AgentService>> {
     const path = '/v1/agent/services';
     return (await this.transport.request<Record<string, AgentService>>({ method: 'GET', path, options }))
@@ -35,6 +38,7 @@ export class AgentServices {
   /**
    * `GET /v1/agent/service/:service_id`: one service, `data: null` when unknown. Blocks on
    * `hash` (from `meta.contentHash`) with `wait`.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent/service
    */
   async get(serviceId: string, options?: QueryOptions): Promise<ConsulResult<AgentService | null>> {
     const path = `/v1/agent/service/${encodeURIComponent(serviceId)}`;
@@ -47,7 +51,10 @@ export class AgentServices {
     return { data, meta };
   }
 
-  /** `PUT /v1/agent/service/register`: adds or replaces a service (and its checks). */
+  /**
+   * `PUT /v1/agent/service/register`: adds or replaces a service (and its checks).
+   * @see https://developer.hashicorp.com/consul/api-docs/agent/service
+   */
   async register(service: AgentServiceRegistration, options?: AgentServiceRegisterOptions): Promise<void> {
     const { replaceExistingChecks, ...rest } = options ?? {};
     const query = { 'replace-existing-checks': replaceExistingChecks };
@@ -55,13 +62,19 @@ export class AgentServices {
     await this.transport.request({ method: 'PUT', path, query, body: service, options: rest, read: 'none' });
   }
 
-  /** `PUT /v1/agent/service/deregister/:service_id`: removes a service (an unknown ID answers 500). */
+  /**
+   * `PUT /v1/agent/service/deregister/:service_id`: removes a service (an unknown ID answers 500).
+   * @see https://developer.hashicorp.com/consul/api-docs/agent/service
+   */
   async deregister(serviceId: string, options?: WriteOptions): Promise<void> {
     const path = `/v1/agent/service/deregister/${encodeURIComponent(serviceId)}`;
     await this.transport.request({ method: 'PUT', path, options, read: 'none', idempotent: true });
   }
 
-  /** `PUT /v1/agent/service/maintenance/:service_id`: turns a service's maintenance mode on or off. */
+  /**
+   * `PUT /v1/agent/service/maintenance/:service_id`: turns a service's maintenance mode on or off.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent/service
+   */
   async maintenance(
     serviceId: string,
     enable: boolean,
@@ -76,6 +89,7 @@ export class AgentServices {
   /**
    * `GET /v1/agent/health/service/id/:service_id`: the service's local health; `null` when the
    * agent has no such service (404). Warning (429) and critical (503) answers resolve too.
+   * @see https://developer.hashicorp.com/consul/api-docs/agent/service
    */
   async healthById(
     serviceId: string,
@@ -91,6 +105,7 @@ export class AgentServices {
   /**
    * `GET /v1/agent/health/service/name/:service_name`: the local health of every instance of a
    * service, with the worst status as `status`; `null` when the agent has none (404).
+   * @see https://developer.hashicorp.com/consul/api-docs/agent/service
    */
   async healthByName(
     serviceName: string,
