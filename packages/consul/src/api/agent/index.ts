@@ -22,7 +22,7 @@ export interface AgentMembersOptions extends ConsulCallOptions {
 
 /** Options of {@link Agent.monitor}. */
 export interface AgentMonitorOptions extends ConsulCallOptions {
-  /** The lowest level to stream: `trace`, `debug`, `info`, `warn`, `err`. @defaultValue `'info'` */
+  /** The lowest level to stream: `trace`, `debug`, `info`, `warn`, `error`. @defaultValue `'info'` */
   logLevel?: string;
   /** Lines as JSON objects (`?logjson`). */
   logJson?: boolean;
