@@ -33,3 +33,5 @@ export * from './codec.js';
 export * from './watch.js';
 export * from './lock.js';
 export * from './semaphore.js';
+// The polykv Store over Consul (and `openStore('consul://...')`).
+export { createConsulStore, ConsulStore, storeFromUrl, type ConsulStoreOptions } from './store.js';

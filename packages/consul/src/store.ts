@@ -1,0 +1,911 @@
+import {
+  AbortError,
+  BackendError,
+  ClosedError,
+  CompareFailedError,
+  InvalidArgumentError,
+  KeyExistsError,
+  KeyNotFoundError,
+  KeySpace,
+  KeyTypeError,
+  Lock,
+  LockLostError,
+  NotSupportedError,
+  PermissionDeniedError,
+  TimeoutError,
+  UnavailableError,
+  ValueTooLargeError,
+  Watcher,
+  backoffDelay,
+  checkIndex,
+  checkOptions,
+  checkSwapCondition,
+  checkTtl,
+  checkUrlParams,
+  deadline,
+  isPolykvError,
+  isReservedKey,
+  joinKey,
+  sleep,
+  throwIfAborted,
+  utf8Codec,
+  type CallOptions,
+  type Codec,
+  type DelOptions,
+  type DeleteCondition,
+  type DirEntry,
+  type Entry,
+  type GetOptions,
+  type ListEntry,
+  type ListOptions,
+  type LockOptions,
+  type OpenStoreOptions,
+  type SetOptions,
+  type Store,
+  type StoreCapabilities,
+  type StoreUrl,
+  type SwapCondition,
+  type WatchOptions,
+  type WatchSink,
+} from '@polykv/core';
+import type { KvPair } from './api/kv.js';
+import type { TxnKvOp, TxnOp, TxnOpError } from './api/txn.js';
+import { ConsulClient } from './client.js';
+import { KV_MAX_VALUE_SIZE, TXN_MAX_OPS, valueBytes } from './codec.js';
+import { isConsulError, type ConsulError } from './errors.js';
+import { ConsulLock } from './lock.js';
+import type { ConsulClientOptions, ConsulResult, QueryOptions } from './options.js';
+import { ConsulWatch } from './watch.js';
+
+/** Options of {@link createConsulStore}. */
+export interface ConsulStoreOptions<V = string> {
+  /**
+   * A client to use (the store leaves it open on `close()`), or options to make one (the store owns
+   * it and closes it).
+   * @defaultValue a client for `127.0.0.1:8500`
+   */
+  client?: ConsulClient | ConsulClientOptions;
+  /** Every key lives under this path. @defaultValue `''` */
+  prefix?: string;
+  /** @defaultValue `utf8Codec` */
+  codec?: Codec<V>;
+  /**
+   * The smallest TTL in seconds (Consul's `session_ttl_min`). Set 1 for agents run with
+   * `session_ttl_min = "1s"`.
+   * @defaultValue 10
+   */
+  minTtl?: number;
+  /** Lock-delay of lock sessions, in ms: how long a lock stays unavailable after its holder was invalidated. @defaultValue 15000 */
+  lockDelay?: number;
+  /** How long each blocking query of a watch waits, in ms. @defaultValue 60000 */
+  watchWait?: number;
+  /** Read with `?consistent` (from the leader, with a quorum check) by default. @defaultValue false */
+  consistent?: boolean;
+}
+
+/** Makes a Consul {@link Store}. See the package README, section "Store", for how Consul differs. */
+export function createConsulStore<V = string>(options: ConsulStoreOptions<V> = {}): ConsulStore<V> {
+  return new ConsulStore(options);
+}
+
+const URL_PARAMS = ['dc', 'token', 'minTtl', 'lockDelay', 'watchWait', 'consistent', 'timeout'];
+
+/** `openStore('consul://h1:8500,h2:8500/prefix?token=...&dc=...&minTtl=...')`. */
+export function storeFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): Store<V> {
+  checkUrlParams(url, URL_PARAMS);
+  const number = (name: string): number | undefined => {
+    const text = url.params.get(name);
+    if (text === null) return undefined;
+    const value = Number(text);
+    if (text === '' || !Number.isInteger(value) || value < 0)
+      throw new InvalidArgumentError('url', `store URL ${url.redacted}: ${name} must be a whole number >= 0`);
+    return value;
+  };
+  const scheme = url.tls ? 'https' : 'http';
+  const client: ConsulClientOptions = {
+    address: url.hosts.map(({ host, port }) => `${scheme}://${host}:${port ?? 8500}`),
+    ...(url.hosts.length > 1 ? { failover: true } : {}),
+    ...(url.username !== undefined
+      ? { basicAuth: { username: url.username, password: url.password ?? '' } }
+      : {}),
+  };
+  const dc = url.params.get('dc');
+  const token = url.params.get('token');
+  const timeout = number('timeout');
+  if (dc !== null) client.dc = dc;
+  if (token !== null) client.token = token;
+  if (timeout !== undefined) client.timeout = timeout;
+  const fromUrl: ConsulStoreOptions<V> = {
+    client,
+    prefix: url.prefix,
+    ...(options.codec ? { codec: options.codec } : {}),
+  };
+  const minTtl = number('minTtl');
+  const lockDelay = number('lockDelay');
+  const watchWait = number('watchWait');
+  if (minTtl !== undefined) fromUrl.minTtl = minTtl;
+  if (lockDelay !== undefined) fromUrl.lockDelay = lockDelay;
+  if (watchWait !== undefined) fromUrl.watchWait = watchWait;
+  const consistent = url.params.get('consistent');
+  if (consistent !== null) fromUrl.consistent = consistent === '' || consistent === 'true';
+  const extra = options.consul as ConsulStoreOptions<V> | undefined;
+  const merged = { ...fromUrl, ...extra };
+  // Client options from `options.consul` go over the URL's, field by field.
+  if (extra?.client && !(extra.client instanceof ConsulClient))
+    merged.client = { ...client, ...extra.client };
+  if (merged.minTtl === 0)
+    throw new InvalidArgumentError('url', `store URL ${url.redacted}: minTtl must be >= 1`);
+  return createConsulStore<V>(merged);
+}
+
+/** Consul's longest session TTL: 24 h. */
+const MAX_SESSION_TTL = 86_400;
+/** Values whose base64 would make a txn body this large go through `PUT /v1/kv` instead. */
+const TXN_VALUE_LIMIT = 380 * 1024;
+const TTL_SESSION_NAME = 'polykv-ttl';
+const LOCK_SESSION_NAME = 'polykv-lock';
+const EMPTY = new Uint8Array(0);
+const NO_OPTIONS: QueryOptions = Object.freeze({});
+const UNAVAILABLE_BODY =
+  /no cluster leader|rpc error|leadership lost|raft|not leader|timed out|EOF|connection/i;
+
+type Raw = string | Uint8Array;
+type Condition = { kind: 'none' } | { kind: 'absent' } | { kind: 'index'; index: number };
+type WriteResult = { ok: true; pair: KvPair } | { ok: false; errors: TxnOpError[] };
+
+const NONE: Condition = { kind: 'none' };
+
+/** Sorts keys segment by segment, as a tree walk would (`a/b/c` before `a/b-x`). */
+function compareKeys(a: string, b: string): number {
+  const left = a.split('/');
+  const right = b.split('/');
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
+  }
+  return left.length - right.length;
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return Buffer.compare(a ?? EMPTY, b ?? EMPTY) === 0;
+}
+
+/**
+ * The Consul `Store`: keys are KV entries under the prefix, directories are implied by `/` (or
+ * marked by an empty `dir/` key from `mkdir`), TTLs are sessions with `Behavior=delete`, watches are
+ * blocking queries diffed per key, and locks are Consul sessions with lock-delay.
+ */
+export class ConsulStore<V = string> implements Store<V> {
+  readonly kind = 'consul';
+  readonly prefix: string;
+  readonly codec: Codec<V>;
+  readonly capabilities: StoreCapabilities;
+  /** The native client, for what the Store does not cover. */
+  readonly client: ConsulClient;
+
+  readonly #keys: KeySpace;
+  readonly #ownClient: boolean;
+  readonly #minTtl: number;
+  readonly #lockDelay: number;
+  readonly #watchWait: number;
+  readonly #read: QueryOptions;
+  readonly #watchers = new Set<Watcher<V>>();
+  readonly #locks = new Set<Lock>();
+  #closed = false;
+
+  constructor(options: ConsulStoreOptions<V> = {}) {
+    this.#keys = new KeySpace(options.prefix ?? '');
+    this.prefix = this.#keys.prefix;
+    this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
+    const minTtl = options.minTtl ?? 10;
+    if (!Number.isInteger(minTtl) || minTtl < 1)
+      throw new InvalidArgumentError('minTtl', 'minTtl must be a whole number of seconds >= 1');
+    this.#minTtl = minTtl;
+    this.#lockDelay = options.lockDelay ?? 15_000;
+    this.#watchWait = options.watchWait ?? 60_000;
+    this.#read = options.consistent ? Object.freeze({ consistent: true }) : NO_OPTIONS;
+    this.capabilities = Object.freeze({
+      minTtl,
+      ttlExpiryFactor: 2,
+      typedDirectories: false,
+      watchHistory: 0,
+    });
+    if (options.client instanceof ConsulClient) {
+      this.client = options.client;
+      this.#ownClient = false;
+    } else {
+      this.client = new ConsulClient(options.client ?? {});
+      this.#ownClient = true;
+    }
+  }
+
+  async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    return this.#call(key, checked, async (call) => {
+      const read = checked.consistent ? { ...call, consistent: true } : call;
+      const { data } = await this.client.kv.get(path, read);
+      return data ? this.#entry(data) : null;
+    });
+  }
+
+  async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const folder = path === '' ? '' : `${path}/`;
+    const recursive = checked.recursive ?? false;
+    return this.#call(dir, checked, async (call) => {
+      const read = checked.consistent ? { ...call, consistent: true } : call;
+      const { data } = await this.client.kv.list(folder, read);
+      const out: ListEntry<V>[] = [];
+      const dirs = new Map<string, DirEntry>();
+      const addDir = (backendPath: string, marker: KvPair | undefined): void => {
+        const existing = dirs.get(backendPath);
+        if (existing && (!marker || existing.index !== 0)) return;
+        const entry: DirEntry = {
+          key: this.#keys.fromBackend(backendPath)!,
+          dir: true,
+          index: marker?.ModifyIndex ?? 0,
+          createIndex: marker?.CreateIndex ?? 0,
+        };
+        dirs.set(backendPath, entry);
+      };
+      for (const pair of data) {
+        const rest = pair.Key.slice(folder.length);
+        if (rest === '') continue; // the directory's own marker
+        const userKey = this.#keys.fromBackend(pair.Key);
+        if (userKey === undefined || isReservedKey(userKey)) continue;
+        const isMarker = rest.endsWith('/');
+        const segments = (isMarker ? rest.slice(0, -1) : rest).split('/');
+        if (segments.some((segment) => segment === '')) continue; // not a key of the portable model
+        if (!recursive) {
+          if (segments.length === 1 && !isMarker) out.push(this.#entry(pair));
+          else addDir(folder + segments[0]!, segments.length === 1 ? pair : undefined);
+          continue;
+        }
+        for (let i = 1; i < segments.length; i++) addDir(folder + segments.slice(0, i).join('/'), undefined);
+        if (isMarker) addDir(folder + segments.join('/'), pair);
+        else out.push(this.#entry(pair));
+      }
+      out.push(...dirs.values());
+      return out.sort((a, b) => compareKeys(a.key, b.key) || (a.dir ? 1 : -1));
+    });
+  }
+
+  async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const raw = this.#encode(key, value);
+    const ttl = this.#checkTtl(checked.ttl);
+    return this.#call(key, checked, async (call) => {
+      for (let attempt = 0; ; attempt++) {
+        const result = await this.#write(path, raw, ttl, NONE, call);
+        if (result.ok) return this.#entry(result.pair, ttl);
+        // Only a TTL write can fail unconditionally: another writer took the key in between.
+        await sleep(backoffDelay(attempt, 20, 500), call.signal);
+      }
+    });
+  }
+
+  async del(key: string, options?: DelOptions): Promise<boolean> {
+    const checked = this.#begin(options);
+    const recursive = checked.recursive ?? false;
+    const path = this.#keys.toBackend(key, { root: recursive });
+    return this.#call(key, checked, async (call) => {
+      if (recursive && path === this.#keys.prefix) return this.#deleteRoot(path, call);
+      if (recursive) {
+        const { data: keys } = await this.client.kv.keys(path, call);
+        if (!keys.some((k) => k === path || k.startsWith(`${path}/`))) return false;
+        const response = await this.client.txn.apply(
+          [{ KV: { Verb: 'delete-tree', Key: `${path}/` } }, { KV: { Verb: 'delete', Key: path } }],
+          call,
+        );
+        if (!response.ok) throw this.#txnFailure(key, response.Errors);
+        return true;
+      }
+      const response = await this.client.txn.apply(
+        [{ KV: { Verb: 'get', Key: path } }, { KV: { Verb: 'delete', Key: path } }],
+        call,
+      );
+      if (response.ok) return true;
+      if (!response.Errors.every((error) => error.OpIndex === 0))
+        throw this.#txnFailure(key, response.Errors);
+      // No value at the key: maybe a directory.
+      const { data: children } = await this.client.kv.keys(`${path}/`, call);
+      if (children.length === 0) return false;
+      if (children.length === 1 && children[0] === `${path}/`) {
+        await this.client.kv.delete(`${path}/`, call);
+        return true;
+      }
+      throw new KeyTypeError('IS_A_DIRECTORY', key);
+    });
+  }
+
+  async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    if (checked.ttl !== undefined) {
+      throw new NotSupportedError(
+        'mkdir with a ttl is not supported on Consul (a directory is a key, not a session)',
+        {
+          key,
+        },
+      );
+    }
+    return this.#call(key, checked, async (call) => {
+      const { data: keys } = await this.client.kv.keys(path, call);
+      if (keys.some((k) => k === path || k.startsWith(`${path}/`))) throw new KeyExistsError(key);
+      const marker = `${path}/`;
+      const response = await this.client.txn.apply(
+        [{ KV: { Verb: 'cas', Key: marker, Index: 0 } }, { KV: { Verb: 'get', Key: marker } }],
+        call,
+      );
+      if (!response.ok) throw new KeyExistsError(key);
+      const pair = response.Results.at(-1)!.KV!;
+      return {
+        key: this.#keys.fromBackend(path)!,
+        dir: true,
+        index: pair.ModifyIndex,
+        createIndex: pair.CreateIndex,
+      };
+    });
+  }
+
+  async compareAndSwap(
+    key: string,
+    value: V,
+    condition: SwapCondition<V>,
+    options?: SetOptions,
+  ): Promise<Entry<V>> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const check = checkSwapCondition(condition);
+    const raw = this.#encode(key, value);
+    const ttl = this.#checkTtl(checked.ttl);
+    return this.#call(key, checked, async (call) => {
+      if (check.kind === 'prevExist') {
+        const result = await this.#write(path, raw, ttl, { kind: 'absent' }, call);
+        if (!result.ok) throw new KeyExistsError(key);
+        return this.#entry(result.pair, ttl);
+      }
+      if (check.kind === 'prevIndex') {
+        // Consul's cas=0 means "create": no key ever has index 0, so that condition can only fail.
+        if (check.prevIndex !== 0) {
+          const result = await this.#write(path, raw, ttl, { kind: 'index', index: check.prevIndex }, call);
+          if (result.ok) return this.#entry(result.pair, ttl);
+        }
+        const { data } = await this.client.kv.get(path, call);
+        if (!data) throw new KeyNotFoundError(key);
+        throw new CompareFailedError(key, {
+          message: `compare failed: ${key} is at index ${data.ModifyIndex}, not ${check.prevIndex}`,
+        });
+      }
+      const expected = valueBytes(this.codec.encode(check.prevValue));
+      for (let attempt = 0; ; attempt++) {
+        const { data } = await this.client.kv.get(path, call);
+        if (!data) throw new KeyNotFoundError(key);
+        if (!sameBytes(data.Value, expected))
+          throw new CompareFailedError(key, { message: `compare failed: ${key} holds another value` });
+        const result = await this.#write(path, raw, ttl, { kind: 'index', index: data.ModifyIndex }, call);
+        if (result.ok) return this.#entry(result.pair, ttl);
+        // Written in between: compare again with what is there now.
+        if (attempt > 0) await sleep(backoffDelay(attempt, 10, 200), call.signal);
+      }
+    });
+  }
+
+  async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const check = checkSwapCondition(condition);
+    if (check.kind === 'prevExist')
+      throw new InvalidArgumentError('condition', 'compareAndDelete takes prevValue or prevIndex');
+    return this.#call(key, checked, async (call) => {
+      if (check.kind === 'prevIndex') {
+        if (check.prevIndex !== 0 && (await this.client.kv.delete(path, { ...call, cas: check.prevIndex })))
+          return;
+        const { data } = await this.client.kv.get(path, call);
+        if (!data) throw new KeyNotFoundError(key);
+        throw new CompareFailedError(key, {
+          message: `compare failed: ${key} is at index ${data.ModifyIndex}, not ${check.prevIndex}`,
+        });
+      }
+      const expected = valueBytes(this.codec.encode(check.prevValue));
+      for (let attempt = 0; ; attempt++) {
+        const { data } = await this.client.kv.get(path, call);
+        if (!data) throw new KeyNotFoundError(key);
+        if (!sameBytes(data.Value, expected))
+          throw new CompareFailedError(key, { message: `compare failed: ${key} holds another value` });
+        if (await this.client.kv.delete(path, { ...call, cas: data.ModifyIndex })) return;
+        if (attempt > 0) await sleep(backoffDelay(attempt, 10, 200), call.signal);
+      }
+    });
+  }
+
+  async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
+    const checked = this.#begin(options);
+    const dirPath = this.#keys.toBackend(dir, { argument: 'dir' });
+    const dirKey = this.#keys.fromBackend(dirPath)!;
+    const raw = this.#encode(dir, value);
+    const ttl = this.#checkTtl(checked.ttl);
+    const counter = this.#keys.reserved('push', dirKey);
+    return this.#call(dir, checked, async (call) => {
+      let skip = 0;
+      let session: string | undefined;
+      try {
+        if (ttl !== undefined) session = await this.#ttlSession(ttl, call);
+        for (let attempt = 0; ; attempt++) {
+          const { data } = await this.client.kv.get(counter, { ...call, consistent: true });
+          const last = data ? Number(Buffer.from(data.Value ?? EMPTY).toString()) || 0 : 0;
+          const next = last + 1 + skip;
+          const item = joinKey(dirPath, String(next).padStart(20, '0'));
+          const write: TxnKvOp =
+            session === undefined
+              ? { Verb: 'set', Key: item, Value: raw }
+              : { Verb: 'lock', Key: item, Value: raw, Session: session };
+          const response = await this.client.txn.apply(
+            [
+              { KV: { Verb: 'cas', Key: counter, Index: data?.ModifyIndex ?? 0, Value: String(next) } },
+              { KV: { Verb: 'check-not-exists', Key: item } },
+              { KV: write },
+              { KV: { Verb: 'get', Key: item } },
+            ],
+            call,
+          );
+          if (response.ok) {
+            const entry = this.#entry(response.Results.at(-1)!.KV!, ttl);
+            session = undefined;
+            return entry;
+          }
+          if (response.Errors.some((error) => error.OpIndex === 1)) skip++;
+          else if (response.Errors.some((error) => error.OpIndex !== 0))
+            throw this.#txnFailure(dir, response.Errors);
+          else skip = 0;
+          await sleep(backoffDelay(Math.min(attempt, 6), 5, 100), call.signal);
+        }
+      } finally {
+        if (session !== undefined) await this.#destroyQuietly(session);
+      }
+    });
+  }
+
+  watch(key: string, options?: WatchOptions): Watcher<V> {
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    if (this.#closed) throw new ClosedError();
+    const path = this.#keys.toBackend(key, { root: true });
+    const userKey = this.#keys.fromBackend(path)!;
+    if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
+    const watcher = new Watcher<V>(
+      userKey,
+      { recursive, ...(fromIndex !== undefined ? { fromIndex } : {}), ...(signal ? { signal } : {}) },
+      (sink) => this.#runWatch(sink, path, recursive || path === this.#keys.prefix, fromIndex, initial),
+    );
+    this.#watchers.add(watcher);
+    watcher.on('end', () => this.#watchers.delete(watcher));
+    return watcher;
+  }
+
+  async lock(key: string, options?: LockOptions): Promise<Lock> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(key);
+    const userKey = this.#keys.fromBackend(path)!;
+    const ttl = Math.max(checkTtl(checked.ttl ?? 15, 1)!, this.#minTtl);
+    if (ttl > MAX_SESSION_TTL) throw new InvalidArgumentError('ttl', `ttl ${ttl} s is above Consul's 24 h`);
+    const wait = checked.wait ?? Infinity;
+    if (typeof wait !== 'number' || !(wait >= 0))
+      throw new InvalidArgumentError('wait', 'wait must be a number of milliseconds >= 0');
+    const lockPath = this.#keys.reserved('locks', userKey);
+    const d = deadline(checked.signal, checked.timeout);
+    // `wait: 0` tries once: a held lock times out at once; a free one gets a short bound for the round trips.
+    const waitMs = wait === 0 ? 5000 : wait;
+    const waitSignal = Number.isFinite(waitMs) ? AbortSignal.timeout(Math.max(1, waitMs)) : undefined;
+    const signals = [d.signal, waitSignal].filter((s): s is AbortSignal => s !== undefined);
+    const signal =
+      signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+    const stopped = (cause: unknown): Error => {
+      if (d.signal?.aborted) return d.error(cause);
+      if (waitSignal?.aborted)
+        return new TimeoutError(`lock ${key}: not acquired within ${wait} ms`, { key, cause });
+      return this.#mapError(cause, key);
+    };
+    try {
+      if (wait === 0) {
+        const { data } = await this.client.kv.get(lockPath, {
+          consistent: true,
+          ...(signal ? { signal } : {}),
+        });
+        if (data?.Session) throw new TimeoutError(`lock ${key} is held (wait: 0)`, { key });
+      }
+      const native = new ConsulLock(this.client, lockPath, {
+        sessionName: LOCK_SESSION_NAME,
+        sessionTtl: `${ttl}s`,
+        lockDelay: `${Math.round(this.#lockDelay)}ms`,
+        retryTime: Math.max(100, Math.min(this.#lockDelay, 5000)),
+        waitTime: '15s',
+      });
+      native.on('error', () => undefined);
+      const held = await native.acquire(signal ? { signal } : {});
+      const lock = new Lock(userKey, held.fencingToken, async (releaseOptions) => {
+        if (!native.held) return;
+        try {
+          await native.release(releaseOptions.signal ? { signal: releaseOptions.signal } : {});
+        } catch (error) {
+          if (native.held) throw this.#mapError(error, key);
+        }
+      });
+      const onLost = (cause: unknown): void => lock.markLost(new LockLostError(userKey, { cause }));
+      native.once('lost', onLost);
+      if (held.signal.aborted && !native.held) onLost(held.signal.reason);
+      this.#locks.add(lock);
+      const forget = (): void => void this.#locks.delete(lock);
+      lock.once('lost', forget).once('released', forget);
+      return lock;
+    } catch (error) {
+      if (isPolykvError(error)) throw error;
+      throw stopped(error);
+    } finally {
+      d.dispose();
+    }
+  }
+
+  /**
+   * A test aid: destroys the session holding `lock` behind its holder's back, as Consul does when a
+   * holder's node fails or its TTL runs out. The holder's `lost` event follows.
+   */
+  async breakLock(lock: Lock): Promise<void> {
+    const { data } = await this.client.kv.get(this.#keys.reserved('locks', lock.key), { consistent: true });
+    if (data?.Session) await this.client.session.destroy(data.Session);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
+    await Promise.all([...this.#locks].map((lock) => lock.release().catch(() => undefined)));
+    if (this.#ownClient) await this.client.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #begin<T extends CallOptions>(options: T | undefined): T {
+    const checked = checkOptions(options);
+    if (this.#closed) throw new ClosedError();
+    throwIfAborted(checked.signal);
+    return checked;
+  }
+
+  /** Runs one Store call: one deadline for all its requests, native errors mapped up. */
+  async #call<T>(key: string, options: CallOptions, fn: (call: QueryOptions) => Promise<T>): Promise<T> {
+    const d = deadline(options.signal, options.timeout);
+    const call = d.signal ? { ...this.#read, signal: d.signal } : this.#read;
+    try {
+      return await fn(call);
+    } catch (error) {
+      if (d.signal?.aborted) throw d.error(error);
+      throw this.#mapError(error, key);
+    } finally {
+      d.dispose();
+    }
+  }
+
+  #mapError(error: unknown, key: string): Error {
+    if (isPolykvError(error)) return error;
+    if (!isConsulError(error)) return new BackendError(`consul: ${String(error)}`, { cause: error, key });
+    const options = { cause: error, key };
+    switch (error.code) {
+      case 'CONSUL_PERMISSION_DENIED':
+        return new PermissionDeniedError(`consul: ${error.message}`, options);
+      case 'CONSUL_TOO_LARGE':
+        return new ValueTooLargeError(`consul: ${error.message}`, { ...options, limit: KV_MAX_VALUE_SIZE });
+      case 'CONSUL_UNAVAILABLE':
+        return new UnavailableError(`consul: ${error.message}`, {
+          ...options,
+          hosts: error.causes.map((failure) => ({ host: failure.agent, error: failure.error })),
+        });
+      case 'CONSUL_TIMEOUT':
+        return new TimeoutError(`consul: ${error.message}`, options);
+      case 'CONSUL_ABORTED':
+        return new AbortError(`consul: ${error.message}`, options);
+      case 'CONSUL_INVALID_ARGUMENT':
+        return new InvalidArgumentError('argument', `consul: ${error.message}`, options);
+      case 'CONSUL_CLOSED':
+        return new ClosedError(`consul: ${error.message}`, options);
+      default:
+        if (this.#unavailableStatus(error))
+          return new UnavailableError(`consul: ${error.message}`, {
+            ...options,
+            hosts: error.path ? [] : [],
+          });
+        return new BackendError(`consul: ${error.message}`, options);
+    }
+  }
+
+  #unavailableStatus(error: ConsulError): boolean {
+    return (
+      error.statusCode !== undefined &&
+      error.statusCode >= 500 &&
+      (error.statusCode !== 500 || UNAVAILABLE_BODY.test(error.body ?? ''))
+    );
+  }
+
+  #txnFailure(key: string, errors: TxnOpError[]): Error {
+    return new BackendError(`consul: transaction failed: ${errors.map((error) => error.What).join('; ')}`, {
+      key,
+    });
+  }
+
+  #encode(key: string, value: V): Raw {
+    const raw = this.codec.encode(value);
+    const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+    if (size > KV_MAX_VALUE_SIZE) {
+      throw new ValueTooLargeError(
+        `value of ${key} is ${size} bytes; Consul accepts at most ${KV_MAX_VALUE_SIZE}`,
+        {
+          key,
+          size,
+          limit: KV_MAX_VALUE_SIZE,
+        },
+      );
+    }
+    return raw;
+  }
+
+  #checkTtl(ttl: number | undefined): number | undefined {
+    const checked = checkTtl(ttl, this.#minTtl);
+    if (checked !== undefined && checked > MAX_SESSION_TTL)
+      throw new InvalidArgumentError('ttl', `ttl ${checked} s is above Consul's longest session TTL (24 h)`);
+    return checked;
+  }
+
+  #entry(pair: KvPair, ttl?: number): Entry<V> {
+    const entry: Entry<V> = {
+      key: this.#keys.fromBackend(pair.Key)!,
+      value: this.codec.decode(pair.Value ?? EMPTY),
+      index: pair.ModifyIndex,
+      createIndex: pair.CreateIndex,
+    };
+    if (ttl !== undefined) entry.expiresAt = new Date(Date.now() + ttl * 1000);
+    return entry;
+  }
+
+  async #ttlSession(ttl: number, call: QueryOptions): Promise<string> {
+    return this.client.session.create(
+      { Name: TTL_SESSION_NAME, TTL: `${ttl}s`, Behavior: 'delete', LockDelay: '0s' },
+      call,
+    );
+  }
+
+  async #destroyQuietly(session: string): Promise<void> {
+    try {
+      await this.client.session.destroy(session);
+    } catch {
+      // Best effort: an unused TTL session holds nothing and expires on its own.
+    }
+  }
+
+  /**
+   * Writes a value under a condition, in one transaction that also reads the entry back. Without a
+   * TTL a key still held by an earlier TTL session is released from it (so it becomes permanent);
+   * with a TTL a new session with `Behavior=delete` locks the key, replacing the earlier one.
+   */
+  async #write(
+    path: string,
+    raw: Raw,
+    ttl: number | undefined,
+    condition: Condition,
+    call: QueryOptions,
+  ): Promise<WriteResult> {
+    const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+    if (Math.ceil(bytes / 3) * 4 > TXN_VALUE_LIMIT) return this.#writeLarge(path, raw, ttl, condition, call);
+    if (ttl === undefined) {
+      const write: TxnKvOp =
+        condition.kind === 'none'
+          ? { Verb: 'set', Key: path, Value: raw }
+          : { Verb: 'cas', Key: path, Value: raw, Index: condition.kind === 'absent' ? 0 : condition.index };
+      const response = await this.client.txn.apply([{ KV: write }, { KV: { Verb: 'get', Key: path } }], call);
+      if (!response.ok) return { ok: false, errors: response.Errors };
+      const pair = response.Results.at(-1)!.KV!;
+      if (pair.Session === undefined || pair.Session === '') return { ok: true, pair };
+      // The key was set with a TTL before: a plain write keeps its session, so release it.
+      const released = await this.client.txn.apply(
+        [
+          { KV: { Verb: 'check-index', Key: path, Index: pair.ModifyIndex } },
+          { KV: { Verb: 'unlock', Key: path, Value: raw, Session: pair.Session } },
+          { KV: { Verb: 'get', Key: path } },
+        ],
+        call,
+      );
+      await this.#destroyQuietly(pair.Session);
+      if (!released.ok) return { ok: true, pair }; // written again since: the newer write decides
+      return { ok: true, pair: released.Results.at(-1)!.KV! };
+    }
+    const { data: current } = await this.client.kv.get(path, { ...call, consistent: true });
+    if (condition.kind === 'index' && current?.ModifyIndex !== condition.index) {
+      return { ok: false, errors: [{ OpIndex: 0, What: 'index is stale', op: undefined }] };
+    }
+    const session = await this.#ttlSession(ttl, call);
+    const ops: TxnOp[] = [];
+    if (condition.kind === 'absent') ops.push({ KV: { Verb: 'check-not-exists', Key: path } });
+    else if (current) ops.push({ KV: { Verb: 'check-index', Key: path, Index: current.ModifyIndex } });
+    else ops.push({ KV: { Verb: 'check-not-exists', Key: path } });
+    const old = current?.Session;
+    if (old) ops.push({ KV: { Verb: 'unlock', Key: path, Session: old } });
+    ops.push(
+      { KV: { Verb: 'lock', Key: path, Value: raw, Session: session } },
+      { KV: { Verb: 'get', Key: path } },
+    );
+    let response;
+    try {
+      response = await this.client.txn.apply(ops, call);
+    } catch (error) {
+      await this.#destroyQuietly(session);
+      throw error;
+    }
+    if (!response.ok) {
+      await this.#destroyQuietly(session);
+      return { ok: false, errors: response.Errors };
+    }
+    if (old) await this.#destroyQuietly(old);
+    return { ok: true, pair: response.Results.at(-1)!.KV! };
+  }
+
+  /** Values too large for a transaction body: `PUT /v1/kv` and a read. */
+  async #writeLarge(
+    path: string,
+    raw: Raw,
+    ttl: number | undefined,
+    condition: Condition,
+    call: QueryOptions,
+  ): Promise<WriteResult> {
+    if (ttl !== undefined && condition.kind !== 'none') {
+      throw new NotSupportedError(
+        'Consul cannot write a value over 285 KiB with both a TTL and a condition atomically',
+      );
+    }
+    const { data: current } = await this.client.kv.get(path, { ...call, consistent: true });
+    if (current?.Session) await this.client.kv.release(path, current.Session, undefined, call);
+    let session: string | undefined;
+    let ok: boolean;
+    if (ttl !== undefined) {
+      session = await this.#ttlSession(ttl, call);
+      ok = await this.client.kv.put(path, raw, { ...call, acquire: session });
+    } else {
+      const cas = condition.kind === 'none' ? undefined : condition.kind === 'absent' ? 0 : condition.index;
+      ok = await this.client.kv.put(path, raw, { ...call, ...(cas !== undefined ? { cas } : {}) });
+    }
+    if (current?.Session) await this.#destroyQuietly(current.Session);
+    if (!ok) {
+      if (session) await this.#destroyQuietly(session);
+      return { ok: false, errors: [{ OpIndex: 0, What: 'conditional write refused', op: undefined }] };
+    }
+    const { data } = await this.client.kv.get(path, { ...call, consistent: true });
+    if (!data) throw new BackendError(`consul: ${path} vanished right after it was written`);
+    return { ok: true, pair: data };
+  }
+
+  /** `del('', { recursive })`: every top-level child of the prefix except the reserved `.polykv/`. */
+  async #deleteRoot(path: string, call: QueryOptions): Promise<boolean> {
+    const folder = path === '' ? '' : `${path}/`;
+    const { data: children } = await this.client.kv.keys(folder, { ...call, separator: '/' });
+    const ops: TxnOp[] = [];
+    for (const child of children) {
+      const name = child.slice(folder.length);
+      if (name === '' || isReservedKey(name.endsWith('/') ? name.slice(0, -1) : name)) continue;
+      ops.push({ KV: { Verb: name.endsWith('/') ? 'delete-tree' : 'delete', Key: child } });
+    }
+    for (let at = 0; at < ops.length; at += TXN_MAX_OPS) {
+      const response = await this.client.txn.apply(ops.slice(at, at + TXN_MAX_OPS), call);
+      if (!response.ok) throw this.#txnFailure('', response.Errors);
+    }
+    return ops.length > 0;
+  }
+
+  /**
+   * One blocking query per watch (the key, or the prefix as a plain string prefix filtered to the
+   * folder), diffed per key against what this watch has seen. An index that goes backwards (a
+   * restarted agent) makes the next round a full read, diffed the same way, so no change is lost.
+   */
+  async #runWatch(
+    sink: WatchSink<V>,
+    path: string,
+    recursive: boolean,
+    fromIndex: number | undefined,
+    initial: boolean,
+  ): Promise<void> {
+    interface Seen {
+      index: number;
+      createIndex: number;
+      value: Uint8Array | null;
+      session: string | undefined;
+    }
+    const seen = new Map<string, Seen>();
+    const folder = path === '' ? '' : `${path}/`;
+    const method = recursive
+      ? (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => this.client.kv.list(path, options)
+      : async (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => {
+          const { data, meta } = await this.client.kv.get(path, options);
+          return { data: data ? [data] : [], meta };
+        };
+    const watch = new ConsulWatch<KvPair[]>(method, {
+      ...this.#read,
+      wait: this.#watchWait,
+      signal: sink.signal,
+      minInterval: 0,
+      backoffBase: 100,
+      backoffMax: 5000,
+    });
+    watch.on('error', (error) => sink.disconnected(error));
+    let first = true;
+    try {
+      for await (const { data, meta } of watch) {
+        const index = meta.index ?? 0;
+        const now = new Set<string>();
+        const puts: { key: string; pair: KvPair }[] = [];
+        for (const pair of data) {
+          if (pair.Key.endsWith('/')) continue; // directory markers hold no value
+          if (recursive ? pair.Key !== path && !pair.Key.startsWith(folder) : pair.Key !== path) continue;
+          const key = this.#keys.fromBackend(pair.Key);
+          if (key === undefined || isReservedKey(key)) continue;
+          now.add(key);
+          const before = seen.get(key);
+          const session = pair.Session || undefined;
+          if (
+            before &&
+            before.index === pair.ModifyIndex &&
+            before.createIndex === pair.CreateIndex &&
+            sameBytes(before.value, pair.Value)
+          ) {
+            before.session = session;
+            continue;
+          }
+          seen.set(key, {
+            index: pair.ModifyIndex,
+            createIndex: pair.CreateIndex,
+            value: pair.Value,
+            session,
+          });
+          puts.push({ key, pair });
+        }
+        puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
+        if (first && fromIndex !== undefined) {
+          sink.resync(
+            puts.filter(({ pair }) => pair.ModifyIndex >= fromIndex).map(({ pair }) => this.#entry(pair)),
+            index,
+          );
+        } else if (!first || initial) {
+          for (const { key, pair } of puts) {
+            sink.emit({
+              type: 'put',
+              key,
+              value: this.codec.decode(pair.Value ?? EMPTY),
+              index: pair.ModifyIndex,
+              createIndex: pair.CreateIndex,
+              ...(first ? { initial: true as const } : {}),
+            });
+          }
+        }
+        first = false;
+        for (const [key, before] of [...seen]) {
+          if (now.has(key)) continue;
+          seen.delete(key);
+          // A key held by a TTL session that is gone has expired; one deleted while its session lives was deleted.
+          const expired =
+            before.session !== undefined && !(await this.#sessionExists(before.session, sink.signal));
+          sink.emit({ type: expired ? 'expire' : 'delete', key, index });
+        }
+        // After the first round's events: the initial state arrives before `connected`.
+        sink.connected();
+      }
+    } catch (error) {
+      if (sink.signal.aborted) return;
+      throw this.#mapError(error, this.#keys.fromBackend(path) ?? path);
+    }
+  }
+
+  async #sessionExists(session: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      return (await this.client.session.info(session, { signal })).data !== null;
+    } catch {
+      return false;
+    }
+  }
+}
