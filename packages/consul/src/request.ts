@@ -13,7 +13,10 @@ export interface RequestSpec {
   path: string;
   /** Endpoint parameters. `true` sends a bare flag (`?recurse`), `false`/`undefined`/`null` nothing. */
   query?: Record<string, QueryValue>;
-  /** An object is sent as JSON; a string or bytes as they are (with Content-Length). */
+  /**
+   * An object is sent as JSON; a string or bytes as they are (with Content-Length); a `Readable`
+   * is streamed (chunked, so it can be sent only once).
+   */
   body?: unknown;
   /** The caller's options (merged over the client's defaults here, and only here). */
   options?: QueryOptions | undefined;
