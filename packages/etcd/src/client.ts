@@ -16,6 +16,9 @@ import {
   type ResolvedEtcdOptions,
 } from './options.js';
 import { createRequest, type EtcdRequest, type EtcdResponse, type RequestFn } from './request.js';
+import { discoverHosts } from './discovery.js';
+import { SyncRunner } from './sync.js';
+import type { EtcdDelOptions, EtcdGetOptions, EtcdResult, EtcdSetOptions } from './api/keys.js';
 import { EtcdWatcher, type EtcdWatcherOptions } from './watch.js';
 
 /** Events of {@link EtcdClient}. */
@@ -60,6 +63,8 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
   #refreshTimer: NodeJS.Timeout | undefined;
   #refreshFailures = 0;
   #clusterId: string | undefined;
+  readonly #given: EtcdClientOptions;
+  #sync: SyncRunner | undefined;
 
   constructor(options: EtcdClientOptions | string | string[] = {}) {
     super();
@@ -68,6 +73,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     const given =
       opts.hosts === undefined ? [DEFAULTS.host] : Array.isArray(opts.hosts) ? opts.hosts : [opts.hosts];
     const hosts = [...new Set(given.map((host) => normalizeHost(host)))];
+    this.#given = { ...opts, hosts };
     this.options = resolveOptions(opts, hosts);
     this.#pool = new HostPool(hosts, this.options);
     this.#ownDispatcher = opts.dispatcher === undefined;
@@ -261,11 +267,57 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     this.#refreshTimer.unref();
   }
 
+  /**
+   * A client for the cluster behind a discovery URL (etcdjs accepts one as its host): see
+   * {@link discoverHosts}. The other options apply to the new client.
+   */
+  static async discover(url: string, options: Omit<EtcdClientOptions, 'hosts'> = {}): Promise<EtcdClient> {
+    const hosts = await discoverHosts(url, options);
+    return new EtcdClient({ ...options, hosts });
+  }
+
+  #runSync(method: 'get' | 'set' | 'del' | 'mkdir' | 'rmdir', args: unknown[]): EtcdResult {
+    if (this.#closed) throw new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client is closed' });
+    this.#sync ??= new SyncRunner(this.#given, this.options.timeout || 30_000);
+    return this.#sync.call({ method, args }) as EtcdResult;
+  }
+
+  /**
+   * Blocking reads and writes for start-up configuration (node-etcd's `getSync` and friends),
+   * without a native addon: a worker thread runs the call while this thread waits in
+   * `Atomics.wait`. They block the event loop; use them before serving anything. Options are those
+   * of the async calls, minus `signal` (a blocked thread cannot see an abort); `timeout` applies.
+   */
+  getSync(key: string, options: Omit<EtcdGetOptions, 'signal'> = {}): EtcdResult {
+    return this.#runSync('get', [key, options]);
+  }
+
+  /** See {@link EtcdClient.getSync}. */
+  setSync(key: string, value: string, options: Omit<EtcdSetOptions, 'signal'> = {}): EtcdResult {
+    return this.#runSync('set', [key, value, options]);
+  }
+
+  /** See {@link EtcdClient.getSync}. */
+  delSync(key: string, options: Omit<EtcdDelOptions, 'signal'> = {}): EtcdResult {
+    return this.#runSync('del', [key, options]);
+  }
+
+  /** See {@link EtcdClient.getSync}. */
+  mkdirSync(key: string, options: Omit<EtcdSetOptions, 'signal'> = {}): EtcdResult {
+    return this.#runSync('mkdir', [key, options]);
+  }
+
+  /** See {@link EtcdClient.getSync}. */
+  rmdirSync(key: string, options: Omit<EtcdDelOptions, 'signal'> = {}): EtcdResult {
+    return this.#runSync('rmdir', [key, options]);
+  }
+
   /** Stops the refresh and every watcher, and closes every socket the client owns. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#refreshTimer);
+    await this.#sync?.close();
     await Promise.all([...this.#watchers].map((watcher) => watcher.stop()));
     if (this.#ownDispatcher) await this.#dispatcher.destroy();
   }

@@ -48,3 +48,4 @@ export {
   type EtcdResyncInfo,
 } from './watch.js';
 export { createEtcdStore, storeFromUrl, EtcdStore, type EtcdStoreOptions } from './store.js';
+export { discoverHosts } from './discovery.js';

@@ -20,8 +20,9 @@ export interface EtcdUserChange {
   revoke?: string[];
 }
 
-/** Changes to a role's permissions. */
+/** A new role's permissions, or changes to a role's permissions (etcd creates with `permissions`, changes with `grant`/`revoke`). */
 export interface EtcdRoleChange {
+  permissions?: { kv: { read?: string[]; write?: string[] } };
   grant?: { kv: { read?: string[]; write?: string[] } };
   revoke?: { kv: { read?: string[]; write?: string[] } };
 }
