@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConsulClient, LOCK_FLAG_VALUE, isConsulError, kvText, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
 
 after(stopAllServers);
@@ -87,6 +88,29 @@ describe('ConsulLock against a real agent (ACLs on)', () => {
     assert.ok(retries >= 1, 'acquire was refused during the lock-delay, then retried');
     assert.notEqual(next.session, held.session);
     await second.release();
+  });
+
+  it('reports the loss when the session cannot be renewed (a partition), and the key frees up', async () => {
+    const proxy = await TcpProxy.start('127.0.0.1', agent.httpPort);
+    const partitioned = new ConsulClient({ address: proxy.host, token: agent.token!, timeout: 1000 });
+    try {
+      const lock = partitioned.lock('locks/partition', { sessionTtl: '10s', lockDelay: 0 });
+      lock.on('error', () => undefined); // the monitor's failed reads while cut off
+      const held = await lock.acquire();
+      const lost = new Promise<ConsulError>((resolve) => lock.once('lost', resolve));
+      proxy.setMode({ kind: 'blackhole' });
+      const reason = await lost;
+      assert.match(reason.message, /lost/);
+      assert.equal(held.signal.aborted, true);
+      // The server invalidates the unrenewed session (after up to 2×TTL): another client gets the lock.
+      const other = newClient().lock('locks/partition', { retryTime: 200 });
+      const next = await other.acquire();
+      assert.notEqual(next.session, held.session);
+      await other.release();
+    } finally {
+      await proxy.close();
+      await partitioned.close();
+    }
   });
 
   it('reports the loss when another writer takes the key away', async () => {
