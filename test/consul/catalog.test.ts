@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { type ConsulAgent } from '../helpers/servers.js';
+import { closeClients, hasCode, startAclFixture } from './fixture.js';
 
 after(stopAllServers);
-
-const hasCode = (code: string) => (error: unknown) => (error as ConsulError).code === code;
 
 describe('catalog against a real Consul 1.8.7 agent (ACLs on)', () => {
   let agent: ConsulAgent;
@@ -14,20 +13,9 @@ describe('catalog against a real Consul 1.8.7 agent (ACLs on)', () => {
   let noRights: ConsulClient;
 
   before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    // A real token with no policy: the default policy (deny) applies to it.
-    const token = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    noRights = new ConsulClient({ address: agent.address, token: token.data.SecretID });
+    ({ agent, consul, noRights } = await startAclFixture());
   });
-  after(async () => {
-    await consul?.close();
-    await noRights?.close();
-  });
+  after(() => closeClients(consul, noRights));
 
   it('registers a node with a service and a check, reads them back, and deregisters them', async () => {
     const registered = await consul.catalog.register({

@@ -1,32 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ConsulClient, type ConsulError, type ServiceDefaultsConfigEntry } from '@polykv/consul';
+import { ConsulClient, type ServiceDefaultsConfigEntry } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { closeClients, hasCode, startAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
-const hasCode = (code: string) => (error: unknown) => (error as ConsulError).code === code;
-
 describe('config entries and discovery chain against a real Consul 1.8.7 agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let consul: ConsulClient;
   let noRights: ConsulClient;
 
   before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    const token = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    noRights = new ConsulClient({ address: agent.address, token: token.data.SecretID });
+    ({ consul, noRights } = await startAclFixture());
   });
-  after(async () => {
-    await consul?.close();
-    await noRights?.close();
-  });
+  after(() => closeClients(consul, noRights));
 
   it('applies, reads, lists, CAS-updates and deletes a service-defaults entry', async () => {
     assert.equal((await consul.config.get('service-defaults', 'web')).data, null);

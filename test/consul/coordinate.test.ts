@@ -2,33 +2,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, type ConsulError, type CoordinateEntry } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { closeClients, startAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
 describe('coordinates against a real Consul 1.8.7 agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let consul: ConsulClient;
   let noRights: ConsulClient;
   let nodeName: string;
 
   before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    const token = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    noRights = new ConsulClient({ address: agent.address, token: token.data.SecretID });
+    ({ consul, noRights } = await startAclFixture());
     // A node without an agent: nothing but this test ever sends its coordinate.
     nodeName = 'ext-coord';
     await consul.catalog.register({ Node: nodeName, Address: '10.0.2.5' });
   });
-  after(async () => {
-    await consul?.close();
-    await noRights?.close();
-  });
+  after(() => closeClients(consul, noRights));
 
   it('reads the WAN coordinates of the datacenter', async () => {
     const datacenters = await consul.coordinate.datacenters();

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, type CatalogRegistration, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { type ConsulAgent } from '../helpers/servers.js';
+import { closeClients, startAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
@@ -21,20 +22,10 @@ describe('health against a real Consul 1.8.7 agent (ACLs on)', () => {
   let noRights: ConsulClient;
 
   before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    const token = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    noRights = new ConsulClient({ address: agent.address, token: token.data.SecretID });
+    ({ agent, consul, noRights } = await startAclFixture());
     await consul.catalog.register(registration('passing', 'ok'));
   });
-  after(async () => {
-    await consul?.close();
-    await noRights?.close();
-  });
+  after(() => closeClients(consul, noRights));
 
   it('sees a service and its check registered through the catalog', async () => {
     const service = await consul.health.service('api');

@@ -2,26 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { closeClients, startAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
 // The /v1/internal routes are undocumented: these tests pin what 1.8.7 answers.
 describe('internal (UI) routes against a real Consul 1.8.7 agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let consul: ConsulClient;
   let noRights: ConsulClient;
   let nodeName: string;
 
   before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    const token = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    noRights = new ConsulClient({ address: agent.address, token: token.data.SecretID });
+    ({ consul, noRights } = await startAclFixture());
     nodeName = (await consul.catalog.nodes()).data[0]!.Node;
     await consul.catalog.register({
       Node: 'ext-ui',
@@ -30,10 +22,7 @@ describe('internal (UI) routes against a real Consul 1.8.7 agent (ACLs on)', () 
       Check: { CheckID: 'web-alive', Name: 'web alive', Status: 'warning', ServiceID: 'web' },
     });
   });
-  after(async () => {
-    await consul?.close();
-    await noRights?.close();
-  });
+  after(() => closeClients(consul, noRights));
 
   it('lists nodes and services the way the UI shows them', async () => {
     const nodes = await consul.internal.uiNodes();

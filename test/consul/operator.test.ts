@@ -3,31 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { startConsulDev } from '../helpers/servers.js';
+import { closeClients, hasCode, startAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
-const hasCode = (code: string) => (error: unknown) => (error as ConsulError).code === code;
-
 describe('operator against a real Consul 1.8.7 agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let consul: ConsulClient;
   let noRights: ConsulClient;
 
   before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    const token = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    noRights = new ConsulClient({ address: agent.address, token: token.data.SecretID });
+    ({ consul, noRights } = await startAclFixture());
   });
-  after(async () => {
-    await consul?.close();
-    await noRights?.close();
-  });
+  after(() => closeClients(consul, noRights));
 
   it('shows the one server in the raft configuration', async () => {
     const raft = await consul.operator.raft.configuration();

@@ -2,26 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { closeClients, hasCode, startAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
-const hasCode = (code: string) => (error: unknown) => (error as ConsulError).code === code;
-
 describe('prepared queries against a real Consul 1.8.7 agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let consul: ConsulClient;
   let noRights: ConsulClient;
 
   before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    const token = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    noRights = new ConsulClient({ address: agent.address, token: token.data.SecretID });
+    ({ consul, noRights } = await startAclFixture());
     for (const [node, address, status] of [
       ['ext-q1', '10.0.3.1', 'passing'],
       ['ext-q2', '10.0.3.2', 'passing'],
@@ -35,10 +25,7 @@ describe('prepared queries against a real Consul 1.8.7 agent (ACLs on)', () => {
       });
     }
   });
-  after(async () => {
-    await consul?.close();
-    await noRights?.close();
-  });
+  after(() => closeClients(consul, noRights));
 
   it('creates, lists, reads, updates, executes, explains and deletes a query', async () => {
     const { ID } = await consul.query.create({ Name: 'web-q', Service: { Service: 'web', Tags: ['v1'] } });
