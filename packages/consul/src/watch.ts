@@ -206,13 +206,13 @@ export class ConsulWatch<T> extends EventEmitter<ConsulWatchEvents<T>> {
       failures = 0;
       const next = result.meta.index!;
       if (before !== undefined && next === before) {
-        // No change. An early answer with the same index would spin: back off a little each time.
+        // No change. Early answers with the same index (unrelated writes on a shared index, or an
+        // endpoint that does not block) would spin: back off a little, at most 2 s, so that real
+        // changes are still seen promptly.
         stalls = Date.now() - lastStart < this.#waitMs / 2 ? stalls + 1 : 0;
-        if (
-          stalls > 0 &&
-          !(await this.#pause(backoffDelay(stalls - 1, this.#backoffBase, this.#backoffMax, this.#random)))
-        )
-          return;
+        const cap = Math.min(this.#backoffMax, 2000);
+        const delay = stalls > 0 ? backoffDelay(stalls - 1, this.#backoffBase, cap, this.#random) : 0;
+        if (delay > 0 && !(await this.#pause(delay))) return;
         continue;
       }
       stalls = 0;
