@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   AbortError,
   acquireQueueLock,
@@ -502,8 +503,11 @@ export class EtcdStore<V = string> implements Store<V> {
       createIndex: node.createdIndex,
     });
     const timing = this.client.options;
+    // Our node's value: a refresh that fails its prevIndex check is adopted only when the node
+    // still holds this token (our own refresh whose answer was lost), never after a foreign write.
+    const token = `polykv-lock:${randomUUID()}`;
     return {
-      enqueue: async (dir, ttl, signal) => toNode((await keys.create(dir, '', { ttl, signal })).node),
+      enqueue: async (dir, ttl, signal) => toNode((await keys.create(dir, token, { ttl, signal })).node),
       refresh: async (node, ttl, signal) => {
         try {
           // CAS on prevIndex, never a blind update (docker/libkv#31): a node someone else
@@ -513,10 +517,11 @@ export class EtcdStore<V = string> implements Store<V> {
           if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')
             throw new LockLostError(userKey, { cause: error });
           if (isEtcdError(error) && error.code === 'ETCD_TEST_FAILED') {
-            // Only the holder writes its node, so a changed index with the same createdIndex is
-            // our own earlier refresh whose answer was lost: adopt it.
+            // A changed index on a node that is still ours (same createdIndex, our token) is our
+            // own earlier refresh whose answer was lost: adopt it. Anything else is a lost lock.
             const current = await keys.get(node.path, { quorum: true, signal }).catch(() => undefined);
-            if (current && current.node.createdIndex === node.createIndex) return current.node.modifiedIndex;
+            if (current && current.node.createdIndex === node.createIndex && current.node.value === token)
+              return current.node.modifiedIndex;
             throw new LockLostError(userKey, { cause: error });
           }
           throw error;
