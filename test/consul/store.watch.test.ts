@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { isPolykvError, type KeyEvent, type Store } from '@polykv/core';
+import { createConsulStore } from '@polykv/consul';
+import { stopAllServers } from '../helpers/processes.js';
+import { startConsulDev } from '../helpers/servers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+after(stopAllServers);
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Writes until the write is acknowledged, retrying while the agent is unreachable or restarting. */
+async function setAcked(store: Store, key: string, value: string): Promise<void> {
+  for (;;) {
+    try {
+      await store.set(key, value);
+      return;
+    } catch (error) {
+      if (!isPolykvError(error) || !['UNAVAILABLE', 'BACKEND_ERROR', 'TIMEOUT'].includes(error.code))
+        throw error;
+      await delay(100);
+    }
+  }
+}
+
+describe('Consul store watch behind a faulty connection', () => {
+  it('keeps a sequence-numbered stream complete across a proxy reset and an agent restart', async () => {
+    const agent = await startConsulDev({ acl: true, hcl: ['session_ttl_min = "1s"'] });
+    const proxy = await TcpProxy.start('127.0.0.1', agent.httpPort);
+    after(() => proxy.close());
+    const prefix = `watch-${process.pid}`;
+    const writer = createConsulStore({
+      client: { address: agent.address, token: agent.token! },
+      prefix,
+      minTtl: 1,
+    });
+    const reader = createConsulStore({
+      client: { address: proxy.host, token: agent.token!, timeout: 3000 },
+      prefix,
+      minTtl: 1,
+      watchWait: 5000,
+    });
+    const watcher = reader.watch('', { recursive: true });
+    const events: KeyEvent[] = [];
+    watcher.on('put', (event) => events.push(event));
+    watcher.on('delete', (event) => events.push(event));
+    watcher.on('expire', (event) => events.push(event));
+    watcher.on('error', () => undefined);
+    let disconnects = 0;
+    watcher.on('disconnected', () => disconnects++);
+    await new Promise<void>((resolve) => watcher.once('connected', resolve));
+
+    const keys = ['a', 'b', 'c', 'd/e'];
+    const acked: { key: string; seq: number }[] = [];
+    const latest = new Map<string, number>();
+    let seq = 0;
+    const write = async (count: number): Promise<void> => {
+      for (let i = 0; i < count; i++) {
+        const key = keys[seq % keys.length]!;
+        await setAcked(writer, key, String(seq));
+        acked.push({ key, seq });
+        latest.set(key, seq);
+        seq++;
+        await delay(5);
+      }
+    };
+
+    await write(40);
+    proxy.resetAll();
+    await write(40);
+    proxy.resetAll();
+    await write(20);
+    // A dev agent keeps its data in memory: a restart wipes it, and the writer writes it back.
+    await agent.restart();
+    // The watcher notices that the data is gone (its index went backwards: a full re-read).
+    const wiped = Date.now() + 20_000;
+    while (!keys.every((key) => events.findLast((event) => event.key === key)?.type === 'delete')) {
+      assert.ok(Date.now() < wiped, 'the watcher reports the wiped keys as deleted');
+      await delay(100);
+    }
+    for (const [key, value] of latest) await setAcked(writer, key, String(value));
+    await write(40);
+
+    // The watcher's view converges on the store.
+    const view = (): Map<string, string> => {
+      const state = new Map<string, string>();
+      for (const event of events) {
+        if (event.type === 'put') state.set(event.key, event.value);
+        else state.delete(event.key);
+      }
+      return state;
+    };
+    const expected = new Map(
+      (await writer.list('', { recursive: true })).flatMap((entry) =>
+        entry.dir ? [] : [[entry.key, entry.value] as const],
+      ),
+    );
+    const deadline = Date.now() + 30_000;
+    while (JSON.stringify([...view()].sort()) !== JSON.stringify([...expected].sort())) {
+      assert.ok(
+        Date.now() < deadline,
+        `the watcher's view ${JSON.stringify([...view()])} reaches the store's`,
+      );
+      await delay(100);
+    }
+
+    // Every acknowledged value arrived, or a later value of the same key did (Consul has no
+    // history: values written between two blocking queries fold into the newest).
+    const puts = events.filter((event) => event.type === 'put');
+    for (const { key, seq: value } of acked) {
+      assert.ok(
+        puts.some((event) => event.key === key && Number(event.value) >= value),
+        `value ${value} of ${key} arrived or was superseded`,
+      );
+    }
+    // Per key, values never go back, and no event repeats the previous one.
+    for (const key of keys) {
+      const mine = events.filter((event) => event.key === key);
+      let last = -1;
+      for (let i = 0; i < mine.length; i++) {
+        const event = mine[i]!;
+        const previous = mine[i - 1];
+        if (previous) {
+          assert.ok(
+            !(
+              previous.type === event.type &&
+              previous.index === event.index &&
+              (previous as { value?: string }).value === (event as { value?: string }).value
+            ),
+            `no duplicate event for ${key} at index ${event.index}`,
+          );
+        }
+        if (event.type === 'put') {
+          assert.ok(Number(event.value) >= last, `${key}: ${event.value} after ${last}`);
+          last = Number(event.value);
+        }
+      }
+    }
+    assert.ok(disconnects >= 2, `the watcher lived through the faults (${disconnects} disconnects)`);
+    assert.ok(
+      events.some((event) => event.type === 'delete'),
+      'the restart wiped the data, and the watcher said so',
+    );
+    await watcher.close();
+    await writer.close();
+    await reader.close();
+  });
+});
