@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isPolykvError, openStore, type Store } from '@polykv/core';
+import { type Context, type Io, type Values } from './command.js';
+import { findCommand } from './commands/index.js';
+import { openOptions, readConfig, resolveUrl, secretsOf, type CliConfig } from './config.js';
+import { CliError, ExitCode, Interrupted, UsageError } from './errors.js';
+import { commandHelp, mainHelp } from './help.js';
+
+/** Options of {@link runCli}. */
+export interface RunOptions {
+  /** Streams to use. @defaultValue the process's stdin, stdout and stderr */
+  io?: Io;
+  /** The environment to read (POLYKV_URL, CONSUL_HTTP_TOKEN, POLYKV_DEBUG). @defaultValue process.env */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Aborting it interrupts the command (the bin aborts it on SIGINT/SIGTERM with an {@link Interrupted}). */
+  signal?: AbortSignal;
+}
+
+export function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+/** One line, with every secret masked. */
+function scrub(text: string, secrets: readonly string[]): string {
+  let line = text.replace(/\s*\n\s*/g, ' ').trim();
+  for (const secret of secrets) line = line.split(secret).join('***');
+  return line;
+}
+
+/** The first line of each cause below `error`, for a short "(cause: ...)" suffix. */
+function causeOf(error: unknown): string | undefined {
+  const cause = (error as { cause?: unknown }).cause;
+  if (cause === undefined || cause === null) return undefined;
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code;
+    const own = `${typeof code === 'string' && !cause.message.includes(code) ? `${code} ` : ''}${cause.message}`;
+    const deeper = causeOf(cause);
+    return deeper && !own.includes(deeper) ? `${own}: ${deeper}` : own;
+  }
+  return typeof cause === 'object' ? JSON.stringify(cause) : String(cause);
+}
+
+function report(error: unknown, io: Io, config: CliConfig, secrets: readonly string[]): number {
+  let code: string;
+  let message: string;
+  let exitCode: number = ExitCode.FAILURE;
+  if (error instanceof CliError) {
+    ({ code, message, exitCode } = error);
+    if (error instanceof UsageError)
+      message += ` (see polykv ${error.command ? `${error.command} ` : ''}--help)`;
+  } else if (isPolykvError(error)) {
+    code = error.code;
+    message = error.message;
+    if (error.code === 'LOCK_LOST') exitCode = ExitCode.LOCK;
+    if (error.code === 'NOT_FOUND') exitCode = ExitCode.NOT_FOUND;
+  } else if (error instanceof Error) {
+    const nodeCode = (error as { code?: unknown }).code;
+    code = typeof nodeCode === 'string' ? nodeCode : 'ERROR';
+    message = error.message;
+  } else {
+    code = 'ERROR';
+    message = String(error);
+  }
+  io.stderr.write(`polykv: ${code}: ${scrub(message, secrets)}\n`);
+  if (config.debug && error instanceof Error && error.stack) {
+    // Debug output is for the person at the terminal, still without secrets.
+    let stack = error.stack;
+    for (const secret of secrets) stack = stack.split(secret).join('***');
+    io.stderr.write(`${stack}\n`);
+    const cause = causeOf(error);
+    if (cause) io.stderr.write(`caused by: ${scrub(cause, secrets)}\n`);
+  }
+  return exitCode;
+}
+
+function parse(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  command: string,
+): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (error) {
+    // parseArgs' messages are good ("Unknown option '--x'") but mention `--` hints meant for code.
+    const message = error instanceof Error ? error.message.split('. ')[0]! : String(error);
+    throw new UsageError(message.replace(/^Unknown option/, 'unknown option'), command);
+  }
+}
+
+/**
+ * Runs one `polykv` command line (`argv` without `node` and the script) and resolves its exit code.
+ * Never throws, never exits the process: errors are reported as one line on `io.stderr`. Stores it
+ * opened are closed before it resolves.
+ */
+export async function runCli(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+  const io: Io = options.io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+  const config = readConfig(options.env);
+  const signal = options.signal ?? new AbortController().signal;
+  const stores: Store[] = [];
+  const urls: string[] = [];
+  const secrets = (): string[] => secretsOf(config, urls);
+  try {
+    const [name, ...words] = argv;
+    if (name === undefined) {
+      io.stderr.write(mainHelp(version()));
+      return ExitCode.USAGE;
+    }
+    if (name === '-h' || name === '--help' || (name === 'help' && words.length === 0)) {
+      io.stdout.write(mainHelp(version()));
+      return ExitCode.OK;
+    }
+    if (name === '-v' || name === '--version') {
+      io.stdout.write(`${version()}\n`);
+      return ExitCode.OK;
+    }
+    if (name === 'help') {
+      const command = findCommand(words[0]!);
+      if (!command) throw new UsageError(`unknown command ${JSON.stringify(words[0])}`);
+      io.stdout.write(commandHelp(command));
+      return ExitCode.OK;
+    }
+    const command = findCommand(name);
+    if (!command)
+      throw new UsageError(
+        name.startsWith('-')
+          ? `expected a command before ${name}`
+          : `unknown command ${JSON.stringify(name)}`,
+      );
+    let own = words;
+    let rest: string[] = [];
+    const dashes = words.indexOf('--');
+    if (command.passThrough && dashes !== -1) {
+      own = words.slice(0, dashes);
+      rest = words.slice(dashes + 1);
+    }
+    const { values, positionals } = parse(
+      own,
+      { ...command.options, help: { type: 'boolean', short: 'h' } },
+      command.name,
+    );
+    if (values.help) {
+      io.stdout.write(commandHelp(command));
+      return ExitCode.OK;
+    }
+    if (command.passThrough && dashes === -1)
+      throw new UsageError(`${command.name} needs -- <command> [args...] at the end`, command.name);
+    const { min, max, names } = command.args;
+    if (positionals.length < min || positionals.length > max) {
+      const what =
+        positionals.length < min
+          ? `missing ${names.split(' ')[positionals.length] ?? 'arguments'}`
+          : `unexpected argument ${JSON.stringify(positionals[max])}`;
+      throw new UsageError(`${command.name}: ${what}`, command.name);
+    }
+    const open = async (url: string): Promise<Store> => {
+      urls.push(url);
+      const store = await openStore(url, openOptions(url, config));
+      stores.push(store);
+      return store;
+    };
+    const context: Context = {
+      name: command.name,
+      io,
+      config,
+      signal,
+      positionals,
+      values,
+      rest,
+      url: () => resolveUrl(typeof values.url === 'string' ? values.url : undefined, config, command.name),
+      open,
+      openDefault: () => open(context.url()),
+    };
+    const code = await command.run(context);
+    return signal.aborted ? interruptedCode(signal) : code;
+  } catch (error) {
+    if (signal.aborted) {
+      io.stderr.write('polykv: interrupted\n');
+      return interruptedCode(signal);
+    }
+    return report(error, io, config, secrets());
+  } finally {
+    await Promise.all(stores.map((store) => store.close({ timeout: 2000 }).catch(() => undefined)));
+  }
+}
+
+function interruptedCode(signal: AbortSignal): number {
+  const reason: unknown = signal.reason;
+  return reason instanceof Interrupted ? reason.exitCode : ExitCode.INTERRUPTED;
+}

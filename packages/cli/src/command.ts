@@ -1,0 +1,108 @@
+import type { Store } from '@polykv/core';
+import type { CliConfig } from './config.js';
+import { UsageError } from './errors.js';
+
+/** Where a command reads and writes. The bin uses the process's streams; tests and the demo may pass others. */
+export interface Io {
+  stdin: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+}
+
+/** One option of a command, as `node:util` `parseArgs` takes it, plus its help. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** The value's placeholder in help, e.g. `s` for `--ttl s`. */
+  value?: string;
+  help: string;
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+/** What a command gets to run. */
+export interface Context {
+  readonly name: string;
+  readonly io: Io;
+  readonly config: CliConfig;
+  /** Aborted on Ctrl-C / SIGTERM: pass it to every store call. */
+  readonly signal: AbortSignal;
+  readonly positionals: readonly string[];
+  readonly values: Values;
+  /** The words after `--` (only for commands with `passThrough`). */
+  readonly rest: readonly string[];
+  /** Opens a store; the CLI closes it when the command ends, whatever happens. */
+  open(url: string): Promise<Store>;
+  /** `--url`, else `POLYKV_URL`; a usage error when neither is there. */
+  url(): string;
+  /** {@link Context.url}, opened. */
+  openDefault(): Promise<Store>;
+}
+
+/** A `polykv` verb: one file in `commands/`, over the `Store` interface only. */
+export interface Command {
+  name: string;
+  aliases?: string[];
+  /** One line for `polykv --help`. */
+  summary: string;
+  /** The synopsis after `polykv `, e.g. `get <key> [--url U] [--json]`. */
+  usage: string;
+  /** A few lines for `polykv <command> --help`. */
+  description: string;
+  options: Record<string, OptionSpec>;
+  /** Positional arguments: at least `min`, at most `max`. */
+  args: { min: number; max: number; names: string };
+  /** Takes `-- <cmd> [args...]`. */
+  passThrough?: boolean;
+  /** Exit codes specific to this command, for its help. */
+  exitCodes?: string[];
+  examples: string[];
+  run(context: Context): Promise<number>;
+}
+
+/** The option every store command has. */
+export const urlOption: OptionSpec = {
+  type: 'string',
+  value: 'U',
+  help: 'the store URL (default: $POLYKV_URL)',
+};
+
+/** A whole number option, or `undefined` when absent; a usage error when not a whole number in range. */
+export function intOption(context: Context, name: string, min: number): number | undefined {
+  const text = context.values[name];
+  if (text === undefined || typeof text === 'boolean') return undefined;
+  const value = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min)
+    throw new UsageError(
+      `--${name} must be a whole number >= ${min}, got ${JSON.stringify(text)}`,
+      context.name,
+    );
+  return value;
+}
+
+export function stringOption(context: Context, name: string): string | undefined {
+  const value = context.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function flag(context: Context, name: string): boolean {
+  return context.values[name] === true;
+}
+
+/** Writes `text` to a stream and resolves once it has been handed to the OS. */
+export function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (text === '') resolve();
+    else stream.write(text, () => resolve());
+  });
+}
+
+/** Reads a whole stream (stdin, a file stream) as UTF-8. */
+export async function readAll(stream: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) {
+    signal?.throwIfAborted();
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,58 @@
+/**
+ * Exit codes of the `polykv` command. They are part of its interface (scripts branch on them) and
+ * are listed in `polykv --help`.
+ */
+export const ExitCode = {
+  OK: 0,
+  /** A failure, or (`diff`) a difference, or (`copy`, `load`) some keys failed. */
+  FAILURE: 1,
+  /** A bad command line: unknown command or option, missing argument, bad number. */
+  USAGE: 2,
+  /** `get` (or `rm`) found nothing at the key. */
+  NOT_FOUND: 3,
+  /** `lock`: the lock was not acquired within `--wait`, or it was lost while the command ran. */
+  LOCK: 4,
+  /** `lock`: the command could not be run (not found or not executable), as shells do. */
+  CANNOT_RUN: 127,
+  /** Interrupted by Ctrl-C (SIGINT); 143 for SIGTERM. */
+  INTERRUPTED: 130,
+} as const;
+
+/**
+ * An error the CLI reports as one line, `polykv: <code>: <message>`, and ends with `exitCode`.
+ * Store errors (PolykvError) are reported with their own code; this class is for what the CLI
+ * itself decides.
+ */
+export class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly exitCode: number = ExitCode.FAILURE,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  override get name(): string {
+    return 'CliError';
+  }
+}
+
+/** A bad command line (exit code 2). */
+export class UsageError extends CliError {
+  /** The command whose `--help` the message points at, if any. */
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
+    super('USAGE', message, ExitCode.USAGE);
+    this.command = command;
+  }
+}
+
+/** The reason the CLI's signal is aborted with when the process gets SIGINT or SIGTERM. */
+export class Interrupted extends Error {
+  readonly exitCode: number;
+  constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signalName}`);
+    this.exitCode = signalName === 'SIGINT' ? ExitCode.INTERRUPTED : 143;
+  }
+}
