@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { diff, mirror } from '@polykv/core';
+import { createEtcdStore } from '@polykv/etcd';
+import { stopAllServers } from '../helpers/processes.js';
+import { startEtcd } from '../helpers/servers.js';
+
+after(stopAllServers);
+
+async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const started = Date.now();
+  while (!(await check().catch(() => false))) {
+    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('mirror between two real etcd servers', () => {
+  it('loses no change when the target and then the source restart', { timeout: 120_000 }, async () => {
+    const [sourceMember, targetMember] = await Promise.all([startEtcd(), startEtcd()]);
+    const source = createEtcdStore({ hosts: sourceMember.host, prefix: 'mirror', timeout: 2000 });
+    const target = createEtcdStore({ hosts: targetMember.host, prefix: 'mirror', timeout: 2000 });
+    const inSync = async () => {
+      const d = await diff(source, target);
+      return d.missing.length + d.extra.length + d.different.length === 0;
+    };
+    for (let i = 0; i < 20; i++) await source.set(`k/${i}`, `v${i}`);
+    const running = mirror(source, target);
+    try {
+      await until(inSync, 20_000, 'the initial copy');
+
+      // The target goes away while the source keeps changing.
+      await targetMember.stop();
+      for (let i = 0; i < 20; i++) await source.set(`k/${i}`, `after-target-stop-${i}`);
+      await source.del('k/0');
+      await targetMember.restart();
+      await until(inSync, 30_000, 'catching up after the target restarted');
+
+      // The source goes away; its watch must resume (or re-sync) when it is back.
+      await sourceMember.stop();
+      await sourceMember.restart();
+      for (let i = 1; i < 20; i++) await source.set(`k/${i}`, `after-source-restart-${i}`);
+      await source.set('k/new', 'fresh');
+      await until(inSync, 30_000, 'following the source after its restart');
+      assert.equal((await target.get('k/new'))?.value, 'fresh');
+      assert.equal(await target.get('k/0'), null);
+    } finally {
+      await running.close();
+      await Promise.all([source.close(), target.close()]);
+    }
+  });
+});
