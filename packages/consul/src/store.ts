@@ -281,6 +281,7 @@ export class ConsulStore<V = string> implements Store<V> {
         const result = await this.#write(path, raw, ttl, NONE, call);
         if (result.ok) return this.#entry(result.pair, ttl);
         // Only a TTL write can fail unconditionally: another writer took the key in between.
+        if (ttl === undefined || attempt >= 20) throw this.#txnFailure(key, result.errors);
         await sleep(backoffDelay(attempt, 20, 500), call.signal);
       }
     });
@@ -610,11 +611,8 @@ export class ConsulStore<V = string> implements Store<V> {
       case 'CONSUL_CLOSED':
         return new ClosedError(`consul: ${error.message}`, options);
       default:
-        if (this.#unavailableStatus(error))
-          return new UnavailableError(`consul: ${error.message}`, {
-            ...options,
-            hosts: error.path ? [] : [],
-          });
+        // During an election the servers answer 500 "No cluster leader" or "rpc error ...".
+        if (this.#unavailableStatus(error)) return new UnavailableError(`consul: ${error.message}`, options);
         return new BackendError(`consul: ${error.message}`, options);
     }
   }
