@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isPolykvError, openStore, type Store } from '@polykv/core';
@@ -41,7 +42,12 @@ function causeOf(error: unknown): string | undefined {
     const deeper = causeOf(cause);
     return deeper && !own.includes(deeper) ? `${own}: ${deeper}` : own;
   }
-  return typeof cause === 'object' ? JSON.stringify(cause) : String(cause);
+  if (typeof cause === 'string') return cause;
+  try {
+    return JSON.stringify(cause) ?? typeof cause;
+  } catch {
+    return typeof cause;
+  }
 }
 
 function report(error: unknown, io: Io, config: CliConfig, secrets: readonly string[]): number {
@@ -100,7 +106,15 @@ function parse(
 export async function runCli(argv: readonly string[], options: RunOptions = {}): Promise<number> {
   const io: Io = options.io ?? { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
   const config = readConfig(options.env);
-  const signal = options.signal ?? new AbortController().signal;
+  // One signal for every call of the command: `copy` and `load` have 16 calls in flight, each
+  // listening to it, so lift Node's 10-listener warning on a signal of our own.
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const outer = options.signal;
+  const forward = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener('abort', forward, { once: true });
+  const signal = controller.signal;
   const stores: Store[] = [];
   const urls: string[] = [];
   const secrets = (): string[] => secretsOf(config, urls);
@@ -184,6 +198,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     }
     return report(error, io, config, secrets());
   } finally {
+    outer?.removeEventListener('abort', forward);
     await Promise.all(stores.map((store) => store.close({ timeout: 2000 }).catch(() => undefined)));
   }
 }
