@@ -1,0 +1,427 @@
+// polykv benchmark harness (issue 7). `npm run bench` from the repository root; see bench/README.md.
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import * as factories from './lib/contenders.mjs';
+import { summarize } from './lib/profile.mjs';
+import { writeReport } from './lib/report.mjs';
+import {
+  REQUEST_SCENARIOS,
+  operation,
+  parallel,
+  prepareKeys,
+  throughput,
+  watchLatency,
+  writer,
+} from './lib/scenarios.mjs';
+import { BENCH, ensurePeers, ensureServers, helpers } from './lib/setup.mjs';
+import { median, sleep } from './lib/stats.mjs';
+
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const value = (name) => {
+  const at = argv.indexOf(name);
+  return at === -1 ? undefined : argv[at + 1];
+};
+if (flag('--help')) {
+  process.stdout.write(
+    'node bench/run.mjs [--quick] [--only S1,S3,...] [--backends etcd,consul] [--reps N] [--out FILE]\n',
+  );
+  process.exit(0);
+}
+const quick = flag('--quick');
+const only = new Set(
+  (value('--only') ?? 'S1,S2,S3,S4,S5,S6,S7,PROFILE').split(',').map((s) => s.trim().toUpperCase()),
+);
+const backends = (value('--backends') ?? 'etcd,consul').split(',');
+const reps = Number(value('--reps') ?? 3);
+const partial = quick || value('--only') !== undefined || value('--backends') !== undefined;
+const out = value('--out') ?? (partial ? `${BENCH}.results/RESULTS-partial.md` : `${BENCH}RESULTS.md`);
+// S1–S4 take 5 repetitions by default (cheap, and the shared machine is noisy); the rest take `--reps`.
+const config = quick
+  ? {
+      durationMs: 400,
+      warmMs: 150,
+      requestReps: Math.max(reps, 3),
+      s5Samples: 12,
+      s6Watchers: 1000,
+      s6ArmMs: 2500,
+      s6WaitMs: 5000,
+      s7Keys: 1000,
+    }
+  : {
+      durationMs: 1000,
+      warmMs: 400,
+      requestReps: Math.max(reps, 5),
+      s5Samples: 30,
+      s6Watchers: 1000,
+      s6ArmMs: 3000,
+      s6WaitMs: 8000,
+      s7Keys: 10_000,
+    };
+const S5_GAP_MS = { etcd: 20, consul: 120 };
+
+const log = (message) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const results = {
+  config: { ...config, reps, quick, only: [...only], backends },
+  request: {},
+  s5: {},
+  s6: {},
+  s7: {},
+  profiles: {},
+  notes: [],
+};
+const started = Date.now();
+
+ensurePeers(log);
+ensureServers();
+const servers = await helpers();
+let exitCode = 0;
+const stopAll = async () => {
+  await servers.stopAllServers().catch(() => undefined);
+};
+process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+try {
+  log('starting etcd and a Consul dev agent');
+  // One after the other: started together, the two helpers can pick colliding free ports.
+  const etcd = await servers.startEtcd();
+  // The contenders of S1–S5 each keep up to 64 sockets open against one agent, more than Consul's
+  // default 200 connections per client IP: this agent allows more (S6 uses agents with the default).
+  const consul = await servers.startConsulDev({ hcl: ['limits { http_max_conns_per_client = 2000 }'] });
+  const origins = { etcd: etcd.clientUrl, consul: consul.url };
+  results.servers = { etcd: origins.etcd, consul: origins.consul };
+
+  for (const backend of backends) {
+    const origin = origins[backend];
+    const list = await factories.contenders(backend, origin);
+    const runnable = list.filter((c) => !c.pending);
+    for (const c of list) if (c.pending) results.notes.push(`${backend} ${c.name}: ${c.pending}`);
+    const raw = runnable.find((c) => c.kind === 'raw');
+    const w = writer(backend, origin);
+
+    // S1–S4: interleaved A B C A B C ..., after one warm-up pass per contender.
+    const scenarios = REQUEST_SCENARIOS.filter((s) => only.has(s.id));
+    if (scenarios.length > 0) await prepareKeys(raw);
+    for (const scenario of scenarios) {
+      log(`${backend} ${scenario.id} ${scenario.title}`);
+      const row = (results.request[`${backend} ${scenario.id}`] = { backend, scenario, contenders: {} });
+      for (const c of list)
+        row.contenders[c.name] = c.pending
+          ? { kind: c.kind, pending: c.pending }
+          : { kind: c.kind, runs: [] };
+      for (const c of runnable)
+        await throughput(operation(c, scenario.op), {
+          concurrency: scenario.concurrency,
+          durationMs: config.warmMs,
+        });
+      for (let rep = 0; rep < config.requestReps; rep++) {
+        for (const c of runnable) {
+          const run = await throughput(operation(c, scenario.op), {
+            concurrency: scenario.concurrency,
+            durationMs: config.durationMs,
+          });
+          row.contenders[c.name].runs.push(run);
+          log(
+            `  rep ${rep + 1} ${c.name.padEnd(14)} ${run.opsPerSec.toFixed(0).padStart(6)} ops/s ${run.cpuUsPerOp.toFixed(0).padStart(4)} µs CPU/op${run.errors ? ` ${run.errors} errors: ${run.error}` : ''}`,
+          );
+        }
+      }
+    }
+
+    // S5: watch latency, each contender its own key, interleaved.
+    if (only.has('S5')) {
+      log(`${backend} S5 watch latency`);
+      const row = (results.s5[backend] = {});
+      for (const c of list)
+        row[c.name] = c.pending ? { kind: c.kind, pending: c.pending } : { kind: c.kind, runs: [] };
+      for (let rep = 0; rep < reps; rep++) {
+        for (const [i, c] of runnable.entries()) {
+          let run;
+          try {
+            run = await watchLatency(c, w, `bench/s5/c${i}`, {
+              samples: config.s5Samples,
+              gapMs: S5_GAP_MS[backend],
+              rep,
+            });
+          } catch (error) {
+            run = { p50: NaN, p99: NaN, error: String(error?.message ?? error) };
+          }
+          row[c.name].runs.push(run);
+          log(
+            `  rep ${rep + 1} ${c.name.padEnd(14)} p50 ${run.p50?.toFixed(2)} ms p99 ${run.p99?.toFixed(2)} ms${run.lost ? ` lost ${run.lost}` : ''}${run.error ? ` ${run.error}` : ''}`,
+          );
+        }
+      }
+    }
+
+    for (const c of runnable) await c.close().catch(() => undefined);
+    await w.close();
+  }
+
+  // S6: 1,000 watchers on 1,000 keys, one child process per contender run.
+  if (only.has('S6')) {
+    for (const backend of backends) {
+      log(`${backend} S6 ${config.s6Watchers} watchers on ${config.s6Watchers} keys`);
+      const names =
+        backend === 'etcd'
+          ? [
+              ['polykv native', 'polykvEtcdNative'],
+              ['polykv Store', 'polykvEtcdStore'],
+              ['node-etcd 7', 'nodeEtcd'],
+              ['etcdjs 2', 'etcdjs'],
+            ]
+          : [
+              ['polykv native', 'polykvConsulNative'],
+              ['polykv Store', 'polykvConsulStore'],
+              ['consul 2', 'npmConsul'],
+            ];
+      const row = (results.s6[backend] = {});
+      for (const [name] of names) row[name] = { runs: [] };
+      for (let rep = 0; rep < reps; rep++) {
+        for (const [name, factory] of names) {
+          // Consul keeps a blocking query running after its client is gone (until its wait ends), and
+          // counts it against the 200-connection limit: every Consul run gets a fresh agent.
+          const agent = backend === 'consul' ? await servers.startConsulDev() : undefined;
+          const origin = agent ? agent.url : origins.etcd;
+          const run = await s6Run(backend, name, factory, origin, `bench/s6r${rep}`);
+          if (agent) await agent.stop();
+          row[name].runs.push(run);
+          log(
+            `  rep ${rep + 1} ${name.padEnd(14)} ${run.pending ? 'pending' : `delivered ${run.delivered}/${config.s6Watchers}, sockets ${run.armedSockets} (peak ${run.peakSockets}), RSS ${(run.rssPerWatcher / 1024).toFixed(1)} KB/watcher, writer failures ${run.writeFailures}${run.error ? ` ${run.error}` : ''}`}`,
+          );
+          if (run.pending) break;
+        }
+      }
+    }
+  }
+
+  // S7: copy N keys etcd → Consul.
+  if (only.has('S7') && backends.includes('etcd') && backends.includes('consul')) await s7(origins);
+
+  // Profiles of S3 through the native clients.
+  if (only.has('PROFILE')) {
+    const dir = `${BENCH}.profiles`;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    for (const [backend, factory] of [
+      ['etcd', 'polykvEtcdNative'],
+      ['consul', 'polykvConsulNative'],
+      ['etcd', 'rawEtcd'],
+      ['consul', 'rawConsul'],
+    ]) {
+      if (!backends.includes(backend)) continue;
+      const name = `S3-${backend}-${factory}.cpuprofile`;
+      log(`profile ${name}`);
+      const output = await new Promise((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            '--cpu-prof',
+            '--cpu-prof-dir',
+            dir,
+            '--cpu-prof-name',
+            name,
+            `${BENCH}profile-s3.mjs`,
+            JSON.stringify({ contender: factory, origin: origins[backend], durationMs: quick ? 1500 : 4000 }),
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        let text = '';
+        child.stdout.on('data', (chunk) => (text += chunk));
+        child.on('exit', (code) =>
+          code === 0 ? resolve(text) : reject(new Error(`profile child exited ${code}`)),
+        );
+      });
+      results.profiles[`${backend} ${factory}`] = {
+        file: `bench/.profiles/${name}`,
+        run: JSON.parse(output.trim().split('\n').pop()),
+        ...summarize(`${dir}/${name}`),
+      };
+    }
+  }
+} catch (error) {
+  exitCode = 1;
+  log(`FAILED: ${error?.stack ?? error}`);
+  results.notes.push(`The run failed: ${String(error?.message ?? error)}`);
+} finally {
+  await stopAll();
+}
+
+results.durationS = (Date.now() - started) / 1000;
+if (exitCode === 0) {
+  mkdirSync(new URL('.', `file://${out}`), { recursive: true });
+  writeFileSync(out, await writeReport(results));
+  log(`wrote ${out.replace(BENCH, 'bench/')} in ${results.durationS.toFixed(0)} s`);
+}
+process.exit(exitCode);
+
+// ---------------------------------------------------------------------------------------------
+
+async function s6Run(backend, name, factory, origin, prefix) {
+  const w = writer(backend, origin);
+  const n = config.s6Watchers;
+  // The keys exist before the watchers start; each run writes a new value to every key.
+  await parallel(n, 32, (i) => w.set(`${prefix}/k${i}`, `init-${i}`));
+  const value = `go-${prefix.replace(/\W/g, '')}-${Date.now()}`;
+  const child = fork(
+    `${BENCH}s6-child.mjs`,
+    [
+      JSON.stringify({
+        contender: factory,
+        origin,
+        watchers: n,
+        prefix,
+        armMs: config.s6ArmMs,
+        waitMs: config.s6WaitMs,
+        value,
+      }),
+    ],
+    { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+  );
+  const messages = [];
+  let wake;
+  child.on('message', (message) => {
+    messages.push(message);
+    wake?.();
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const next = async (timeoutMs) => {
+    const until = Date.now() + timeoutMs;
+    while (messages.length === 0 && Date.now() < until && child.exitCode === null) {
+      await Promise.race([new Promise((resolve) => (wake = resolve)), sleep(100)]);
+    }
+    return messages.shift();
+  };
+  try {
+    const armed = await next(config.s6ArmMs + 30_000);
+    if (!armed) return { error: 'the child did not arm' };
+    if (armed.type === 'result') return armed;
+    let writeFailures = 0;
+    const t0 = performance.now();
+    await parallel(n, 16, async (i) => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await w.set(`${prefix}/k${i}`, `${value}-${i}`);
+          return;
+        } catch {
+          writeFailures++;
+          await sleep(100);
+        }
+      }
+    });
+    const writeMs = performance.now() - t0;
+    child.send({ type: 'written' });
+    const result = await next(config.s6WaitMs + 30_000);
+    return { ...(result ?? { error: 'no result from the child' }), writeFailures, writeMs };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    await w.delTree(prefix).catch(() => undefined);
+    await w.close();
+  }
+}
+
+async function s7(origins) {
+  const { EtcdClient, createEtcdStore } = await import('@polykv/etcd');
+  const consulModule = await import('@polykv/consul');
+  const core = await import('@polykv/core');
+  const n = config.s7Keys;
+  const from = writer('etcd', origins.etcd);
+  const to = writer('consul', origins.consul);
+  log(`S7 copy of ${n} keys etcd → Consul: writing the source keys`);
+  await from.delTree('s7');
+  await parallel(n, 64, (i) => from.set(`s7/k${String(i).padStart(5, '0')}`, `value-${i}-${'x'.repeat(24)}`));
+  const hasCopy = typeof core.copy === 'function';
+  const hasConsulStore = typeof consulModule.createConsulStore === 'function';
+  const polykvLabel = hasCopy
+    ? 'polykv copy(from, to, { prefix, concurrency: 64 })'
+    : hasConsulStore
+      ? 'polykv Store list + set loop, 64 in flight (copy pending)'
+      : 'polykv etcd Store list + ConsulClient kv.put, 64 in flight (copy and Consul Store pending)';
+  const variants = [
+    {
+      name: 'polykv',
+      label: polykvLabel,
+      async run() {
+        const source = createEtcdStore({ hosts: [origins.etcd] });
+        try {
+          if (hasCopy) {
+            const target = consulModule.createConsulStore({ client: { address: origins.consul } });
+            try {
+              await core.copy(source, target, { prefix: 's7', concurrency: 64 });
+            } finally {
+              await target.close();
+            }
+            return;
+          }
+          const entries = (await source.list('s7', { recursive: true })).filter((e) => !e.dir);
+          if (hasConsulStore) {
+            const target = consulModule.createConsulStore({ client: { address: origins.consul } });
+            try {
+              await parallel(entries.length, 64, (i) => target.set(entries[i].key, entries[i].value));
+            } finally {
+              await target.close();
+            }
+            return;
+          }
+          const target = new consulModule.ConsulClient({ address: origins.consul });
+          try {
+            await parallel(entries.length, 64, (i) => target.kv.put(entries[i].key, entries[i].value));
+          } finally {
+            await target.close();
+          }
+        } finally {
+          await source.close();
+        }
+      },
+    },
+    {
+      name: 'naive peer loop',
+      label: 'node-etcd recursive get, then consul 2 kv.set per key, one at a time',
+      async run() {
+        const Etcd = factories.peer('node-etcd');
+        const Consul = factories.peer('consul');
+        const etcd = new Etcd([origins.etcd]);
+        const url = new URL(origins.consul);
+        const consul = new Consul({ host: url.hostname, port: url.port });
+        const body = await new Promise((resolve, reject) =>
+          etcd.get('s7', { recursive: true }, (error, result) => (error ? reject(error) : resolve(result))),
+        );
+        for (const node of body.node.nodes ?? []) await consul.kv.set(node.key.slice(1), node.value);
+        consul.destroy?.();
+      },
+    },
+  ];
+  void EtcdClient;
+  results.s7 = {
+    keys: n,
+    variants: Object.fromEntries(variants.map((v) => [v.name, { label: v.label, runs: [] }])),
+  };
+  for (let rep = 0; rep < reps; rep++) {
+    for (const variant of variants) {
+      await to.delTree('s7');
+      const t0 = performance.now();
+      let error;
+      try {
+        await variant.run();
+      } catch (caught) {
+        error = String(caught?.message ?? caught);
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const copied = await to.count('s7');
+      results.s7.variants[variant.name].runs.push({ seconds, copied, error });
+      log(
+        `  rep ${rep + 1} ${variant.name.padEnd(16)} ${seconds.toFixed(2)} s, ${copied}/${n} keys in Consul${error ? ` ERROR ${error}` : ''}`,
+      );
+    }
+  }
+  const check = await to.getText('s7/k00007');
+  results.s7.spotCheck = check === `value-7-${'x'.repeat(24)}`;
+  await from.delTree('s7');
+  await to.delTree('s7');
+  await Promise.all([from.close(), to.close()]);
+  void median;
+  void readdirSync;
+}

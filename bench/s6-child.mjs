@@ -1,0 +1,110 @@
+// S6 in its own process, so that sockets, RSS and heap belong to one contender only.
+// Protocol (IPC with bench/run.mjs): child → { type: 'armed', ... }; parent writes `${value}-${i}` to
+// key i and sends { type: 'written' }; child → { type: 'result', ... } and exits.
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import * as factories from './lib/contenders.mjs';
+import { sleep } from './lib/stats.mjs';
+
+const {
+  contender: factoryName,
+  origin,
+  watchers,
+  prefix,
+  armMs,
+  waitMs,
+  value,
+} = JSON.parse(process.argv[2]);
+const port = Number(new URL(origin).port);
+const gc = globalThis.gc ?? (() => undefined);
+
+/** Established TCP connections of this process to the server's port (fd inodes ∩ /proc/net/tcp). */
+function sockets() {
+  const inodes = new Set();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+      if (match) inodes.add(match[1]);
+    } catch {
+      // The fd closed meanwhile.
+    }
+  }
+  let count = 0;
+  for (const file of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
+    let text;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const remotePort = parseInt(fields[2].split(':')[1], 16);
+      if (remotePort === port && fields[3] === '01' && inodes.has(fields[9])) count++;
+    }
+  }
+  return count;
+}
+
+function memory() {
+  gc();
+  gc();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+}
+
+const contender = await factories[factoryName](origin);
+if (!contender) {
+  process.send({ type: 'result', pending: true });
+  process.exit(0);
+}
+const base = memory();
+const delivered = new Set();
+// Unique to this run, so no earlier value can count.
+const expected = value;
+let errors = 0;
+process.on('unhandledRejection', () => errors++);
+let peakSockets = 0;
+const sampler = setInterval(() => {
+  peakSockets = Math.max(peakSockets, sockets());
+}, 100);
+
+for (let i = 0; i < watchers; i++) {
+  const key = `${prefix}/k${i}`;
+  // Not awaited: some watchers only resolve once armed, and past a server's limits some never are.
+  Promise.resolve(
+    contender.watch(key, (got) => {
+      if (got === `${expected}-${i}`) delivered.add(i);
+    }),
+  ).catch(() => errors++);
+}
+await sleep(armMs);
+const armedSockets = sockets();
+const armed = memory();
+process.send({
+  type: 'armed',
+  sockets: armedSockets,
+});
+
+// The parent writes every key, then says so; events that arrive meanwhile count too.
+const started = Date.now();
+await new Promise((resolve) => process.once('message', resolve));
+while (delivered.size < watchers && Date.now() - started < waitMs) await sleep(50);
+const elapsedMs = Date.now() - started;
+const after = memory();
+clearInterval(sampler);
+peakSockets = Math.max(peakSockets, sockets());
+process.send({
+  type: 'result',
+  delivered: delivered.size,
+  elapsedMs,
+  armedSockets,
+  peakSockets,
+  rssPerWatcher: (armed.rss - base.rss) / watchers,
+  heapPerWatcher: (armed.heapUsed - base.heapUsed) / watchers,
+  rssGrowth: after.rss - base.rss,
+  heapGrowth: after.heapUsed - base.heapUsed,
+  errors,
+});
+// The servers may hold the polls open; the parent only needs the numbers.
+setTimeout(() => process.exit(0), 50);
