@@ -151,6 +151,19 @@ describe('etcd native keys API (real member)', { timeout: 120_000 }, () => {
     assert.deepEqual(values, ['x', 'y']);
   });
 
+  it('close() frees every socket, also those of open watchers', async () => {
+    const proxy = await TcpProxy.start('127.0.0.1', portOf(member.host));
+    const client = new EtcdClient({ hosts: proxy.host });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => client.keys.set(`sockets/${i}`, 'v')));
+    const watcher = client.watcher('sockets', { recursive: true });
+    await new Promise<void>((resolve) => watcher.once('ready', resolve));
+    assert.ok(proxy.openConnections > 0);
+    await client.close();
+    await eventually(() => proxy.openConnections === 0, 10_000, 'every connection closed');
+    await assert.rejects(client.keys.get('sockets/0'), code('ETCD_CLOSED'));
+    await proxy.close();
+  });
+
   it('store lock: a foreign write to the holder node, or a partition, gives the lost signal', async () => {
     const proxy = await TcpProxy.start('127.0.0.1', portOf(member.host));
     const store = createEtcdStore({
