@@ -127,8 +127,12 @@ function readMeta(
   };
 }
 
-/** The body of an ACL refusal, whatever the status: `ACL not found`, `Permission denied...`. */
-const ACL_FAILURE = /^\s*(?:rpc error(?: making call)?: )?(?:ACL not found|Permission denied)/;
+/**
+ * The body of an ACL refusal, whatever the status: `ACL not found`, `Permission denied...`, and the
+ * keyring's `Reading keyring denied by ACLs` / `Modifying keyring denied due to ACLs`.
+ */
+const ACL_FAILURE =
+  /^\s*(?:rpc error(?: making call)?: )?(?:ACL not found|Permission denied)|denied (?:by|due to) ACLs/;
 
 /** Connection failures that prove the request never reached the agent: safe to send elsewhere. */
 const NOT_SENT = new Set([
@@ -381,7 +385,7 @@ export class Transport {
         if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
         const detail = `${spec.method} ${spec.path}: ${status}${text ? ` ${text.trim().slice(0, 500)}` : ''}`;
         if (status === 401 || status === 403) throw fail('CONSUL_PERMISSION_DENIED', detail, text);
-        // Some 1.8 routes (event fire) answer an ACL failure with 500 and the ACL error text.
+        // Some 1.8 routes (event fire, keyring) answer an ACL failure with 500 and the ACL error text.
         if (status === 500 && ACL_FAILURE.test(text)) throw fail('CONSUL_PERMISSION_DENIED', detail, text);
         if (status === 413) throw fail('CONSUL_TOO_LARGE', detail, text);
         throw fail('CONSUL_HTTP_STATUS', detail, text);

@@ -1,4 +1,3 @@
-import { ConsulError, isConsulError } from '../errors.js';
 import type { QueryOptions, WriteOptions } from '../options.js';
 import type { Transport } from '../request.js';
 
@@ -177,22 +176,6 @@ export class OperatorAutopilot {
 }
 
 /**
- * Consul 1.8 refuses keyring access with `500 Reading keyring denied by ACLs` (or `Modifying
- * keyring denied ...`) instead of a 403: report it as the permission error it is.
- */
-function keyringDenied(error: unknown): unknown {
-  if (!isConsulError(error) || error.statusCode !== 500 || !/denied (by|due to) ACLs/.test(error.body ?? ''))
-    return error;
-  return new ConsulError('CONSUL_PERMISSION_DENIED', error.message, {
-    statusCode: error.statusCode,
-    method: error.method,
-    path: error.path,
-    body: error.body,
-    cause: error,
-  });
-}
-
-/**
  * `/v1/operator/keyring`: the gossip encryption keys. An agent without gossip encryption answers
  * every call with a 500 (`Keyring is empty (encryption not enabled)`), kept as
  * `CONSUL_HTTP_STATUS` with the body; a token without keyring rights gets
@@ -207,16 +190,12 @@ export class OperatorKeyring {
    * @see https://developer.hashicorp.com/consul/api-docs/operator/keyring#list-gossip-encryption-keys
    */
   async list(options?: KeyringOptions): Promise<KeyringPool[]> {
-    const response = await this.transport
-      .request<KeyringPool[]>({
-        method: 'GET',
-        path: '/v1/operator/keyring',
-        query: { 'relay-factor': options?.relayFactor, 'local-only': options?.localOnly },
-        options,
-      })
-      .catch((error: unknown) => {
-        throw keyringDenied(error);
-      });
+    const response = await this.transport.request<KeyringPool[]>({
+      method: 'GET',
+      path: '/v1/operator/keyring',
+      query: { 'relay-factor': options?.relayFactor, 'local-only': options?.localOnly },
+      options,
+    });
     return response.data;
   }
 
@@ -246,19 +225,15 @@ export class OperatorKeyring {
   }
 
   async #write(method: 'POST' | 'PUT' | 'DELETE', key: string, options?: KeyringOptions): Promise<void> {
-    await this.transport
-      .request<void>({
-        method,
-        path: '/v1/operator/keyring',
-        query: { 'relay-factor': options?.relayFactor },
-        body: { Key: key },
-        options,
-        read: 'none',
-        idempotent: true,
-      })
-      .catch((error: unknown) => {
-        throw keyringDenied(error);
-      });
+    await this.transport.request<void>({
+      method,
+      path: '/v1/operator/keyring',
+      query: { 'relay-factor': options?.relayFactor },
+      body: { Key: key },
+      options,
+      read: 'none',
+      idempotent: true,
+    });
   }
 }
 
