@@ -3,11 +3,11 @@ import type { Store } from '@polykv/core';
 import { runStoreConformance } from '@polykv/core/testing';
 import { createEtcdStore, type EtcdStore } from '@polykv/etcd';
 import { stopAllServers } from '../helpers/processes.js';
-import { startEtcdCluster } from '../helpers/servers.js';
+import { startCluster } from './util.js';
 
 after(stopAllServers);
 
-const cluster = await startEtcdCluster(3);
+const cluster = await startCluster(3);
 
 // Each store of a test gets its own host order, so that writes and reads go through different members.
 let turn = 0;

@@ -93,6 +93,21 @@ describe('etcd cluster APIs and machine refresh', { timeout: 300_000 }, () => {
     }
   });
 
+  it('a failing refresh backs off, reports refreshError and keeps the seeds', async () => {
+    const member = await startEtcd();
+    const client = new EtcdClient({ hosts: member.host, refresh: { intervalMs: 100 }, maxRetries: 0 });
+    try {
+      const errors: unknown[] = [];
+      client.on('refreshError', (error) => errors.push(error));
+      await member.kill();
+      await eventually(() => errors.length >= 2, 20_000, 'two failed refreshes');
+      assert.deepEqual(client.hosts, [member.clientUrl]);
+      assert.throws(() => new EtcdClient('https://discovery.etcd.io/token'), /EtcdClient\.discover/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('notices when X-Etcd-Cluster-Id changes', async () => {
     const first = await startEtcd();
     const second = await startEtcd();

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { EtcdError } from './errors.js';
 
 /** Options every public method of the native client ends with. */
 export interface EtcdCallOptions {
@@ -126,8 +127,29 @@ export function normalizeHost(host: string, tls = false): string {
   let text = host.trim();
   if (!/^https?:\/\//i.test(text)) text = `${tls ? 'https' : 'http'}://${text}`;
   while (text.endsWith('/')) text = text.slice(0, -1);
-  const url = new URL(text);
-  if (url.username || url.password) throw new TypeError('put credentials in the auth option, not in a host');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch (cause) {
+    throw new EtcdError({
+      code: 'ETCD_INVALID_ARGUMENT',
+      message: `etcd host ${JSON.stringify(host)} is not a host or URL`,
+      cause,
+    });
+  }
+  if (url.username || url.password)
+    throw new EtcdError({
+      code: 'ETCD_INVALID_ARGUMENT',
+      message: 'put credentials in the auth option, not in a host',
+    });
+  if (url.pathname !== '/' || url.search !== '') {
+    // A path is a discovery URL (etcdjs takes one as its host): silently dropping it would point
+    // the client at the discovery service itself.
+    throw new EtcdError({
+      code: 'ETCD_INVALID_ARGUMENT',
+      message: `etcd host ${url.origin}${url.pathname} has a path: for a discovery URL use EtcdClient.discover(url)`,
+    });
+  }
   return `${url.protocol}//${url.host}`;
 }
 
