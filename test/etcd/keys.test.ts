@@ -111,6 +111,21 @@ describe('etcd native keys API (real member)', { timeout: 120_000 }, () => {
     await client.close();
   });
 
+  it('the default timeout never cuts a long-poll wait short; a per-call timeout bounds it', async () => {
+    const client = new EtcdClient({ hosts: member.host, timeout: 100, attemptTimeout: 300 });
+    const start = await client.keys.set('slow', 'v0');
+    const waiting = client.keys.wait('slow', { waitIndex: start.node.modifiedIndex + 1 });
+    // Longer than both the default timeout and the attempt timeout (a liveness wait, not a measurement).
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await etcd.keys.set('slow', 'v1');
+    assert.equal((await waiting).node?.value, 'v1');
+    await assert.rejects(
+      client.keys.wait('slow', { waitIndex: start.node.modifiedIndex + 10, timeout: 200 }),
+      code('ETCD_TIMEOUT'),
+    );
+    await client.close();
+  });
+
   it('raw requests', async () => {
     const response = await etcd.raw<{ node: { value: string } }>('PUT', 'v2/keys/raw', { value: 'r' });
     assert.equal(response.body.node.value, 'r');

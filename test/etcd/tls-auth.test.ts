@@ -124,6 +124,16 @@ describe('etcd TLS and basic auth', { timeout: 180_000 }, () => {
       assert.match(error.message, /certificate/i, 'the message names the certificate problem');
       await wrongCa.close();
 
+      // An encrypted client key, opened with its passphrase.
+      const encrypted = join(dir, 'client-encrypted.key');
+      openssl('pkey', '-in', pki.clientKey, '-aes256', '-passout', 'pass:s3cret', '-out', encrypted);
+      const withPassphrase = new EtcdClient({
+        hosts: host,
+        tls: { ...tls, key: readFileSync(encrypted), passphrase: 's3cret' },
+      });
+      assert.equal((await withPassphrase.keys.get('tls/k')).node.value, 'secure');
+      await withPassphrase.close();
+
       const noClientCert = new EtcdClient({ hosts: host, tls: { ca: tls.ca }, maxRetries: 0 });
       await assert.rejects(noClientCert.keys.get('tls/k'), (caught: unknown) => isEtcdError(caught));
       await noClientCert.close();
