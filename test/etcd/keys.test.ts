@@ -99,6 +99,17 @@ describe('etcd native keys API (real member)', { timeout: 120_000 }, () => {
     );
   });
 
+  it('Store.set of an empty value on a directory is IS_A_DIRECTORY and leaves the directory alone', async () => {
+    const store = createEtcdStore({ hosts: member.host, prefix: 'emptyset' });
+    await store.mkdir('d', { ttl: 100 });
+    await assert.rejects(
+      store.set('d', ''),
+      (error: unknown) => isPolykvError(error) && error.code === 'IS_A_DIRECTORY',
+    );
+    assert.equal((await etcd.keys.get('emptyset/d')).node.ttl !== undefined, true, 'the TTL is still there');
+    await store.close();
+  });
+
   it('the json option stringifies and parses values', async () => {
     const client = new EtcdClient({ hosts: member.host, json: true });
     await client.keys.set('json/cfg', { port: 5432, tags: ['a'] });

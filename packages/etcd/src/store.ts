@@ -204,6 +204,15 @@ export class EtcdStore<V = string> implements Store<V> {
     // contract wants. So: update, and create when there is nothing to update. Both are safe to
     // replay on another host (`idempotent`): a replayed update is a set, and a replayed create
     // that finds its own key falls back to the update.
+    if (raw === '') {
+      // etcd accepts an update with an empty value on a directory (and drops the directory's
+      // TTL): check first, so that set() of '' on a directory changes nothing.
+      const existing = await keys.get(path, { signal, timeout }).catch((error: unknown) => {
+        if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND') return undefined;
+        throw this.#fail(error, key);
+      });
+      if (existing?.node.dir) throw new KeyTypeError('IS_A_DIRECTORY', key);
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await keys.set(path, raw, {
