@@ -221,6 +221,15 @@ export class ConsulStore<V = string> implements Store<V> {
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
     const checked = this.#begin(options);
     const path = this.#keys.toBackend(key);
+    if (checked.signal === undefined && !checked.timeout && !checked.consistent) {
+      // The common case, without a deadline or a closure: as close to one bare request as it gets.
+      try {
+        const { data } = await this.client.kv.get(path, this.#read);
+        return data ? this.#entry(data) : null;
+      } catch (error) {
+        throw this.#mapError(error, key);
+      }
+    }
     return this.#call(key, checked, async (call) => {
       const read = checked.consistent ? { ...call, consistent: true } : call;
       const { data } = await this.client.kv.get(path, read);
@@ -279,7 +288,7 @@ export class ConsulStore<V = string> implements Store<V> {
     return this.#call(key, checked, async (call) => {
       for (let attempt = 0; ; attempt++) {
         const result = await this.#write(path, raw, ttl, NONE, call);
-        if (result.ok) return this.#entry(result.pair, ttl);
+        if (result.ok) return this.#entry(result.pair, ttl, raw);
         // Only a TTL write can fail unconditionally: another writer took the key in between.
         if (ttl === undefined || attempt >= 20) throw this.#txnFailure(key, result.errors);
         await sleep(backoffDelay(attempt, 20, 500), call.signal);
@@ -366,13 +375,13 @@ export class ConsulStore<V = string> implements Store<V> {
       if (check.kind === 'prevExist') {
         const result = await this.#write(path, raw, ttl, { kind: 'absent' }, call);
         if (!result.ok) throw new KeyExistsError(key);
-        return this.#entry(result.pair, ttl);
+        return this.#entry(result.pair, ttl, raw);
       }
       if (check.kind === 'prevIndex') {
         // Consul's cas=0 means "create": no key ever has index 0, so that condition can only fail.
         if (check.prevIndex !== 0) {
           const result = await this.#write(path, raw, ttl, { kind: 'index', index: check.prevIndex }, call);
-          if (result.ok) return this.#entry(result.pair, ttl);
+          if (result.ok) return this.#entry(result.pair, ttl, raw);
         }
         const { data } = await this.client.kv.get(path, call);
         if (!data) throw new KeyNotFoundError(key);
@@ -387,7 +396,7 @@ export class ConsulStore<V = string> implements Store<V> {
         if (!sameBytes(data.Value, expected))
           throw new CompareFailedError(key, { message: `compare failed: ${key} holds another value` });
         const result = await this.#write(path, raw, ttl, { kind: 'index', index: data.ModifyIndex }, call);
-        if (result.ok) return this.#entry(result.pair, ttl);
+        if (result.ok) return this.#entry(result.pair, ttl, raw);
         // Written in between: compare again with what is there now.
         if (attempt > 0) await sleep(backoffDelay(attempt, 10, 200), call.signal);
       }
@@ -654,10 +663,14 @@ export class ConsulStore<V = string> implements Store<V> {
     return checked;
   }
 
-  #entry(pair: KvPair, ttl?: number): Entry<V> {
+  /** An entry from a pair; `raw`: the value just written (write results carry no value). */
+  #entry(pair: KvPair, ttl?: number, raw?: Raw): Entry<V> {
     const entry: Entry<V> = {
       key: this.#keys.fromBackend(pair.Key)!,
-      value: this.codec.decode(pair.Value ?? EMPTY),
+      // Bytes are copied, so that the caller changing its array later cannot change the entry.
+      value: this.codec.decode(
+        raw === undefined ? (pair.Value ?? EMPTY) : typeof raw === 'string' ? raw : raw.slice(),
+      ),
       index: pair.ModifyIndex,
       createIndex: pair.CreateIndex,
     };
@@ -699,7 +712,8 @@ export class ConsulStore<V = string> implements Store<V> {
         condition.kind === 'none'
           ? { Verb: 'set', Key: path, Value: raw }
           : { Verb: 'cas', Key: path, Value: raw, Index: condition.kind === 'absent' ? 0 : condition.index };
-      const response = await this.client.txn.apply([{ KV: write }, { KV: { Verb: 'get', Key: path } }], call);
+      // A `set`/`cas` result carries the entry's indexes and session (not its value): one op is enough.
+      const response = await this.client.txn.apply([{ KV: write }], call);
       if (!response.ok) return { ok: false, errors: response.Errors };
       const pair = response.Results.at(-1)!.KV!;
       if (pair.Session === undefined || pair.Session === '') return { ok: true, pair };
