@@ -110,6 +110,22 @@ describe('etcd native keys API (real member)', { timeout: 120_000 }, () => {
     await store.close();
   });
 
+  it('Store: a path under a value is a missing key for del, CAS and compareAndDelete (as on memory://)', async () => {
+    const store = createEtcdStore({ hosts: member.host, prefix: 'undervalue' });
+    await store.set('a', 'v');
+    assert.equal(await store.del('a/b'), false);
+    assert.equal(await store.get('a/b'), null);
+    assert.deepEqual(await store.list('a/b'), []);
+    const notFound = (error: unknown) => isPolykvError(error) && error.code === 'NOT_FOUND';
+    await assert.rejects(store.compareAndSwap('a/b', 'x', { prevValue: 'v' }), notFound);
+    await assert.rejects(store.compareAndDelete('a/b', { prevIndex: 1 }), notFound);
+    await assert.rejects(
+      store.compareAndSwap('a/b', 'x', { prevExist: false }),
+      (error: unknown) => isPolykvError(error) && error.code === 'NOT_A_DIRECTORY',
+    );
+    await store.close();
+  });
+
   it('the json option stringifies and parses values', async () => {
     const client = new EtcdClient({ hosts: member.host, json: true });
     await client.keys.set('json/cfg', { port: 5432, tags: ['a'] });

@@ -52,7 +52,7 @@ import {
 } from '@polykv/core';
 import type { EtcdNode, EtcdResult } from './api/keys.js';
 import { EtcdClient } from './client.js';
-import { AllHostsFailedError, isEtcdError, type EtcdError } from './errors.js';
+import { AllHostsFailedError, EtcdError, isEtcdError } from './errors.js';
 import type { EtcdClientOptions } from './options.js';
 import { isTerminalWatchError, runWatchLoop } from './watch.js';
 
@@ -252,7 +252,12 @@ export class EtcdStore<V = string> implements Store<V> {
       await this.client.keys.del(path, { dir: true, recursive, signal, timeout });
       return true;
     } catch (error) {
-      if (isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND') return false;
+      // A path under a value (104) holds nothing either, as on memory://.
+      if (
+        isEtcdError(error) &&
+        (error.code === 'ETCD_KEY_NOT_FOUND' || error.code === 'ETCD_NOT_A_DIRECTORY')
+      )
+        return false;
       throw this.#fail(error, key);
     }
   }
@@ -321,8 +326,15 @@ export class EtcdStore<V = string> implements Store<V> {
       });
       return this.#entry(node);
     } catch (error) {
-      throw this.#fail(error, key);
+      throw this.#fail(this.#missingUnderValue(error, check.kind !== 'prevExist'), key);
     }
+  }
+
+  /** With prevValue/prevIndex, a path under a value (104) is a missing key, as on memory://. */
+  #missingUnderValue(error: unknown, conditional: boolean): unknown {
+    if (conditional && isEtcdError(error) && error.code === 'ETCD_NOT_A_DIRECTORY')
+      return new EtcdError({ code: 'ETCD_KEY_NOT_FOUND', message: error.message, cause: error });
+    return error;
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
@@ -340,7 +352,7 @@ export class EtcdStore<V = string> implements Store<V> {
         timeout,
       });
     } catch (error) {
-      throw this.#fail(error, key);
+      throw this.#fail(this.#missingUnderValue(error, true), key);
     }
   }
 
