@@ -21,6 +21,16 @@ runStoreConformance(
   { breakLock: (store: Store, lock) => (store as ConsulStore).breakLock(lock) },
 );
 
+// The same suite through openStore: each store parses its URL and owns its client.
+runStoreConformance(
+  'consul:// URL (dev agent)',
+  ({ prefix, codec }) =>
+    openStore(`consul://${agent.address}/${prefix}?token=${agent.token}&minTtl=1&lockDelay=1000`, {
+      ...(codec ? { codec } : {}),
+    }),
+  { breakLock: (store: Store, lock) => (store as ConsulStore).breakLock(lock) },
+);
+
 describe('consul:// URLs', () => {
   let store: Store | undefined;
   before(async () => {
