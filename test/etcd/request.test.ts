@@ -80,6 +80,81 @@ describe('etcd request function (fake servers)', () => {
     await client.close();
   });
 
+  it('one row per non-keys endpoint: method, path and body', async () => {
+    const fake = await fakeServer((request, response) => {
+      if (request.url === '/v2/machines') {
+        response.writeHead(200);
+        response.end('http://a:2379, http://b:2379');
+      } else if (
+        request.url.startsWith('/v2/auth/users') &&
+        request.method === 'GET' &&
+        request.url.length > 15
+      )
+        json(response, 200, { user: 'u', roles: [] });
+      else if (request.url === '/v2/auth/users') json(response, 200, { users: [{ user: 'u' }] });
+      else if (request.url === '/v2/auth/roles') json(response, 200, { roles: [{ role: 'r' }] });
+      else if (request.url === '/v2/auth/enable') json(response, 200, { enabled: true });
+      else if (request.url === '/v2/members')
+        json(response, request.method === 'POST' ? 201 : 200, { members: [], id: 'x' });
+      else if (request.url === '/health') json(response, 200, { health: 'true' });
+      else json(response, 200, {});
+    });
+    const client = new EtcdClient({ hosts: fake.host });
+    const rows: [() => Promise<unknown>, string, string, string][] = [
+      [() => client.members.list(), 'GET', '/v2/members', ''],
+      [() => client.members.add(['http://p:2380']), 'POST', '/v2/members', '{"peerURLs":["http://p:2380"]}'],
+      [() => client.members.remove('abc'), 'DELETE', '/v2/members/abc', ''],
+      [
+        () => client.members.update('abc', ['http://q:2380']),
+        'PUT',
+        '/v2/members/abc',
+        '{"peerURLs":["http://q:2380"]}',
+      ],
+      [() => client.members.leader(), 'GET', '/v2/members/leader', ''],
+      [() => client.stats.self(), 'GET', '/v2/stats/self', ''],
+      [() => client.stats.store(), 'GET', '/v2/stats/store', ''],
+      [() => client.stats.leader(), 'GET', '/v2/stats/leader', ''],
+      [() => client.cluster.version(), 'GET', '/version', ''],
+      [() => client.cluster.health(), 'GET', '/health', ''],
+      [() => client.cluster.machines(), 'GET', '/v2/machines', ''],
+      [() => client.auth.enabled(), 'GET', '/v2/auth/enable', ''],
+      [() => client.auth.enable(), 'PUT', '/v2/auth/enable', ''],
+      [() => client.auth.disable(), 'DELETE', '/v2/auth/enable', ''],
+      [() => client.auth.users(), 'GET', '/v2/auth/users', ''],
+      [() => client.auth.user('u s'), 'GET', '/v2/auth/users/u%20s', ''],
+      [
+        () => client.auth.putUser('u', { password: 'p' }),
+        'PUT',
+        '/v2/auth/users/u',
+        '{"user":"u","password":"p"}',
+      ],
+      [() => client.auth.removeUser('u'), 'DELETE', '/v2/auth/users/u', ''],
+      [() => client.auth.roles(), 'GET', '/v2/auth/roles', ''],
+      [() => client.auth.role('r'), 'GET', '/v2/auth/roles/r', ''],
+      [
+        () => client.auth.putRole('r', { grant: { kv: { read: ['/a/*'] } } }),
+        'PUT',
+        '/v2/auth/roles/r',
+        '{"role":"r","grant":{"kv":{"read":["/a/*"]}}}',
+      ],
+      [() => client.auth.removeRole('r'), 'DELETE', '/v2/auth/roles/r', ''],
+      [() => client.raw('GET', 'v2/stats/leader'), 'GET', '/v2/stats/leader', ''],
+    ];
+    for (const [call, method, path, body] of rows) {
+      const before = fake.requests.length;
+      await call();
+      const request = fake.requests[before]!;
+      assert.deepEqual(
+        [request.method, request.url, request.body],
+        [method, path, body],
+        `${method} ${path}`,
+      );
+      if (body.startsWith('{')) assert.equal(request.headers['content-type'], 'application/json');
+    }
+    assert.deepEqual(await client.machines(), ['http://a:2379', 'http://b:2379']);
+    await client.close();
+  });
+
   it('etcd JSON errors carry errorCode, message, cause and index', async () => {
     const fake = await fakeServer((_request, response) =>
       json(response, 404, { errorCode: 100, message: 'Key not found', cause: '/missing', index: 42 }),
