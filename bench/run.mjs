@@ -1,10 +1,10 @@
 // polykv benchmark harness (issue 7). `npm run bench` from the repository root; see bench/README.md.
-import { fork, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, fork, spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as factories from './lib/contenders.mjs';
 import { summarize } from './lib/profile.mjs';
-import { writeReport } from './lib/report.mjs';
+import { captureEnv, writeReport } from './lib/report.mjs';
 import {
   REQUEST_SCENARIOS,
   operation,
@@ -37,7 +37,7 @@ const backends = (value('--backends') ?? 'etcd,consul').split(',');
 const reps = Number(value('--reps') ?? 3);
 const partial = quick || value('--only') !== undefined || value('--backends') !== undefined;
 const out = value('--out') ?? (partial ? `${BENCH}.results/RESULTS-partial.md` : `${BENCH}RESULTS.md`);
-// S1–S4 take 5 repetitions by default (cheap, and the shared machine is noisy); the rest take `--reps`.
+// S1–S4 take at least 8 short repetitions (cheap, and a shared machine is noisy); the rest take `--reps`.
 const config = quick
   ? {
       durationMs: 400,
@@ -50,9 +50,9 @@ const config = quick
       s7Keys: 1000,
     }
   : {
-      durationMs: 1000,
+      durationMs: 600,
       warmMs: 400,
-      requestReps: Math.max(reps, 5),
+      requestReps: Math.max(reps, 8),
       s5Samples: 30,
       s6Watchers: 1000,
       s6ArmMs: 3000,
@@ -73,6 +73,13 @@ const results = {
   notes: [],
 };
 const started = Date.now();
+
+// `--report FILE.json`: rewrite the report from a saved run (e.g. after editing bench/findings.md).
+if (value('--report') !== undefined) {
+  const saved = JSON.parse(readFileSync(value('--report'), 'utf8'));
+  writeFileSync(value('--out') ?? `${BENCH}RESULTS.md`, await writeReport(saved));
+  process.exit(0);
+}
 
 ensurePeers(log);
 ensureServers();
@@ -117,7 +124,9 @@ try {
           durationMs: config.warmMs,
         });
       for (let rep = 0; rep < config.requestReps; rep++) {
-        for (const c of runnable) {
+        // Interleaved and rotated (A B C, B C A, C A B, ...): no contender always runs first.
+        const order = [...runnable.slice(rep % runnable.length), ...runnable.slice(0, rep % runnable.length)];
+        for (const c of order) {
           const run = await throughput(operation(c, scenario.op), {
             concurrency: scenario.concurrency,
             durationMs: config.durationMs,
@@ -250,9 +259,24 @@ try {
 }
 
 results.durationS = (Date.now() - started) / 1000;
+results.env = captureEnv();
+try {
+  results.env.commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: `${BENCH}..`,
+    encoding: 'utf8',
+  }).trim();
+} catch {
+  // Not a git checkout.
+}
 if (exitCode === 0) {
   mkdirSync(new URL('.', `file://${out}`), { recursive: true });
   writeFileSync(out, await writeReport(results));
+  // The raw numbers, to regenerate the report with `--report` (not committed).
+  mkdirSync(`${BENCH}.results`, { recursive: true });
+  writeFileSync(
+    `${BENCH}.results/${partial ? 'partial' : 'full'}-run.json`,
+    JSON.stringify(results, null, 1),
+  );
   log(`wrote ${out.replace(BENCH, 'bench/')} in ${results.durationS.toFixed(0)} s`);
 }
 process.exit(exitCode);
@@ -391,6 +415,34 @@ async function s7(origins) {
         );
         for (const node of body.node.nodes ?? []) await consul.kv.set(node.key.slice(1), node.value);
         consul.destroy?.();
+      },
+    },
+    {
+      name: 'raw txn batches',
+      label:
+        "reference, not a target: one raw recursive GET, then raw `PUT /v1/txn` of 64 `set` ops each (Consul 1.8's per-transaction maximum), 4 in flight",
+      async run() {
+        const { statusCode, body } = await from.pool.request({
+          path: '/v2/keys/s7?recursive=true',
+          method: 'GET',
+        });
+        const nodes = JSON.parse(await body.text()).node.nodes ?? [];
+        if (statusCode !== 200) throw new Error(`etcd GET s7: ${statusCode}`);
+        const batches = [];
+        for (let i = 0; i < nodes.length; i += 64) batches.push(nodes.slice(i, i + 64));
+        await parallel(batches.length, 4, async (b) => {
+          const ops = batches[b].map((node) => ({
+            KV: { Verb: 'set', Key: node.key.slice(1), Value: Buffer.from(node.value).toString('base64') },
+          }));
+          const response = await to.pool.request({
+            path: '/v1/txn',
+            method: 'PUT',
+            body: JSON.stringify(ops),
+          });
+          const text = await response.body.text();
+          if (response.statusCode !== 200)
+            throw new Error(`consul txn: ${response.statusCode} ${text.slice(0, 200)}`);
+        });
       },
     },
   ];
