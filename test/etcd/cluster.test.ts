@@ -132,7 +132,9 @@ describe('etcd cluster APIs and machine refresh', { timeout: 300_000 }, () => {
     const token = `token-${process.pid}`;
     const registrar = new EtcdClient({ hosts: discovery.host });
     try {
-      const members = await new EtcdClient({ hosts: cluster.hosts }).members.list();
+      const lister = new EtcdClient({ hosts: cluster.hosts });
+      const members = await lister.members.list();
+      await lister.close();
       for (const member of members)
         await registrar.keys.set(
           `_etcd/registry/${token}/${member.id}`,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { isPolykvError, UnavailableError } from '@polykv/core';
+import { isPolykvError, openStore, UnavailableError } from '@polykv/core';
 import { AllHostsFailedError, createEtcdStore, EtcdClient, isEtcdError } from '@polykv/etcd';
 import { freePort, stopAllServers } from '../helpers/processes.js';
 import { startEtcd } from '../helpers/servers.js';
@@ -19,11 +19,18 @@ describe('etcd failover against real members', { timeout: 300_000 }, () => {
       assert.equal((await client.keys.get('seed/k')).node.value, 'v');
       assert.equal(client.currentHost, member.clientUrl, 'the live host is pinned');
       // A non-idempotent call may fail over too: the dead host never got it.
-      const pushed = await new EtcdClient({
-        hosts: [dead, member.host],
-        deterministicOrder: true,
-      }).keys.create('seed/q', 'x');
+      const pusher = new EtcdClient({ hosts: [dead, member.host], deterministicOrder: true });
+      const pushed = await pusher.keys.create('seed/q', 'x');
+      await pusher.close();
       assert.match(pushed.node.key, /^\/seed\/q\/\d{20}$/);
+      // The same through a store URL with two hosts, the first dead.
+      const store = await openStore(`etcd://${dead},${member.host}/seed?maxRetries=0`);
+      assert.equal((await store.get('k'))?.value, 'v');
+      await store.close();
+      await assert.rejects(
+        openStore(`etcd://${member.host}/seed?bogus=1`),
+        (error: unknown) => isPolykvError(error) && error.code === 'INVALID_ARGUMENT',
+      );
     } finally {
       await client.close();
       await member.stop();
