@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Store } from '@polykv/core';
+import { createEtcdStore, type EtcdStoreOptions } from '@polykv/etcd';
+import { stopAllServers } from '../helpers/processes.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/servers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import {
+  bounded,
+  cycleProxyFaults,
+  eventually,
+  expectNoLeaks,
+  liveHandles,
+  printTotals,
+  runLockContenders,
+  runWriters,
+  sleep,
+  totals,
+  WatchLog,
+} from './harness.js';
+
+// Issue 8, faults, on a real 3-member etcd cluster with a TCP proxy in front of each member.
+
+let cluster: EtcdCluster;
+let proxies: TcpProxy[] = [];
+
+before(async () => {
+  try {
+    cluster = await startEtcdCluster(3);
+  } catch {
+    // Two test files may start clusters at once on two cores; one more try before failing.
+    cluster = await startEtcdCluster(3);
+  }
+  proxies = await Promise.all(
+    cluster.members.map((member) => {
+      const port = Number(member.host.split(':')[1]);
+      return TcpProxy.start('127.0.0.1', port);
+    }),
+  );
+});
+
+after(async () => {
+  printTotals('etcd');
+  await Promise.all(proxies.map((proxy) => proxy.close()));
+  await stopAllServers();
+});
+
+const TIMEOUT = 3000;
+const BOUND = TIMEOUT + 5000;
+
+function open(prefix: string, extra: EtcdStoreOptions = {}): Store {
+  return createEtcdStore({
+    hosts: proxies.map((proxy) => proxy.host),
+    prefix,
+    timeout: TIMEOUT,
+    attemptTimeout: 1500,
+    connectTimeout: 1000,
+    maxRetries: 2,
+    ...extra,
+  });
+}
+
+/** Member faults: SIGKILL + restart, SIGSTOP + SIGCONT, proxy resets; the leader included. */
+async function memberFaults(stop: AbortSignal): Promise<void> {
+  let round = 0;
+  while (!stop.aborted) {
+    const member = round % 2 === 0 ? await cluster.leader() : cluster.members[round % 3]!;
+    switch (round % 3) {
+      case 0:
+        await member.kill();
+        totals.faults++;
+        await sleep(1500);
+        await member.restart();
+        break;
+      case 1:
+        member.pause();
+        totals.faults++;
+        await sleep(2000);
+        member.resume();
+        break;
+      default:
+        for (const proxy of proxies) proxy.resetAll();
+        totals.faults++;
+    }
+    round++;
+    await sleep(1500);
+  }
+}
+
+describe('etcd faults', () => {
+  it(
+    'every call ends in success or a typed error within its timeout under every proxy fault; close() leaks nothing',
+    { timeout: 120_000 },
+    async () => {
+      const baseline = liveHandles();
+      const store = open(`faults/${randomBytes(4).toString('hex')}`);
+      const watcher = store.watch('', { recursive: true });
+      watcher.on('error', () => undefined);
+      const stop = new AbortController();
+      const load = (async () => {
+        for (let i = 0; !stop.signal.aborted; i++) {
+          await Promise.all([
+            bounded('set', BOUND, () => store.set(`k${i % 5}`, String(i))),
+            bounded('get', BOUND, () => store.get(`k${i % 5}`)),
+            bounded('list', BOUND, () => store.list('', { recursive: true })),
+            bounded('cas', BOUND, () => store.compareAndSwap(`c${i}`, 'v', { prevExist: false })),
+            bounded('del', BOUND, () => store.del(`k${(i + 2) % 5}`)),
+          ]);
+        }
+      })();
+      await cycleProxyFaults(proxies, 2500);
+      stop.abort();
+      await load;
+      // Back to normal: the store works again.
+      const healthy = await bounded('set after faults', BOUND, () => store.set('after', 'ok'));
+      assert.ok(healthy.ok, 'the store recovers once the network does');
+      await store.close();
+      assert.ok(watcher.ended, 'close() ended the watcher');
+      await expectNoLeaks(baseline, 'etcd store');
+    },
+  );
+
+  it(
+    'sequence-numbered writers and watchers: no acknowledged write lost, no event missed or duplicated across kills, pauses and resets',
+    { timeout: 180_000 },
+    async () => {
+      const prefix = `faults/${randomBytes(4).toString('hex')}`;
+      const writer = open(prefix);
+      const direct = createEtcdStore({ hosts: cluster.hosts, prefix });
+      const viaProxy = open(prefix).watch('', { recursive: true });
+      const viaMembers = direct.watch('', { recursive: true });
+      const logs = [
+        new WatchLog('proxied watcher', viaProxy, true),
+        new WatchLog('direct watcher', viaMembers, true),
+      ];
+      const stop = new AbortController();
+      const writing = runWriters(writer, 3, stop.signal, BOUND);
+      await sleep(1000);
+      const faulting = memberFaults(stop.signal);
+      await sleep(20_000);
+      stop.abort();
+      const log = await writing;
+      await faulting;
+      assert.ok(log.acked.size > 50, `enough writes were acknowledged (${log.acked.size})`);
+      for (const watch of logs) {
+        await eventually(() => watch.missing(log.acked).length === 0, 30_000);
+        assert.deepEqual(watch.problems, [], `${watch.name}: no duplicate or out-of-order event`);
+        assert.deepEqual(
+          watch.missing(log.acked).slice(0, 10),
+          [],
+          `${watch.name}: no acknowledged write missed`,
+        );
+      }
+      const stored = new Set(
+        (await direct.list('', { recursive: true, consistent: true }))
+          .filter((e) => !e.dir)
+          .map((e) => e.key),
+      );
+      const lost = [...log.acked].filter((key) => !stored.has(key));
+      assert.deepEqual(lost, [], 'no acknowledged write is lost');
+      console.log(
+        `etcd writers: ${log.acked.size} acknowledged, ${log.uncertain.size} failed with a typed error ` +
+          `(${[...log.uncertain].filter((key) => stored.has(key)).length} of those applied anyway)`,
+      );
+      await viaProxy.close();
+      await viaMembers.close();
+      await Promise.all([writer.close(), direct.close()]);
+    },
+  );
+
+  it(
+    'lock contenders under member pauses and kills: no double holder, the counter equals the increments',
+    { timeout: 180_000 },
+    async () => {
+      const prefix = `faults/${randomBytes(4).toString('hex')}`;
+      const stores = Array.from({ length: 4 }, () => open(prefix));
+      const stop = new AbortController();
+      const contending = runLockContenders(stores, stop.signal, { ttl: 5, boundMs: BOUND, holdMs: 30 });
+      await sleep(1000);
+      const faulting = memberFaults(stop.signal);
+      await sleep(20_000);
+      stop.abort();
+      const result = await contending;
+      await faulting;
+      const checker = createEtcdStore({ hosts: cluster.hosts, prefix });
+      const counter = Number((await checker.get('counter', { consistent: true }))?.value ?? '0');
+      console.log(
+        `etcd locks: ${result.acquisitions} acquisitions, ${result.increments} increments, ` +
+          `${result.uncertain} uncertain, ${result.lost} lost, counter ${counter}`,
+      );
+      assert.deepEqual(result.problems, [], 'no double holder; fencing tokens grow');
+      assert.ok(result.increments > 10, 'the contenders made progress');
+      assert.ok(
+        counter >= result.increments && counter <= result.increments + result.uncertain,
+        `counter ${counter} equals the increments (${result.increments}, + up to ${result.uncertain} uncertain)`,
+      );
+      await Promise.all([...stores, checker].map((store) => store.close()));
+    },
+  );
+});

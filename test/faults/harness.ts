@@ -1,0 +1,279 @@
+import assert from 'node:assert/strict';
+import { isPolykvError, type Lock, type PolykvErrorCode, type Store, type WatchEvent } from '@polykv/core';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
+
+/** The figures the fault suite prints, so they can be quoted. */
+export const totals = { faults: 0, operations: 0, events: 0, acquisitions: 0, typedErrors: 0 };
+
+export function printTotals(label: string): void {
+  console.log(
+    `fault-suite totals (${label}): faults=${totals.faults} operations=${totals.operations} ` +
+      `events=${totals.events} acquisitions=${totals.acquisitions} typed-errors=${totals.typedErrors}`,
+  );
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Codes a call may end with under network and process faults (besides success). */
+export const FAULT_CODES: readonly PolykvErrorCode[] = [
+  'UNAVAILABLE',
+  'TIMEOUT',
+  'BACKEND_ERROR',
+  'COMPARE_FAILED',
+  'ALREADY_EXISTS',
+  'NOT_FOUND',
+];
+
+/**
+ * Runs one call and checks that it ends within `boundMs` (the call's timeout plus a generous
+ * margin) in success or a typed error with one of `codes`. Counts it.
+ */
+export async function bounded<T>(
+  what: string,
+  boundMs: number,
+  call: () => Promise<T>,
+  codes: readonly PolykvErrorCode[] = FAULT_CODES,
+): Promise<{ ok: true; value: T } | { ok: false; code: PolykvErrorCode }> {
+  totals.operations++;
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<'hang'>((resolve) => {
+    timer = setTimeout(() => resolve('hang'), boundMs);
+  });
+  try {
+    const outcome = await Promise.race([
+      call().then(
+        (value) => ({ ok: true as const, value }),
+        (error: unknown) => ({ ok: false as const, error }),
+      ),
+      hang,
+    ]);
+    assert.notEqual(outcome, 'hang', `${what} did not end within ${boundMs} ms`);
+    if (outcome === 'hang') throw new Error('unreachable');
+    if (outcome.ok) return outcome;
+    const error = outcome.error;
+    assert.ok(isPolykvError(error), `${what} rejected with an untyped error: ${String(error)}`);
+    assert.ok(codes.includes(error.code), `${what} rejected with ${error.code}: ${error.message}`);
+    totals.typedErrors++;
+    return { ok: false, code: error.code };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Counts of the handles that would keep a process alive (sockets and timers). */
+export function liveHandles(): { sockets: number; timers: number } {
+  const info = process.getActiveResourcesInfo();
+  return {
+    sockets: info.filter((name) => name === 'TCPSocketWrap' || name === 'TLSWrap').length,
+    timers: info.filter((name) => name === 'Timeout').length,
+  };
+}
+
+/**
+ * After `close()`: waits (up to `ms`) until no more sockets and timers are alive than `baseline`
+ * (the proxies' own sockets close once the client's side has gone, so allow a moment).
+ */
+export async function expectNoLeaks(
+  baseline: { sockets: number; timers: number },
+  what: string,
+  ms = 8000,
+): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const now = liveHandles();
+    if (now.sockets <= baseline.sockets && now.timers <= baseline.timers) return;
+    if (Date.now() - started > ms) {
+      assert.fail(
+        `${what}: ${now.sockets} sockets and ${now.timers} timers alive after close(), ` +
+          `${baseline.sockets} and ${baseline.timers} before (${process.getActiveResourcesInfo().join(', ')})`,
+      );
+    }
+    await sleep(100);
+  }
+}
+
+/** Every proxy fault mode, applied to `proxies` for `ms` each while `load` runs. */
+export async function cycleProxyFaults(proxies: TcpProxy[], ms: number): Promise<void> {
+  const modes: (() => void)[] = [
+    () => proxies.forEach((p) => p.setDelay(300)),
+    () => proxies.forEach((p) => p.resetAll()),
+    () => proxies.forEach((p) => p.setMode({ kind: 'truncate', bytes: 40 })),
+    () =>
+      proxies.forEach((p) =>
+        p.setMode({ kind: 'garbage', bytes: Buffer.from('HTTP/1.1 200 OK\r\n\r\n{{{') }),
+      ),
+    () => proxies.forEach((p) => p.setMode({ kind: 'garbage', bytes: Buffer.from('\u0000\u00ffnot http') })),
+    () => proxies.forEach((p) => p.setMode({ kind: 'refuse' })),
+    () => proxies.forEach((p) => p.setMode({ kind: 'blackhole' })),
+  ];
+  for (const apply of modes) {
+    apply();
+    totals.faults++;
+    await sleep(ms);
+    proxies.forEach((p) => {
+      p.pass();
+      p.resetAll();
+    });
+    await sleep(200);
+  }
+}
+
+/** Sequence-numbered writers: each writes `w<i>/<seq>` (a new key per write) until stopped. */
+export interface WriterLog {
+  acked: Set<string>;
+  uncertain: Set<string>;
+}
+
+export async function runWriters(
+  store: Store,
+  count: number,
+  stop: AbortSignal,
+  boundMs: number,
+  pauseMs = 20,
+): Promise<WriterLog> {
+  const log: WriterLog = { acked: new Set(), uncertain: new Set() };
+  await Promise.all(
+    Array.from({ length: count }, async (_, writer) => {
+      for (let seq = 0; !stop.aborted; seq++) {
+        const key = `w${writer}/${String(seq).padStart(6, '0')}`;
+        const result = await bounded(`set ${key}`, boundMs, () => store.set(key, `${writer}:${seq}`));
+        if (result.ok) log.acked.add(key);
+        else log.uncertain.add(key);
+        await sleep(pauseMs);
+      }
+    }),
+  );
+  return log;
+}
+
+/** Collects a recursive watcher's key events, checking order and uniqueness as they come. */
+export class WatchLog {
+  readonly puts = new Map<string, number[]>();
+  readonly problems: string[] = [];
+  readonly seen = new Set<string>();
+  #lastIndex = 0;
+  connects = 0;
+
+  constructor(
+    readonly name: string,
+    watcher: {
+      on(event: 'change', fn: (event: WatchEvent) => void): unknown;
+      on(event: 'connected', fn: () => void): unknown;
+      on(event: 'error', fn: (error: unknown) => void): unknown;
+    },
+    readonly strictOrder: boolean,
+  ) {
+    watcher.on('connected', () => this.connects++);
+    watcher.on('error', (error) => this.problems.push(`${name}: terminal error ${String(error)}`));
+    watcher.on('change', (event) => {
+      if (event.type === 'resync') return;
+      totals.events++;
+      const id = `${event.type} ${event.key} @${event.index}`;
+      if (this.seen.has(id)) this.problems.push(`${name}: duplicate event ${id}`);
+      this.seen.add(id);
+      if (this.strictOrder && event.index < this.#lastIndex)
+        this.problems.push(`${name}: ${id} after index ${this.#lastIndex}`);
+      this.#lastIndex = Math.max(this.#lastIndex, event.index);
+      if (event.type === 'put') {
+        const list = this.puts.get(event.key) ?? [];
+        list.push(event.index);
+        this.puts.set(event.key, list);
+      }
+    });
+  }
+
+  /** Acknowledged keys this watcher has not seen a put for. */
+  missing(acked: Iterable<string>): string[] {
+    return [...acked].filter((key) => !this.puts.has(key));
+  }
+}
+
+/** Waits until `check()` or `ms` pass. */
+export async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > ms) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/**
+ * Lock contenders incrementing a shared counter without CAS: read, pause, write read+1, release.
+ * A holder acts only while `lock.held`; when a new holder acquires, every other contender must
+ * already know it lost (or have released). Returns the counts to compare with the counter.
+ */
+export async function runLockContenders(
+  stores: Store[],
+  stop: AbortSignal,
+  options: { ttl: number; boundMs: number; holdMs: number },
+): Promise<{
+  acquisitions: number;
+  increments: number;
+  uncertain: number;
+  lost: number;
+  problems: string[];
+}> {
+  const current: (Lock | undefined)[] = stores.map(() => undefined);
+  const result = { acquisitions: 0, increments: 0, uncertain: 0, lost: 0, problems: [] as string[] };
+  let lastToken = -1;
+  await Promise.all(
+    stores.map(async (store, me) => {
+      while (!stop.aborted) {
+        const acquired = await bounded(
+          `lock by ${me}`,
+          options.boundMs + options.ttl * 3000,
+          () => store.lock('counter', { ttl: options.ttl, timeout: options.boundMs }),
+          // LOCK_LOST: our queue node or session vanished while we waited (a member restarted).
+          ['UNAVAILABLE', 'TIMEOUT', 'BACKEND_ERROR', 'LOCK_LOST'],
+        );
+        if (!acquired.ok) {
+          await sleep(100);
+          continue;
+        }
+        const lock = acquired.value;
+        for (const [other, held] of current.entries()) {
+          if (held?.held)
+            result.problems.push(`contender ${me} acquired while ${other} still believed it held the lock`);
+        }
+        if (lock.fencingToken <= lastToken)
+          result.problems.push(`fencing token ${lock.fencingToken} after ${lastToken}`);
+        lastToken = Math.max(lastToken, lock.fencingToken);
+        current[me] = lock;
+        result.acquisitions++;
+        totals.acquisitions++;
+        lock.on('lost', () => result.lost++);
+        try {
+          const read = await bounded('read counter', options.boundMs + 5000, () =>
+            store.get('counter', { consistent: true }),
+          );
+          if (!read.ok || !lock.held) continue;
+          const next = Number(read.value?.value ?? '0') + 1;
+          await sleep(options.holdMs);
+          // Writing the same value again is idempotent: retry until it lands or the lock is gone.
+          for (;;) {
+            if (!lock.held) break;
+            const written = await bounded('write counter', options.boundMs + 5000, () =>
+              store.set('counter', String(next)),
+            );
+            if (written.ok) {
+              if (lock.held) result.increments++;
+              else result.uncertain++;
+              break;
+            }
+            if (!lock.held) {
+              result.uncertain++;
+              break;
+            }
+          }
+        } finally {
+          current[me] = undefined;
+          await lock.release({ timeout: options.boundMs }).catch(() => undefined);
+        }
+      }
+    }),
+  );
+  return result;
+}
