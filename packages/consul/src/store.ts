@@ -831,8 +831,10 @@ export class ConsulStore<V = string> implements Store<V> {
     }
     const seen = new Map<string, Seen>();
     const folder = path === '' ? '' : `${path}/`;
+    // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
+    const listed = path === this.#keys.prefix ? folder : path;
     const method = recursive
-      ? (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => this.client.kv.list(path, options)
+      ? (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => this.client.kv.list(listed, options)
       : async (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => {
           const { data, meta } = await this.client.kv.get(path, options);
           return { data: data ? [data] : [], meta };
