@@ -112,16 +112,21 @@ describe('etcd failover against real members', { timeout: 300_000 }, () => {
       assert.equal(error.code, 'ETCD_CONNECTION');
       const listed = await direct.keys.get('replay', { quorum: true });
       assert.equal(listed.node.nodes?.length, 1, 'applied once (by the first host), never replayed');
+      assert.equal(client.currentHost, member.clientUrl, 'the next call starts at the next host');
       // The same fault on a CAS: not replayed either.
       const current = await direct.keys.set('replay-cas', 'v1');
+      const cas = new EtcdClient({ hosts: [proxy.host, member.host], deterministicOrder: true });
       await assert.rejects(
-        client.keys.set('replay-cas', 'v2', { prevIndex: current.node.modifiedIndex }),
+        cas.keys.set('replay-cas', 'v2', { prevIndex: current.node.modifiedIndex }),
         (caught: unknown) => isEtcdError(caught) && caught.uncertain,
       );
       assert.equal((await direct.keys.get('replay-cas')).node.value, 'v2', 'the CAS was applied once');
+      await cas.close();
       // A GET is idempotent: it goes on to the next host.
-      assert.equal((await client.keys.get('replay-cas')).node.value, 'v2');
-      assert.equal(client.currentHost, member.clientUrl);
+      const reader = new EtcdClient({ hosts: [proxy.host, member.host], deterministicOrder: true });
+      assert.equal((await reader.keys.get('replay-cas')).node.value, 'v2');
+      assert.equal(reader.currentHost, member.clientUrl);
+      await reader.close();
     } finally {
       await client.close();
       await direct.close();

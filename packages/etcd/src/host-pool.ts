@@ -96,11 +96,12 @@ export class HostPool {
             if (this.#hosts === hosts) this.#pin = at;
             throw error;
           }
+          // Move the pin on, so that the next calls stop trying the failed host first (this call
+          // is not replayed when it is not idempotent: the next call is another request).
+          if (this.#hosts === hosts && this.#pin === at) this.#pin = (at + 1) % hosts.length;
           if (kind === 'sent' && !options.idempotent)
             throw uncertain(error, host, options.method, options.path);
           failures.push({ host, error });
-          // Move the pin on, so that concurrent calls stop trying the failed host first.
-          if (this.#hosts === hosts && this.#pin === at) this.#pin = (at + 1) % hosts.length;
         }
       }
       if (round >= options.maxRetries)

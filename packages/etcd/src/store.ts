@@ -201,9 +201,10 @@ export class EtcdStore<V = string> implements Store<V> {
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     const keys = this.client.keys;
     // etcd's plain `set` replaces the node (a new createdIndex); an update keeps it, as the
-    // contract wants. So: update, and create when there is nothing to update. Both are safe to
-    // replay on another host (`idempotent`): a replayed update is a set, and a replayed create
-    // that finds its own key falls back to the update.
+    // contract wants. So: update, and create when there is nothing to update. Neither is replayed
+    // on another host after it may have reached one: the first copy could still land later, after
+    // the replay was acknowledged, and overwrite a newer value (a lost update under a lock, seen
+    // in the fault tests with a paused member). Such a failure is UNAVAILABLE, `cause.uncertain`.
     if (raw === '') {
       // etcd accepts an update with an empty value on a directory (and drops the directory's
       // TTL): check first, so that set() of '' on a directory changes nothing.
@@ -218,7 +219,6 @@ export class EtcdStore<V = string> implements Store<V> {
         const result = await keys.set(path, raw, {
           prevExist: true,
           ttl: expiresIn ?? null,
-          idempotent: true,
           signal,
           timeout,
         });
@@ -231,7 +231,6 @@ export class EtcdStore<V = string> implements Store<V> {
         const result = await keys.set(path, raw, {
           prevExist: false,
           ...(expiresIn !== undefined ? { ttl: expiresIn } : {}),
-          idempotent: true,
           signal,
           timeout,
         });
