@@ -69,6 +69,18 @@ describe('consul:// URLs', () => {
     }
   });
 
+  it('hosts become agent addresses (8500 by default, https for consuls://); options.consul goes over the URL', async () => {
+    const tls = (await openStore('consuls://h1,h2:9000/p?dc=dc2')) as ConsulStore;
+    assert.deepEqual(tls.client.agents, ['https://h1:8500', 'https://h2:9000']);
+    await tls.close();
+    const merged = (await openStore(`consul://${agent.address}/p?minTtl=1`, {
+      consul: { minTtl: 3 },
+    })) as ConsulStore;
+    assert.equal(merged.capabilities.minTtl, 3);
+    assert.equal(merged.prefix, 'p');
+    await merged.close();
+  });
+
   it('a wrong token is PERMISSION_DENIED', async () => {
     const denied = await openStore(`consul://${agent.address}/p?token=00000000-0000-4000-8000-00000000dead`);
     try {

@@ -202,6 +202,10 @@ export class ConsulStore<V = string> implements Store<V> {
     this.#minTtl = minTtl;
     this.#lockDelay = options.lockDelay ?? 15_000;
     this.#watchWait = options.watchWait ?? 60_000;
+    if (typeof this.#lockDelay !== 'number' || !(this.#lockDelay >= 0) || !Number.isFinite(this.#lockDelay))
+      throw new InvalidArgumentError('lockDelay', 'lockDelay must be a number of milliseconds >= 0');
+    if (typeof this.#watchWait !== 'number' || !(this.#watchWait >= 1) || !Number.isFinite(this.#watchWait))
+      throw new InvalidArgumentError('watchWait', 'watchWait must be a number of milliseconds >= 1');
     this.#read = options.consistent ? Object.freeze({ consistent: true }) : NO_OPTIONS;
     this.capabilities = Object.freeze({
       minTtl,
