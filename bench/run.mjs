@@ -55,8 +55,8 @@ const config = quick
       requestReps: Math.max(reps, 8),
       s5Samples: 30,
       s6Watchers: 1000,
-      s6ArmMs: 3000,
-      s6WaitMs: 8000,
+      s6ArmMs: 2500,
+      s6WaitMs: 6000,
       s7Keys: 10_000,
     };
 const S5_GAP_MS = { etcd: 20, consul: 120 };
@@ -146,7 +146,9 @@ try {
       for (const c of list)
         row[c.name] = c.pending ? { kind: c.kind, pending: c.pending } : { kind: c.kind, runs: [] };
       for (let rep = 0; rep < reps; rep++) {
-        for (const [i, c] of runnable.entries()) {
+        // Rotated like S1–S4; each contender keeps its own key.
+        const order = [...runnable.entries()];
+        for (const [i, c] of [...order.slice(rep % order.length), ...order.slice(0, rep % order.length)]) {
           let run;
           try {
             run = await watchLatency(c, w, `bench/s5/c${i}`, {

@@ -370,11 +370,20 @@ export function npmConsul(origin) {
   };
 }
 
+/**
+ * A second, identical raw loop: an A/A control. Its ratio to the raw loop would be 1.00 on a quiet
+ * machine; how far it strays in a run is that run's noise band.
+ */
+function control(raw) {
+  return Object.assign(raw, { name: 'raw undici A/A', kind: 'control' });
+}
+
 /** Every contender of a backend, in the interleaving order (raw first). Missing ones are reported. */
 export async function contenders(backend, origin) {
   if (backend === 'etcd') {
     return [
       rawEtcd(origin),
+      control(rawEtcd(origin)),
       await polykvEtcdNative(origin),
       await polykvEtcdStore(origin),
       nodeEtcd(origin),
@@ -384,6 +393,7 @@ export async function contenders(backend, origin) {
   const store = await polykvConsulStore(origin);
   return [
     rawConsul(origin),
+    control(rawConsul(origin)),
     await polykvConsulNative(origin),
     store ?? {
       name: 'polykv Store',
