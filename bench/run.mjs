@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { performance } from 'node:perf_hooks';
 import * as factories from './lib/contenders.mjs';
 import { summarize } from './lib/profile.mjs';
-import { captureEnv, writeReport } from './lib/report.mjs';
+import { captureEnv, formatMarkdown, writeReport } from './lib/report.mjs';
 import {
   REQUEST_SCENARIOS,
   operation,
@@ -77,7 +77,8 @@ const started = Date.now();
 // `--report FILE.json`: rewrite the report from a saved run (e.g. after editing bench/findings.md).
 if (value('--report') !== undefined) {
   const saved = JSON.parse(readFileSync(value('--report'), 'utf8'));
-  writeFileSync(value('--out') ?? `${BENCH}RESULTS.md`, await writeReport(saved));
+  const file = value('--out') ?? `${BENCH}RESULTS.md`;
+  writeFileSync(file, await formatMarkdown(await writeReport(saved), file));
   process.exit(0);
 }
 
@@ -272,7 +273,7 @@ try {
 }
 if (exitCode === 0) {
   mkdirSync(new URL('.', `file://${out}`), { recursive: true });
-  writeFileSync(out, await writeReport(results));
+  writeFileSync(out, await formatMarkdown(await writeReport(results), out));
   // The raw numbers, to regenerate the report with `--report` (not committed).
   mkdirSync(`${BENCH}.results`, { recursive: true });
   writeFileSync(

@@ -7,6 +7,17 @@ import { fmt, fmtInt, median } from './stats.mjs';
 
 const loadAtStart = os.loadavg();
 
+/** Formats the report with the repository's Prettier settings, so that `npm run lint` passes. */
+export async function formatMarkdown(text, file) {
+  try {
+    const prettier = await import('prettier');
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    return await prettier.format(text, { ...options, filepath: file });
+  } catch {
+    return text;
+  }
+}
+
 /** The machine, versions, date and load, taken when the run ends and saved with its numbers. */
 export function captureEnv() {
   const cpus = os.cpus();
