@@ -105,4 +105,28 @@ describe('consul:// URLs', () => {
     assert.equal((await store!.get('big'))?.value, big);
     assert.equal((await store!.get('big'))?.index, entry.index);
   });
+
+  it('values too large for a transaction body take PUT /v1/kv, with a TTL too', async () => {
+    const big = 'z'.repeat(400_000);
+    const entry = await store!.set('bigttl', big, { ttl: 1 });
+    assert.ok(entry.expiresAt instanceof Date);
+    assert.equal((await store!.get('bigttl'))?.value, big);
+    const again = await store!.set('bigttl', `${big}!`, { ttl: 1 });
+    assert.ok(again.index > entry.index);
+    const limit = Date.now() + 2000 * 2 + 3000;
+    while ((await store!.get('bigttl')) !== null) {
+      assert.ok(Date.now() < limit, 'the large key expired');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await assert.rejects(
+      store!.compareAndSwap('bigttl', big, { prevExist: false }, { ttl: 1 }),
+      (error: unknown) => {
+        assert.ok(isPolykvError(error));
+        assert.equal(error.code, 'NOT_SUPPORTED');
+        return true;
+      },
+    );
+    const created = await store!.compareAndSwap('bigttl', big, { prevExist: false });
+    assert.equal(created.value, big);
+  });
 });
