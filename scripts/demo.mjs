@@ -77,10 +77,14 @@ async function cleanup() {
   return cleaning;
 }
 let interrupted = false;
+/** The polykv child running now, if any: it is interrupted with the demo. */
+let current;
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
   console.log('\ndemo: interrupted; stopping the servers');
+  // A Ctrl-C reaches the child too; a `kill -INT` of the demo alone does not.
+  current?.kill('SIGINT');
   void cleanup().finally(() => process.exit(130));
 });
 
@@ -114,8 +118,9 @@ try {
     console.log(`\n    $ polykv ${args.join(' ')}`);
     let code;
     if (useServers) {
-      const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env, stdio: 'inherit' });
-      code = await new Promise((resolve) => child.on('exit', (status) => resolve(status ?? 1)));
+      current = spawn(process.execPath, [cliPath, ...args], { cwd: root, env, stdio: 'inherit' });
+      code = await new Promise((resolve) => current.on('exit', (status) => resolve(status ?? 1)));
+      current = undefined;
     } else code = await runCli(args, { env });
     if (code !== expected) throw new Error(`polykv ${args[0]} exited with ${code} (expected ${expected})`);
     return code;
@@ -159,7 +164,7 @@ try {
   note(`current.features = ${JSON.stringify(live.current.features)}`);
 } catch (error) {
   failed = true;
-  console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
+  if (!interrupted) console.error(`\ndemo failed: ${error instanceof Error ? error.message : String(error)}`);
 } finally {
   // -------------------------------------------------------------------------------------------
   step = steps - 1;

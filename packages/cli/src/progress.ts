@@ -79,10 +79,13 @@ export class ProgressBar {
     const counts = `${done}/${total}`;
     const tail = detail ? `  ${detail}` : '';
     if (!bar) return `${this.#label} ${percent} (${counts})${tail}`;
+    // The bar takes what the terminal's width leaves, between 10 and 40 cells.
+    const head = `${this.#label} [`;
+    const rest = `] ${percent} ${counts}${tail}`;
     const columns = this.#stream.columns ?? 80;
-    const width = Math.max(10, Math.min(30, columns - this.#label.length - counts.length - 60));
+    const width = Math.max(10, Math.min(40, columns - 1 - head.length - rest.length));
     const filled = Math.round(fraction * width);
-    return `${this.#label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${percent} ${counts}${tail}`;
+    return `${head}${'#'.repeat(filled)}${'-'.repeat(width - filled)}${rest}`;
   }
 
   /** True once something was drawn. */
