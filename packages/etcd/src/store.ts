@@ -248,7 +248,8 @@ export class EtcdStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(key, { root: recursive });
     if (path === this.#keys.prefix) return this.#empty(path, signal, timeout);
     try {
-      await this.client.keys.del(path, { dir: true, recursive, signal, timeout });
+      // Not replayed either: a delayed first copy could delete a value written after the replay.
+      await this.client.keys.del(path, { dir: true, recursive, idempotent: false, signal, timeout });
       return true;
     } catch (error) {
       // A path under a value (104) holds nothing either, as on memory://.
@@ -275,7 +276,13 @@ export class EtcdStore<V = string> implements Store<V> {
       const key = this.#keys.fromBackend(child.key);
       if (key === undefined || isReservedKey(key)) continue;
       try {
-        await this.client.keys.del(child.key, { dir: true, recursive: true, signal, timeout });
+        await this.client.keys.del(child.key, {
+          dir: true,
+          recursive: true,
+          idempotent: false,
+          signal,
+          timeout,
+        });
         removed = true;
       } catch (error) {
         if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) throw this.#fail(error, key);
