@@ -10,7 +10,7 @@
 // same steps on two memory:// stores in this process. `node scripts/demo.mjs --memory` does that on
 // purpose.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -46,6 +46,9 @@ if (build.status !== 0) {
   }
   note('the build reported errors (see above); going on with the files it produced');
 }
+// tsc writes files without the execute bit; npm only sets it on install, before dist/ existed.
+// Set it so that `npx polykv` works in this checkout too.
+chmodSync(cliPath, 0o755);
 const { runCli } = await import('@polykv/cli');
 const { openStore, loadConfig } = await import('@polykv/core');
 
