@@ -490,6 +490,38 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
     }
   });
 
+  it('etcd basic auth comes from the URL; a wrong password is one line without the password', async () => {
+    const secured = await startEtcd();
+    const json = { 'content-type': 'application/json' };
+    const user = await probe(`${secured.clientUrl}/v2/auth/users/root`, {
+      method: 'PUT',
+      headers: json,
+      body: JSON.stringify({ user: 'root', password: 'pa55-w0rd' }),
+    });
+    assert.ok(user.status === 200 || user.status === 201, user.body);
+    // Guests may do nothing once auth is on: only the URL's credentials let the CLI in.
+    assert.equal((await probe(`${secured.clientUrl}/v2/auth/enable`, { method: 'PUT' })).status, 200);
+    const rootAuth = { Authorization: `Basic ${Buffer.from('root:pa55-w0rd').toString('base64')}` };
+    const guest = await probe(`${secured.clientUrl}/v2/auth/roles/guest`, {
+      method: 'PUT',
+      headers: { ...json, ...rootAuth },
+      body: JSON.stringify({ role: 'guest', revoke: { kv: { read: ['/*'], write: ['/*'] } } }),
+    });
+    assert.equal(guest.status, 200, guest.body);
+
+    const good = `etcd://root:pa55-w0rd@${secured.host}/auth`;
+    assert.equal((await cli(['put', 'k', 'v', '--url', good])).code, 0);
+    assert.equal((await cli(['get', 'k', '--url', good])).stdout, 'v\n');
+    const anonymous = await cli(['get', 'k', '--url', `etcd://${secured.host}/auth`]);
+    assert.equal(anonymous.code, 1);
+    assertOneErrorLine(anonymous, 'PERMISSION_DENIED');
+    const wrong = await cli(['get', 'k', '--url', `etcd://root:wr0ng-pa55@${secured.host}/auth`]);
+    assert.equal(wrong.code, 1);
+    assertOneErrorLine(wrong, 'PERMISSION_DENIED');
+    assert.doesNotMatch(wrong.stderr, /wr0ng-pa55/);
+    await secured.stop();
+  });
+
   it('errors are one line and never show the token or a password', async () => {
     const secretToken = 'deadbeef-1111-4222-8333-444455556666';
     const denied = await cli(['get', 'x', '--url', `consul://${consul.address}`], {
