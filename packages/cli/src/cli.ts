@@ -66,7 +66,8 @@ function report(error: unknown, io: Io, config: CliConfig, secrets: readonly str
   } else if (error instanceof Error) {
     const nodeCode = (error as { code?: unknown }).code;
     code = typeof nodeCode === 'string' ? nodeCode : 'ERROR';
-    message = error.message;
+    // Node's own messages start with the code ("ENOENT: no such file..."): say it once.
+    message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
   } else {
     code = 'ERROR';
     message = String(error);

@@ -8,7 +8,8 @@ export const put: Command = {
   usage: 'put <key> <value|-> [--ttl s] [--url U] [--json]',
   description:
     'Writes <value> at <key>, creating parent directories. With `-` the value is stdin, byte for byte\n' +
-    '(a trailing newline included). With --ttl the key expires after that many seconds.',
+    '(a trailing newline included). With --ttl the key expires after that many seconds.\n' +
+    'A value that starts with - goes after --: polykv put offset -- -5',
   options: {
     url: urlOption,
     ttl: { type: 'string', value: 's', help: 'seconds until the key expires (whole number >= 1)' },
