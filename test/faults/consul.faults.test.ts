@@ -12,6 +12,7 @@ import {
   eventually,
   expectNoLeaks,
   liveHandles,
+  lossBeforeTakeover,
   printTotals,
   runLockContenders,
   runWriters,
@@ -201,6 +202,33 @@ describe('consul faults', () => {
         `counter ${counter} equals the increments (${result.increments}, + up to ${result.uncertain} uncertain)`,
       );
       await Promise.all([...stores, checker].map((store) => store.close()));
+    },
+  );
+
+  it(
+    'a holder cut off by a black hole is told it lost the lock before another client takes it',
+    { timeout: 90_000 },
+    async () => {
+      const prefix = `faults/${randomBytes(4).toString('hex')}`;
+      const holder = open(prefix);
+      const contender = direct(prefix);
+      try {
+        const { lostAfterMs, takenAfterMs } = await lossBeforeTakeover(
+          holder,
+          contender,
+          {
+            cut: () => proxies.forEach((proxy) => proxy.setMode({ kind: 'blackhole' })),
+            heal: () => proxies.forEach((proxy) => proxy.pass()),
+          },
+          3,
+          60_000,
+        );
+        console.log(
+          `consul takeover: holder told after ${lostAfterMs} ms, new holder after ${takenAfterMs} ms`,
+        );
+      } finally {
+        await Promise.all([holder.close(), contender.close()]);
+      }
     },
   );
 });

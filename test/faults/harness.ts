@@ -277,3 +277,42 @@ export async function runLockContenders(
   );
   return result;
 }
+
+/**
+ * A holder behind `partition` (its network black-holed) must hear that it lost the lock before
+ * `contender` (on an intact path) acquires it. Returns the two moments, for the log line.
+ */
+export async function lossBeforeTakeover(
+  holder: Store,
+  contender: Store,
+  partition: { cut(): void; heal(): void },
+  ttl: number,
+  boundMs: number,
+): Promise<{ lostAfterMs: number; takenAfterMs: number }> {
+  const lock = await holder.lock('takeover', { ttl });
+  totals.acquisitions++;
+  let lostAt: number | undefined;
+  lock.on('lost', () => (lostAt = Date.now()));
+  const cutAt = Date.now();
+  partition.cut();
+  totals.faults++;
+  try {
+    const taken = await bounded(
+      'takeover lock',
+      boundMs,
+      () => contender.lock('takeover', { ttl, timeout: boundMs - 5000 }),
+      [],
+    );
+    const takenAt = Date.now();
+    assert.ok(taken.ok);
+    totals.acquisitions++;
+    assert.ok(lostAt !== undefined, 'the partitioned holder was told it lost the lock before the takeover');
+    assert.ok(lostAt <= takenAt, 'lost before the new holder acquired');
+    assert.equal(lock.held, false);
+    assert.ok(lock.signal.aborted, "the holder's signal is aborted");
+    await taken.value.release();
+    return { lostAfterMs: lostAt - cutAt, takenAfterMs: takenAt - cutAt };
+  } finally {
+    partition.heal();
+  }
+}
