@@ -127,3 +127,22 @@ describe('signals and backoff', () => {
     assert.ok(backoffDelay(3, 100, 10_000, () => 0.5) <= 800);
   });
 });
+
+describe('one signal shared by many calls', () => {
+  it('adds no listener per call, so no MaxListenersExceededWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const controller = new AbortController();
+    const bounds = Array.from({ length: 50 }, (_, i) =>
+      deadline(controller.signal, i % 2 === 0 ? undefined : 10_000),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    controller.abort(new Error('stop all'));
+    assert.ok(bounds.every((bound) => bound.signal!.aborted && bound.error().code === 'ABORTED'));
+    for (const bound of bounds) bound.dispose();
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings, []);
+  });
+});

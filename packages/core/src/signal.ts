@@ -32,33 +32,35 @@ const noDeadline: Deadline = {
  */
 export function deadline(signal: AbortSignal | undefined, timeoutMs: number | undefined): Deadline {
   const hasTimeout = timeoutMs !== undefined && timeoutMs > 0 && Number.isFinite(timeoutMs);
-  if (!hasTimeout && !signal) return noDeadline;
-  const controller = new AbortController();
+  if (!hasTimeout) {
+    if (!signal) return noDeadline;
+    // The caller's signal as it is: no listener per call, so any number of calls can share one signal.
+    return {
+      signal,
+      error: (cause) => new AbortError(undefined, { cause: signal.reason ?? cause }),
+      dispose: () => undefined,
+    };
+  }
+  const timer = new AbortController();
   let timedOut = false;
-  let timer: NodeJS.Timeout | undefined;
-  const onAbort = (): void => controller.abort(signal?.reason);
-  if (signal) {
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener('abort', onAbort, { once: true });
-  }
-  if (hasTimeout && !controller.signal.aborted) {
-    timer = setTimeout(
-      () => {
-        timedOut = true;
-        controller.abort(new TimeoutError(`timed out after ${timeoutMs} ms`, { timeoutMs }));
-      },
-      Math.max(1, Math.ceil(timeoutMs)),
-    );
-  }
+  // A referenced timer (not AbortSignal.timeout): a call that waits must keep the process alive.
+  const handle = setTimeout(
+    () => {
+      timedOut = true;
+      timer.abort(new TimeoutError(`timed out after ${timeoutMs} ms`, { timeoutMs }));
+    },
+    Math.max(1, Math.ceil(timeoutMs)),
+  );
+  // AbortSignal.any follows the caller's signal without adding an 'abort' listener to it.
+  const combined = signal ? AbortSignal.any([signal, timer.signal]) : timer.signal;
   return {
-    signal: controller.signal,
+    signal: combined,
     error(cause) {
       if (timedOut) return new TimeoutError(`timed out after ${timeoutMs} ms`, { timeoutMs, cause });
       return new AbortError(undefined, { cause: signal?.reason ?? cause });
     },
     dispose() {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(handle);
     },
   };
 }
