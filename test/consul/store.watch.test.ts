@@ -67,7 +67,15 @@ describe('Consul store watch behind a faulty connection', () => {
     };
 
     await write(40);
+    // A reset with no write after it: the watcher says it is back once a blocking query answers.
+    const lost = new Promise<void>((resolve) => watcher.once('disconnected', () => resolve()));
     proxy.resetAll();
+    await lost;
+    const back = Date.now() + 15_000;
+    while (!watcher.isConnected) {
+      assert.ok(Date.now() < back, 'the watcher reconnects without a change to report');
+      await delay(100);
+    }
     await write(40);
     proxy.resetAll();
     await write(20);

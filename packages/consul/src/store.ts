@@ -150,6 +150,22 @@ const UNAVAILABLE_BODY =
   /no cluster leader|rpc error|leadership lost|raft|not leader|timed out|EOF|connection/i;
 
 type Raw = string | Uint8Array;
+
+/** A running watch of this store, as its own writes see it (see `#settle`). */
+interface LocalWatch {
+  /** The watched user key (`''`: the store's root). */
+  key: string;
+  recursive: boolean;
+  /** False until the first answer was processed. */
+  ready: boolean;
+  /** The index of every key the watch has delivered and not seen go. */
+  seen: ReadonlyMap<string, { index: number }>;
+  /** Called after each processed answer, and when the watch ends. */
+  wake: Set<() => void>;
+}
+
+/** How long a write waits for this store's own watchers to see it. */
+const SETTLE_MS = 250;
 type Condition = { kind: 'none' } | { kind: 'absent' } | { kind: 'index'; index: number };
 type WriteResult = { ok: true; pair: KvPair } | { ok: false; errors: TxnOpError[] };
 
@@ -190,6 +206,7 @@ export class ConsulStore<V = string> implements Store<V> {
   readonly #read: QueryOptions;
   readonly #watchers = new Set<Watcher<V>>();
   readonly #locks = new Set<Lock>();
+  readonly #local = new Set<LocalWatch>();
   #closed = false;
 
   constructor(options: ConsulStoreOptions<V> = {}) {
@@ -292,7 +309,7 @@ export class ConsulStore<V = string> implements Store<V> {
     return this.#call(key, checked, async (call) => {
       for (let attempt = 0; ; attempt++) {
         const result = await this.#write(path, raw, ttl, NONE, call);
-        if (result.ok) return this.#entry(result.pair, ttl, raw);
+        if (result.ok) return this.#written(this.#entry(result.pair, ttl, raw));
         // Only a TTL write can fail unconditionally: another writer took the key in between.
         if (ttl === undefined || attempt >= 20) throw this.#txnFailure(key, result.errors);
         await sleep(backoffDelay(attempt, 20, 500), call.signal);
@@ -304,7 +321,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const checked = this.#begin(options);
     const recursive = checked.recursive ?? false;
     const path = this.#keys.toBackend(key, { root: recursive });
-    return this.#call(key, checked, async (call) => {
+    const deleted = await this.#call(key, checked, async (call) => {
       if (recursive && path === this.#keys.prefix) return this.#deleteRoot(path, call);
       if (recursive) {
         const { data: keys } = await this.client.kv.keys(path, call);
@@ -332,6 +349,8 @@ export class ConsulStore<V = string> implements Store<V> {
       }
       throw new KeyTypeError('IS_A_DIRECTORY', key);
     });
+    if (deleted) await this.#gone(this.#keys.fromBackend(path)!, recursive);
+    return deleted;
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
@@ -379,13 +398,13 @@ export class ConsulStore<V = string> implements Store<V> {
       if (check.kind === 'prevExist') {
         const result = await this.#write(path, raw, ttl, { kind: 'absent' }, call);
         if (!result.ok) throw new KeyExistsError(key);
-        return this.#entry(result.pair, ttl, raw);
+        return this.#written(this.#entry(result.pair, ttl, raw));
       }
       if (check.kind === 'prevIndex') {
         // Consul's cas=0 means "create": no key ever has index 0, so that condition can only fail.
         if (check.prevIndex !== 0) {
           const result = await this.#write(path, raw, ttl, { kind: 'index', index: check.prevIndex }, call);
-          if (result.ok) return this.#entry(result.pair, ttl, raw);
+          if (result.ok) return this.#written(this.#entry(result.pair, ttl, raw));
         }
         const { data } = await this.client.kv.get(path, call);
         if (!data) throw new KeyNotFoundError(key);
@@ -400,7 +419,7 @@ export class ConsulStore<V = string> implements Store<V> {
         if (!sameBytes(data.Value, expected))
           throw new CompareFailedError(key, { message: `compare failed: ${key} holds another value` });
         const result = await this.#write(path, raw, ttl, { kind: 'index', index: data.ModifyIndex }, call);
-        if (result.ok) return this.#entry(result.pair, ttl, raw);
+        if (result.ok) return this.#written(this.#entry(result.pair, ttl, raw));
         // Written in between: compare again with what is there now.
         if (attempt > 0) await sleep(backoffDelay(attempt, 10, 200), call.signal);
       }
@@ -413,7 +432,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const check = checkSwapCondition(condition);
     if (check.kind === 'prevExist')
       throw new InvalidArgumentError('condition', 'compareAndDelete takes prevValue or prevIndex');
-    return this.#call(key, checked, async (call) => {
+    await this.#call(key, checked, async (call) => {
       if (check.kind === 'prevIndex') {
         if (check.prevIndex !== 0 && (await this.client.kv.delete(path, { ...call, cas: check.prevIndex })))
           return;
@@ -433,6 +452,7 @@ export class ConsulStore<V = string> implements Store<V> {
         if (attempt > 0) await sleep(backoffDelay(attempt, 10, 200), call.signal);
       }
     });
+    await this.#gone(this.#keys.fromBackend(path)!, false);
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
@@ -468,7 +488,7 @@ export class ConsulStore<V = string> implements Store<V> {
           if (response.ok) {
             const entry = this.#entry(response.Results.at(-1)!.KV!, ttl);
             session = undefined;
-            return entry;
+            return await this.#written(entry);
           }
           if (response.Errors.some((error) => error.OpIndex === 1)) skip++;
           else if (response.Errors.some((error) => error.OpIndex !== 0))
@@ -834,15 +854,34 @@ export class ConsulStore<V = string> implements Store<V> {
       session: string | undefined;
     }
     const seen = new Map<string, Seen>();
+    const local: LocalWatch = {
+      key: this.#keys.fromBackend(path) ?? '',
+      recursive,
+      ready: false,
+      seen,
+      wake: new Set(),
+    };
+    this.#local.add(local);
+    const wakeAll = (): void => {
+      for (const wake of [...local.wake]) wake();
+    };
     const folder = path === '' ? '' : `${path}/`;
     // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
     const listed = path === this.#keys.prefix ? folder : path;
-    const method = recursive
+    let first = true;
+    const read = recursive
       ? (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => this.client.kv.list(listed, options)
       : async (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => {
           const { data, meta } = await this.client.kv.get(path, options);
           return { data: data ? [data] : [], meta };
         };
+    const method = async (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => {
+      const result = await read(options);
+      // Any answer after the first round means connected again, also one that changed nothing
+      // (the watch emits no change for it). The first round says so after its initial events.
+      if (!first) sink.connected();
+      return result;
+    };
     const watch = new ConsulWatch<KvPair[]>(method, {
       ...this.#read,
       wait: this.#watchWait,
@@ -852,7 +891,6 @@ export class ConsulStore<V = string> implements Store<V> {
       backoffMax: 5000,
     });
     watch.on('error', (error) => sink.disconnected(error));
-    let first = true;
     try {
       for await (const { data, meta } of watch) {
         const index = meta.index ?? 0;
@@ -912,11 +950,73 @@ export class ConsulStore<V = string> implements Store<V> {
         }
         // After the first round's events: the initial state arrives before `connected`.
         sink.connected();
+        local.ready = true;
+        wakeAll();
       }
     } catch (error) {
       if (sink.signal.aborted) return;
       throw this.#mapError(error, this.#keys.fromBackend(path) ?? path);
+    } finally {
+      this.#local.delete(local);
+      local.ready = false;
+      wakeAll();
     }
+  }
+
+  /**
+   * Waits (at most {@link SETTLE_MS}) until every running watch of this store that covers `key`
+   * has seen a write that just succeeded. Consul keeps no history, so writes that follow each
+   * other faster than a blocking query's round trip would reach a watcher as one event; with this,
+   * a store's own writes reach its own watchers one by one, in order. Free without watchers.
+   */
+  async #settle(key: string, tree: boolean, done: (seen: LocalWatch['seen']) => boolean): Promise<void> {
+    if (this.#local.size === 0) return;
+    const waits: Promise<void>[] = [];
+    for (const watch of this.#local) {
+      const covers = watch.recursive
+        ? watch.key === '' ||
+          key === watch.key ||
+          key.startsWith(`${watch.key}/`) ||
+          (tree && (key === '' || watch.key.startsWith(`${key}/`)))
+        : key === watch.key || (tree && (key === '' || watch.key.startsWith(`${key}/`)));
+      if (!covers || !watch.ready || done(watch.seen)) continue;
+      waits.push(
+        new Promise<void>((resolve) => {
+          const finish = (): void => {
+            clearTimeout(timer);
+            watch.wake.delete(check);
+            resolve();
+          };
+          const check = (): void => {
+            if (!watch.ready || done(watch.seen)) finish();
+          };
+          const timer = setTimeout(finish, SETTLE_MS);
+          watch.wake.add(check);
+        }),
+      );
+    }
+    if (waits.length > 0) await Promise.all(waits);
+  }
+
+  async #written(entry: Entry<V>): Promise<Entry<V>> {
+    await this.#settled(entry.key, entry.index);
+    return entry;
+  }
+
+  /** After a write of `key` at `index`. */
+  #settled(key: string, index: number): Promise<void> {
+    return this.#settle(key, false, (seen) => (seen.get(key)?.index ?? 0) >= index);
+  }
+
+  /** After a delete of `key` (with `tree`, of everything at or below it). */
+  #gone(key: string, tree: boolean): Promise<void> {
+    return this.#settle(key, tree, (seen) => {
+      if (!tree) return !seen.has(key);
+      for (const known of seen.keys()) {
+        if (key === '' || known === key || known.startsWith(`${key}/`)) return false;
+      }
+      return true;
+    });
   }
 
   async #sessionExists(session: string, signal: AbortSignal): Promise<boolean> {
