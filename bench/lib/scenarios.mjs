@@ -56,7 +56,7 @@ export function operation(contender, op) {
   return (i) => contender.set(`bench/w${i % KEYS}`, `value-${++sequence}`);
 }
 
-/** Writes the keys S1/S3 read, through the raw contender. */
+/** Writes the keys S1/S3 read (through the independent writer: see run.mjs). */
 export async function prepareKeys(raw) {
   await Promise.all(
     Array.from({ length: KEYS }, (_, i) => raw.set(`bench/k${i}`, `value-of-k${i}-0123456789`)),
