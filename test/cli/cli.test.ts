@@ -1,6 +1,9 @@
 // The `polykv` command, run as a subprocess (`node packages/cli/dist/main.js ...`) against a real
 // etcd member and a real Consul dev agent with ACLs on (token from CONSUL_HTTP_TOKEN).
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { probe, stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd, type ConsulAgent, type EtcdMember } from '../helpers/servers.js';
@@ -378,6 +381,9 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
     for (const { name, url } of backends()) {
       const env = token;
       const u = url('locks');
+      // The command holds the lock until the test creates `done` (not for a fixed time: on a loaded
+      // machine the second CLI may take longer than any fixed time just to start).
+      const done = join(mkdtempSync(join(tmpdir(), 'polykv-cli-lock-')), 'done');
       const holder = startCli(
         [
           'lock',
@@ -387,7 +393,9 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
           '--',
           process.execPath,
           '-e',
-          'console.log("running", process.env.POLYKV_LOCK_KEY, process.env.POLYKV_FENCING_TOKEN); setTimeout(() => process.exit(7), 1500)',
+          `console.log("running", process.env.POLYKV_LOCK_KEY, process.env.POLYKV_FENCING_TOKEN);
+           const t = setInterval(() => { if (require("fs").existsSync(${JSON.stringify(done)})) { clearInterval(t); process.exit(7); } }, 50);
+           setTimeout(() => process.exit(9), 60000);`,
         ],
         { env },
       );
@@ -412,6 +420,7 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
       assert.equal(second.code, 4, `${name}: ${second.stderr}`);
       assert.equal(second.stdout, '', 'the second command did not run');
       assertOneErrorLine(second, 'TIMEOUT');
+      writeFileSync(done, '');
       const first = await holder.exited;
       assert.equal(first.code, 7, `${name}: the command's exit code: ${first.stderr}`);
       assert.equal(first.stderr, '');
