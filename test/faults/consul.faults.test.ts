@@ -18,6 +18,7 @@ import {
   runWriters,
   sleep,
   totals,
+  unhandled,
   WatchLog,
 } from './harness.js';
 
@@ -34,6 +35,7 @@ before(async () => {
 
 after(async () => {
   printTotals('consul');
+  assert.deepEqual(unhandled.map(String), [], 'no unhandled rejection during the fault tests');
   await Promise.all(proxies.map((proxy) => proxy.close()));
   await stopAllServers();
 });

@@ -5,6 +5,10 @@ import type { TcpProxy } from '../helpers/tcp-proxy.js';
 /** The figures the fault suite prints, so they can be quoted. */
 export const totals = { faults: 0, operations: 0, events: 0, acquisitions: 0, typedErrors: 0 };
 
+/** Unhandled rejections seen while the fault suite ran: there must be none. */
+export const unhandled: unknown[] = [];
+process.on('unhandledRejection', (reason) => void unhandled.push(reason));
+
 export function printTotals(label: string): void {
   console.log(
     `fault-suite totals (${label}): faults=${totals.faults} operations=${totals.operations} ` +
