@@ -95,7 +95,7 @@ export async function writeReport(results) {
     `- polykv: @polykv/core ${env.polykv.core}, @polykv/etcd ${env.polykv.etcd}, @polykv/consul ${env.polykv.consul} (working tree${env.commit ? ` at ${env.commit}` : ''})`,
     `- Peers (bench/.peers only): consul ${env.peers.consul}, node-etcd ${env.peers['node-etcd']}, etcdjs ${env.peers.etcdjs}`,
     '- Servers (the test servers, DEVELOPERS.md): etcd 3.4.23 single member with `--enable-v2`, Consul 1.8.7 `agent -dev`, both on 127.0.0.1',
-    `- Run: interleaved repetitions (A B C A B C ...): ${results.config.requestReps} for S1–S4 (${results.config.durationMs} ms each after a ${results.config.warmMs} ms warm-up per contender), ${results.config.reps} for S5–S7, ${results.config.s5Samples} S5 samples per repetition; total ${fmt(results.durationS, 0)} s`,
+    `- Run: interleaved repetitions (every contender once per repetition, in a shuffled order): ${results.config.requestReps} for S1–S4 (${results.config.durationMs} ms each after a ${results.config.warmMs} ms warm-up per contender), ${results.config.reps} for S5–S7, ${results.config.s5Samples} S5 samples per repetition; total ${fmt(results.durationS, 0)} s`,
     '',
   );
   if (results.notes.length > 0) push('Notes from the run:', '', ...results.notes.map((n) => `- ${n}`), '');
