@@ -18,6 +18,7 @@ import {
   Watcher,
   backoffDelay,
   checkIndex,
+  beginCall,
   checkOptions,
   checkSwapCondition,
   checkTtl,
@@ -27,7 +28,6 @@ import {
   isReservedKey,
   joinKey,
   sleep,
-  throwIfAborted,
   utf8Codec,
   type CallOptions,
   type Codec,
@@ -49,13 +49,16 @@ import {
   type WatchSink,
 } from '@polykv/core';
 import type { KvPair } from './api/kv.js';
-import type { TxnKvOp, TxnOp, TxnOpError } from './api/txn.js';
+import type { TxnKvOp, TxnOp, TxnOpError, TxnResponse } from './api/txn.js';
 import { ConsulClient } from './client.js';
 import { KV_MAX_VALUE_SIZE, TXN_MAX_OPS, valueBytes } from './codec.js';
 import { isConsulError, type ConsulError } from './errors.js';
 import { ConsulLock } from './lock.js';
 import type { ConsulClientOptions, ConsulResult, QueryOptions } from './options.js';
 import { ConsulWatch } from './watch.js';
+
+/** A transaction operation refused by the ACL system (Consul reports it in `Errors[].What`). */
+const TXN_DENIED = /Permission denied|ACL not found/i;
 
 /** Options of {@link createConsulStore}. */
 export interface ConsulStoreOptions<V = string> {
@@ -326,14 +329,14 @@ export class ConsulStore<V = string> implements Store<V> {
       if (recursive) {
         const { data: keys } = await this.client.kv.keys(path, call);
         if (!keys.some((k) => k === path || k.startsWith(`${path}/`))) return false;
-        const response = await this.client.txn.apply(
+        const response = await this.#txn(
           [{ KV: { Verb: 'delete-tree', Key: `${path}/` } }, { KV: { Verb: 'delete', Key: path } }],
           call,
         );
         if (!response.ok) throw this.#txnFailure(key, response.Errors);
         return true;
       }
-      const response = await this.client.txn.apply(
+      const response = await this.#txn(
         [{ KV: { Verb: 'get', Key: path } }, { KV: { Verb: 'delete', Key: path } }],
         call,
       );
@@ -368,7 +371,7 @@ export class ConsulStore<V = string> implements Store<V> {
       const { data: keys } = await this.client.kv.keys(path, call);
       if (keys.some((k) => k === path || k.startsWith(`${path}/`))) throw new KeyExistsError(key);
       const marker = `${path}/`;
-      const response = await this.client.txn.apply(
+      const response = await this.#txn(
         [{ KV: { Verb: 'cas', Key: marker, Index: 0 } }, { KV: { Verb: 'get', Key: marker } }],
         call,
       );
@@ -476,7 +479,7 @@ export class ConsulStore<V = string> implements Store<V> {
             session === undefined
               ? { Verb: 'set', Key: item, Value: raw }
               : { Verb: 'lock', Key: item, Value: raw, Session: session };
-          const response = await this.client.txn.apply(
+          const response = await this.#txn(
             [
               { KV: { Verb: 'cas', Key: counter, Index: data?.ModifyIndex ?? 0, Value: String(next) } },
               { KV: { Verb: 'check-not-exists', Key: item } },
@@ -601,10 +604,7 @@ export class ConsulStore<V = string> implements Store<V> {
   // -------------------------------------------------------------------------------------------
 
   #begin<T extends CallOptions>(options: T | undefined): T {
-    const checked = checkOptions(options);
-    if (this.#closed) throw new ClosedError();
-    throwIfAborted(checked.signal);
-    return checked;
+    return beginCall(options, this.#closed);
   }
 
   /** Runs one Store call: one deadline for all its requests, native errors mapped up. */
@@ -656,6 +656,18 @@ export class ConsulStore<V = string> implements Store<V> {
       error.statusCode >= 500 &&
       (error.statusCode !== 500 || UNAVAILABLE_BODY.test(error.body ?? ''))
     );
+  }
+
+  /**
+   * Every transaction of the store. A token without write rights makes Consul roll the transaction
+   * back with "Permission denied" as an operation error (not a 403): that is a permission error, not
+   * a failed condition, whatever the caller's condition was.
+   */
+  async #txn(ops: readonly TxnOp[], call: QueryOptions): Promise<TxnResponse> {
+    const response = await this.client.txn.apply(ops, call);
+    const denied = response.ok ? undefined : response.Errors.find((error) => TXN_DENIED.test(error.What));
+    if (denied) throw new PermissionDeniedError(`consul: ${denied.What}`, { cause: response.Errors });
+    return response;
   }
 
   #txnFailure(key: string, errors: TxnOpError[]): Error {
@@ -737,12 +749,12 @@ export class ConsulStore<V = string> implements Store<V> {
           ? { Verb: 'set', Key: path, Value: raw }
           : { Verb: 'cas', Key: path, Value: raw, Index: condition.kind === 'absent' ? 0 : condition.index };
       // A `set`/`cas` result carries the entry's indexes and session (not its value): one op is enough.
-      const response = await this.client.txn.apply([{ KV: write }], call);
+      const response = await this.#txn([{ KV: write }], call);
       if (!response.ok) return { ok: false, errors: response.Errors };
       const pair = response.Results.at(-1)!.KV!;
       if (pair.Session === undefined || pair.Session === '') return { ok: true, pair };
       // The key was set with a TTL before: a plain write keeps its session, so release it.
-      const released = await this.client.txn.apply(
+      const released = await this.#txn(
         [
           { KV: { Verb: 'check-index', Key: path, Index: pair.ModifyIndex } },
           { KV: { Verb: 'unlock', Key: path, Value: raw, Session: pair.Session } },
@@ -771,7 +783,7 @@ export class ConsulStore<V = string> implements Store<V> {
     );
     let response;
     try {
-      response = await this.client.txn.apply(ops, call);
+      response = await this.#txn(ops, call);
     } catch (error) {
       await this.#destroyQuietly(session);
       throw error;
@@ -829,7 +841,7 @@ export class ConsulStore<V = string> implements Store<V> {
       ops.push({ KV: { Verb: name.endsWith('/') ? 'delete-tree' : 'delete', Key: child } });
     }
     for (let at = 0; at < ops.length; at += TXN_MAX_OPS) {
-      const response = await this.client.txn.apply(ops.slice(at, at + TXN_MAX_OPS), call);
+      const response = await this.#txn(ops.slice(at, at + TXN_MAX_OPS), call);
       if (!response.ok) throw this.#txnFailure('', response.Errors);
     }
     return ops.length > 0;

@@ -40,6 +40,7 @@ export {
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
 export {
+  beginCall,
   checkTtl,
   checkOptions,
   checkIndex,

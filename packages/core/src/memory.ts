@@ -26,7 +26,7 @@ import type {
   SwapCondition,
   WatchOptions,
 } from './types.js';
-import { checkIndex, checkOptions, checkSwapCondition, checkTtl } from './validate.js';
+import { beginCall, checkIndex, checkOptions, checkSwapCondition, checkTtl } from './validate.js';
 import { Watcher, type WatchSink } from './watcher.js';
 
 type Raw = string | Uint8Array;
@@ -387,10 +387,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   #begin<T extends CallOptions>(options: T | undefined): T {
-    const checked = checkOptions(options);
-    if (this.#closed) throw new ClosedError();
-    throwIfAborted(checked.signal);
-    return checked;
+    return beginCall(options, this.#closed);
   }
 
   #entry(path: string, node: MemoryNode): Entry<V> {

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from './errors.js';
-import type { CallOptions } from './signal.js';
+import { ClosedError, InvalidArgumentError } from './errors.js';
+import { throwIfAborted, type CallOptions } from './signal.js';
 import type { DeleteCondition, SwapCondition } from './types.js';
 
 /** The largest TTL any backend is asked for: 2^31 - 1 seconds (about 68 years). */
@@ -71,4 +71,15 @@ export function checkSwapCondition<V>(condition: SwapCondition<V> | DeleteCondit
   if ('prevIndex' in condition)
     return { kind: 'prevIndex', prevIndex: checkIndex(condition.prevIndex, 'prevIndex') };
   return { kind: 'prevValue', prevValue: condition.prevValue };
+}
+
+/**
+ * The start of every Store call: checks the options bag, then rejects when the store is closed or
+ * the caller's signal has already fired.
+ */
+export function beginCall<T extends CallOptions>(options: T | undefined, closed: boolean): T {
+  const checked = checkOptions(options);
+  if (closed) throw new ClosedError();
+  throwIfAborted(checked.signal);
+  return checked;
 }

@@ -4,6 +4,7 @@ import {
   acquireQueueLock,
   BackendError,
   backoffDelay,
+  beginCall,
   checkIndex,
   checkOptions,
   checkSwapCondition,
@@ -21,7 +22,6 @@ import {
   LockLostError,
   PermissionDeniedError,
   sleep,
-  throwIfAborted,
   TimeoutError,
   UnavailableError,
   utf8Codec,
@@ -643,10 +643,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   #begin<T extends CallOptions>(options: T | undefined): T {
-    const checked = checkOptions(options);
-    if (this.#closed) throw new ClosedError();
-    throwIfAborted(checked.signal);
-    return checked;
+    return beginCall(options, this.#closed);
   }
 
   #encode(value: V): string {

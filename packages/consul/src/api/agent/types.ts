@@ -1,3 +1,5 @@
+import type { ConnectCaRoot } from '../connect.js';
+
 /** A gossip pool member (`GET /v1/agent/members`, `agent/self`'s `Member`). */
 export interface AgentMember {
   Name: string;
@@ -221,23 +223,8 @@ export interface AgentHealthResult<T> {
   data: T;
 }
 
-/** One CA root of `GET /v1/agent/connect/ca/roots`. */
-export interface AgentCaRoot {
-  ID: string;
-  Name: string;
-  SerialNumber: number;
-  SigningKeyID: string;
-  ExternalTrustDomain: string;
-  NotBefore: string;
-  NotAfter: string;
-  RootCert: string;
-  IntermediateCerts: string[] | null;
-  Active: boolean;
-  PrivateKeyType: string;
-  PrivateKeyBits: number;
-  CreateIndex: number;
-  ModifyIndex: number;
-}
+/** One CA root of `GET /v1/agent/connect/ca/roots`: the same shape as `GET /v1/connect/ca/roots`. */
+export type AgentCaRoot = ConnectCaRoot;
 
 /** `GET /v1/agent/connect/ca/roots`. */
 export interface AgentCaRoots {
