@@ -146,3 +146,24 @@ describe('one signal shared by many calls', () => {
     assert.deepEqual(warnings, []);
   });
 });
+
+describe('timers longer than setTimeout can wait', () => {
+  it('a memory:// key with a 30-day TTL stays, and its expiresAt is 30 days out', async () => {
+    const { createMemoryStore } = await import('@polykv/core');
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    const store = createMemoryStore();
+    const entry = await store.set('k', 'v', { ttl: 30 * 86_400 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await store.get('k'))?.value, 'v');
+    assert.ok(entry.expiresAt!.getTime() - Date.now() > 29 * 86_400_000);
+    const lock = await store.lock('long', { ttl: 40 * 86_400 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(lock.held, true);
+    await lock.release();
+    await store.close();
+    process.off('warning', onWarning);
+    assert.deepEqual(warnings, [], 'no TimeoutOverflowWarning');
+  });
+});

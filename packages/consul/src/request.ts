@@ -152,6 +152,12 @@ function errorCode(error: unknown): string | undefined {
 }
 
 function normalizeAgent(address: string, secure: boolean): string {
+  if (typeof address !== 'string') {
+    throw new ConsulError(
+      'CONSUL_INVALID_ARGUMENT',
+      `a Consul agent address must be a string, got ${typeof address}`,
+    );
+  }
   const withScheme = /^https?:\/\//i.test(address) ? address : `${secure ? 'https' : 'http'}://${address}`;
   let url: URL;
   try {

@@ -237,7 +237,12 @@ export class ConsulStore<V = string> implements Store<V> {
       this.client = options.client;
       this.#ownClient = false;
     } else {
-      this.client = new ConsulClient(options.client ?? {});
+      try {
+        this.client = new ConsulClient(options.client ?? {});
+      } catch (cause) {
+        // A bad client option is the Store's INVALID_ARGUMENT, not a native error.
+        throw new InvalidArgumentError('client', `consul store options: ${(cause as Error).message}`, { cause });
+      }
       this.#ownClient = true;
     }
   }

@@ -1,5 +1,13 @@
 export * from './errors.js';
-export { deadline, sleep, throwIfAborted, backoffDelay, type CallOptions, type Deadline } from './signal.js';
+export {
+  deadline,
+  sleep,
+  throwIfAborted,
+  backoffDelay,
+  MAX_TIMER_MS,
+  type CallOptions,
+  type Deadline,
+} from './signal.js';
 export {
   normalizeKey,
   isReservedKey,
@@ -41,6 +49,7 @@ export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
 export {
   beginCall,
+  checkWait,
   checkTtl,
   checkOptions,
   checkIndex,

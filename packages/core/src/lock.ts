@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { LockLostError } from './errors.js';
-import type { CallOptions } from './signal.js';
+import { MAX_TIMER_MS, type CallOptions } from './signal.js';
 
 /** Events of a held {@link Lock}. */
 export interface LockEvents {
@@ -110,15 +110,19 @@ export class KeepAlive {
     const margin = Math.min(1000, this.#ttlMs / 10);
     const remaining = this.#lastGood + this.#ttlMs - margin - Date.now();
     this.#deadline = setTimeout(
-      () => this.#lose(new Error('no renewal succeeded within the TTL')),
-      Math.max(0, remaining),
+      () => {
+        // A TTL longer than one timer can wait takes several timers.
+        if (Date.now() < this.#lastGood + this.#ttlMs - margin) this.#armDeadline();
+        else this.#lose(new Error('no renewal succeeded within the TTL'));
+      },
+      Math.min(MAX_TIMER_MS, Math.max(0, remaining)),
     );
   }
 
   #schedule(delayMs: number): void {
     if (this.#stop.signal.aborted) return;
     // Referenced on purpose: a held lock keeps the process alive until it is released or lost.
-    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    this.#timer = setTimeout(() => void this.#tick(), Math.min(MAX_TIMER_MS, delayMs));
   }
 
   async #tick(): Promise<void> {

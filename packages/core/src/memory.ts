@@ -10,7 +10,7 @@ import {
 import { isReservedKey, joinKey, KeySpace, parentKey } from './keys.js';
 import type { Lock } from './lock.js';
 import { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
-import { throwIfAborted, type CallOptions } from './signal.js';
+import { MAX_TIMER_MS, throwIfAborted, type CallOptions } from './signal.js';
 import type { Store } from './store.js';
 import type {
   DelOptions,
@@ -142,9 +142,13 @@ class MemoryBackend {
     const timer = setTimeout(
       () => {
         this.timers.delete(path);
-        if (this.nodes.get(path)?.expiresAt === expiresAt) this.remove(path, 'expire', ++this.index);
+        const current = this.nodes.get(path);
+        if (current?.expiresAt !== expiresAt) return;
+        // A TTL longer than one timer can wait (about 24.8 days) takes several timers.
+        if (Date.now() < expiresAt) this.armExpiry(path, current);
+        else this.remove(path, 'expire', ++this.index);
       },
-      Math.max(0, expiresAt - Date.now()),
+      Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())),
     );
     timer.unref();
     this.timers.set(path, timer);

@@ -2,6 +2,7 @@ import { LockLostError, TimeoutError } from './errors.js';
 import { KeepAlive, Lock } from './lock.js';
 import { deadline } from './signal.js';
 import type { LockOptions } from './types.js';
+import { checkWait } from './validate.js';
 
 /** A contender's node in the lock queue. */
 export interface QueueNode {
@@ -46,7 +47,7 @@ export async function acquireQueueLock(
   dir: string,
   options: LockOptions & { ttl: number },
 ): Promise<Lock> {
-  const waitMs = options.wait ?? Infinity;
+  const waitMs = checkWait(options.wait);
   const bound = deadline(options.signal, options.timeout);
   let me = await queue.enqueue(dir, options.ttl, bound.signal);
   let lost: unknown;

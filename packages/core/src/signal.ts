@@ -1,5 +1,8 @@
 import { AbortError, TimeoutError } from './errors.js';
 
+/** The longest delay `setTimeout` honours; longer ones fire at once (with a TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Options every public method of every polykv API ends with. */
 export interface CallOptions {
   /** Aborts the call; it rejects with an `ABORTED` error whose `cause` is `signal.reason`. */

@@ -83,3 +83,15 @@ export function beginCall<T extends CallOptions>(options: T | undefined, closed:
   throwIfAborted(checked.signal);
   return checked;
 }
+
+/** Checks a lock's `wait`: milliseconds >= 0, `Infinity` allowed. */
+export function checkWait(wait: unknown): number {
+  if (wait === undefined) return Infinity;
+  if (typeof wait !== 'number' || Number.isNaN(wait) || wait < 0) {
+    throw new InvalidArgumentError(
+      'wait',
+      `wait must be a number of milliseconds >= 0, got ${typeof wait === 'number' ? wait : typeof wait}`,
+    );
+  }
+  return wait;
+}

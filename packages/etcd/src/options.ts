@@ -124,6 +124,12 @@ export const DEFAULTS = Object.freeze({
 
 /** `h1:2379` → `http://h1:2379`; keeps `https://`; drops a trailing slash. */
 export function normalizeHost(host: string, tls = false): string {
+  if (typeof host !== 'string') {
+    throw new EtcdError({
+      code: 'ETCD_INVALID_ARGUMENT',
+      message: `an etcd host must be a string, got ${typeof host}`,
+    });
+  }
   let text = host.trim();
   if (!/^https?:\/\//i.test(text)) text = `${tls ? 'https' : 'http'}://${text}`;
   while (text.endsWith('/')) text = text.slice(0, -1);
@@ -133,7 +139,7 @@ export function normalizeHost(host: string, tls = false): string {
   } catch (cause) {
     throw new EtcdError({
       code: 'ETCD_INVALID_ARGUMENT',
-      message: `etcd host ${JSON.stringify(host)} is not a host or URL`,
+      message: `etcd host ${JSON.stringify(host.replace(/^([a-z]+:\/\/)?[^@/]*@/i, '$1***@'))} is not a host or URL`,
       cause,
     });
   }

@@ -73,6 +73,16 @@ const capabilities: StoreCapabilities = Object.freeze({
   watchHistory: 1000,
 });
 
+/** A client from store options; a bad option is the Store's INVALID_ARGUMENT, not a native error. */
+function makeClient(options: EtcdClientOptions): EtcdClient {
+  try {
+    return new EtcdClient(options);
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new InvalidArgumentError('hosts', `etcd store options: ${message}`, { cause });
+  }
+}
+
 /** The etcd v2 Store. See the README for how each call maps onto etcd. */
 export function createEtcdStore<V = string>(options: EtcdStoreOptions<V> = {}): EtcdStore<V> {
   return new EtcdStore<V>(options);
@@ -140,7 +150,7 @@ export class EtcdStore<V = string> implements Store<V> {
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
     this.#binary = this.codec.binary;
     this.#ownClient = options.client === undefined;
-    this.client = options.client ?? new EtcdClient(options);
+    this.client = options.client ?? makeClient(options);
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
@@ -717,6 +727,13 @@ export class EtcdStore<V = string> implements Store<V> {
       case 'ETCD_CLOSED':
         return new ClosedError(undefined, { ...options, key });
       case 'ETCD_INVALID_FIELD':
+        // etcd reports a request body over its limit as errorCode 210 "http: POST too large".
+        if (/too large/i.test(`${e.etcdMessage ?? ''} ${e.message}`)) {
+          return new ValueTooLargeError(`etcd refused the value of ${JSON.stringify(key)}: ${e.message}`, {
+            ...options,
+            key,
+          });
+        }
         return new InvalidArgumentError('options', e.message, { ...options, key });
       case 'ETCD_UNAVAILABLE':
         return new UnavailableError(e.message, {

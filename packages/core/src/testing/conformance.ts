@@ -810,6 +810,16 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
         await held.release();
       }, 90_000);
 
+      test('bad lock options reject with INVALID_ARGUMENT and take nothing', async (open) => {
+        const store = await open();
+        await assert.rejects(store.lock('res', { wait: 'soon' as never }), expectCode('INVALID_ARGUMENT'));
+        await assert.rejects(store.lock('res', { wait: -1 }), expectCode('INVALID_ARGUMENT'));
+        await assert.rejects(store.lock('res', { ttl: 0 }), expectCode('INVALID_ARGUMENT'));
+        await assert.rejects(store.lock('../res'), expectCode('INVALID_ARGUMENT'));
+        const lock = await store.lock('res', { ttl: Math.max(store.capabilities.minTtl, 5), wait: 5000 });
+        await lock.release();
+      });
+
       test('waiting for a lock honours signal and timeout', async (open) => {
         const [a, b] = [await open(), await open()];
         const ttl = Math.max(a.capabilities.minTtl, 5);
