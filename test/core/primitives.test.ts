@@ -35,6 +35,11 @@ describe('key model', () => {
       '.polykv/x',
       'x'.repeat(4097),
       'bad\ud800',
+      'nbsp\u00a0',
+      'zwj\u200d',
+      'bom\ufeff',
+      'pua\ue000',
+      'line\u2028',
     ]) {
       assert.throws(
         () => normalizeKey(key),

@@ -4,8 +4,9 @@ import { InvalidArgumentError } from './errors.js';
  * The portable key model, the same on every backend:
  * - keys are `/`-separated paths of non-empty segments;
  * - one leading and one trailing `/` are ignored: `/a/b/` is the key `a/b`;
- * - a segment may hold any Unicode text (spaces, `%`, `?`, `#`, emoji), except control characters,
- *   and may not be `.` or `..`; empty segments (`a//b`) are rejected, never collapsed;
+ * - a segment may hold any printable Unicode text (spaces, `%`, `?`, `#`, emoji), not control or
+ *   format characters (such as U+200D), other spaces (U+00A0) or unassigned code points, and may not
+ *   be `.` or `..`; empty segments (`a//b`) are rejected, never collapsed;
  * - a key is at most {@link MAX_KEY_BYTES} bytes of UTF-8;
  * - the first segment `.polykv` is reserved for the library's own bookkeeping (locks) and never
  *   shows up in `list` or `watch`;
@@ -19,9 +20,13 @@ export const MAX_KEY_BYTES = 4096;
 /** The first segment reserved for the library's own keys. */
 export const RESERVED_SEGMENT = '.polykv';
 
-// C0 and C1 control characters and DEL: invisible in logs and mangled by some proxies.
-
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Printable characters only (letters, marks, numbers, punctuation, symbols and the ASCII space), the
+ * same set on every backend: Consul answers 400 to a request path holding anything else (Go's
+ * `unicode.IsPrint`): control characters, format characters such as the zero-width joiner inside
+ * some emoji, other spaces (U+00A0), line separators, private-use and unassigned code points.
+ */
+const NOT_PRINTABLE = /[^\p{L}\p{M}\p{N}\p{P}\p{S} ]/u;
 
 function describe(key: string): string {
   const shown = key.length > 60 ? `${key.slice(0, 57)}...` : key;
@@ -47,8 +52,13 @@ export function normalizeKey(key: unknown, options: { root?: boolean; argument?:
   if (!path.isWellFormed()) {
     throw new InvalidArgumentError(argument, `${argument} ${describe(key)} has a lone UTF-16 surrogate`);
   }
-  if (CONTROL.test(path)) {
-    throw new InvalidArgumentError(argument, `${argument} ${describe(key)} contains a control character`);
+  const unprintable = NOT_PRINTABLE.exec(path);
+  if (unprintable) {
+    const codePoint = unprintable[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new InvalidArgumentError(
+      argument,
+      `${argument} ${describe(key)} contains a character that is not printable (U+${codePoint})`,
+    );
   }
   if (Buffer.byteLength(path) > MAX_KEY_BYTES) {
     throw new InvalidArgumentError(argument, `${argument} is longer than ${MAX_KEY_BYTES} bytes`);
@@ -132,7 +142,7 @@ function normalizePrefix(prefix: string): string {
   const segments = path.split('/');
   if (
     segments.some((segment) => segment === '' || segment === '.' || segment === '..') ||
-    CONTROL.test(path)
+    NOT_PRINTABLE.test(path)
   ) {
     throw new InvalidArgumentError('prefix', `prefix ${describe(prefix)} is not a valid path`);
   }
