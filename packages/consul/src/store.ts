@@ -241,7 +241,9 @@ export class ConsulStore<V = string> implements Store<V> {
         this.client = new ConsulClient(options.client ?? {});
       } catch (cause) {
         // A bad client option is the Store's INVALID_ARGUMENT, not a native error.
-        throw new InvalidArgumentError('client', `consul store options: ${(cause as Error).message}`, { cause });
+        throw new InvalidArgumentError('client', `consul store options: ${(cause as Error).message}`, {
+          cause,
+        });
       }
       this.#ownClient = true;
     }
