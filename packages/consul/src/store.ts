@@ -57,6 +57,23 @@ import { ConsulLock } from './lock.js';
 import type { ConsulClientOptions, ConsulResult, QueryOptions } from './options.js';
 import { ConsulWatch } from './watch.js';
 
+/**
+ * A TTL'd key's expiry lives in its session, which Consul does not date. The store writes it into
+ * the key's `Flags` too: a 16-bit tag ("PK") over the expiry time in ms, so `get`, `list` and `copy`
+ * can report `expiresAt` without another request. Only keys still held by a session report it.
+ */
+const EXPIRY_TAG = 0x504bn;
+const EXPIRY_MASK = (1n << 48n) - 1n;
+
+function expiryFlags(ttlSeconds: number): bigint {
+  return (EXPIRY_TAG << 48n) | BigInt(Date.now() + ttlSeconds * 1000);
+}
+
+function expiryFromFlags(flags: bigint | undefined): Date | undefined {
+  if (flags === undefined || flags >> 48n !== EXPIRY_TAG) return undefined;
+  return new Date(Number(flags & EXPIRY_MASK));
+}
+
 /** A transaction operation refused by the ACL system (Consul reports it in `Errors[].What`). */
 const TXN_DENIED = /Permission denied|ACL not found/i;
 
@@ -485,7 +502,7 @@ export class ConsulStore<V = string> implements Store<V> {
           const write: TxnKvOp =
             session === undefined
               ? { Verb: 'set', Key: item, Value: raw }
-              : { Verb: 'lock', Key: item, Value: raw, Session: session };
+              : { Verb: 'lock', Key: item, Value: raw, Session: session, Flags: expiryFlags(ttl!) };
           const response = await this.#txn(
             [
               { KV: { Verb: 'cas', Key: counter, Index: data?.ModifyIndex ?? 0, Value: String(next) } },
@@ -718,6 +735,10 @@ export class ConsulStore<V = string> implements Store<V> {
       createIndex: pair.CreateIndex,
     };
     if (ttl !== undefined) entry.expiresAt = new Date(Date.now() + ttl * 1000);
+    else if (pair.Session) {
+      const expiresAt = expiryFromFlags(pair.Flags);
+      if (expiresAt !== undefined) entry.expiresAt = expiresAt;
+    }
     return entry;
   }
 
@@ -785,7 +806,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const old = current?.Session;
     if (old) ops.push({ KV: { Verb: 'unlock', Key: path, Session: old } });
     ops.push(
-      { KV: { Verb: 'lock', Key: path, Value: raw, Session: session } },
+      { KV: { Verb: 'lock', Key: path, Value: raw, Session: session, Flags: expiryFlags(ttl) } },
       { KV: { Verb: 'get', Key: path } },
     );
     let response;
@@ -822,7 +843,7 @@ export class ConsulStore<V = string> implements Store<V> {
     let ok: boolean;
     if (ttl !== undefined) {
       session = await this.#ttlSession(ttl, call);
-      ok = await this.client.kv.put(path, raw, { ...call, acquire: session });
+      ok = await this.client.kv.put(path, raw, { ...call, acquire: session, flags: expiryFlags(ttl) });
     } else {
       const cas = condition.kind === 'none' ? undefined : condition.kind === 'absent' ? 0 : condition.index;
       ok = await this.client.kv.put(path, raw, { ...call, ...(cas !== undefined ? { cas } : {}) });

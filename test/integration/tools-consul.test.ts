@@ -1,0 +1,26 @@
+import { after } from 'node:test';
+import { createConsulStore } from '@polykv/consul';
+import { createEtcdStore } from '@polykv/etcd';
+import { stopAllServers } from '../helpers/processes.js';
+import { startConsulDev, startEtcd } from '../helpers/servers.js';
+import { runToolsSuite } from '../helpers/tools-suite.js';
+
+// copy, diff, mirror and loadConfig between real etcd and real Consul, both ways.
+after(stopAllServers);
+const [etcd, consul] = await Promise.all([
+  startEtcd(),
+  startConsulDev({ acl: true, hcl: ['session_ttl_min = "1s"'] }),
+]);
+
+const openEtcd = async <V>(prefix: string, codec?: import('@polykv/core').Codec<V>) =>
+  createEtcdStore<V>({ hosts: etcd.host, prefix, ...(codec ? { codec } : {}) });
+const openConsul = async <V>(prefix: string, codec?: import('@polykv/core').Codec<V>) =>
+  createConsulStore<V>({
+    client: { address: consul.address, token: consul.token },
+    prefix,
+    minTtl: 1,
+    ...(codec ? { codec } : {}),
+  });
+
+runToolsSuite('etcd to Consul', openEtcd, openConsul);
+runToolsSuite('Consul to etcd', openConsul, openEtcd);
