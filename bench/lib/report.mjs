@@ -94,7 +94,7 @@ export async function writeReport(results) {
     `- Node ${env.node}; undici ${env.undici} (polykv's and the raw loop's)`,
     `- polykv: @polykv/core ${env.polykv.core}, @polykv/etcd ${env.polykv.etcd}, @polykv/consul ${env.polykv.consul} (working tree${env.commit ? ` at ${env.commit}` : ''})`,
     `- Peers (bench/.peers only): consul ${env.peers.consul}, node-etcd ${env.peers['node-etcd']}, etcdjs ${env.peers.etcdjs}`,
-    '- Servers (the test servers, DEVELOPERS.md): etcd 3.4.23 single member with `--enable-v2`, Consul 1.8.7 `agent -dev`, both on 127.0.0.1',
+    '- Servers (the test servers, DEVELOPERS.md): etcd 3.4.23 single member with `--enable-v2`, Consul 1.8.7 `agent -dev`, both on 127.0.0.1. The Consul agent of S1–S5 and S7 allows 2,000 connections per client IP (the contenders together hold more than the default 200); S6 uses a fresh agent with the default for every run.',
     `- Run: interleaved repetitions (every contender once per repetition, in a shuffled order): ${results.config.requestReps} for S1–S4 (${results.config.durationMs} ms each after a ${results.config.warmMs} ms warm-up per contender), ${results.config.reps} for S5–S7, ${results.config.s5Samples} S5 samples per repetition; total ${fmt(results.durationS, 0)} s`,
     '',
   );
