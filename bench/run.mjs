@@ -35,7 +35,8 @@ const only = new Set(
   (value('--only') ?? 'S1,S2,S3,S4,S5,S6,S7,PROFILE').split(',').map((s) => s.trim().toUpperCase()),
 );
 const backends = (value('--backends') ?? 'etcd,consul').split(',');
-const reps = Number(value('--reps') ?? 3);
+// --quick is for development: one repetition of S5–S7 unless --reps says otherwise (S1–S4 keep 3).
+const reps = Number(value('--reps') ?? (quick ? 1 : 3));
 const partial = quick || value('--only') !== undefined || value('--backends') !== undefined;
 const out = value('--out') ?? (partial ? `${BENCH}.results/RESULTS-partial.md` : `${BENCH}RESULTS.md`);
 // S1–S4 take at least 8 short repetitions (cheap, and a shared machine is noisy); the rest take `--reps`.
