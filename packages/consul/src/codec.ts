@@ -53,9 +53,28 @@ const FLAGS_NUMBER = /([{,]\s*"Flags"\s*:\s*)(\d+)/g;
  * Parses a Consul JSON body keeping every `Flags` (a uint64) exact: they come back as `bigint`.
  */
 export function parseWithFlags(text: string): unknown {
+  // The common case has no flag past 2^53 (15 digits are always exact): a plain parse and a walk
+  // are several times cheaper than a regex rewrite plus a reviver called for every value.
+  if (!BIG_FLAGS.test(text)) return flagsToBigint(JSON.parse(text));
   return JSON.parse(text.replace(FLAGS_NUMBER, '$1"$2"'), (key, value: unknown) =>
     key === 'Flags' && typeof value === 'string' ? BigInt(value) : value,
   );
+}
+
+const BIG_FLAGS = /"Flags"\s*:\s*\d{16}/;
+
+function flagsToBigint(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    for (const item of value) flagsToBigint(item);
+  } else if (typeof value === 'object' && value !== null) {
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const member = record[key];
+      if (key === 'Flags' && typeof member === 'number') record[key] = BigInt(member);
+      else if (typeof member === 'object' && member !== null) flagsToBigint(member);
+    }
+  }
+  return value;
 }
 
 /** Checks a uint64 flag value. */
