@@ -1,90 +1,21 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isPolykvError, openStore } from '@polykv/core';
 import { AllHostsFailedError, createEtcdStore, EtcdClient, isEtcdError } from '@polykv/etcd';
 import { makeDir, stopAllServers } from '../helpers/processes.js';
 import { startEtcd } from '../helpers/servers.js';
+import { makePki, openssl } from '../helpers/pki.js';
 import { startCustomEtcd } from './util.js';
 
 after(stopAllServers);
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'pipe' });
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-function makePki(
-  dir: string,
-  name: string,
-): Record<'ca' | 'caKey' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string> {
-  const file = (base: string) => join(dir, `${name}-${base}`);
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name} test CA`,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.pem'),
-  );
-  const sign = (base: string, subject: string, ext: string) => {
-    openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      subject,
-      '-keyout',
-      file(`${base}.key`),
-      '-out',
-      file(`${base}.csr`),
-    );
-    writeFileSync(file(`${base}.ext`), ext);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      file(`${base}.csr`),
-      '-CA',
-      file('ca.pem'),
-      '-CAkey',
-      file('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      file(`${base}.ext`),
-      '-out',
-      file(`${base}.pem`),
-    );
-  };
-  sign('server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  sign('client', '/CN=root', 'extendedKeyUsage=clientAuth\n');
-  return {
-    ca: file('ca.pem'),
-    caKey: file('ca.key'),
-    serverCert: file('server.pem'),
-    serverKey: file('server.key'),
-    clientCert: file('client.pem'),
-    clientKey: file('client.key'),
-  };
-}
-
 describe('etcd TLS and basic auth', { timeout: 180_000 }, () => {
   it('TLS with a CA and client certificates; a wrong CA fails with a clear error', async () => {
     const dir = makeDir('pki');
-    const pki = makePki(dir, 'good');
-    const other = makePki(dir, 'other');
+    const pki = makePki('good');
+    const other = makePki('other');
     const { member, extra } = await startCustomEtcd(({ http, extra: port }) => ({
       listen: [`http://127.0.0.1:${http}`, `https://127.0.0.1:${port}`],
       advertise: [`https://127.0.0.1:${port}`],
