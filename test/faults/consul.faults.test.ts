@@ -7,6 +7,7 @@ import { stopAllServers } from '../helpers/processes.js';
 import { startConsulCluster, type ConsulCluster } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import {
+  rotateMemberFaults,
   bounded,
   cycleProxyFaults,
   eventually,
@@ -17,7 +18,6 @@ import {
   runLockContenders,
   runWriters,
   sleep,
-  totals,
   unhandled,
   WatchLog,
 } from './harness.js';
@@ -59,30 +59,8 @@ function direct(prefix: string): Store {
 }
 
 /** Server faults: SIGKILL + restart, SIGSTOP + SIGCONT, proxy resets; the leader included. */
-async function serverFaults(stop: AbortSignal): Promise<void> {
-  let round = 0;
-  while (!stop.aborted) {
-    const server = round % 2 === 0 ? await cluster.leader() : cluster.servers[round % 3]!;
-    switch (round % 3) {
-      case 0:
-        await server.kill();
-        totals.faults++;
-        await sleep(1500);
-        await server.restart();
-        break;
-      case 1:
-        server.pause();
-        totals.faults++;
-        await sleep(2000);
-        server.resume();
-        break;
-      default:
-        for (const proxy of proxies) proxy.resetAll();
-        totals.faults++;
-    }
-    round++;
-    await sleep(2000);
-  }
+function serverFaults(stop: AbortSignal): Promise<void> {
+  return rotateMemberFaults(stop, cluster.servers, () => cluster.leader(), proxies, 2000);
 }
 
 describe('consul faults', () => {

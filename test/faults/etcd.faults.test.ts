@@ -7,6 +7,7 @@ import { stopAllServers } from '../helpers/processes.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import {
+  rotateMemberFaults,
   bounded,
   cycleProxyFaults,
   eventually,
@@ -17,7 +18,6 @@ import {
   runLockContenders,
   runWriters,
   sleep,
-  totals,
   unhandled,
   WatchLog,
 } from './harness.js';
@@ -65,30 +65,8 @@ function open(prefix: string, extra: EtcdStoreOptions = {}): Store {
 }
 
 /** Member faults: SIGKILL + restart, SIGSTOP + SIGCONT, proxy resets; the leader included. */
-async function memberFaults(stop: AbortSignal): Promise<void> {
-  let round = 0;
-  while (!stop.aborted) {
-    const member = round % 2 === 0 ? await cluster.leader() : cluster.members[round % 3]!;
-    switch (round % 3) {
-      case 0:
-        await member.kill();
-        totals.faults++;
-        await sleep(1500);
-        await member.restart();
-        break;
-      case 1:
-        member.pause();
-        totals.faults++;
-        await sleep(2000);
-        member.resume();
-        break;
-      default:
-        for (const proxy of proxies) proxy.resetAll();
-        totals.faults++;
-    }
-    round++;
-    await sleep(1500);
-  }
+function memberFaults(stop: AbortSignal): Promise<void> {
+  return rotateMemberFaults(stop, cluster.members, () => cluster.leader(), proxies, 1500);
 }
 
 describe('etcd faults', () => {

@@ -320,3 +320,47 @@ export async function lossBeforeTakeover(
     partition.heal();
   }
 }
+
+/** A cluster member the fault rotation can kill, restart, pause and resume. */
+export interface FaultableMember {
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * Until `stop`: kills and restarts a member, pauses and resumes one, resets every proxy, in turn
+ * (every other round aims at the leader), counting each fault in `totals`.
+ */
+export async function rotateMemberFaults(
+  stop: AbortSignal,
+  members: readonly FaultableMember[],
+  leader: () => Promise<FaultableMember>,
+  proxies: readonly TcpProxy[],
+  settleMs: number,
+): Promise<void> {
+  let round = 0;
+  while (!stop.aborted) {
+    const member = round % 2 === 0 ? await leader() : members[round % members.length]!;
+    switch (round % 3) {
+      case 0:
+        await member.kill();
+        totals.faults++;
+        await sleep(1500);
+        await member.restart();
+        break;
+      case 1:
+        member.pause();
+        totals.faults++;
+        await sleep(2000);
+        member.resume();
+        break;
+      default:
+        for (const proxy of proxies) proxy.resetAll();
+        totals.faults++;
+    }
+    round++;
+    await sleep(settleMs);
+  }
+}
