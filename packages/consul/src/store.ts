@@ -47,6 +47,7 @@ import {
   type SwapCondition,
   type WatchOptions,
   type WatchSink,
+  type BulkWrite,
 } from '@polykv/core';
 import type { KvPair } from './api/kv.js';
 import type { TxnKvOp, TxnOp, TxnOpError, TxnResponse } from './api/txn.js';
@@ -72,6 +73,11 @@ function expiryFlags(ttlSeconds: number): bigint {
 function expiryFromFlags(flags: bigint | undefined): Date | undefined {
   if (flags === undefined || flags >> 48n !== EXPIRY_TAG) return undefined;
   return new Date(Number(flags & EXPIRY_MASK));
+}
+
+/** The byte size of an encoded value. */
+function rawSize(raw: Raw): number {
+  return typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
 }
 
 /** A transaction operation refused by the ACL system (Consul reports it in `Errors[].What`). */
@@ -480,6 +486,68 @@ export class ConsulStore<V = string> implements Store<V> {
       }
     });
     await this.#gone(this.#keys.fromBackend(path)!, false);
+  }
+
+  /**
+   * Writes many keys with one transaction (`copy` sends at most 64): each a `cas` on its
+   * `prevIndex` (0: only if absent). When the transaction cannot be used or rolls back (a key
+   * changed meanwhile, a value too large, a refusal), every write goes through the single-key path
+   * so each key gets its own answer. Resolves one entry per write: `undefined` or the error. The
+   * optional `BulkWriter` capability of the Store, used by `copy`.
+   */
+  async writeMany(writes: readonly BulkWrite<V>[], options?: CallOptions): Promise<unknown[]> {
+    const checked = this.#begin(options);
+    const one = async (write: BulkWrite<V>): Promise<unknown> => {
+      try {
+        const condition =
+          write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };
+        await this.compareAndSwap(write.key, write.value, condition, checked);
+        return undefined;
+      } catch (error) {
+        if (checked.signal?.aborted) throw error;
+        return error;
+      }
+    };
+    const each = (): Promise<unknown[]> => Promise.all(writes.map(one));
+    if (writes.length === 0) return [];
+    let ops: { KV: TxnKvOp & { Value: Raw } }[];
+    try {
+      ops = writes.map((write) => ({
+        KV: {
+          Verb: 'cas' as const,
+          Key: this.#keys.toBackend(write.key),
+          Value: this.#encode(write.key, write.value),
+          Index: write.prevIndex,
+        },
+      }));
+    } catch {
+      return each();
+    }
+    const body = ops.reduce(
+      (sum, op) => sum + Math.ceil(rawSize(op.KV.Value) / 3) * 4 + op.KV.Key.length + 100,
+      0,
+    );
+    if (ops.length > TXN_MAX_OPS || body > TXN_VALUE_LIMIT) return each();
+    let response: TxnResponse;
+    try {
+      response = await this.#call(writes[0]!.key, checked, (call) => this.#txn(ops, call));
+    } catch (error) {
+      if (checked.signal?.aborted) throw error;
+      return each();
+    }
+    if (!response.ok) return each();
+    // A key an earlier TTL session held keeps that session under a cas: make it permanent, as set() does.
+    const held = writes.filter((_, i) => response.Results[i]?.KV?.Session);
+    const released = new Map<string, unknown>();
+    for (const write of held)
+      released.set(
+        write.key,
+        await this.set(write.key, write.value, checked).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+    return writes.map((write) => released.get(write.key));
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {

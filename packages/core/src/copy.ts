@@ -67,6 +67,30 @@ export async function forEachLimit<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+/** One write of a bulk copy: `prevIndex` is the target key's index, 0 when it must not exist. */
+export interface BulkWrite<V> {
+  key: string;
+  value: V;
+  prevIndex: number;
+}
+
+/**
+ * An optional capability of a Store: writing many keys in few round trips (the Consul store sends one
+ * transaction per batch). `copy` uses it when the target has it. Each write is conditional on
+ * `prevIndex`; the result has one entry per write: `undefined` for success, else the error.
+ */
+export interface BulkWriter<V> {
+  writeMany(writes: readonly BulkWrite<V>[], options?: CallOptions): Promise<unknown[]>;
+}
+
+/** Writes per batch: Consul's transaction limit. */
+const BULK_BATCH = 64;
+
+/** True when `store` offers {@link BulkWriter.writeMany}. */
+export function isBulkWriter<V>(store: object): store is BulkWriter<V> {
+  return typeof (store as Partial<BulkWriter<V>>).writeMany === 'function';
+}
+
 /** Seconds left of a TTL'd entry on the target's terms, or `'expired'`. */
 function remainingTtl(entry: Entry<unknown>, to: Store<unknown>): number | undefined | 'expired' {
   if (!entry.expiresAt) return undefined;
@@ -127,37 +151,61 @@ export async function copy<V, W = V>(
       key,
     });
 
-  await forEachLimit(values, concurrency, signal, async (entry) => {
+  // Decide every key first (no I/O); then write: TTL'd keys one by one, the others in batches
+  // when the target can write many keys per round trip (Consul: one transaction per batch).
+  const plain: BulkWrite<W>[] = [];
+  const timed: { write: BulkWrite<W>; ttl: number }[] = [];
+  for (const entry of values) {
+    const ttl = remainingTtl(entry, to);
+    const raw = from.codec.encode(entry.value);
+    const existing = target.get(entry.key);
+    let reason: SkipReason | undefined;
+    if (ttl === 'expired') reason = 'expired';
+    else if (existing && sameRaw(to.codec.encode(existing.value), raw)) reason = 'same';
+    else if (existing && !overwrite) reason = 'exists';
+    if (reason !== undefined) {
+      summary.skipped.push({ key: entry.key, reason });
+      report(entry.key);
+      continue;
+    }
+    const write: BulkWrite<W> = {
+      key: entry.key,
+      value: to.codec.decode(raw),
+      prevIndex: existing?.index ?? 0,
+    };
+    if (ttl === undefined) plain.push(write);
+    else timed.push({ write, ttl: ttl as number });
+  }
+  const settle = (key: string, error: unknown): void => {
+    if (error === undefined) summary.copied.push(key);
+    else summary.failed.push({ key, error });
+    report(key);
+  };
+  const writeOne = async (write: BulkWrite<W>, ttl?: number): Promise<void> => {
+    if (dryRun) return settle(write.key, undefined);
+    const writeOptions = { ...call, ...(ttl !== undefined ? { ttl } : {}) };
     try {
-      const ttl = remainingTtl(entry, to);
-      if (ttl === 'expired') {
-        summary.skipped.push({ key: entry.key, reason: 'expired' });
-        return;
-      }
-      const raw = from.codec.encode(entry.value);
-      const value = to.codec.decode(raw);
-      const existing = target.get(entry.key);
-      if (existing && sameRaw(to.codec.encode(existing.value), raw)) {
-        summary.skipped.push({ key: entry.key, reason: 'same' });
-        return;
-      }
-      if (existing && !overwrite) {
-        summary.skipped.push({ key: entry.key, reason: 'exists' });
-        return;
-      }
-      if (!dryRun) {
-        const writeOptions = { ...call, ...(ttl !== undefined ? { ttl } : {}) };
-        if (existing) await to.compareAndSwap(entry.key, value, { prevIndex: existing.index }, writeOptions);
-        else await to.compareAndSwap(entry.key, value, { prevExist: false }, writeOptions);
-      }
-      summary.copied.push(entry.key);
+      const condition =
+        write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };
+      await to.compareAndSwap(write.key, write.value, condition, writeOptions);
+      settle(write.key, undefined);
     } catch (error) {
       if (signal?.aborted) throw error;
-      summary.failed.push({ key: entry.key, error });
-    } finally {
-      report(entry.key);
+      settle(write.key, error);
     }
-  });
+  };
+  const bulk = isBulkWriter<W>(to) && !dryRun ? to : undefined;
+  if (bulk) {
+    const batches: BulkWrite<W>[][] = [];
+    for (let at = 0; at < plain.length; at += BULK_BATCH) batches.push(plain.slice(at, at + BULK_BATCH));
+    await forEachLimit(batches, Math.max(1, Math.ceil(concurrency / 4)), signal, async (batch) => {
+      const errors = await bulk.writeMany(batch, call);
+      batch.forEach((write, i) => settle(write.key, errors[i]));
+    });
+  } else {
+    await forEachLimit(plain, concurrency, signal, (write) => writeOne(write));
+  }
+  await forEachLimit(timed, concurrency, signal, ({ write, ttl }) => writeOne(write, ttl));
 
   await forEachLimit(dirs, concurrency, signal, async (dir) => {
     try {

@@ -62,6 +62,9 @@ export { parseStoreUrl, checkUrlParams, type StoreUrl, type StoreUrlHost } from 
 export { openStore, type OpenStoreOptions, type StoreFromUrl } from './open.js';
 export {
   copy,
+  isBulkWriter,
+  type BulkWrite,
+  type BulkWriter,
   diff,
   emptyDirs,
   forEachLimit,
