@@ -6,6 +6,7 @@ import type { ConsulValue } from './codec.js';
 import { ConsulError, isConsulError } from './errors.js';
 import type { WriteOptions } from './options.js';
 import { durationMs } from './request.js';
+import { RenewedSession } from './renewed-session.js';
 import { ConsulWatch } from './watch.js';
 
 /** The flags the Go api sets on a lock key (and checks, to tell a lock from a semaphore). */
@@ -95,8 +96,7 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
   readonly #call: WriteOptions;
   #held: ConsulLockHeld | undefined;
   #lost: AbortController | undefined;
-  #renewStop: AbortController | undefined;
-  #renewing: Promise<void> | undefined;
+  #renewal: RenewedSession | undefined;
   #monitor: ConsulWatch<KvPair | null> | undefined;
   #acquiring = false;
 
@@ -175,7 +175,8 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
   async #session(signal: AbortSignal | undefined): Promise<string> {
     if (this.#options.session !== undefined) return this.#options.session;
     const ttl = this.#options.sessionTtl ?? '15s';
-    const id = await this.#client.session.create(
+    this.#renewal = await RenewedSession.start(
+      this.#client,
       {
         Name: this.#options.sessionName ?? 'Consul API Lock',
         TTL: ttl,
@@ -183,23 +184,15 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
         ...(this.#options.lockDelay !== undefined ? { LockDelay: this.#options.lockDelay } : {}),
       },
       { ...this.#call, ...(signal ? { signal } : {}) },
+      (error: unknown) => this.#loseLock(lostError(this.key, 'the session could not be renewed', error)),
     );
-    const stop = new AbortController();
-    this.#renewStop = stop;
-    this.#renewing = this.#client.session
-      .renewPeriodic(id, ttl, { ...this.#call, signal: stop.signal })
-      .catch((error: unknown) =>
-        this.#loseLock(lostError(this.key, 'the session could not be renewed', error)),
-      );
-    return id;
+    return this.#renewal.id;
   }
 
   async #stopSession(): Promise<void> {
-    const stop = this.#renewStop;
-    this.#renewStop = undefined;
-    if (!stop) return;
-    stop.abort();
-    await this.#renewing;
+    const renewal = this.#renewal;
+    this.#renewal = undefined;
+    await renewal?.stop();
   }
 
   async #acquireWith(session: string, signal: AbortSignal | undefined): Promise<ConsulLockHeld> {

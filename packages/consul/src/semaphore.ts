@@ -5,6 +5,7 @@ import { decodeText, type ConsulValue } from './codec.js';
 import { ConsulError, isConsulError } from './errors.js';
 import type { WriteOptions } from './options.js';
 import { durationMs } from './request.js';
+import { RenewedSession } from './renewed-session.js';
 import { ConsulWatch } from './watch.js';
 
 /** The flags the Go api sets on semaphore keys (and checks, to tell a semaphore from a lock). */
@@ -81,8 +82,7 @@ export class ConsulSemaphore extends EventEmitter<ConsulSemaphoreEvents> {
   readonly #call: WriteOptions;
   #held: ConsulSemaphoreHeld | undefined;
   #lost: AbortController | undefined;
-  #renewStop: AbortController | undefined;
-  #renewing: Promise<void> | undefined;
+  #renewal: RenewedSession | undefined;
   #monitor: ConsulWatch<KvPair[]> | undefined;
   #acquiring = false;
 
@@ -195,15 +195,11 @@ export class ConsulSemaphore extends EventEmitter<ConsulSemaphoreEvents> {
   async #session(signal: AbortSignal | undefined): Promise<string> {
     if (this.#options.session !== undefined) return this.#options.session;
     const ttl = this.#options.sessionTtl ?? '15s';
-    const id = await this.#client.session.create(
+    this.#renewal = await RenewedSession.start(
+      this.#client,
       { Name: this.#options.sessionName ?? 'Consul API Semaphore', TTL: ttl, Behavior: 'delete' },
       { ...this.#call, ...(signal ? { signal } : {}) },
-    );
-    const stop = new AbortController();
-    this.#renewStop = stop;
-    this.#renewing = this.#client.session
-      .renewPeriodic(id, ttl, { ...this.#call, signal: stop.signal })
-      .catch((error: unknown) =>
+      (error: unknown) =>
         this.#loseSlot(
           new ConsulError(
             'CONSUL_ABORTED',
@@ -213,16 +209,14 @@ export class ConsulSemaphore extends EventEmitter<ConsulSemaphoreEvents> {
             },
           ),
         ),
-      );
-    return id;
+    );
+    return this.#renewal.id;
   }
 
   async #stopSession(): Promise<void> {
-    const stop = this.#renewStop;
-    this.#renewStop = undefined;
-    if (!stop) return;
-    stop.abort();
-    await this.#renewing;
+    const renewal = this.#renewal;
+    this.#renewal = undefined;
+    await renewal?.stop();
   }
 
   async #acquireWith(session: string, signal: AbortSignal | undefined): Promise<ConsulSemaphoreHeld> {
