@@ -152,6 +152,45 @@ describe('bad input: keys', () => {
   );
 });
 
+describe('bad input: keys etcd v2 would hide', () => {
+  // etcd v2 leaves nodes named `_...` out of listings and recursive watches: the etcd store refuses
+  // to create them (they would vanish from list, watch, copy and mirror); the other backends list them.
+  const HIDDEN = ['_x', '_dir/x', 'a/_b', 'a/_b/c', '__'];
+  forEachBackend('a segment starting with "_"', async ({ name, open }) => {
+    const store = open(freshPrefix('bad-input'));
+    try {
+      for (const key of HIDDEN) {
+        if (name === 'etcd') {
+          await expectInvalid(`set ${key}`, () => store.set(key, 'v'));
+          await expectInvalid(`compareAndSwap ${key}`, () =>
+            store.compareAndSwap(key, 'v', { prevExist: false }),
+          );
+          await expectInvalid(`mkdir ${key}`, () => store.mkdir(key));
+          await expectInvalid(`push ${key}`, () => store.push(key, 'v'));
+          assert.equal(await store.get(key), null);
+        } else {
+          await store.set(key === 'a/_b' ? 'a/_b2' : key, 'v');
+        }
+      }
+      if (name === 'etcd') {
+        await expectEmpty(store, 'after every refused key');
+        // Keys that merely contain `_` are ordinary.
+        await store.set('a_b/c_', 'v');
+        assert.deepEqual(
+          (await store.list('', { recursive: true })).filter((e) => !e.dir).map((e) => e.key),
+          ['a_b/c_'],
+        );
+      } else {
+        const listed = (await store.list('', { recursive: true })).filter((e) => !e.dir).map((e) => e.key);
+        assert.deepEqual(listed.sort(), ['_x', '_dir/x', 'a/_b2', 'a/_b/c', '__'].sort());
+      }
+    } finally {
+      await store.del('', { recursive: true }).catch(() => undefined);
+      await store.close();
+    }
+  });
+});
+
 describe('bad input: values', () => {
   forEachBackend(
     'empty, binary and limit-sized values; too large is VALUE_TOO_LARGE and writes nothing',

@@ -3,11 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { binaryCodec } from '@polykv/core';
 import { stopAllServers } from '../helpers/processes.js';
-import { freshPrefix, startBackends, type Backend } from './backends.js';
+import { freshPrefix, hasCode, startBackends, type Backend } from './backends.js';
 
 // Issue 8, property test: arbitrary valid keys (any Unicode but control characters, `.`/`..` and
 // empty segments) and arbitrary bytes round-trip through every real backend, and each key lists
-// as itself. The seed is printed on failure by fast-check; set FC_SEED to replay one.
+// as itself; on etcd a key with a segment starting with `_` is refused (etcd v2 hides it). The seed is printed on failure by fast-check; set FC_SEED to replay one.
 
 after(stopAllServers);
 
@@ -92,6 +92,12 @@ describe('property: arbitrary keys and binary values round-trip through every ba
           fc.asyncProperty(key, value, async (k, bytes) => {
             // A clean slate, also after a failed run, so that shrinking sees only its own key.
             await store.del('', { recursive: true });
+            if (name === 'etcd' && k.split('/').some((segment) => segment.startsWith('_'))) {
+              // etcd v2 hides such keys from listings and watches: refused rather than lost.
+              await assert.rejects(store.set(k, bytes), hasCode('INVALID_ARGUMENT'));
+              assert.equal(await store.get(k), null, 'the refused key was not written');
+              return;
+            }
             const written = await store.set(k, bytes);
             assert.equal(written.key, k);
             const read = await store.get(k);

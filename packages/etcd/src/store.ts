@@ -206,7 +206,7 @@ export class EtcdStore<V = string> implements Store<V> {
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
     const { ttl, signal, timeout } = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#visiblePath(key);
     const raw = this.#encode(value);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     const keys = this.client.keys;
@@ -303,7 +303,7 @@ export class EtcdStore<V = string> implements Store<V> {
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
     const { ttl, signal, timeout } = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#visiblePath(key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
       const { node } = await this.client.keys.mkdir(path, {
@@ -325,7 +325,7 @@ export class EtcdStore<V = string> implements Store<V> {
     options?: SetOptions,
   ): Promise<Entry<V>> {
     const { ttl, signal, timeout } = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#visiblePath(key);
     const check = checkSwapCondition(condition);
     const raw = this.#encode(value);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
@@ -344,6 +344,24 @@ export class EtcdStore<V = string> implements Store<V> {
     } catch (error) {
       throw this.#fail(this.#missingUnderValue(error, check.kind !== 'prevExist'), key);
     }
+  }
+
+  /**
+   * The backend path of a key a call may create. etcd v2 leaves every node whose name starts with
+   * `_` out of its parent's listings and recursive watches, so such a key would be written and then
+   * missing from `list`, `watch`, `copy` and `mirror`: it is refused instead. Reads and deletes of
+   * such keys (written by other tools) still work.
+   */
+  #visiblePath(key: string, argument = 'key'): string {
+    const path = this.#keys.toBackend(key, { argument });
+    const relative = this.#keys.fromBackend(path)!;
+    if (relative.startsWith('_') || relative.includes('/_')) {
+      throw new InvalidArgumentError(
+        argument,
+        `${argument} ${JSON.stringify(relative)} has a segment starting with "_": etcd v2 hides such keys from listings and watches`,
+      );
+    }
+    return path;
   }
 
   /** With prevValue/prevIndex, a path under a value (104) is a missing key, as on memory://. */
@@ -374,7 +392,7 @@ export class EtcdStore<V = string> implements Store<V> {
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
     const { ttl, signal, timeout } = this.#begin(options);
-    const path = this.#keys.toBackend(dir, { argument: 'dir' });
+    const path = this.#visiblePath(dir, 'dir');
     const raw = this.#encode(value);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
