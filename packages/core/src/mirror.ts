@@ -24,9 +24,23 @@ export interface MirrorEvents {
   applied: [event: KeyEvent<unknown>];
   /** A write to the target failed; it is retried (with the key's latest state) until it succeeds. */
   retry: [key: string, error: unknown];
+  /**
+   * The target can never hold this change as it is (`INVALID_ARGUMENT`, `VALUE_TOO_LARGE`,
+   * `NOT_SUPPORTED`: a key etcd would hide, a value over Consul's limit): reported once per change
+   * and not retried, so one such key cannot stall the mirror. The key is missing on the target.
+   */
+  skipped: [key: string, error: PolykvError];
   /** The source watch ended with an error: the mirror has stopped. */
   error: [error: PolykvError];
   end: [];
+}
+
+/** Errors no retry can fix: the target refuses the key or value itself. */
+function isPermanent(error: unknown): error is PolykvError {
+  return (
+    isPolykvError(error) &&
+    (error.code === 'INVALID_ARGUMENT' || error.code === 'VALUE_TOO_LARGE' || error.code === 'NOT_SUPPORTED')
+  );
 }
 
 type Pending = { type: 'put'; value: unknown; ttl: number | undefined } | { type: 'delete' };
@@ -43,6 +57,8 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   readonly #concurrency: number;
   /** The latest wanted state of each key not yet written: a burst of changes to one key costs one write. */
   readonly #pending = new Map<string, Pending>();
+  /** Keys whose latest change was reported `skipped`: a re-sync does not report them again. */
+  readonly #refused = new Set<string>();
   #inFlight = 0;
   #attempt = 0;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -131,6 +147,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
           if (!(isPolykvError(error) && error.code === 'IS_A_DIRECTORY')) throw error;
         });
       this.#attempt = 0;
+      this.#refused.delete(key);
       this.emit(
         'applied',
         wanted.type === 'put'
@@ -138,6 +155,11 @@ export class Mirror extends EventEmitter<MirrorEvents> {
           : { type: 'delete', key, index: 0 },
       );
     } catch (error) {
+      if (isPermanent(error)) {
+        this.#refused.add(key);
+        this.emit('skipped', key, error);
+        return;
+      }
       // Keep the newest state: a change that arrived meanwhile supersedes this one.
       if (!this.#pending.has(key)) this.#pending.set(key, wanted);
       this.#dirty = true;
@@ -156,7 +178,13 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       });
       const { extra } = await diff(this.#from, this.#to, { prefix: this.#prefix });
       for (const key of extra) await this.#to.del(key);
-      if (summary.failed.length > 0) throw summary.failed[0]!.error;
+      for (const { key, error } of summary.failed) {
+        if (!isPermanent(error) || this.#refused.has(key)) continue;
+        this.#refused.add(key);
+        this.emit('skipped', key, error);
+      }
+      const failure = summary.failed.find(({ error }) => !isPermanent(error));
+      if (failure) throw failure.error;
       this.#dirty = false;
       this.#attempt = 0;
       this.emit('synced', summary);
