@@ -260,20 +260,36 @@ describe('etcd request function (fake servers)', () => {
         json(response, 400, { errorCode: 209, message: 'Invalid field' });
       }
     });
-    const client = new EtcdClient({ hosts: fake.host });
-    const watcher = client.watcher('k');
-    const errors: unknown[] = [];
-    watcher.on('error', (error) => errors.push(error));
-    await watcher.stopped.catch(() => undefined);
-    const waits = fake.requests
-      .filter((request) => request.url.includes('wait=true'))
-      .map((request) => request.url);
-    assert.deepEqual(waits, [
-      '/v2/keys/k?wait=true&waitIndex=41',
-      '/v2/keys/k?wait=true&waitIndex=42',
-      '/v2/keys/k?wait=true&waitIndex=58',
-    ]);
-    assert.equal(errors.length, 1, 'a 400 ends the watch loudly');
-    await client.close();
+    for (const sharedWatches of [false, true]) {
+      polls = 0;
+      fake.requests.length = 0;
+      const client = new EtcdClient({ hosts: fake.host, sharedWatches });
+      const watcher = client.watcher('k');
+      const errors: unknown[] = [];
+      watcher.on('error', (error) => errors.push(error));
+      await watcher.stopped.catch(() => undefined);
+      const waits = fake.requests
+        .filter((request) => request.url.includes('wait=true'))
+        .map((request) => request.url);
+      assert.deepEqual(
+        waits,
+        sharedWatches
+          ? [
+              // The shared poll (a top-level key is polled on itself, recursively) follows the same
+              // rules; refused with a 4xx, it hands the watcher to a poll of its own.
+              '/v2/keys/k?wait=true&recursive=true&waitIndex=41',
+              '/v2/keys/k?wait=true&recursive=true&waitIndex=42',
+              '/v2/keys/k?wait=true&recursive=true&waitIndex=58',
+              '/v2/keys/k?wait=true&waitIndex=58',
+            ]
+          : [
+              '/v2/keys/k?wait=true&waitIndex=41',
+              '/v2/keys/k?wait=true&waitIndex=42',
+              '/v2/keys/k?wait=true&waitIndex=58',
+            ],
+      );
+      assert.equal(errors.length, 1, 'a 400 ends the watch loudly');
+      await client.close();
+    }
   });
 });

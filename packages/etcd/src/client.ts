@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, Dispatcher } from 'undici';
 import { AuthApi } from './api/auth.js';
 import { ClusterApi } from './api/cluster.js';
 import { KeysApi } from './api/keys.js';
@@ -20,6 +20,36 @@ import { discoverHosts } from './discovery.js';
 import { SyncRunner } from './sync.js';
 import type { EtcdDelOptions, EtcdGetOptions, EtcdResult, EtcdSetOptions } from './api/keys.js';
 import { EtcdWatcher, type EtcdWatcherOptions } from './watch.js';
+import { SharedWaits, type WaitSource } from './shared-waits.js';
+
+/**
+ * Long polls (`wait=true`) on their own uncapped agent, every other request on the capped one: a
+ * cap shared with polls would let idle watches starve reads.
+ */
+class SplitDispatcher extends Dispatcher {
+  readonly #requests: Dispatcher;
+  readonly #polls: Dispatcher;
+
+  constructor(requests: Dispatcher, polls: Dispatcher) {
+    super();
+    this.#requests = requests;
+    this.#polls = polls;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const { path } = options;
+    const target = path.includes('wait=true') ? this.#polls : this.#requests;
+    return target.dispatch(options, handler);
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all([this.#requests.close(), this.#polls.close()]);
+  }
+
+  override async destroy(): Promise<void> {
+    await Promise.all([this.#requests.destroy(), this.#polls.destroy()]);
+  }
+}
 
 /** Events of {@link EtcdClient}. */
 export interface EtcdClientEvents {
@@ -65,6 +95,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
   #clusterId: string | undefined;
   readonly #given: EtcdClientOptions;
   #sync: SyncRunner | undefined;
+  #shared: SharedWaits | undefined;
 
   constructor(options: EtcdClientOptions | string | string[] = {}) {
     super();
@@ -77,20 +108,22 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     this.options = resolveOptions(opts, hosts);
     this.#pool = new HostPool(hosts, this.options);
     this.#ownDispatcher = opts.dispatcher === undefined;
-    this.#dispatcher =
-      opts.dispatcher ??
-      new Agent({
-        keepAliveTimeout: 30_000,
-        connect: {
-          timeout: this.options.connectTimeout,
-          ...(opts.tls?.ca !== undefined ? { ca: opts.tls.ca } : {}),
-          ...(opts.tls?.cert !== undefined ? { cert: opts.tls.cert } : {}),
-          ...(opts.tls?.key !== undefined ? { key: opts.tls.key } : {}),
-          ...(opts.tls?.passphrase !== undefined ? { passphrase: opts.tls.passphrase } : {}),
-          ...(opts.tls?.servername !== undefined ? { servername: opts.tls.servername } : {}),
-          rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
-        },
-      });
+    if (opts.dispatcher) this.#dispatcher = opts.dispatcher;
+    else {
+      const connect = {
+        timeout: this.options.connectTimeout,
+        ...(opts.tls?.ca !== undefined ? { ca: opts.tls.ca } : {}),
+        ...(opts.tls?.cert !== undefined ? { cert: opts.tls.cert } : {}),
+        ...(opts.tls?.key !== undefined ? { key: opts.tls.key } : {}),
+        ...(opts.tls?.passphrase !== undefined ? { passphrase: opts.tls.passphrase } : {}),
+        ...(opts.tls?.servername !== undefined ? { servername: opts.tls.servername } : {}),
+        rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
+      };
+      this.#dispatcher = new SplitDispatcher(
+        new Agent({ keepAliveTimeout: 30_000, connections: this.options.connections, connect }),
+        new Agent({ keepAliveTimeout: 30_000, connect }),
+      );
+    }
     this.request = createRequest(this.#dispatcher, this.#pool, this.options, () => this.#closed);
     this.keys = new KeysApi(this.request, this.options.json);
     this.members = new MembersApi(this.request);
@@ -112,6 +145,17 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * What watches long-poll through: the client's shared polls (made on first use), or `keys`
+   * itself with `sharedWatches: false`. Its `wait` has the semantics of `keys.wait`.
+   */
+  get waits(): WaitSource {
+    const shared = this.options.sharedWatches;
+    if (shared === undefined) return this.keys;
+    this.#shared ??= new SharedWaits(this.keys, { ...shared, ...this.options });
+    return this.#shared;
   }
 
   /**
@@ -169,7 +213,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
    */
   watcher<V = string>(key: string, options: EtcdWatcherOptions = {}): EtcdWatcher<V> {
     if (this.#closed) throw new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client is closed' });
-    const watcher = new EtcdWatcher<V>(this.keys, key, options, this.options);
+    const watcher = new EtcdWatcher<V>(this.keys, key, options, this.options, this.waits);
     this.#watchers.add(watcher);
     watcher.once('stop', () => this.#watchers.delete(watcher as EtcdWatcher<unknown>));
     return watcher;
@@ -319,6 +363,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     clearTimeout(this.#refreshTimer);
     await this.#sync?.close();
     await Promise.all([...this.#watchers].map((watcher) => watcher.stop()));
+    this.#shared?.close();
     if (this.#ownDispatcher) await this.#dispatcher.destroy();
   }
 }

@@ -4,6 +4,7 @@ export type {
   EtcdCallOptions,
   EtcdTlsOptions,
   EtcdRefreshOptions,
+  EtcdSharedWatchOptions,
   ResolvedEtcdOptions,
 } from './options.js';
 export {
@@ -47,5 +48,6 @@ export {
   type EtcdReconnectInfo,
   type EtcdResyncInfo,
 } from './watch.js';
+export { SharedWaits, type WaitSource, type SharedWaitsOptions } from './shared-waits.js';
 export { createEtcdStore, storeFromUrl, EtcdStore, type EtcdStoreOptions } from './store.js';
 export { discoverHosts } from './discovery.js';

@@ -93,6 +93,28 @@ export interface EtcdClientOptions {
    * @defaultValue false
    */
   json?: boolean;
+  /**
+   * Sockets per host for ordinary requests (reads, writes: a burst queues instead of opening
+   * hundreds of sockets that then idle). Long polls (`wait=true`) have their own sockets, outside
+   * this cap, so that watches never starve reads. Ignored with an injected `dispatcher`.
+   * @defaultValue 64
+   */
+  connections?: number;
+  /**
+   * Watches (`watcher()`, the Store's `watch`) share long polls: waits on keys below one directory
+   * share one recursive poll of that directory (at most `maxPolls` polls; past that, private
+   * polls). `false`: every watch has its own poll. See the README's Watches section.
+   * @defaultValue true
+   */
+  sharedWatches?: boolean | EtcdSharedWatchOptions;
+}
+
+/** Options of shared watch polls; see {@link EtcdClientOptions.sharedWatches}. */
+export interface EtcdSharedWatchOptions {
+  /** Shared polls (sockets) at most; further waits poll on their own. @defaultValue 8 */
+  maxPolls?: number;
+  /** Milliseconds a poll without watchers goes on before it stops. @defaultValue 1500 */
+  lingerMs?: number;
 }
 
 /** The resolved, frozen form of {@link EtcdClientOptions}. */
@@ -109,6 +131,9 @@ export interface ResolvedEtcdOptions {
   readonly refreshMs: number | undefined;
   readonly json: boolean;
   readonly authHeader: string | undefined;
+  readonly connections: number;
+  /** `undefined`: sharing is off. */
+  readonly sharedWatches: Readonly<EtcdSharedWatchOptions> | undefined;
 }
 
 export const DEFAULTS = Object.freeze({
@@ -120,6 +145,7 @@ export const DEFAULTS = Object.freeze({
   backoffMs: 100,
   maxBackoffMs: 2000,
   refreshMs: 30_000,
+  connections: 64,
 });
 
 /** `h1:2379` → `http://h1:2379`; keeps `https://`; drops a trailing slash. */
@@ -177,6 +203,15 @@ export function resolveOptions(options: EtcdClientOptions, hosts: readonly strin
         : DEFAULTS.refreshMs
       : undefined,
     json: options.json ?? false,
+    connections: options.connections ?? DEFAULTS.connections,
+    sharedWatches:
+      options.sharedWatches === false
+        ? undefined
+        : Object.freeze(
+            options.sharedWatches === true || options.sharedWatches === undefined
+              ? {}
+              : { ...options.sharedWatches },
+          ),
     authHeader: options.auth
       ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
       : undefined,

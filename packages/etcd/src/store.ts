@@ -483,7 +483,7 @@ export class EtcdStore<V = string> implements Store<V> {
     sink.connected();
     try {
       await runWatchLoop<string>(
-        this.client.keys,
+        this.client.waits,
         path,
         { recursive, waitIndex: next, signal: sink.signal, ...timing },
         {
@@ -604,7 +604,7 @@ export class EtcdStore<V = string> implements Store<V> {
           return 0;
         };
         await runWatchLoop<string>(
-          keys,
+          this.client.waits,
           node.path,
           { recursive: false, waitIndex: node.index + 1, signal: both, ...timing },
           {

@@ -2,6 +2,7 @@ import { backoffDelay, sleep } from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
 import type { EtcdNode, EtcdResult, KeysApi } from './api/keys.js';
 import { EtcdError, isEtcdError } from './errors.js';
+import type { WaitSource } from './shared-waits.js';
 
 /** What the long-poll loop reports; the native watcher and the Store's watch both sit on it. */
 export interface WatchLoopHandlers<V> {
@@ -43,10 +44,11 @@ export function isTerminalWatchError(error: unknown): boolean {
  * (the server closed it), `X-Etcd-Index + 1` (the index when etcd registered the poll, so nothing
  * between is skipped and an idle key on a busy cluster never falls out of the history window);
  * after a connection failure, the same index again (with backoff); after errorCode 401, whatever
- * `cleared` returns. It never skips silently.
+ * `cleared` returns. It never skips silently. Polls go through `waits`: `client.keys`, or the
+ * client's shared polls (`client.waits`), which answer with the same results and errors.
  */
 export async function runWatchLoop<V>(
-  keys: KeysApi,
+  waits: WaitSource,
   key: string,
   options: WatchLoopOptions,
   handlers: WatchLoopHandlers<V>,
@@ -64,7 +66,7 @@ export async function runWatchLoop<V>(
   while (!signal.aborted) {
     let result;
     try {
-      result = await keys.wait<V>(key, {
+      result = await waits.wait<V>(key, {
         recursive: options.recursive,
         ...(next !== undefined ? { waitIndex: next } : {}),
         signal,
@@ -194,6 +196,7 @@ export class EtcdWatcher<V = string>
     key: string,
     options: EtcdWatcherOptions,
     timing: { backoffMs: number; maxBackoffMs: number; random: () => number },
+    waits: WaitSource = keys,
   ) {
     super();
     this.key = key;
@@ -239,7 +242,7 @@ export class EtcdWatcher<V = string>
       this.#nextIndex = start;
       if (!signal.aborted) this.emit('ready');
       await runWatchLoop<V>(
-        keys,
+        waits,
         key,
         { recursive, waitIndex: start, signal, ...timing },
         {
