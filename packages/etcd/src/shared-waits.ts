@@ -268,9 +268,9 @@ export class SharedWaits implements WaitSource {
       return this.#keys.wait<V>(key, options);
     const normalized = normalize(key);
     const recursive = options.recursive ?? false;
+    if (signal?.aborted) return Promise.reject(this.#aborted(key, signal));
     const poll = this.#pollFor(normalized, waitIndex);
     if (!poll) return this.#keys.wait<V>(key, options);
-    if (signal?.aborted) return Promise.reject(this.#aborted(key, signal));
     let backfill: Backfill | undefined;
     if (waitIndex < poll.coveredFrom) {
       // Older than the poll's memory: catch up on the directory's history first.
