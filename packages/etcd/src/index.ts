@@ -49,5 +49,6 @@ export {
   type EtcdResyncInfo,
 } from './watch.js';
 export { SharedWaits, type WaitSource, type SharedWaitsOptions } from './shared-waits.js';
+export { SharedReads, watchRead, type SharedReadsOptions, type WatchReadOptions } from './shared-reads.js';
 export { createEtcdStore, storeFromUrl, EtcdStore, type EtcdStoreOptions } from './store.js';
 export { discoverHosts } from './discovery.js';

@@ -115,6 +115,11 @@ export interface EtcdSharedWatchOptions {
   maxPolls?: number;
   /** Milliseconds a poll without watchers goes on before it stops. @defaultValue 1500 */
   lingerMs?: number;
+  /**
+   * Watchers starting together (in the same tick) on at least this many keys of one directory
+   * read their baseline with one quorum read of the directory; `0` turns it off. @defaultValue 8
+   */
+  batchReads?: number;
 }
 
 /** The resolved, frozen form of {@link EtcdClientOptions}. */

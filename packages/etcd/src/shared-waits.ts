@@ -1,12 +1,19 @@
 import { backoffDelay, sleep } from '@polykv/core';
 import type { EtcdEmptyWait, EtcdResult, EtcdWaitOptions, KeysApi } from './api/keys.js';
 import { EtcdError, isEtcdError } from './errors.js';
+import { SharedReads, watchRead, type WatchReadOptions } from './shared-reads.js';
 import { isTerminalWatchError } from './watch.js';
 
 /** What a watch loop long-polls through: `client.keys` itself, or the client's shared polls. */
 export interface WaitSource {
   /** Exactly the semantics of `KeysApi.wait`. */
   wait<V = string>(key: string, options?: EtcdWaitOptions): Promise<EtcdResult<V> | EtcdEmptyWait>;
+  /**
+   * A watch's quorum read (baseline, re-read after a 401): the semantics of
+   * `KeysApi.get(key, { recursive, quorum: true, signal })`, batched with its neighbours (see
+   * {@link SharedReads}). Absent on `client.keys`: use {@link watchRead}.
+   */
+  read?<V = string>(key: string, options?: WatchReadOptions): Promise<EtcdResult<V>>;
 }
 
 /** Options of {@link SharedWaits}. */
@@ -17,6 +24,8 @@ export interface SharedWaitsOptions {
   bufferSize?: number;
   /** How long a poll without callers goes on (buffering) before it stops. @defaultValue 1500 */
   lingerMs?: number;
+  /** See {@link SharedReadsOptions.minBatch}. @defaultValue 8 */
+  batchReads?: number;
   backoffMs: number;
   maxBackoffMs: number;
   random: () => number;
@@ -241,10 +250,12 @@ export class SharedWaits implements WaitSource {
   readonly #bufferSize: number;
   readonly #lingerMs: number;
   readonly #timing: { backoffMs: number; maxBackoffMs: number; random: () => number };
+  readonly #reads: SharedReads;
   #closed = false;
 
   constructor(keys: KeysApi, options: SharedWaitsOptions) {
     this.#keys = keys;
+    this.#reads = new SharedReads(keys, { minBatch: options.batchReads ?? 8 });
     this.#maxPolls = options.maxPolls ?? 8;
     this.#bufferSize = options.bufferSize ?? 1000;
     this.#lingerMs = options.lingerMs ?? 1500;
@@ -259,6 +270,15 @@ export class SharedWaits implements WaitSource {
       coveredFrom: poll.coveredFrom,
       cursor: poll.cursor,
     }));
+  }
+
+  /**
+   * `client.keys.get(key, { recursive, quorum: true, signal })`, coalesced with the reads of
+   * watchers starting at the same time below the same directory (see {@link SharedReads}).
+   */
+  read<V = string>(key: string, options: WatchReadOptions = {}): Promise<EtcdResult<V>> {
+    if (this.#closed) return watchRead<V>(this.#keys, this.#keys, key, options);
+    return this.#reads.read<V>(key, options);
   }
 
   /** `client.keys.wait`, through a shared poll when one can serve it. */

@@ -55,6 +55,7 @@ import { EtcdClient } from './client.js';
 import { AllHostsFailedError, EtcdError, isEtcdError } from './errors.js';
 import type { EtcdClientOptions } from './options.js';
 import { isTerminalWatchError, runWatchLoop } from './watch.js';
+import { watchRead } from './shared-reads.js';
 
 /** Options of {@link createEtcdStore}: the client's options, or a client, plus the store's. */
 export interface EtcdStoreOptions<V = string> extends EtcdClientOptions {
@@ -429,7 +430,7 @@ export class EtcdStore<V = string> implements Store<V> {
   ): Promise<{ entries: Entry<V>[]; index: number }> {
     const entries: Entry<V>[] = [];
     try {
-      const result = await this.client.keys.get(path, { recursive, quorum: true, signal });
+      const result = await watchRead(this.client.waits, this.client.keys, path, { recursive, signal });
       const visit = (node: EtcdNode): void => {
         if (node.dir) {
           if (recursive) for (const child of node.nodes ?? []) visit(child);

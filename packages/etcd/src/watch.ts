@@ -2,6 +2,7 @@ import { backoffDelay, sleep } from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
 import type { EtcdNode, EtcdResult, KeysApi } from './api/keys.js';
 import { EtcdError, isEtcdError } from './errors.js';
+import { watchRead } from './shared-reads.js';
 import type { WaitSource } from './shared-waits.js';
 
 /** What the long-poll loop reports; the native watcher and the Store's watch both sit on it. */
@@ -210,7 +211,7 @@ export class EtcdWatcher<V = string>
       const fresh = new Map<string, EtcdNode<V>>();
       let index: number | undefined;
       try {
-        const result = await keys.get<V>(key, { recursive, quorum: true, signal });
+        const result = await watchRead<V>(waits, keys, key, { recursive, signal });
         index = result.etcdIndex;
         for (const node of flatten(result.node, []))
           if (recursive || node.key === result.node.key) fresh.set(node.key, node);
@@ -255,7 +256,7 @@ export class EtcdWatcher<V = string>
             const fresh = new Map<string, EtcdNode<V>>();
             let index: number | undefined;
             try {
-              const result = await keys.get<V>(key, { recursive, quorum: true, signal });
+              const result = await watchRead<V>(waits, keys, key, { recursive, signal });
               index = result.etcdIndex;
               for (const node of flatten(result.node, []))
                 if (recursive || node.key === result.node.key) fresh.set(node.key, node);
