@@ -88,7 +88,9 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
   readonly #pool: HostPool;
   readonly #dispatcher: Dispatcher;
   readonly #ownDispatcher: boolean;
-  readonly #watchers = new Set<EtcdWatcher<unknown>>();
+  readonly #watchers = new Set<{ stop(): Promise<void> }>();
+  /** A stopped watcher leaves `#watchers` (one function for all of them). */
+  readonly #forget = (watcher: { stop(): Promise<void> }): void => void this.#watchers.delete(watcher);
   #closed = false;
   #refreshTimer: NodeJS.Timeout | undefined;
   #refreshFailures = 0;
@@ -213,9 +215,8 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
    */
   watcher<V = string>(key: string, options: EtcdWatcherOptions = {}): EtcdWatcher<V> {
     if (this.#closed) throw new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client is closed' });
-    const watcher = new EtcdWatcher<V>(this.keys, key, options, this.options, this.waits);
+    const watcher = new EtcdWatcher<V>(this.keys, key, options, this.options, this.waits, this.#forget);
     this.#watchers.add(watcher);
-    watcher.once('stop', () => this.#watchers.delete(watcher as EtcdWatcher<unknown>));
     return watcher;
   }
 

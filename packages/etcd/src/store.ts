@@ -486,7 +486,7 @@ export class EtcdStore<V = string> implements Store<V> {
       await runWatchLoop<string>(
         this.client.waits,
         path,
-        { recursive, waitIndex: next, signal: sink.signal, ...timing },
+        { recursive, waitIndex: next, signal: sink.signal, timing },
         {
           event: (result) => this.#emitEvent(sink, result),
           cleared: async () => {
@@ -607,7 +607,7 @@ export class EtcdStore<V = string> implements Store<V> {
         await runWatchLoop<string>(
           this.client.waits,
           node.path,
-          { recursive: false, waitIndex: node.index + 1, signal: both, ...timing },
+          { recursive: false, waitIndex: node.index + 1, signal: both, timing },
           {
             event: (result) => {
               if (isDeletion(result.action)) done();

@@ -20,14 +20,20 @@ export interface WatchLoopHandlers<V> {
   disconnected(cause: unknown, attempt: number): void;
 }
 
+/** Backoff between failed polls (the client's options fit). */
+export interface WatchTiming {
+  readonly backoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly random: () => number;
+}
+
 export interface WatchLoopOptions {
   recursive: boolean;
   /** The first index to wait for; `undefined`: from now. */
   waitIndex: number | undefined;
   signal: AbortSignal;
-  backoffMs: number;
-  maxBackoffMs: number;
-  random: () => number;
+  /** Shared, not copied: an idle watch holds only a reference. */
+  timing: WatchTiming;
 }
 
 /** Errors that no retry can fix: a bad request or refused credentials. */
@@ -54,15 +60,14 @@ export async function runWatchLoop<V>(
   options: WatchLoopOptions,
   handlers: WatchLoopHandlers<V>,
 ): Promise<void> {
-  const { signal } = options;
+  const { signal, timing } = options;
   let next = options.waitIndex;
   let failures = 0;
   const backoff = async (cause: unknown): Promise<void> => {
     handlers.disconnected(cause, failures);
-    await sleep(
-      backoffDelay(failures++, options.backoffMs, options.maxBackoffMs, options.random),
-      signal,
-    ).catch(() => undefined);
+    await sleep(backoffDelay(failures++, timing.backoffMs, timing.maxBackoffMs, timing.random), signal).catch(
+      () => undefined,
+    );
   };
   while (!signal.aborted) {
     let result;
@@ -183,118 +188,164 @@ export class EtcdWatcher<V = string>
   /** Settles when the watcher stops: resolves on `stop()`, rejects with a terminal error. */
   readonly stopped: Promise<void>;
   readonly #stop = new AbortController();
-  readonly #known = new Map<string, number>();
-  readonly #queue: EtcdWatchEvent<V>[] = [];
+  /**
+   * What the watcher has delivered (key → modifiedIndex), for a resync's differences: one key in
+   * two fields (a watch on one key never knows more), a Map only once a second key shows up.
+   */
+  #known: Map<string, number> | undefined;
+  #knownKey: string | undefined;
+  #knownIndex = 0;
+  /** Made when iteration starts. */
+  #queue: EtcdWatchEvent<V>[] | undefined;
   #wake: (() => void) | undefined;
   #ended = false;
   #failure: EtcdError | undefined;
   #reconnects = 0;
   #nextIndex: number | undefined;
-  #iterating = false;
+  readonly #onStop: ((watcher: { stop(): Promise<void> }) => void) | undefined;
 
+  /**
+   * @param onStop Called once when the watcher stops, before `stop` is emitted (the client's
+   * bookkeeping: cheaper than a listener per watcher).
+   */
   constructor(
     keys: KeysApi,
     key: string,
     options: EtcdWatcherOptions,
-    timing: { backoffMs: number; maxBackoffMs: number; random: () => number },
+    timing: WatchTiming,
     waits: WaitSource = keys,
+    onStop?: (watcher: { stop(): Promise<void> }) => void,
   ) {
     super();
     this.key = key;
+    this.#onStop = onStop;
     const recursive = options.recursive ?? false;
     options.signal?.addEventListener('abort', () => void this.stop(), {
       once: true,
       signal: this.#stop.signal,
     });
     const signal = this.#stop.signal;
-    const read = async (): Promise<number> => {
-      const fresh = new Map<string, EtcdNode<V>>();
-      let index: number | undefined;
-      try {
-        const result = await watchRead<V>(waits, keys, key, { recursive, signal });
-        index = result.etcdIndex;
-        for (const node of flatten(result.node, []))
-          if (recursive || node.key === result.node.key) fresh.set(node.key, node);
-      } catch (error) {
-        if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) throw error;
-        index = error.index;
-      }
-      return this.#baseline(fresh, index ?? 0);
-    };
-    this.stopped = (async () => {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      let start = options.index;
-      if (start === undefined) {
-        // A baseline, retried like any poll, so that a later resync can report deletions.
-        for (let attempt = 0; !signal.aborted; attempt++) {
-          try {
-            start = await read();
-            break;
-          } catch (error) {
-            if (signal.aborted || isTerminalWatchError(error)) throw error;
-            this.emit('reconnect', { error, reconnectCount: ++this.#reconnects });
-            await sleep(
-              backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
-              signal,
-            ).catch(() => undefined);
-          }
+    const handlers: WatchLoopHandlers<V> = {
+      event: (result) => {
+        this.#nextIndex = result.node.modifiedIndex + 1;
+        this.#track(result);
+        this.#deliver(result);
+      },
+      cleared: async (error) => {
+        const { fresh, index } = await this.#read(waits, keys, recursive);
+        const at = index ?? error.index ?? 0;
+        for (const [nodeKey, node] of fresh) {
+          if (this.#knownAt(nodeKey) === node.modifiedIndex) continue;
+          this.#know(nodeKey, node.modifiedIndex);
+          this.#deliver(this.#synthetic('set', node, at));
         }
-      }
-      this.#nextIndex = start;
-      if (!signal.aborted) this.emit('ready');
-      await runWatchLoop<V>(
-        waits,
-        key,
-        { recursive, waitIndex: start, signal, ...timing },
-        {
-          event: (result) => {
-            this.#nextIndex = result.node.modifiedIndex + 1;
-            this.#track(result);
-            this.#deliver(result);
-          },
-          cleared: async (error) => {
-            const fresh = new Map<string, EtcdNode<V>>();
-            let index: number | undefined;
-            try {
-              const result = await watchRead<V>(waits, keys, key, { recursive, signal });
-              index = result.etcdIndex;
-              for (const node of flatten(result.node, []))
-                if (recursive || node.key === result.node.key) fresh.set(node.key, node);
-            } catch (readError) {
-              if (!(isEtcdError(readError) && readError.code === 'ETCD_KEY_NOT_FOUND')) throw readError;
-              index = readError.index;
-            }
-            const at = index ?? error.index ?? 0;
-            for (const [nodeKey, node] of fresh) {
-              if (this.#known.get(nodeKey) === node.modifiedIndex) continue;
-              this.#known.set(nodeKey, node.modifiedIndex);
-              this.#deliver(this.#synthetic('set', node, at));
-            }
-            for (const nodeKey of [...this.#known.keys()]) {
-              if (fresh.has(nodeKey)) continue;
-              this.#known.delete(nodeKey);
-              this.#deliver(
-                this.#synthetic('delete', { key: nodeKey, createdIndex: 0, modifiedIndex: at }, at),
-              );
-            }
-            this.#nextIndex = at + 1;
-            this.emit('resync', { index: at, error });
-            return at + 1;
-          },
-          connected: () => undefined,
-          disconnected: (error) => {
-            this.emit('reconnect', { error, reconnectCount: ++this.#reconnects });
-          },
+        for (const nodeKey of this.#knownKeys()) {
+          if (fresh.has(nodeKey)) continue;
+          this.#forget(nodeKey);
+          this.#deliver(this.#synthetic('delete', { key: nodeKey, createdIndex: 0, modifiedIndex: at }, at));
+        }
+        this.#nextIndex = at + 1;
+        this.emit('resync', { index: at, error });
+        return at + 1;
+      },
+      connected: () => undefined,
+      disconnected: (error) => {
+        this.emit('reconnect', { error, reconnectCount: ++this.#reconnects });
+      },
+    };
+    // A chain rather than one async function: an idle watcher holds one suspended frame (the
+    // loop's), not two.
+    this.stopped = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => options.index ?? this.#baseline(waits, keys, recursive, timing))
+      .then((start) => {
+        this.#nextIndex = start;
+        if (signal.aborted) return undefined;
+        this.emit('ready');
+        return runWatchLoop<V>(waits, key, { recursive, waitIndex: start, signal, timing }, handlers);
+      })
+      .then(
+        () => void this.#end(undefined),
+        (error: unknown) => {
+          const failure = this.#end(signal.aborted ? undefined : error);
+          if (failure) throw failure;
         },
       );
-    })().then(
-      () => void this.#end(undefined),
-      (error: unknown) => {
-        const failure = this.#end(signal.aborted ? undefined : error);
-        if (failure) throw failure;
-      },
-    );
     this.stopped.catch(() => undefined);
+  }
+
+  /** The state of the key (quorum read, coalesced with other watchers' through `waits.read`). */
+  async #read(
+    waits: WaitSource,
+    keys: KeysApi,
+    recursive: boolean,
+  ): Promise<{ fresh: Map<string, EtcdNode<V>>; index: number | undefined }> {
+    const fresh = new Map<string, EtcdNode<V>>();
+    try {
+      const result = await watchRead<V>(waits, keys, this.key, { recursive, signal: this.#stop.signal });
+      for (const node of flatten(result.node, []))
+        if (recursive || node.key === result.node.key) fresh.set(node.key, node);
+      return { fresh, index: result.etcdIndex };
+    } catch (error) {
+      if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) throw error;
+      return { fresh, index: error.index };
+    }
+  }
+
+  /**
+   * The baseline, retried like any poll, so that a later resync can report deletions. Resolves the
+   * index to watch from (`undefined` once stopped).
+   */
+  async #baseline(
+    waits: WaitSource,
+    keys: KeysApi,
+    recursive: boolean,
+    timing: WatchTiming,
+  ): Promise<number | undefined> {
+    const signal = this.#stop.signal;
+    for (let attempt = 0; !signal.aborted; attempt++) {
+      try {
+        const { fresh, index } = await this.#read(waits, keys, recursive);
+        for (const [nodeKey, node] of fresh) this.#know(nodeKey, node.modifiedIndex);
+        return (index ?? 0) + 1;
+      } catch (error) {
+        if (signal.aborted || isTerminalWatchError(error)) throw error;
+        this.emit('reconnect', { error, reconnectCount: ++this.#reconnects });
+        await sleep(
+          backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
+          signal,
+        ).catch(() => undefined);
+      }
+    }
+    return undefined;
+  }
+
+  #knownAt(key: string): number | undefined {
+    if (this.#known) return this.#known.get(key);
+    return key === this.#knownKey ? this.#knownIndex : undefined;
+  }
+
+  #know(key: string, index: number): void {
+    if (this.#known) this.#known.set(key, index);
+    else if (this.#knownKey === undefined || this.#knownKey === key) {
+      this.#knownKey = key;
+      this.#knownIndex = index;
+    } else {
+      this.#known = new Map([
+        [this.#knownKey, this.#knownIndex],
+        [key, index],
+      ]);
+      this.#knownKey = undefined;
+    }
+  }
+
+  #forget(key: string): void {
+    if (this.#known) this.#known.delete(key);
+    else if (key === this.#knownKey) this.#knownKey = undefined;
+  }
+
+  #knownKeys(): string[] {
+    if (this.#known) return [...this.#known.keys()];
+    return this.#knownKey === undefined ? [] : [this.#knownKey];
   }
 
   /** Where the watcher will resume: the last event's `modifiedIndex + 1`. */
@@ -307,11 +358,6 @@ export class EtcdWatcher<V = string>
     if (!this.#stop.signal.aborted)
       this.#stop.abort(new EtcdError({ code: 'ETCD_ABORTED', message: 'the watcher was stopped' }));
     await this.stopped.catch(() => undefined);
-  }
-
-  #baseline(fresh: Map<string, EtcdNode<V>>, index: number): number {
-    for (const [nodeKey, node] of fresh) this.#known.set(nodeKey, node.modifiedIndex);
-    return index + 1;
   }
 
   #synthetic(action: string, node: EtcdNode<V>, index: number): EtcdWatchEvent<V> {
@@ -330,14 +376,14 @@ export class EtcdWatcher<V = string>
   #track(result: EtcdResult<V>): void {
     const { node } = result;
     if (result.action === 'delete' || result.action === 'expire' || result.action === 'compareAndDelete') {
-      for (const known of [...this.#known.keys()]) if (under(known, node.key)) this.#known.delete(known);
+      for (const known of this.#knownKeys()) if (under(known, node.key)) this.#forget(known);
     } else if (!node.dir) {
-      this.#known.set(node.key, node.modifiedIndex);
+      this.#know(node.key, node.modifiedIndex);
     }
   }
 
   #deliver(event: EtcdWatchEvent<V>): void {
-    if (this.#iterating) this.#queue.push(event);
+    this.#queue?.push(event);
     this.#wake?.();
     this.#wake = undefined;
     try {
@@ -361,17 +407,18 @@ export class EtcdWatcher<V = string>
       this.emit('error', this.#failure);
     }
     this.#wake?.();
+    this.#onStop?.(this);
     this.emit('stop');
     return this.#failure;
   }
 
   /** Iterates over events; `break` stops the watcher. A terminal error is thrown. */
   [Symbol.asyncIterator](): AsyncIterator<EtcdWatchEvent<V>> {
-    this.#iterating = true;
+    const queue = (this.#queue ??= []);
     return {
       next: async () => {
         for (;;) {
-          const event = this.#queue.shift();
+          const event = queue.shift();
           if (event) return { value: event, done: false };
           if (this.#ended) {
             if (this.#failure) throw this.#failure;
