@@ -8,7 +8,7 @@ import { DiscoveryChain } from './api/discovery-chain.js';
 import { Event } from './api/event.js';
 import { Health } from './api/health.js';
 import { Internal } from './api/internal.js';
-import { Kv } from './api/kv.js';
+import { Kv, type KvPair } from './api/kv.js';
 import { Operator } from './api/operator.js';
 import { Query } from './api/query.js';
 import { Session } from './api/session.js';
@@ -16,10 +16,22 @@ import { Snapshot } from './api/snapshot.js';
 import { Status } from './api/status.js';
 import { Txn } from './api/txn.js';
 import { ConsulLock, type ConsulLockOptions } from './lock.js';
+import { SplitDispatcher } from './dispatchers.js';
 import type { ConsulClientOptions } from './options.js';
 import { Transport, type RequestSpec, type ResponseOf } from './request.js';
 import { ConsulSemaphore, type ConsulSemaphoreOptions } from './semaphore.js';
+import { SharedKvReads, type SharedWatchOptions } from './shared-kv-reads.js';
 import { ConsulWatch, type ConsulWatchOptions, type WatchMethod } from './watch.js';
+
+/** Options of {@link ConsulClient.watchKv}: the watch loop's options plus `recursive`. */
+export interface KvWatchOptions extends ConsulWatchOptions {
+  /**
+   * Watch the key and everything under the folder `key/` (a key ending in `/`: every key starting
+   * with it). The watch then delivers the pairs as a sorted array.
+   * @defaultValue false
+   */
+  recursive?: boolean;
+}
 
 /**
  * A client for the whole Consul HTTP API. Each endpoint group is a property (`client.kv`,
@@ -53,10 +65,19 @@ export class ConsulClient {
   readonly txn: Txn;
 
   readonly #transport: Transport;
+  /** The pools the client made itself (none with a caller's `dispatcher`). */
+  readonly #dispatcher: SplitDispatcher | undefined;
+  readonly #shared: SharedWatchOptions | false;
+  #kvReads: SharedKvReads | undefined;
 
   constructor(options: ConsulClientOptions = {}) {
-    const transport = new Transport(options);
+    this.#dispatcher = options.dispatcher ? undefined : new SplitDispatcher(options);
+    const transport = new Transport(
+      this.#dispatcher ? { ...options, dispatcher: this.#dispatcher } : options,
+    );
     this.#transport = transport;
+    const shared = options.sharedWatches ?? true;
+    this.#shared = shared === true ? {} : shared;
     this.acl = new Acl(transport);
     this.agent = new Agent(transport);
     this.catalog = new Catalog(transport);
@@ -97,6 +118,40 @@ export class ConsulClient {
     return new ConsulWatch(method, options);
   }
 
+  /**
+   * Watches a KV key (or, `recursive`, a folder) with blocking reads that are shared: the watchers
+   * of keys under one folder share one long poll of that folder (see {@link SharedKvReads}), so
+   * thousands of watchers use a handful of sockets. Emits `change` with the pair (`null` when the
+   * key does not exist), or with the sorted pairs when `recursive`.
+   *
+   * ```ts
+   * const watch = client.watchKv('app/config/db', { wait: '60s' });
+   * watch.on('change', (pair) => console.log(kvText(pair)));
+   * watch.on('error', (err) => console.warn(err.code));
+   * ```
+   * @see https://developer.hashicorp.com/consul/api-docs/features/blocking
+   */
+  watchKv(key: string, options?: KvWatchOptions & { recursive?: false }): ConsulWatch<KvPair | null>;
+  watchKv(key: string, options: KvWatchOptions & { recursive: true }): ConsulWatch<KvPair[]>;
+  watchKv(key: string, options: KvWatchOptions = {}): ConsulWatch<KvPair | null> | ConsulWatch<KvPair[]> {
+    const { recursive = false, ...watchOptions } = options;
+    const reads = this.kvReads;
+    if (recursive) return new ConsulWatch((o) => reads.read(key, { ...o, recursive: true }), watchOptions);
+    return new ConsulWatch(async (o) => {
+      const { data, meta } = await reads.read(key, o);
+      return { data: data[0] ?? null, meta };
+    }, watchOptions);
+  }
+
+  /**
+   * The client's shared blocking KV reads, which {@link ConsulClient.watchKv} and the Store's
+   * watches go through. With `sharedWatches: false` every read is a private blocking query.
+   */
+  get kvReads(): SharedKvReads {
+    this.#kvReads ??= new SharedKvReads(this.kv, this.#shared === false ? { maxPolls: 0 } : this.#shared);
+    return this.#kvReads;
+  }
+
   /** A distributed lock on `key` (session + `?acquire`, the Go api's algorithm). See {@link ConsulLock}. */
   lock(key: string, options?: ConsulLockOptions): ConsulLock {
     return new ConsulLock(this, key, options);
@@ -107,8 +162,10 @@ export class ConsulClient {
     return new ConsulSemaphore(this, prefix, limit, options);
   }
 
-  /** Frees every socket. Later calls fail with `CONSUL_CLOSED`. */
-  close(): Promise<void> {
-    return this.#transport.close();
+  /** Stops the shared polls and frees every socket. Later calls fail with `CONSUL_CLOSED`. */
+  async close(): Promise<void> {
+    this.#kvReads?.close();
+    await this.#transport.close();
+    await this.#dispatcher?.close();
   }
 }

@@ -1,4 +1,5 @@
-export { ConsulClient } from './client.js';
+export { ConsulClient, type KvWatchOptions } from './client.js';
+export { SharedKvReads, type SharedKvReadOptions, type SharedWatchOptions } from './shared-kv-reads.js';
 export { ConsulError, isConsulError, type ConsulErrorCode, type AgentFailure } from './errors.js';
 export type {
   ConsulCallOptions,

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { SharedWatchOptions } from './shared-kv-reads.js';
 
 /** Options every Consul call accepts. */
 export interface ConsulCallOptions {
@@ -92,8 +93,26 @@ export interface ConsulClientOptions {
   timeout?: number;
   /** Defaults merged under every call's options (e.g. `{ stale: true }`). */
   defaults?: QueryOptions;
-  /** The undici dispatcher to send through (a MockAgent, a proxy). @defaultValue a keep-alive Agent owned by the client */
+  /**
+   * The undici dispatcher to send every request through (a MockAgent, a proxy). Without it, the client
+   * owns two keep-alive pools: one for blocking queries (uncapped: a long poll holds its socket) and
+   * one for everything else, capped at `connections` sockets per agent.
+   * @defaultValue keep-alive Agents owned by the client
+   */
   dispatcher?: Dispatcher;
+  /**
+   * The most sockets per agent for requests that are not blocking queries; more requests queue.
+   * Consul 1.8 refuses connections past `http_max_conns_per_client` (200 per client IP). Ignored
+   * with a `dispatcher`.
+   * @defaultValue 64
+   */
+  connections?: number;
+  /**
+   * Share blocking KV reads (`client.watchKv`, the Store's watches): one poll per folder answers
+   * every watcher under it (see the README). `false` gives each watch its own blocking query.
+   * @defaultValue true
+   */
+  sharedWatches?: boolean | SharedWatchOptions;
 }
 
 /** Metadata of a read, from the response headers. */

@@ -977,12 +977,10 @@ export class ConsulStore<V = string> implements Store<V> {
     // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
     const listed = path === this.#keys.prefix ? folder : path;
     let first = true;
-    const read = recursive
-      ? (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => this.client.kv.list(listed, options)
-      : async (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => {
-          const { data, meta } = await this.client.kv.get(path, options);
-          return { data: data ? [data] : [], meta };
-        };
+    // Shared blocking reads: the watches of keys under one folder share one long poll of it.
+    const reads = this.client.kvReads;
+    const read = (options: QueryOptions): Promise<ConsulResult<KvPair[]>> =>
+      reads.read(recursive ? listed : path, { ...options, recursive });
     const method = async (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => {
       const result = await read(options);
       // Any answer after the first round means connected again, also one that changed nothing
