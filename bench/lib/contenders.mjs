@@ -280,7 +280,8 @@ export async function polykvConsulNative(origin) {
       await client.kv.put(key, value);
     },
     async watch(key, onValue) {
-      const watch = client.watch((options) => client.kv.get(key, options), { wait: '60s' });
+      // The KV watch API: watchers of keys under one folder share one blocking query of it.
+      const watch = client.watchKv(key, { wait: '60s' });
       let first = true;
       let armed;
       const ready = new Promise((resolve) => (armed = resolve));
