@@ -157,6 +157,12 @@ describe('Transport timeouts and aborts (a server that answers late or never)', 
     server = await rawServer((request, response) => {
       const url = new URL(request.url ?? '/', 'http://x');
       if (url.pathname === '/v1/kv/never') return; // never answers
+      if (url.pathname === '/v1/kv/stall') {
+        // Headers, the start of a body, then silence.
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('[{"Key": "stall", ');
+        return;
+      }
       if (url.pathname === '/v1/kv/cut') {
         response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
         response.write('[{"Key": "cut", ');
@@ -180,6 +186,36 @@ describe('Transport timeouts and aborts (a server that answers late or never)', 
   it('fails with CONSUL_TIMEOUT when the agent does not answer in time', async () => {
     await assert.rejects(client.kv.get('never', { timeout: 100 }), isCode('CONSUL_TIMEOUT'));
     await assert.rejects(client.kv.get('never'), isCode('CONSUL_TIMEOUT'), 'the client default applies');
+  });
+
+  it('times out calls without a signal (one shared timer) with the same typed error, each at its own time', async () => {
+    const started = Date.now();
+    const settled: string[] = [];
+    const track = (name: string, call: Promise<unknown>) =>
+      failure(call).then((error) => {
+        settled.push(name);
+        return { error, elapsed: Date.now() - started };
+      });
+    const [long, short, stalled, ok] = await Promise.all([
+      track('long', client.kv.get('never', { timeout: 400 })),
+      track('short', client.kv.get('never', { timeout: 60 })),
+      track('stalled', client.kv.list('stall')),
+      client.kv.get('fine'),
+    ]);
+    assert.equal(ok.data, null);
+    assert.deepEqual(settled, ['short', 'stalled', 'long']);
+    for (const [{ error, elapsed }, timeout] of [
+      [short, 60],
+      [stalled, 150],
+      [long, 400],
+    ] as const) {
+      assert.equal(error.code, 'CONSUL_TIMEOUT');
+      assert.match(error.message, new RegExp(`timed out after ${timeout} ms`));
+      const cause = error.cause as { code?: string; timeoutMs?: number };
+      assert.equal(cause.code, 'TIMEOUT');
+      assert.equal(cause.timeoutMs, timeout);
+      assert.ok(elapsed >= timeout - 5, `${timeout} ms timeout fired after ${elapsed} ms`);
+    }
   });
 
   it('fails with CONSUL_ABORTED when the caller aborts', async () => {

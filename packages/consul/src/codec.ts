@@ -26,7 +26,11 @@ export function encodeBase64(value: ConsulValue): string {
 /** Decodes a base64 `Value`/`Payload` field; `null` (an empty value) stays `null`. */
 export function decodeBase64(value: string | null | undefined): Uint8Array | null {
   if (value === null || value === undefined) return null;
-  return new Uint8Array(Buffer.from(value, 'base64'));
+  // Decoded straight into a Uint8Array of its own (not a Buffer: callers compare and keep plain
+  // Uint8Arrays, and a small Buffer would be a view into Node's shared pool), without a second copy.
+  const bytes = new Uint8Array(Buffer.byteLength(value, 'base64'));
+  const written = Buffer.from(bytes.buffer, 0, bytes.byteLength).write(value, 'base64');
+  return written === bytes.byteLength ? bytes : bytes.slice(0, written);
 }
 
 /** The UTF-8 text of a decoded value (`null` for no value). */

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { deadline } from '@polykv/core';
+import { deadline, MAX_TIMER_MS, TimeoutError, type Deadline } from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { ConsulError, isConsulError, type AgentFailure } from './errors.js';
 import type { ConsulClientOptions, ConsulTlsOptions, QueryMeta, QueryOptions } from './options.js';
@@ -52,11 +52,163 @@ export interface ResponseOf<T> {
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_BLOCKING_WAIT = 5 * 60_000;
 const JSON_HEADERS = { 'content-type': 'application/json' };
+const NO_DEFAULTS: QueryOptions = Object.freeze({});
+
+/**
+ * The deadline of one call without a caller signal: what `deadline()` gives, without a timer, an
+ * AbortController or an AbortSignal of its own. It is handed to undici as the request's `signal`
+ * (undici accepts any EventEmitter-like object with `aborted`, `reason`, `once` and
+ * `removeListener`), and the client's {@link CallDeadlines} fires it when its time is up.
+ */
+class CallDeadline implements Deadline {
+  aborted = false;
+  reason: unknown = undefined;
+  /** The call settled: nothing to fire. */
+  settled = false;
+  next: CallDeadline | undefined = undefined;
+  #listener: (() => void) | undefined = undefined;
+  #more: (() => void)[] | undefined = undefined;
+
+  constructor(
+    readonly due: number,
+    readonly timeoutMs: number,
+    private readonly owner: CallDeadlines,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this as unknown as AbortSignal;
+  }
+
+  on(_event: 'abort', listener: () => void): this {
+    return this.once(_event, listener);
+  }
+
+  once(_event: 'abort', listener: () => void): this {
+    if (this.#listener === undefined) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
+    return this;
+  }
+
+  removeListener(_event: 'abort', listener: () => void): this {
+    if (this.#listener === listener) this.#listener = undefined;
+    else if (this.#more) {
+      const at = this.#more.indexOf(listener);
+      if (at !== -1) this.#more.splice(at, 1);
+    }
+    return this;
+  }
+
+  error(cause?: unknown): TimeoutError {
+    return new TimeoutError(`timed out after ${this.timeoutMs} ms`, { timeoutMs: this.timeoutMs, cause });
+  }
+
+  dispose(): void {
+    this.settled = true;
+    this.owner.settled(this);
+  }
+
+  fire(): void {
+    if (this.settled || this.aborted) return;
+    this.aborted = true;
+    this.reason = new TimeoutError(`timed out after ${this.timeoutMs} ms`, { timeoutMs: this.timeoutMs });
+    const first = this.#listener;
+    const more = this.#more;
+    this.#listener = undefined;
+    this.#more = undefined;
+    first?.();
+    if (more) for (const listener of more) listener();
+  }
+}
+
+/**
+ * The deadlines of a client's calls without a caller signal, under one timer. Calls with the same
+ * timeout fall due in the order they started, so each timeout has a FIFO queue; the timer is armed
+ * for the earliest head and re-armed when it fires, i.e. about once per timeout period under load
+ * instead of a setTimeout/clearTimeout (and an AbortController) per call. The timer is unref'd: a
+ * call in flight holds a socket (connecting, writing or reading), which keeps the process alive.
+ */
+class CallDeadlines {
+  readonly #queues = new Map<number, { head: CallDeadline | undefined; tail: CallDeadline | undefined }>();
+  #timer: NodeJS.Timeout | undefined;
+  #armedAt = Infinity;
+
+  start(timeoutMs: number, now: number): CallDeadline {
+    const call = new CallDeadline(now + Math.max(1, Math.ceil(timeoutMs)), timeoutMs, this);
+    let queue = this.#queues.get(timeoutMs);
+    if (queue === undefined) {
+      queue = { head: call, tail: call };
+      this.#queues.set(timeoutMs, queue);
+    } else if (queue.tail === undefined) {
+      queue.head = queue.tail = call;
+    } else {
+      queue.tail.next = call;
+      queue.tail = call;
+    }
+    if (call.due < this.#armedAt) this.#arm(call.due, now);
+    return call;
+  }
+
+  /** Drops settled calls from the head of their queue, so a queue holds only calls in flight. */
+  settled(call: CallDeadline): void {
+    const queue = this.#queues.get(call.timeoutMs);
+    if (queue?.head !== call) return;
+    let head: CallDeadline | undefined = call;
+    while (head?.settled) head = head.next;
+    queue.head = head;
+    if (head === undefined) {
+      queue.tail = undefined;
+      // Distinct timeouts (blocking queries derive theirs from `wait`) must not pile up.
+      if (this.#queues.size > 8) this.#queues.delete(call.timeoutMs);
+    }
+  }
+
+  /** Stops the timer once no call is in flight (after the client closed). */
+  close(): void {
+    for (const queue of this.#queues.values()) if (queue.head !== undefined) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedAt = Infinity;
+  }
+
+  #arm(at: number, now: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedAt = at;
+    // Past setTimeout's limit the sweep runs early, finds nothing due and re-arms.
+    this.#timer = setTimeout(() => this.#sweep(), Math.min(MAX_TIMER_MS, Math.max(1, at - now)));
+    this.#timer.unref();
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#armedAt = Infinity;
+    const now = Date.now();
+    let earliest = Infinity;
+    for (const queue of this.#queues.values()) {
+      let head = queue.head;
+      while (head !== undefined && (head.settled || head.due <= now)) {
+        // Unlink first: firing settles the call (and calls `settled`) synchronously or later.
+        const next = head.next;
+        head.next = undefined;
+        queue.head = next;
+        if (next === undefined) queue.tail = undefined;
+        head.fire();
+        head = next;
+      }
+      if (head !== undefined && head.due < earliest) earliest = head.due;
+    }
+    if (earliest !== Infinity) this.#arm(earliest, now);
+  }
+}
 
 /** Escapes each segment of a key or ID path, keeping the `/` between segments. */
 export function escapePath(value: string): string {
+  // Most keys hold only characters encodeURIComponent keeps: nothing to split, escape or join.
+  if (PLAIN_PATH.test(value)) return value;
   return value.split('/').map(encodeURIComponent).join('/');
 }
+
+/** Characters `encodeURIComponent` leaves as they are, plus the `/` between segments. */
+const PLAIN_PATH = /^[\w\-.!~*'()/]*$/;
 
 /** Formats a duration for Consul (`wait`, `TTL`): numbers are ms; strings pass through. */
 export function formatDuration(value: number | string): string {
@@ -101,12 +253,12 @@ function headerValue(
   name: string,
 ): string | undefined {
   const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  return typeof value === 'string' || value === undefined ? value : value[0];
 }
 
 function readMeta(
   headers: Record<string, string | string[] | undefined>,
-  started: number,
+  requestTime: number,
   agent: string,
 ): QueryMeta {
   const index = headerValue(headers, 'x-consul-index');
@@ -122,7 +274,7 @@ function readMeta(
     cacheHit: cache === undefined ? undefined : cache === 'HIT',
     cacheAge: age === undefined ? undefined : Number(age),
     contentHash: headerValue(headers, 'x-consul-contenthash'),
-    requestTime: Date.now() - started,
+    requestTime,
     agent,
   };
 }
@@ -190,6 +342,82 @@ function tlsConnectOptions(tls: ConsulTlsOptions | undefined): Agent.Options['co
   };
 }
 
+/** An HTTP status (or unreadable body) error of a call. */
+function statusError(
+  spec: RequestSpec,
+  status: number,
+  code: ConsulError['code'],
+  message: string,
+  text: string,
+  cause?: unknown,
+): ConsulError {
+  return new ConsulError(code, message, {
+    statusCode: status,
+    method: spec.method,
+    path: spec.path,
+    body: text,
+    cause,
+  });
+}
+
+/** Whether the merged options send anything in the query string (most calls send nothing). */
+function hasQuery(options: QueryOptions): boolean {
+  return (
+    options.dc !== undefined ||
+    options.ns !== undefined ||
+    options.partition !== undefined ||
+    options.consistent !== undefined ||
+    options.stale !== undefined ||
+    options.cached !== undefined ||
+    options.index !== undefined ||
+    options.wait !== undefined ||
+    options.hash !== undefined ||
+    options.filter !== undefined ||
+    options.near !== undefined ||
+    options.nodeMeta !== undefined
+  );
+}
+
+/** Appends `name=value` (`name` alone for `true`; nothing for `false`/`undefined`/`null`). */
+function param(query: string, name: string, value: QueryValue): string {
+  if (value === undefined || value === null || value === false) return query;
+  if (Array.isArray(value)) {
+    for (const item of value as readonly string[]) query = param(query, name, item);
+    return query;
+  }
+  query += `${query === '' ? '?' : '&'}${encodeURIComponent(name)}`;
+  if (value !== true) query += `=${encodeURIComponent(String(value))}`;
+  return query;
+}
+
+function queryString(spec: RequestSpec, options: QueryOptions): string {
+  let query = '';
+  if (spec.query) for (const name in spec.query) query = param(query, name, spec.query[name]);
+  if (options.consistent && options.stale) {
+    throw new ConsulError('CONSUL_INVALID_ARGUMENT', 'consistent and stale cannot be combined', {
+      method: spec.method,
+      path: spec.path,
+    });
+  }
+  query = param(query, 'dc', options.dc);
+  query = param(query, 'ns', options.ns);
+  query = param(query, 'partition', options.partition);
+  query = param(query, 'consistent', options.consistent);
+  query = param(query, 'stale', options.stale);
+  query = param(query, 'cached', options.cached);
+  // An endpoint may send the index itself, as exact uint64 digits (event list indexes exceed 2^53).
+  if (spec.query?.index === undefined || spec.query.index === null)
+    query = param(query, 'index', options.index);
+  if (options.wait !== undefined) query = param(query, 'wait', formatDuration(options.wait));
+  query = param(query, 'hash', options.hash);
+  query = param(query, 'filter', options.filter);
+  query = param(query, 'near', options.near);
+  if (options.nodeMeta)
+    for (const name in options.nodeMeta)
+      query = param(query, 'node-meta', `${name}:${options.nodeMeta[name]}`);
+  return query;
+}
+
 /**
  * THE request function of the Consul client: every endpoint goes through {@link Transport.request},
  * which alone builds URLs, merges defaults, sets the token header, derives timeouts, maps statuses
@@ -200,9 +428,18 @@ export class Transport {
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
   readonly #defaults: QueryOptions;
+  /** The defaults hold something: per-call options need merging over them. */
+  readonly #hasDefaults: boolean;
+  /** Frozen per-call options (the Store's) merged over the defaults once, not per call. */
+  readonly #merged = new WeakMap<QueryOptions, QueryOptions>();
   readonly #timeout: number;
+  /** The deadlines of calls without a caller signal: one timer for all of them. */
+  readonly #deadlines = new CallDeadlines();
   readonly #failover: boolean;
   readonly #baseHeaders: Record<string, string>;
+  readonly #jsonHeaders: Record<string, string>;
+  /** The headers of the last token seen (without and with a JSON content type), built once per token. */
+  #tokenHeaders: { token: string; plain: Record<string, string>; json: Record<string, string> } | undefined;
   /** The agent that answered last: failover moves on from here, and only on connection errors. */
   #pinned = 0;
   #closed = false;
@@ -214,17 +451,20 @@ export class Transport {
     this.agents = addresses.map((address) => normalizeAgent(address, options.secure ?? false));
     this.#failover = options.failover ?? false;
     this.#timeout = options.timeout ?? DEFAULT_TIMEOUT;
-    this.#defaults = {
+    const defaults: QueryOptions = {
       ...options.defaults,
       ...(options.dc !== undefined ? { dc: options.dc } : {}),
       ...(options.token !== undefined ? { token: options.token } : {}),
     };
+    this.#hasDefaults = Object.keys(defaults).length > 0;
+    this.#defaults = this.#hasDefaults ? Object.freeze(defaults) : NO_DEFAULTS;
     const base: Record<string, string> = {};
     if (options.basicAuth) {
       const { username, password } = options.basicAuth;
       base.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
     }
-    this.#baseHeaders = base;
+    this.#baseHeaders = Object.freeze(base);
+    this.#jsonHeaders = Object.freeze({ ...base, ...JSON_HEADERS });
     if (options.dispatcher) {
       this.#dispatcher = options.dispatcher;
       this.#ownsDispatcher = false;
@@ -235,11 +475,19 @@ export class Transport {
     }
   }
 
-  /** Sends one call; see {@link RequestSpec}. Rejects only with {@link ConsulError}. */
+  /**
+   * Sends one call; see {@link RequestSpec}. Rejects only with {@link ConsulError}.
+   *
+   * One deadline bounds the whole call (connecting, queueing, sending, the answer and its body). A
+   * call with a caller `signal` combines it with a timer (`deadline()`); a call without one (the
+   * common case) gets a {@link CallDeadline} under the client's shared timer instead: the same
+   * `CONSUL_TIMEOUT`, without a timer or AbortSignal per call.
+   */
   async request<T>(spec: RequestSpec): Promise<ResponseOf<T>> {
     if (this.#closed) throw new ConsulError('CONSUL_CLOSED', 'the Consul client is closed');
-    const options = spec.options ? { ...this.#defaults, ...spec.options } : this.#defaults;
-    const path = spec.path + this.#queryString(spec, options);
+    const options = this.#options(spec.options);
+    const path =
+      spec.query === undefined && !hasQuery(options) ? spec.path : spec.path + queryString(spec, options);
     const headers = this.#headers(spec, options);
     const body = this.#body(spec.body);
     const blocking = options.index !== undefined || options.hash !== undefined;
@@ -249,10 +497,13 @@ export class Transport {
       const wait = options.wait === undefined ? DEFAULT_BLOCKING_WAIT : durationMs(options.wait);
       timeout = Math.max(timeout, wait + wait / 16 + Math.max(1000, wait / 10));
     }
-    const bound = deadline(options.signal, timeout);
     const started = Date.now();
+    const bound =
+      options.signal === undefined && timeout > 0 && Number.isFinite(timeout)
+        ? this.#deadlines.start(timeout, started)
+        : deadline(options.signal, timeout);
     const idempotent = spec.idempotent ?? spec.method === 'GET';
-    const failures: AgentFailure[] = [];
+    let failures: AgentFailure[] | undefined;
     try {
       for (let attempt = 0; attempt < this.agents.length; attempt++) {
         const slot = (this.#pinned + attempt) % this.agents.length;
@@ -265,14 +516,14 @@ export class Transport {
             method: spec.method,
             headers,
             body,
-            signal: bound.signal,
+            signal: bound.signal ?? null,
             // undici's own timers would fire before a long poll ends; our deadline governs instead.
             headersTimeout: 0,
             bodyTimeout: 0,
           });
         } catch (error) {
           if (bound.signal?.aborted) throw this.#abortError(bound.error(error), spec);
-          failures.push({ agent, error });
+          (failures ??= []).push({ agent, error });
           const notSent = NOT_SENT.has(errorCode(error) ?? '');
           if (this.#failover && (notSent || idempotent) && attempt + 1 < this.agents.length) continue;
           throw new ConsulError(
@@ -282,7 +533,8 @@ export class Transport {
           );
         }
         this.#pinned = slot;
-        return await this.#read<T>(spec, response, readMeta(response.headers, started, agent), bound);
+        const meta = readMeta(response.headers, Date.now() - started, agent);
+        return await this.#read<T>(spec, response, meta, bound);
       }
       throw new ConsulError('CONSUL_UNAVAILABLE', `${spec.method} ${spec.path}: no agent to try`);
     } finally {
@@ -295,62 +547,50 @@ export class Transport {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#ownsDispatcher) await this.#dispatcher.close();
+    this.#deadlines.close();
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  #queryString(spec: RequestSpec, options: QueryOptions): string {
-    let query = '';
-    const add = (name: string, value: QueryValue): void => {
-      if (value === undefined || value === null || value === false) return;
-      if (Array.isArray(value)) {
-        for (const item of value as readonly string[]) add(name, item);
-        return;
-      }
-      query += `${query === '' ? '?' : '&'}${encodeURIComponent(name)}`;
-      if (value !== true) query += `=${encodeURIComponent(String(value))}`;
-    };
-    if (spec.query) for (const name in spec.query) add(name, spec.query[name]);
-    if (options.consistent && options.stale) {
-      throw new ConsulError('CONSUL_INVALID_ARGUMENT', 'consistent and stale cannot be combined', {
-        method: spec.method,
-        path: spec.path,
-      });
+  /** The call's options over the client's defaults: no copy when either is empty, one per frozen bag. */
+  #options(given: QueryOptions | undefined): QueryOptions {
+    if (given === undefined) return this.#defaults;
+    if (!this.#hasDefaults) return given;
+    if (!Object.isFrozen(given)) return { ...this.#defaults, ...given };
+    let merged = this.#merged.get(given);
+    if (merged === undefined) {
+      merged = Object.freeze({ ...this.#defaults, ...given });
+      this.#merged.set(given, merged);
     }
-    add('dc', options.dc);
-    add('ns', options.ns);
-    add('partition', options.partition);
-    add('consistent', options.consistent);
-    add('stale', options.stale);
-    add('cached', options.cached);
-    // An endpoint may send the index itself, as exact uint64 digits (event list indexes exceed 2^53).
-    if (spec.query?.index === undefined || spec.query.index === null) add('index', options.index);
-    if (options.wait !== undefined) add('wait', formatDuration(options.wait));
-    add('hash', options.hash);
-    add('filter', options.filter);
-    add('near', options.near);
-    if (options.nodeMeta)
-      for (const name in options.nodeMeta) add('node-meta', `${name}:${options.nodeMeta[name]}`);
-    return query;
+    return merged;
   }
 
   #headers(spec: RequestSpec, options: QueryOptions): Record<string, string> {
-    const needsOwn =
-      options.token !== undefined ||
-      spec.headers !== undefined ||
-      options.maxAge !== undefined ||
-      options.staleIfError !== undefined;
     const isJson =
       spec.body !== undefined &&
       typeof spec.body !== 'string' &&
       !(spec.body instanceof Uint8Array) &&
       !(spec.body instanceof Readable);
-    if (!needsOwn) return isJson ? { ...this.#baseHeaders, ...JSON_HEADERS } : this.#baseHeaders;
+    const token = options.token !== undefined && options.token !== '' ? options.token : undefined;
+    if (spec.headers === undefined && options.maxAge === undefined && options.staleIfError === undefined) {
+      if (token === undefined) return isJson ? this.#jsonHeaders : this.#baseHeaders;
+      // The common authenticated case: the same token on every call, headers built once for it.
+      let cached = this.#tokenHeaders;
+      if (cached?.token !== token) {
+        cached = {
+          token,
+          plain: Object.freeze({ ...this.#baseHeaders, 'x-consul-token': token }),
+          json: Object.freeze({ ...this.#jsonHeaders, 'x-consul-token': token }),
+        };
+        this.#tokenHeaders = cached;
+      }
+      return isJson ? cached.json : cached.plain;
+    }
     const headers: Record<string, string> = { ...this.#baseHeaders, ...spec.headers };
     if (isJson) headers['content-type'] = 'application/json';
-    if (options.token !== undefined && options.token !== '') headers['x-consul-token'] = options.token;
+    if (token !== undefined) headers['x-consul-token'] = token;
     const cacheControl: string[] = [];
     if (options.maxAge !== undefined) cacheControl.push(`max-age=${Math.floor(options.maxAge / 1000)}`);
     if (options.staleIfError !== undefined)
@@ -365,7 +605,8 @@ export class Transport {
     // A stream (snapshot restore) goes as it is, chunked: it can be sent once, never replayed.
     if (body instanceof Readable) return body;
     // A Buffer (not a stream) so that undici always sends Content-Length: Consul checks size limits only from it.
-    if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (body instanceof Uint8Array)
+      return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     return JSON.stringify(body);
   }
 
@@ -373,28 +614,21 @@ export class Transport {
     spec: RequestSpec,
     response: Dispatcher.ResponseData,
     meta: QueryMeta,
-    bound: ReturnType<typeof deadline>,
+    bound: Deadline,
   ): Promise<ResponseOf<T>> {
     const { statusCode: status, headers, body } = response;
-    const ok = spec.ok ?? [200];
-    const fail = (code: ConsulError['code'], message: string, text: string, cause?: unknown): ConsulError =>
-      new ConsulError(code, message, {
-        statusCode: status,
-        method: spec.method,
-        path: spec.path,
-        body: text,
-        cause,
-      });
     try {
-      if (!ok.includes(status)) {
+      if (spec.ok === undefined ? status !== 200 : !spec.ok.includes(status)) {
         const text = await body.text();
         if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
         const detail = `${spec.method} ${spec.path}: ${status}${text ? ` ${text.trim().slice(0, 500)}` : ''}`;
-        if (status === 401 || status === 403) throw fail('CONSUL_PERMISSION_DENIED', detail, text);
+        if (status === 401 || status === 403)
+          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, text);
         // Some 1.8 routes (event fire, keyring) answer an ACL failure with 500 and the ACL error text.
-        if (status === 500 && ACL_FAILURE.test(text)) throw fail('CONSUL_PERMISSION_DENIED', detail, text);
-        if (status === 413) throw fail('CONSUL_TOO_LARGE', detail, text);
-        throw fail('CONSUL_HTTP_STATUS', detail, text);
+        if (status === 500 && ACL_FAILURE.test(text))
+          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, text);
+        if (status === 413) throw statusError(spec, status, 'CONSUL_TOO_LARGE', detail, text);
+        throw statusError(spec, status, 'CONSUL_HTTP_STATUS', detail, text);
       }
       switch (spec.read ?? 'json') {
         case 'stream':
@@ -409,7 +643,9 @@ export class Transport {
         case 'bool': {
           const text = (await body.text()).trim();
           if (text !== 'true' && text !== 'false') {
-            throw fail(
+            throw statusError(
+              spec,
+              status,
               'CONSUL_BAD_RESPONSE',
               `${spec.method} ${spec.path}: expected true or false, got ${text.slice(0, 100)}`,
               text,
@@ -422,7 +658,9 @@ export class Transport {
           try {
             return { status, data: (spec.parse ? spec.parse(text) : JSON.parse(text)) as T, meta, headers };
           } catch (cause) {
-            throw fail(
+            throw statusError(
+              spec,
+              status,
               'CONSUL_BAD_RESPONSE',
               `${spec.method} ${spec.path}: the answer is not JSON (${text.slice(0, 100)})`,
               text,
@@ -436,7 +674,9 @@ export class Transport {
       if (bound.signal?.aborted) throw this.#abortError(bound.error(error), spec);
       // The body broke off: truncated, reset, garbage.
       body.destroy();
-      throw fail(
+      throw statusError(
+        spec,
+        status,
         'CONSUL_BAD_RESPONSE',
         `${spec.method} ${spec.path}: the answer could not be read (${describe(error)})`,
         '',

@@ -1,4 +1,5 @@
 import {
+  KV_MAX_VALUE_SIZE,
   checkFlags,
   checkValueSize,
   decodeBase64,
@@ -60,12 +61,18 @@ export interface KvDeleteOptions extends WriteOptions {
   cas?: number;
 }
 
+const EMPTY_BODY = new Uint8Array(0);
+
 interface RawKvPair extends Omit<KvPair, 'Value'> {
   Value: string | null;
 }
 
+/** Decodes a pair in place: the parsed JSON object is the caller's own, so no copy of it is needed. */
 function decodePair(raw: RawKvPair): KvPair {
-  return { ...raw, Flags: raw.Flags ?? 0n, Value: decodeBase64(raw.Value) };
+  const pair = raw as unknown as KvPair;
+  pair.Value = decodeBase64(raw.Value);
+  if (pair.Flags === undefined) pair.Flags = 0n;
+  return pair;
 }
 
 /**
@@ -147,16 +154,28 @@ export class Kv {
    * @see https://developer.hashicorp.com/consul/api-docs/kv#create-update-key
    */
   async put(key: string, value?: ConsulValue, options?: KvPutOptions): Promise<boolean> {
-    const { flags, cas, acquire, release, ...rest } = options ?? {};
-    const body = value === undefined ? undefined : valueBytes(value);
-    if (body) checkValueSize(body, `PUT /v1/kv/${key}`);
-    const query = { flags: flags === undefined ? undefined : checkFlags(flags), cas, acquire, release };
+    const path = `/v1/kv/${escapePath(key)}`;
+    // A string goes as it is (undici sends it as UTF-8 with Content-Length): no encoded copy.
+    const body = value === undefined ? EMPTY_BODY : value;
+    const size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    if (size > KV_MAX_VALUE_SIZE) checkValueSize(valueBytes(body), `PUT /v1/kv/${key}`);
+    if (options === undefined) {
+      // The common plain write: no query, no options to merge.
+      return (
+        await this.transport.request<boolean>({ method: 'PUT', path, body, read: 'bool', idempotent: true })
+      ).data;
+    }
+    const { flags, cas, acquire, release, ...rest } = options;
+    const query =
+      flags === undefined && cas === undefined && acquire === undefined && release === undefined
+        ? undefined
+        : { flags: flags === undefined ? undefined : checkFlags(flags), cas, acquire, release };
     return (
       await this.transport.request<boolean>({
         method: 'PUT',
-        path: `/v1/kv/${escapePath(key)}`,
+        path,
         query,
-        body: body ?? new Uint8Array(0),
+        body,
         options: rest,
         read: 'bool',
         // A plain write is safe to repeat; a conditional one is not (a replay answers false).

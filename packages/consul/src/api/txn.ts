@@ -137,6 +137,11 @@ interface RawTxnResponse {
   ConsistencyLevel?: string;
 }
 
+/** Whether an encoded op may carry a bigint (KV Flags; other kinds are left to the careful path). */
+function hasFlags(op: TxnOp): boolean {
+  return !('KV' in op) || op.KV.Flags !== undefined;
+}
+
 function encodeOp(op: TxnOp): unknown {
   if (!('KV' in op)) return op;
   const { Value, Flags, ...kv } = op.KV;
@@ -170,7 +175,9 @@ export class Txn {
         `a transaction has at most ${TXN_MAX_OPS} operations, got ${ops.length}`,
       );
     }
-    const body = stringifyWithBigInt(ops.map(encodeOp));
+    // Only uint64 Flags need the bigint-aware (replacer) stringify; most transactions carry none.
+    const encoded = ops.map(encodeOp);
+    const body = ops.some(hasFlags) ? stringifyWithBigInt(encoded) : JSON.stringify(encoded);
     if (Buffer.byteLength(body) > KV_MAX_VALUE_SIZE) {
       throw new ConsulError(
         'CONSUL_TOO_LARGE',
@@ -190,11 +197,11 @@ export class Txn {
     return {
       ...rest,
       ok: status === 200,
-      Results: (Results ?? []).map((result) =>
-        result.KV
-          ? { ...result, KV: { ...result.KV, Value: decodeBase64(result.KV.Value) } }
-          : (result as TxnResult),
-      ),
+      // Decoded in place: the parsed body is ours alone.
+      Results: (Results ?? []).map((result) => {
+        if (result.KV) (result.KV as unknown as KvPair).Value = decodeBase64(result.KV.Value);
+        return result as TxnResult;
+      }),
       Errors: (Errors ?? []).map((error) => ({ ...error, op: ops[error.OpIndex] })),
     };
   }
