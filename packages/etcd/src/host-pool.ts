@@ -62,30 +62,53 @@ export class HostPool {
     this.#pin = at === -1 ? 0 : at;
   }
 
+  /** Where the next call starts in {@link hosts} (see {@link recover}). */
+  get pinned(): number {
+    return this.#pin;
+  }
+
   /**
    * Runs `attempt` against hosts following the rules above. `attempt` must throw an
    * {@link EtcdError} for server answers (with `statusCode`) and anything else for transport
    * failures.
    */
-  async run<T>(
+  run<T>(attempt: (host: string) => Promise<T>, options: RunOptions): Promise<T> {
+    return this.#loop(attempt, options, this.#hosts, this.#pin, NO_ERROR);
+  }
+
+  /**
+   * The rest of {@link run} when the caller made the first attempt itself, on `hosts[start]` (read
+   * from {@link hosts} and {@link pinned} just before), and it failed with `error`: the same rules
+   * from there. The hot path of the request function costs no closure, options object or failure
+   * list unless a host fails.
+   */
+  recover<T>(
+    error: unknown,
+    hosts: readonly string[],
+    start: number,
     attempt: (host: string) => Promise<T>,
-    options: {
-      idempotent: boolean;
-      signal: AbortSignal | undefined;
-      maxRetries: number;
-      method: string;
-      path: string;
-    },
+    options: RunOptions,
+  ): Promise<T> {
+    return this.#loop(attempt, options, hosts, start, error);
+  }
+
+  async #loop<T>(
+    attempt: (host: string) => Promise<T>,
+    options: RunOptions,
+    firstHosts: readonly string[],
+    firstStart: number,
+    firstError: unknown,
   ): Promise<T> {
     const failures: EtcdHostFailure[] = [];
     for (let round = 0; ; round++) {
       failures.length = 0;
-      const hosts = this.#hosts;
-      const start = this.#pin;
+      const hosts = round === 0 ? firstHosts : this.#hosts;
+      const start = round === 0 ? firstStart : this.#pin;
       for (let i = 0; i < hosts.length; i++) {
         const at = (start + i) % hosts.length;
         const host = hosts[at]!;
         try {
+          if (round === 0 && i === 0 && firstError !== NO_ERROR) throw firstError;
           const result = await attempt(host);
           if (this.#hosts === hosts) this.#pin = at;
           return result;
@@ -110,6 +133,18 @@ export class HostPool {
     }
   }
 }
+
+/** What {@link HostPool.run} needs to know about a call. */
+export interface RunOptions {
+  idempotent: boolean;
+  signal: AbortSignal | undefined;
+  maxRetries: number;
+  method: string;
+  path: string;
+}
+
+/** No first error (a fresh {@link HostPool.run}). */
+const NO_ERROR = Symbol('no error');
 
 const NOT_SENT = new Set([
   'ECONNREFUSED',

@@ -24,6 +24,12 @@ export interface EtcdRequest {
   okStatuses?: readonly number[];
   /** Send to this origin only (no failover), e.g. to check a new host during machine refresh. */
   host?: string;
+  /**
+   * Resolve the parsed JSON body itself, with the meta fields (`etcdIndex`, `raftIndex`,
+   * `raftTerm`, `clusterId`, `host`) set on it, instead of an {@link EtcdResponse}: the keys API's
+   * result shape, made without a second object or await. An empty body is `ETCD_BAD_RESPONSE`.
+   */
+  merge?: boolean;
   signal?: AbortSignal | undefined;
   timeout?: number | undefined;
   maxRetries?: number | undefined;
@@ -50,7 +56,7 @@ const MAX_REDIRECTS = 10;
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
   const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
+  return typeof value === 'string' || value === undefined ? value : value[0];
 }
 
 function intHeader(headers: Record<string, string | string[] | undefined>, name: string): number | undefined {
@@ -137,6 +143,26 @@ export function createRequest(
           body = text;
         }
       }
+      if (request.merge) {
+        if (typeof body !== 'object' || body === null) {
+          throw new EtcdError({
+            code: 'ETCD_BAD_RESPONSE',
+            message: `etcd at ${origin} sent no JSON object`,
+            statusCode: undefined,
+            method: request.method,
+            host: origin,
+            path,
+            body: text.slice(0, 500),
+          });
+        }
+        const result = body as Record<string, unknown>;
+        result.etcdIndex = etcdIndex;
+        result.raftIndex = intHeader(headers, 'x-raft-index');
+        result.raftTerm = intHeader(headers, 'x-raft-term');
+        result.clusterId = header(headers, 'x-etcd-cluster-id');
+        result.host = origin;
+        return result as unknown as EtcdResponse<T>;
+      }
       return {
         statusCode,
         body: body as T,
@@ -186,17 +212,30 @@ export function createRequest(
     // Only build a signal when the caller gave one or a timeout applies: the common case costs one timer.
     const bound = deadline(request.signal, timeout);
     const signal = bound.signal;
-    const run = (origin: string): Promise<EtcdResponse<T>> =>
-      attempt<T>(origin, request.path, request, signal, 0);
     try {
-      if (request.host !== undefined) return await run(request.host);
-      return await pool.run(run, {
-        idempotent: request.idempotent,
-        signal,
-        maxRetries: request.maxRetries ?? options.maxRetries,
-        method: request.method,
-        path: request.path,
-      });
+      if (request.host !== undefined) return await attempt<T>(request.host, request.path, request, signal, 0);
+      // The first attempt inline, on the pinned host: no closure, options object or failure list
+      // unless it fails, and then the pool carries on by its rules from there.
+      const hosts = pool.hosts;
+      const start = pool.pinned;
+      try {
+        return await attempt<T>(hosts[start]!, request.path, request, signal, 0);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        return await pool.recover(
+          error,
+          hosts,
+          start,
+          (origin) => attempt<T>(origin, request.path, request, signal, 0),
+          {
+            idempotent: request.idempotent,
+            signal,
+            maxRetries: request.maxRetries ?? options.maxRetries,
+            method: request.method,
+            path: request.path,
+          },
+        );
+      }
     } catch (error) {
       if (signal?.aborted) {
         const typed = bound.error(error);

@@ -1,5 +1,5 @@
 import type { EtcdCallOptions } from '../options.js';
-import type { EtcdResponse, RequestFn } from '../request.js';
+import type { EtcdRequest, EtcdResponse, RequestFn } from '../request.js';
 
 /** A node of etcd's v2 key space. */
 export interface EtcdNode<V = string> {
@@ -115,6 +115,14 @@ function form(parts: string[], name: string, value: string | number | boolean | 
   parts.push(`${name}=${value === null ? '' : encodeURIComponent(String(value))}`);
 }
 
+const NO_OPTIONS = Object.freeze({});
+
+function parseResultValues<V>(result: EtcdResult<V>): EtcdResult<V> {
+  parseValues(result.node as EtcdNode<unknown>);
+  parseValues(result.prevNode as EtcdNode<unknown> | undefined);
+  return result;
+}
+
 function parseValues<V>(node: EtcdNode<unknown> | undefined): void {
   if (!node) return;
   if (typeof node.value === 'string') {
@@ -158,6 +166,16 @@ export class KeysApi {
     return body;
   }
 
+  /**
+   * A keys call whose result is the JSON body with the meta fields set on it by the request
+   * function (`merge`): one object and one await fewer per call than an {@link EtcdResponse}.
+   */
+  #call<V>(request: EtcdRequest): Promise<EtcdResult<V>> {
+    request.merge = true;
+    const pending = this.#request<EtcdResult<V>>(request) as unknown as Promise<EtcdResult<V>>;
+    return this.#json ? pending.then(parseResultValues) : pending;
+  }
+
   #encode(value: unknown): string | undefined {
     if (value === undefined) return undefined;
     if (this.#json) return JSON.stringify(value);
@@ -169,55 +187,63 @@ export class KeysApi {
    * with `index`).
    * `GET /v2/keys/:key`
    */
-  async get<V = string>(key: string, options: EtcdGetOptions = {}): Promise<EtcdResult<V>> {
-    let query = '';
-    if (options.recursive) query += '&recursive=true';
-    if (options.sorted) query += '&sorted=true';
-    if (options.quorum) query += '&quorum=true';
-    const response = await this.#request<EtcdResult<V>>({
-      method: 'GET',
-      path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
-      idempotent: true,
-      signal: options.signal,
-      timeout: options.timeout,
-      maxRetries: options.maxRetries,
-    });
-    return this.#result(response);
+  get<V = string>(key: string, options: EtcdGetOptions = NO_OPTIONS): Promise<EtcdResult<V>> {
+    // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
+    try {
+      let query = '';
+      if (options.recursive) query += '&recursive=true';
+      if (options.sorted) query += '&sorted=true';
+      if (options.quorum) query += '&quorum=true';
+      return this.#call<V>({
+        method: 'GET',
+        path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
+        idempotent: true,
+        signal: options.signal,
+        timeout: options.timeout,
+        maxRetries: options.maxRetries,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
    * Writes a key (or a directory with `dir`), with optional TTL and conditions.
    * `PUT /v2/keys/:key`
    */
-  async set<V = string>(
+  set<V = string>(
     key: string,
     value: V | undefined,
-    options: EtcdSetOptions = {},
+    options: EtcdSetOptions = NO_OPTIONS,
   ): Promise<EtcdResult<V>> {
-    const parts: string[] = [];
-    const encoded = options.dir || options.refresh ? undefined : this.#encode(value);
-    form(parts, 'value', encoded);
-    form(parts, 'ttl', options.ttl);
-    if (options.dir) parts.push('dir=true');
-    if (options.refresh) parts.push('refresh=true');
-    form(parts, 'prevExist', options.prevExist);
-    form(parts, 'prevValue', options.prevValue);
-    form(parts, 'prevIndex', options.prevIndex);
-    const conditional =
-      options.prevExist !== undefined ||
-      options.prevValue !== undefined ||
-      options.prevIndex !== undefined ||
-      options.refresh === true;
-    const response = await this.#request<EtcdResult<V>>({
-      method: 'PUT',
-      path: keyPath(key),
-      body: parts.join('&'),
-      idempotent: options.idempotent ?? !conditional,
-      signal: options.signal,
-      timeout: options.timeout,
-      maxRetries: options.maxRetries,
-    });
-    return this.#result(response);
+    // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
+    try {
+      const parts: string[] = [];
+      const encoded = options.dir || options.refresh ? undefined : this.#encode(value);
+      form(parts, 'value', encoded);
+      form(parts, 'ttl', options.ttl);
+      if (options.dir) parts.push('dir=true');
+      if (options.refresh) parts.push('refresh=true');
+      form(parts, 'prevExist', options.prevExist);
+      form(parts, 'prevValue', options.prevValue);
+      form(parts, 'prevIndex', options.prevIndex);
+      const conditional =
+        options.prevExist !== undefined ||
+        options.prevValue !== undefined ||
+        options.prevIndex !== undefined ||
+        options.refresh === true;
+      return this.#call<V>({
+        method: 'PUT',
+        path: keyPath(key),
+        body: parts.length === 1 ? parts[0] : parts.join('&'),
+        idempotent: options.idempotent ?? !conditional,
+        signal: options.signal,
+        timeout: options.timeout,
+        maxRetries: options.maxRetries,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Writes a key only if it exists (`prevExist=true`). `PUT /v2/keys/:key?prevExist=true` */
@@ -257,22 +283,26 @@ export class KeysApi {
   }
 
   /** Deletes a key (or a directory with `dir`/`recursive`). `DELETE /v2/keys/:key` */
-  async del<V = string>(key: string, options: EtcdDelOptions = {}): Promise<EtcdResult<V>> {
-    let query = '';
-    if (options.recursive) query += '&recursive=true';
-    if (options.dir || options.recursive) query += '&dir=true';
-    if (options.prevValue !== undefined) query += `&prevValue=${encodeURIComponent(options.prevValue)}`;
-    if (options.prevIndex !== undefined) query += `&prevIndex=${options.prevIndex}`;
-    const conditional = options.prevValue !== undefined || options.prevIndex !== undefined;
-    const response = await this.#request<EtcdResult<V>>({
-      method: 'DELETE',
-      path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
-      idempotent: options.idempotent ?? !conditional,
-      signal: options.signal,
-      timeout: options.timeout,
-      maxRetries: options.maxRetries,
-    });
-    return this.#result(response);
+  del<V = string>(key: string, options: EtcdDelOptions = NO_OPTIONS): Promise<EtcdResult<V>> {
+    // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
+    try {
+      let query = '';
+      if (options.recursive) query += '&recursive=true';
+      if (options.dir || options.recursive) query += '&dir=true';
+      if (options.prevValue !== undefined) query += `&prevValue=${encodeURIComponent(options.prevValue)}`;
+      if (options.prevIndex !== undefined) query += `&prevIndex=${options.prevIndex}`;
+      const conditional = options.prevValue !== undefined || options.prevIndex !== undefined;
+      return this.#call<V>({
+        method: 'DELETE',
+        path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
+        idempotent: options.idempotent ?? !conditional,
+        signal: options.signal,
+        timeout: options.timeout,
+        maxRetries: options.maxRetries,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Alias of {@link KeysApi.del}. */
