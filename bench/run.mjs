@@ -249,6 +249,10 @@ try {
       if (!backends.includes(backend)) continue;
       const name = `S3-${backend}-${factory}.cpuprofile`;
       log(`profile ${name}`);
+      // The keys S3 reads (already there after S1–S4, not with `--only PROFILE`).
+      const keysWriter = writer(backend, origins[backend]);
+      await prepareKeys(keysWriter);
+      await keysWriter.close();
       const output = await new Promise((resolve, reject) => {
         const child = spawn(
           process.execPath,
