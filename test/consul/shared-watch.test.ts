@@ -101,7 +101,8 @@ describe('shared KV watches (one poll per folder)', () => {
   });
 
   it('mixes recursive and exact watchers; single and recursive deletes reach the right ones', async () => {
-    const client = new ConsulClient({ address: agent.address });
+    // minCallers 1: a poll from the first watcher on, so that every watcher here goes through it.
+    const client = new ConsulClient({ address: agent.address, sharedWatches: { minCallers: 1 } });
     const base = 'shared/mix';
     await writer.kv.put(`${base}/a`, '1');
     await writer.kv.put(`${base}/dir/b`, '1');
@@ -159,8 +160,30 @@ describe('shared KV watches (one poll per folder)', () => {
     }
   });
 
-  it('a watcher with another token does not share the default token’s poll', async () => {
+  it('a folder is polled only from minCallers watchers on; fewer read on their own', async () => {
     const client = new ConsulClient({ address: agent.address });
+    const base = 'shared/few';
+    const seen: (string | null)[] = [];
+    const watches = ['a', 'b'].map((key) => client.watchKv(`${base}/${key}`));
+    watches[0]!.on('change', (pair) => seen.push(kvText(pair)));
+    for (const w of watches) w.on('error', () => undefined);
+    try {
+      await armed(watches as ConsulWatch<unknown>[]);
+      assert.equal(client.kvReads.minCallers, 4);
+      assert.equal(client.kvReads.polls.length, 0, 'two watchers: no poll');
+      await writer.kv.put(`${base}/a`, 'x');
+      await until(
+        () => seen.at(-1) === 'x',
+        () => `seen ${JSON.stringify(seen)}`,
+      );
+    } finally {
+      for (const w of watches) w.end();
+      await client.close();
+    }
+  });
+
+  it('a watcher with another token does not share the default token’s poll', async () => {
+    const client = new ConsulClient({ address: agent.address, sharedWatches: { minCallers: 1 } });
     const base = 'shared/tokens';
     const values: (string | null)[] = [];
     const mine = client.watchKv(`${base}/k`);
@@ -214,7 +237,11 @@ describe('shared KV watches (one poll per folder)', () => {
 describe('shared KV watches across an agent restart', () => {
   it('loses no change when the index resets', async () => {
     const agent = await startConsulDev();
-    const client = new ConsulClient({ address: agent.address, timeout: 3000 });
+    const client = new ConsulClient({
+      address: agent.address,
+      timeout: 3000,
+      sharedWatches: { minCallers: 1 },
+    });
     const store: Store = createConsulStore({ client, prefix: 'shared/restart', watchWait: 5000 });
     const last = new Map<string, string>();
     const watchers = ['a', 'b', 'c'].map((key) => {

@@ -21,6 +21,13 @@ export interface SharedWatchOptions {
    * @defaultValue 8
    */
   maxPolls?: number;
+  /**
+   * A folder is polled once this many reads under it are in flight at the same time; fewer read on
+   * their own. One watcher's blocking query on its key answers with that key alone, where a poll
+   * lists the whole folder on every change: sharing pays off only from a few watchers on.
+   * @defaultValue 4
+   */
+  minCallers?: number;
   /** How long a poll nobody waits on is kept (ms) before it stops. @defaultValue 1500 */
   linger?: number;
   /**
@@ -644,6 +651,9 @@ export class SharedKvReads implements PollHost {
   readonly linger: number;
   readonly wait: number;
   readonly deletionLog: number;
+  readonly minCallers: number;
+  /** Private reads in flight per options key and folder, until a folder has `minCallers`. */
+  readonly #inFlight = new Map<string, number>();
   /** Polls by options key, then folder. */
   readonly #polls = new Map<string, Map<string, Poll>>();
   #count = 0;
@@ -657,6 +667,7 @@ export class SharedKvReads implements PollHost {
     this.linger = options.linger ?? 1500;
     this.wait = options.wait ?? 60_000;
     this.deletionLog = options.deletionLog ?? 1000;
+    this.minCallers = options.minCallers ?? 4;
   }
 
   /** The running polls (tests, diagnostics). */
@@ -677,11 +688,10 @@ export class SharedKvReads implements PollHost {
       return Promise.reject(new ConsulError('CONSUL_CLOSED', 'the Consul client is closed'));
     }
     if (signal?.aborted) return Promise.reject(abortError(path, signal));
-    const poll =
-      rest.filter === undefined && rest.hash === undefined && !rest.cached
-        ? this.#pollFor(path, recursive, pollQuery(rest))
-        : undefined;
-    if (!poll) return this.#private(path, options);
+    const shareable = rest.filter === undefined && rest.hash === undefined && !rest.cached;
+    const query = shareable ? pollQuery(rest) : undefined;
+    const poll = query ? this.#pollFor(path, recursive, query) : undefined;
+    if (!poll) return query ? this.#counted(path, recursive, query, options) : this.#private(path, options);
     return new Promise<ConsulResult<KvPair[]>>((resolve, reject) => {
       const waiter: Waiter = {
         path,
@@ -732,11 +742,36 @@ export class SharedKvReads implements PollHost {
     if (byFolder.size === 0) this.#polls.delete(poll.id);
   }
 
+  /** The folder a poll for `path` would list (`''`: none, a top-level key). */
+  #folderOf(path: string, recursive: boolean): string {
+    return recursive && path.endsWith('/') ? path.slice(0, -1) : parentFolder(path);
+  }
+
+  /** A private read that counts towards its folder's `minCallers` while it is in flight. */
+  async #counted(
+    path: string,
+    recursive: boolean,
+    query: QueryOptions,
+    options: SharedKvReadOptions,
+  ): Promise<ConsulResult<KvPair[]>> {
+    const folder = this.#folderOf(path, recursive);
+    if (folder === '') return this.#private(path, options);
+    const slot = `${queryKey(query)}\u0000${folder}`;
+    this.#inFlight.set(slot, (this.#inFlight.get(slot) ?? 0) + 1);
+    try {
+      return await this.#private(path, options);
+    } finally {
+      const left = this.#inFlight.get(slot)! - 1;
+      if (left === 0) this.#inFlight.delete(slot);
+      else this.#inFlight.set(slot, left);
+    }
+  }
+
   #pollFor(path: string, recursive: boolean, query: QueryOptions): Poll | undefined {
     const id = queryKey(query);
     let byFolder = this.#polls.get(id);
     // The deepest running poll whose folder covers the read: walk the path's ancestors.
-    const folder = recursive && path.endsWith('/') ? path.slice(0, -1) : parentFolder(path);
+    const folder = this.#folderOf(path, recursive);
     if (folder === '') return undefined;
     if (byFolder) {
       let candidate = folder;
@@ -749,6 +784,7 @@ export class SharedKvReads implements PollHost {
       }
     }
     if (this.#count >= this.maxPolls) return undefined;
+    if ((this.#inFlight.get(`${id}\u0000${folder}`) ?? 0) + 1 < this.minCallers) return undefined;
     if (!byFolder) this.#polls.set(id, (byFolder = new Map<string, Poll>()));
     const poll = new Poll(this, id, folder, query);
     byFolder.set(folder, poll);
