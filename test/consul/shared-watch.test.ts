@@ -168,7 +168,7 @@ describe('shared KV watches (one poll per folder)', () => {
     watches[0]!.on('change', (pair) => seen.push(kvText(pair)));
     for (const w of watches) w.on('error', () => undefined);
     try {
-      await armed(watches as ConsulWatch<unknown>[]);
+      await armed(watches);
       assert.equal(client.kvReads.minCallers, 4);
       assert.equal(client.kvReads.polls.length, 0, 'two watchers: no poll');
       await writer.kv.put(`${base}/a`, 'x');
