@@ -912,9 +912,19 @@ export class ConsulStore<V = string> implements Store<V> {
     if (ttl !== undefined) {
       session = await this.#ttlSession(ttl, call);
       ok = await this.client.kv.put(path, raw, { ...call, acquire: session, flags: expiryFlags(ttl) });
+    } else if (condition.kind === 'none') {
+      // Always a `?cas=` on the index just read: a plain PUT counts as idempotent and could be
+      // resent to another agent after a connection broke, landing after a newer write. Someone
+      // writing in between only means reading again (a set wins either way).
+      let seen = current;
+      ok = false;
+      for (let attempt = 0; attempt < 10 && !ok; attempt++) {
+        ok = await this.client.kv.put(path, raw, { ...call, cas: seen?.ModifyIndex ?? 0 });
+        if (!ok) ({ data: seen } = await this.client.kv.get(path, { ...call, consistent: true }));
+      }
     } else {
-      const cas = condition.kind === 'none' ? undefined : condition.kind === 'absent' ? 0 : condition.index;
-      ok = await this.client.kv.put(path, raw, { ...call, ...(cas !== undefined ? { cas } : {}) });
+      const cas = condition.kind === 'absent' ? 0 : condition.index;
+      ok = await this.client.kv.put(path, raw, { ...call, cas });
     }
     if (current?.Session) await this.#destroyQuietly(current.Session);
     if (!ok) {
