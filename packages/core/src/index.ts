@@ -45,6 +45,7 @@ export {
   type ResyncEvent,
   type WatcherEvents,
 } from './watcher.js';
+export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
 export {

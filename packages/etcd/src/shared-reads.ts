@@ -1,3 +1,4 @@
+import { abortSignal, offAbort, onAbort, type AnySignal } from '@polykv/core';
 import { keyPath, type EtcdNode, type EtcdResult, type KeysApi } from './api/keys.js';
 import { EtcdError, isEtcdError } from './errors.js';
 import type { WaitSource } from './shared-waits.js';
@@ -5,7 +6,8 @@ import type { WaitSource } from './shared-waits.js';
 /** Options of {@link WaitSource.read}. */
 export interface WatchReadOptions {
   recursive?: boolean;
-  signal?: AbortSignal | undefined;
+  /** A `StopSignal` only through a source with `stopSignals`, or `client.keys` (made real here). */
+  signal?: AnySignal | undefined;
 }
 
 /** A watch's quorum read of `key`, through `waits.read` when it has one (coalesced), else `keys.get`. */
@@ -15,11 +17,17 @@ export function watchRead<V = string>(
   key: string,
   options: WatchReadOptions,
 ): Promise<EtcdResult<V>> {
-  if (waits.read) return waits.read<V>(key, options);
+  if (waits.read)
+    return waits.read<V>(
+      key,
+      waits.stopSignals || options.signal === undefined
+        ? options
+        : { ...options, signal: abortSignal(options.signal) },
+    );
   return keys.get<V>(key, {
     recursive: options.recursive ?? false,
     quorum: true,
-    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.signal ? { signal: abortSignal(options.signal) } : {}),
   });
 }
 
@@ -43,7 +51,7 @@ interface Reader {
   readonly recursive: boolean;
   readonly resolve: (result: AnyResult) => void;
   readonly reject: (error: unknown) => void;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AnySignal | undefined;
   onAbort: (() => void) | undefined;
 }
 
@@ -114,10 +122,7 @@ export class SharedReads {
   }
 
   /** `client.keys.get(key, { recursive, quorum: true, signal })`, batched with its neighbours. */
-  read<V = string>(
-    key: string,
-    options: { recursive?: boolean; signal?: AbortSignal | undefined } = {},
-  ): Promise<EtcdResult<V>> {
+  read<V = string>(key: string, options: WatchReadOptions = {}): Promise<EtcdResult<V>> {
     const recursive = options.recursive ?? false;
     const { signal } = options;
     const normalized = normalize(key);
@@ -142,14 +147,18 @@ export class SharedReads {
       batch.readers.push(reader);
       if (signal) {
         reader.onAbort = () => this.#leave(batch, reader);
-        signal.addEventListener('abort', reader.onAbort, { once: true });
+        onAbort(signal, reader.onAbort);
       }
       if (state.inFlight === undefined) this.#schedule();
     }) as Promise<EtcdResult<V>>;
   }
 
-  #single<V>(key: string, recursive: boolean, signal: AbortSignal | undefined): Promise<EtcdResult<V>> {
-    return this.#keys.get<V>(key, { recursive, quorum: true, ...(signal ? { signal } : {}) });
+  #single<V>(key: string, recursive: boolean, signal: AnySignal | undefined): Promise<EtcdResult<V>> {
+    return this.#keys.get<V>(key, {
+      recursive,
+      quorum: true,
+      ...(signal ? { signal: abortSignal(signal) } : {}),
+    });
   }
 
   #schedule(): void {
@@ -182,7 +191,7 @@ export class SharedReads {
   }
 
   #detach(reader: Reader): void {
-    if (reader.onAbort) reader.signal!.removeEventListener('abort', reader.onAbort);
+    if (reader.onAbort) offAbort(reader.signal!, reader.onAbort);
   }
 
   /** The reader's own read, as if it had never been batched. */
@@ -263,7 +272,7 @@ function readPath(key: string, recursive: boolean): string {
   return `${keyPath(key)}?${recursive ? 'recursive=true&' : ''}quorum=true`;
 }
 
-function aborted(key: string, recursive: boolean, signal: AbortSignal): EtcdError {
+function aborted(key: string, recursive: boolean, signal: AnySignal): EtcdError {
   const path = readPath(key, recursive);
   return new EtcdError({
     code: 'ETCD_ABORTED',

@@ -1,13 +1,21 @@
-import { backoffDelay, sleep } from '@polykv/core';
+import { abortSignal, backoffDelay, offAbort, onAbort, sleep, type AnySignal } from '@polykv/core';
 import type { EtcdEmptyWait, EtcdResult, EtcdWaitOptions, KeysApi } from './api/keys.js';
 import { EtcdError, isEtcdError } from './errors.js';
 import { SharedReads, watchRead, type WatchReadOptions } from './shared-reads.js';
 import { isTerminalWatchError } from './watch.js';
 
+/** `EtcdWaitOptions`, whose signal may be a `StopSignal` where the source says it takes one. */
+export type WaitOptions = Omit<EtcdWaitOptions, 'signal'> & { signal?: AnySignal | undefined };
+
 /** What a watch loop long-polls through: `client.keys` itself, or the client's shared polls. */
 export interface WaitSource {
-  /** Exactly the semantics of `KeysApi.wait`. */
-  wait<V = string>(key: string, options?: EtcdWaitOptions): Promise<EtcdResult<V> | EtcdEmptyWait>;
+  /**
+   * Exactly the semantics of `KeysApi.wait`. The signal must be an `AbortSignal` unless
+   * `stopSignals` is set.
+   */
+  wait<V = string>(key: string, options?: WaitOptions): Promise<EtcdResult<V> | EtcdEmptyWait>;
+  /** `wait` (and `read`) also take a `StopSignal` (cheaper per watcher than an `AbortSignal`). */
+  readonly stopSignals?: true;
   /**
    * A watch's quorum read (baseline, re-read after a 401): the semantics of
    * `KeysApi.get(key, { recursive, quorum: true, signal })`, batched with its neighbours (see
@@ -40,8 +48,16 @@ interface Caller {
   readonly waitIndex: number;
   readonly resolve: (result: AnyResult | EtcdEmptyWait) => void;
   readonly reject: (error: unknown) => void;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AnySignal | undefined;
   onAbort: (() => void) | undefined;
+}
+
+/** The options with a real `AbortSignal`, for `client.keys`. */
+function plain(options: WaitOptions): EtcdWaitOptions {
+  const { signal } = options;
+  return signal === undefined || signal instanceof AbortSignal
+    ? (options as EtcdWaitOptions)
+    : { ...options, signal: abortSignal(signal) };
 }
 
 const DELETIONS = new Set(['delete', 'expire', 'compareAndDelete']);
@@ -242,6 +258,7 @@ class SharedPoll {
  * caller to a private wait, and no poll is made on that directory again.
  */
 export class SharedWaits implements WaitSource {
+  readonly stopSignals = true as const;
   readonly #keys: KeysApi;
   readonly #polls = new Map<string, SharedPoll>();
   /** Directories a poll was refused on (a 4xx): never polled again. */
@@ -282,15 +299,15 @@ export class SharedWaits implements WaitSource {
   }
 
   /** `client.keys.wait`, through a shared poll when one can serve it. */
-  wait<V = string>(key: string, options: EtcdWaitOptions = {}): Promise<EtcdResult<V> | EtcdEmptyWait> {
+  wait<V = string>(key: string, options: WaitOptions = {}): Promise<EtcdResult<V> | EtcdEmptyWait> {
     const { waitIndex, signal } = options;
     if (this.#closed || waitIndex === undefined || options.timeout !== undefined)
-      return this.#keys.wait<V>(key, options);
+      return this.#keys.wait<V>(key, plain(options));
     const normalized = normalize(key);
     const recursive = options.recursive ?? false;
     if (signal?.aborted) return Promise.reject(this.#aborted(key, signal));
     const poll = this.#pollFor(normalized, waitIndex);
-    if (!poll) return this.#keys.wait<V>(key, options);
+    if (!poll) return this.#keys.wait<V>(key, plain(options));
     let backfill: Backfill | undefined;
     if (waitIndex < poll.coveredFrom) {
       // Older than the poll's memory: catch up on the directory's history first.
@@ -300,7 +317,7 @@ export class SharedWaits implements WaitSource {
         poll.backfill = backfill;
         void this.#backfill(poll, backfill);
       } else if (waitIndex < backfill.from) {
-        return this.#keys.wait<V>(key, options);
+        return this.#keys.wait<V>(key, plain(options));
       }
       for (let i = 0; i < backfill.gap.length; i++) {
         const result = backfill.gap[i]!;
@@ -331,7 +348,7 @@ export class SharedWaits implements WaitSource {
             reject(this.#aborted(key, signal));
           }
         };
-        signal.addEventListener('abort', caller.onAbort, { once: true });
+        onAbort(signal, caller.onAbort);
       }
       clearTimeout(poll.idleTimer);
       poll.idleTimer = undefined;
@@ -495,14 +512,14 @@ export class SharedWaits implements WaitSource {
   }
 
   #settle(caller: Caller, result: AnyResult | EtcdEmptyWait | undefined, error: unknown): void {
-    if (caller.onAbort) caller.signal!.removeEventListener('abort', caller.onAbort);
+    if (caller.onAbort) offAbort(caller.signal!, caller.onAbort);
     if (result) caller.resolve(result);
     else caller.reject(error);
   }
 
   /** A caller whose poll was refused: the same wait, private. */
   #private(caller: Caller): void {
-    if (caller.onAbort) caller.signal!.removeEventListener('abort', caller.onAbort);
+    if (caller.onAbort) offAbort(caller.signal!, caller.onAbort);
     if (caller.signal?.aborted) {
       caller.reject(this.#aborted(caller.key, caller.signal));
       return;
@@ -511,7 +528,7 @@ export class SharedWaits implements WaitSource {
       .wait<unknown>(caller.key, {
         recursive: caller.recursive,
         waitIndex: caller.waitIndex,
-        ...(caller.signal ? { signal: caller.signal } : {}),
+        ...(caller.signal ? { signal: abortSignal(caller.signal) } : {}),
         maxRetries: 0,
       })
       .then(caller.resolve, caller.reject);
@@ -537,7 +554,7 @@ export class SharedWaits implements WaitSource {
     poll.stop.abort();
   }
 
-  #aborted(key: string, signal: AbortSignal): EtcdError {
+  #aborted(key: string, signal: AnySignal): EtcdError {
     return new EtcdError({
       code: 'ETCD_ABORTED',
       message: `etcd GET ${key} was aborted`,

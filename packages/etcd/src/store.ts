@@ -49,6 +49,7 @@ import {
   type SwapCondition,
   type WatchOptions,
   type WatchSink,
+  type AnySignal,
 } from '@polykv/core';
 import type { EtcdNode, EtcdResult } from './api/keys.js';
 import { EtcdClient } from './client.js';
@@ -141,7 +142,9 @@ export class EtcdStore<V = string> implements Store<V> {
   readonly #keys: KeySpace;
   readonly #ownClient: boolean;
   readonly #binary: boolean;
-  readonly #watchers = new Set<Watcher<V>>();
+  readonly #watchers = new Set<{ close(): Promise<void> }>();
+  /** An ended watcher leaves `#watchers` (one function for all of them). */
+  readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
   readonly #locks = new Set<Lock>();
   #closed = false;
 
@@ -414,11 +417,10 @@ export class EtcdStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
     if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
-    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal }, (sink) =>
+    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal, onEnd: this.#forget }, (sink) =>
       this.#runWatch(sink, path, recursive, fromIndex, initial),
     );
     this.#watchers.add(watcher);
-    watcher.on('end', () => this.#watchers.delete(watcher));
     return watcher;
   }
 
@@ -426,7 +428,7 @@ export class EtcdStore<V = string> implements Store<V> {
   async #snapshot(
     path: string,
     recursive: boolean,
-    signal: AbortSignal,
+    signal: AnySignal,
   ): Promise<{ entries: Entry<V>[]; index: number }> {
     const entries: Entry<V>[] = [];
     try {
@@ -452,54 +454,65 @@ export class EtcdStore<V = string> implements Store<V> {
     }
   }
 
-  async #runWatch(
+  /**
+   * The watch: the start (a read, unless `fromIndex` is given), then the long-poll loop. A chain
+   * rather than one async function, so that an idle watch holds no suspended frame.
+   */
+  #runWatch(
     sink: WatchSink<V>,
     path: string,
     recursive: boolean,
     fromIndex: number | undefined,
     initial: boolean,
   ): Promise<void> {
-    const timing = this.client.options;
-    let next = fromIndex;
-    if (next === undefined) {
-      // The first read is retried like any poll: a watch started during an outage waits for it.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const { entries, index } = await this.#snapshot(path, recursive, sink.signal);
-          if (initial)
-            for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
-          next = index + 1;
-          break;
-        } catch (error) {
-          if (sink.signal.aborted) return;
-          if (isTerminalWatchError(error)) throw this.#fail(error, path);
-          sink.disconnected(error);
-          await sleep(
-            backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
-            sink.signal,
-          ).catch(() => undefined);
-        }
-      }
-    }
-    sink.connected();
-    try {
-      await runWatchLoop<string>(
+    const start =
+      fromIndex !== undefined ? Promise.resolve(fromIndex) : this.#startWatch(sink, path, recursive, initial);
+    return start.then((next) => {
+      if (next === undefined) return undefined;
+      sink.connected();
+      return runWatchLoop<string>(
         this.client.waits,
         path,
-        { recursive, waitIndex: next, signal: sink.signal, timing },
+        { recursive, waitIndex: next, signal: sink.stop, timing: this.client.options },
         {
           event: (result) => this.#emitEvent(sink, result),
           cleared: async () => {
-            const { entries, index } = await this.#snapshot(path, recursive, sink.signal);
+            const { entries, index } = await this.#snapshot(path, recursive, sink.stop);
             sink.resync(entries, index);
             return index + 1;
           },
           connected: () => sink.connected(),
           disconnected: (cause) => sink.disconnected(cause),
         },
-      );
-    } catch (error) {
-      throw this.#fail(error, this.#keys.fromBackend(path) ?? path);
+      ).catch((error: unknown) => {
+        throw this.#fail(error, this.#keys.fromBackend(path) ?? path);
+      });
+    });
+  }
+
+  /** The first read, retried like any poll (a watch started during an outage waits for it): the index to watch from, `undefined` once stopped. */
+  async #startWatch(
+    sink: WatchSink<V>,
+    path: string,
+    recursive: boolean,
+    initial: boolean,
+  ): Promise<number | undefined> {
+    const timing = this.client.options;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { entries, index } = await this.#snapshot(path, recursive, sink.stop);
+        if (initial)
+          for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
+        return index + 1;
+      } catch (error) {
+        if (sink.stop.aborted) return undefined;
+        if (isTerminalWatchError(error)) throw this.#fail(error, path);
+        sink.disconnected(error);
+        await sleep(
+          backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
+          sink.signal,
+        ).catch(() => undefined);
+      }
     }
   }
 

@@ -1,6 +1,14 @@
-import { backoffDelay, sleep } from '@polykv/core';
+import {
+  abortSignal,
+  backoffDelay,
+  offAbort,
+  onAbort,
+  sleep,
+  StopSignal,
+  type AnySignal,
+} from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
-import type { EtcdNode, EtcdResult, KeysApi } from './api/keys.js';
+import type { EtcdEmptyWait, EtcdNode, EtcdResult, KeysApi } from './api/keys.js';
 import { EtcdError, isEtcdError } from './errors.js';
 import { watchRead } from './shared-reads.js';
 import type { WaitSource } from './shared-waits.js';
@@ -31,7 +39,8 @@ export interface WatchLoopOptions {
   recursive: boolean;
   /** The first index to wait for; `undefined`: from now. */
   waitIndex: number | undefined;
-  signal: AbortSignal;
+  /** A {@link StopSignal} costs an idle watch far less than an `AbortSignal`. */
+  signal: AnySignal;
   /** Shared, not copied: an idle watch holds only a reference. */
   timing: WatchTiming;
 }
@@ -54,55 +63,145 @@ export function isTerminalWatchError(error: unknown): boolean {
  * `cleared` returns. It never skips silently. Polls go through `waits`: `client.keys`, or the
  * client's shared polls (`client.waits`), which answer with the same results and errors.
  */
-export async function runWatchLoop<V>(
+export function runWatchLoop<V>(
   waits: WaitSource,
   key: string,
   options: WatchLoopOptions,
   handlers: WatchLoopHandlers<V>,
 ): Promise<void> {
-  const { signal, timing } = options;
-  let next = options.waitIndex;
-  let failures = 0;
-  const backoff = async (cause: unknown): Promise<void> => {
-    handlers.disconnected(cause, failures);
-    await sleep(backoffDelay(failures++, timing.backoffMs, timing.maxBackoffMs, timing.random), signal).catch(
-      () => undefined,
-    );
-  };
-  while (!signal.aborted) {
-    let result;
+  return new Promise<void>((resolve, reject) => {
+    new WatchLoop<V>(waits, key, options, handlers, resolve, reject).poll();
+  });
+}
+
+/**
+ * {@link runWatchLoop}'s state, as callbacks rather than an async function: an idle watch then
+ * holds this object and its pending wait, not a suspended frame (whose registers cost about
+ * 0.5 KB per watcher).
+ */
+class WatchLoop<V> {
+  readonly #waits: WaitSource;
+  readonly #key: string;
+  readonly #recursive: boolean;
+  readonly #signal: AnySignal;
+  /** The signal handed to `waits.wait`: a real one unless the source takes a `StopSignal`. */
+  readonly #waitSignal: AnySignal;
+  readonly #timing: WatchTiming;
+  readonly #handlers: WatchLoopHandlers<V>;
+  readonly #resolve: () => void;
+  readonly #reject: (error: unknown) => void;
+  #next: number | undefined;
+  #failures = 0;
+  readonly #onResult = (result: EtcdResult<V> | EtcdEmptyWait): void => {
     try {
-      result = await waits.wait<V>(key, {
-        recursive: options.recursive,
-        ...(next !== undefined ? { waitIndex: next } : {}),
-        signal,
-        maxRetries: 0,
-      });
+      this.#result(result);
     } catch (error) {
-      if (signal.aborted) return;
-      if (isEtcdError(error) && error.code === 'ETCD_EVENT_INDEX_CLEARED') {
-        try {
-          next = await handlers.cleared(error);
-          failures = 0;
-        } catch (readError) {
-          if (signal.aborted) return;
-          if (isTerminalWatchError(readError)) throw readError;
-          await backoff(readError);
-        }
-        continue;
-      }
-      if (isTerminalWatchError(error)) throw error;
-      await backoff(error);
-      continue;
+      this.#reject(error);
     }
-    failures = 0;
-    handlers.connected();
+  };
+  readonly #onError = (error: unknown): void => {
+    try {
+      this.#error(error);
+    } catch (thrown) {
+      this.#reject(thrown);
+    }
+  };
+
+  constructor(
+    waits: WaitSource,
+    key: string,
+    options: WatchLoopOptions,
+    handlers: WatchLoopHandlers<V>,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#waits = waits;
+    this.#key = key;
+    this.#recursive = options.recursive;
+    this.#signal = options.signal;
+    this.#waitSignal = waits.stopSignals ? options.signal : abortSignal(options.signal);
+    this.#timing = options.timing;
+    this.#handlers = handlers;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#next = options.waitIndex;
+  }
+
+  /** The next wait, or the end once the signal has aborted. */
+  poll(): void {
+    if (this.#signal.aborted) {
+      this.#resolve();
+      return;
+    }
+    let pending;
+    try {
+      pending = this.#waits.wait<V>(
+        this.#key,
+        this.#next !== undefined
+          ? { recursive: this.#recursive, waitIndex: this.#next, signal: this.#waitSignal, maxRetries: 0 }
+          : { recursive: this.#recursive, signal: this.#waitSignal, maxRetries: 0 },
+      );
+    } catch (error) {
+      this.#onError(error);
+      return;
+    }
+    pending.then(this.#onResult, this.#onError);
+  }
+
+  #result(result: EtcdResult<V> | EtcdEmptyWait): void {
+    this.#failures = 0;
+    this.#handlers.connected();
     if (result.action === null) {
-      if (result.etcdIndex !== undefined) next = result.etcdIndex + 1;
-      continue;
+      if (result.etcdIndex !== undefined) this.#next = result.etcdIndex + 1;
+    } else {
+      this.#next = result.node.modifiedIndex + 1;
+      this.#handlers.event(result);
     }
-    next = result.node.modifiedIndex + 1;
-    handlers.event(result);
+    this.poll();
+  }
+
+  #error(error: unknown): void {
+    if (this.#signal.aborted) {
+      this.#resolve();
+      return;
+    }
+    if (isEtcdError(error) && error.code === 'ETCD_EVENT_INDEX_CLEARED') {
+      this.#handlers.cleared(error).then(
+        (next) => {
+          this.#next = next;
+          this.#failures = 0;
+          this.poll();
+        },
+        (readError: unknown) => {
+          if (this.#signal.aborted) this.#resolve();
+          else if (isTerminalWatchError(readError)) this.#reject(readError);
+          else this.#backoff(readError);
+        },
+      );
+      return;
+    }
+    if (isTerminalWatchError(error)) {
+      this.#reject(error);
+      return;
+    }
+    this.#backoff(error);
+  }
+
+  #backoff(cause: unknown): void {
+    const timing = this.#timing;
+    const attempt = this.#failures++;
+    try {
+      this.#handlers.disconnected(cause, attempt);
+    } catch (error) {
+      this.#reject(error);
+      return;
+    }
+    void sleep(
+      backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
+      abortSignal(this.#signal),
+    )
+      .catch(() => undefined)
+      .then(() => this.poll());
   }
 }
 
@@ -187,7 +286,9 @@ export class EtcdWatcher<V = string>
   readonly key: string;
   /** Settles when the watcher stops: resolves on `stop()`, rejects with a terminal error. */
   readonly stopped: Promise<void>;
-  readonly #stop = new AbortController();
+  readonly #stop = new StopSignal();
+  #callerSignal: AbortSignal | undefined;
+  #onCallerAbort: (() => void) | undefined;
   /**
    * What the watcher has delivered (key → modifiedIndex), for a resync's differences: one key in
    * two fields (a watch on one key never knows more), a Map only once a second key shows up.
@@ -220,11 +321,12 @@ export class EtcdWatcher<V = string>
     this.key = key;
     this.#onStop = onStop;
     const recursive = options.recursive ?? false;
-    options.signal?.addEventListener('abort', () => void this.stop(), {
-      once: true,
-      signal: this.#stop.signal,
-    });
-    const signal = this.#stop.signal;
+    if (options.signal) {
+      this.#callerSignal = options.signal;
+      this.#onCallerAbort = () => void this.stop();
+      onAbort(options.signal, this.#onCallerAbort);
+    }
+    const signal = this.#stop;
     const handlers: WatchLoopHandlers<V> = {
       event: (result) => {
         this.#nextIndex = result.node.modifiedIndex + 1;
@@ -281,7 +383,7 @@ export class EtcdWatcher<V = string>
   ): Promise<{ fresh: Map<string, EtcdNode<V>>; index: number | undefined }> {
     const fresh = new Map<string, EtcdNode<V>>();
     try {
-      const result = await watchRead<V>(waits, keys, this.key, { recursive, signal: this.#stop.signal });
+      const result = await watchRead<V>(waits, keys, this.key, { recursive, signal: this.#stop });
       for (const node of flatten(result.node, []))
         if (recursive || node.key === result.node.key) fresh.set(node.key, node);
       return { fresh, index: result.etcdIndex };
@@ -301,7 +403,7 @@ export class EtcdWatcher<V = string>
     recursive: boolean,
     timing: WatchTiming,
   ): Promise<number | undefined> {
-    const signal = this.#stop.signal;
+    const signal = this.#stop;
     for (let attempt = 0; !signal.aborted; attempt++) {
       try {
         const { fresh, index } = await this.#read(waits, keys, recursive);
@@ -312,7 +414,7 @@ export class EtcdWatcher<V = string>
         this.emit('reconnect', { error, reconnectCount: ++this.#reconnects });
         await sleep(
           backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
-          signal,
+          signal.signal,
         ).catch(() => undefined);
       }
     }
@@ -355,7 +457,7 @@ export class EtcdWatcher<V = string>
 
   /** Stops the watcher and aborts its poll. Resolves once stopped. */
   async stop(): Promise<void> {
-    if (!this.#stop.signal.aborted)
+    if (!this.#stop.aborted)
       this.#stop.abort(new EtcdError({ code: 'ETCD_ABORTED', message: 'the watcher was stopped' }));
     await this.stopped.catch(() => undefined);
   }
@@ -399,7 +501,12 @@ export class EtcdWatcher<V = string>
   #end(error: unknown): EtcdError | undefined {
     if (this.#ended) return undefined;
     this.#ended = true;
-    if (!this.#stop.signal.aborted) this.#stop.abort();
+    if (!this.#stop.aborted) this.#stop.abort(new DOMException('This operation was aborted', 'AbortError'));
+    if (this.#callerSignal) {
+      offAbort(this.#callerSignal, this.#onCallerAbort!);
+      this.#callerSignal = undefined;
+      this.#onCallerAbort = undefined;
+    }
     if (error !== undefined) {
       this.#failure = isEtcdError(error)
         ? error
