@@ -17,11 +17,16 @@ import { Status } from './api/status.js';
 import { Txn } from './api/txn.js';
 import { ConsulLock, type ConsulLockOptions } from './lock.js';
 import { SplitDispatcher } from './dispatchers.js';
-import type { ConsulClientOptions } from './options.js';
+import type { ConsulClientOptions, ConsulResult } from './options.js';
 import { Transport, type RequestSpec, type ResponseOf } from './request.js';
 import { ConsulSemaphore, type ConsulSemaphoreOptions } from './semaphore.js';
 import { SharedKvReads, type SharedWatchOptions } from './shared-kv-reads.js';
 import { ConsulWatch, type ConsulWatchOptions, type WatchMethod } from './watch.js';
+
+/** A single key's read: its pair or `null`. */
+function firstPair({ data, meta }: ConsulResult<KvPair[]>): ConsulResult<KvPair | null> {
+  return { data: data[0] ?? null, meta };
+}
 
 /** Options of {@link ConsulClient.watchKv}: the watch loop's options plus `recursive`. */
 export interface KvWatchOptions extends ConsulWatchOptions {
@@ -136,11 +141,11 @@ export class ConsulClient {
   watchKv(key: string, options: KvWatchOptions = {}): ConsulWatch<KvPair | null> | ConsulWatch<KvPair[]> {
     const { recursive = false, ...watchOptions } = options;
     const reads = this.kvReads;
-    if (recursive) return new ConsulWatch((o) => reads.read(key, { ...o, recursive: true }), watchOptions);
-    return new ConsulWatch(async (o) => {
-      const { data, meta } = await reads.read(key, o);
-      return { data: data[0] ?? null, meta };
-    }, watchOptions);
+    // `reads.read` takes the watch's StopSignal as is; a `then` rather than an async wrapper, so
+    // that an idle watch holds no suspended frame.
+    if (recursive)
+      return new ConsulWatch<KvPair[]>((o) => reads.read(key, { ...o, recursive: true }), watchOptions, true);
+    return new ConsulWatch<KvPair | null>((o) => reads.read(key, o).then(firstPair), watchOptions, true);
   }
 
   /**

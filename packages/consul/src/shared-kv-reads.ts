@@ -1,11 +1,13 @@
-import { backoffDelay, sleep } from '@polykv/core';
+import { abortSignal, backoffDelay, offAbort, onAbort, sleep, type AnySignal } from '@polykv/core';
 import type { Kv, KvPair } from './api/kv.js';
 import { ConsulError, isConsulError } from './errors.js';
 import type { ConsulResult, QueryMeta, QueryOptions } from './options.js';
 import { durationMs } from './request.js';
 
 /** Options of {@link SharedKvReads.read}: a KV read's options plus `recursive`. */
-export interface SharedKvReadOptions extends QueryOptions {
+export interface SharedKvReadOptions extends Omit<QueryOptions, 'signal'> {
+  /** Aborts the read; a core `StopSignal` is accepted too (cheaper per watcher). */
+  signal?: AnySignal | undefined;
   /**
    * Read `path` itself and every key under the folder `path/` (a path ending in `/` is the folder:
    * every key starting with it). Without it, the key `path` alone (0 or 1 pair).
@@ -52,7 +54,7 @@ interface Waiter {
   readonly resolve: (result: ConsulResult<KvPair[]>) => void;
   readonly reject: (error: ConsulError) => void;
   timer: NodeJS.Timeout | undefined;
-  signal: AbortSignal | undefined;
+  signal: AnySignal | undefined;
   onAbort: (() => void) | undefined;
   /** Where the waiter is queued, to remove it in O(1). */
   slot: Set<Waiter> | undefined;
@@ -78,7 +80,12 @@ function toConsulError(error: unknown): ConsulError {
   });
 }
 
-function abortError(path: string, signal: AbortSignal): ConsulError {
+/** A waiter's wait ran out (a timer callback without a closure per waiter). */
+function expire(poll: Poll, waiter: Waiter): void {
+  poll.expire(waiter);
+}
+
+function abortError(path: string, signal: AnySignal): ConsulError {
   return new ConsulError('CONSUL_ABORTED', `GET /v1/kv/${path}: aborted`, {
     method: 'GET',
     path: `/v1/kv/${path}`,
@@ -307,7 +314,7 @@ class Poll {
   #released(waiter: Waiter): void {
     if (waiter.timer) clearTimeout(waiter.timer);
     waiter.timer = undefined;
-    if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    if (waiter.onAbort && waiter.signal) offAbort(waiter.signal, waiter.onAbort);
     waiter.onAbort = undefined;
     this.#waiting--;
     if (this.#waiting === 0 && !this.#stopped) {
@@ -711,12 +718,12 @@ export class SharedKvReads implements PollHost {
           poll.drop(waiter);
           reject(abortError(path, signal));
         };
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
+        onAbort(signal, waiter.onAbort);
       }
       if (waiter.index !== 0) {
         const ms = wait === undefined ? 5 * 60_000 : durationMs(wait);
         // Consul adds up to wait/16 of jitter; the exact moment does not matter to callers.
-        waiter.timer = setTimeout(() => poll.expire(waiter), Math.max(1, ms));
+        waiter.timer = setTimeout(expire, Math.max(1, ms), poll, waiter);
       }
       poll.add(waiter);
     });
@@ -794,7 +801,8 @@ export class SharedKvReads implements PollHost {
 
   /** Today's behaviour: one blocking query of this caller's own. */
   async #private(path: string, options: SharedKvReadOptions): Promise<ConsulResult<KvPair[]>> {
-    const { recursive = false, ...query } = options;
+    const { recursive = false, signal, ...rest } = options;
+    const query: QueryOptions = signal ? { ...rest, signal: abortSignal(signal) } : rest;
     if (!recursive) {
       const { data, meta } = await this.kv.get(path, query);
       return { data: data ? [data] : [], meta };
