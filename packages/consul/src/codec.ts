@@ -7,6 +7,7 @@ export const KV_MAX_VALUE_SIZE = 524_288;
 export const TXN_MAX_OPS = 64;
 
 const encoder = new TextEncoder();
+const ASCII = /^[\x00-\x7f]*$/;
 const decoder = new TextDecoder();
 
 /** A value as Consul stores it: strings are sent as UTF-8. */
@@ -19,7 +20,13 @@ export function valueBytes(value: ConsulValue): Uint8Array {
 
 /** Encodes a value as the base64 that Consul's JSON bodies (txn, events) carry. */
 export function encodeBase64(value: ConsulValue): string {
-  const bytes = valueBytes(value);
+  // Text goes straight from the string to base64 (Node's own UTF-8 encoder, no TextEncoder array).
+  if (typeof value === 'string') {
+    // Short ASCII text (the common value) is its own UTF-8: btoa skips the Buffer (about 3x cheaper).
+    if (value.length <= 1024 && ASCII.test(value)) return btoa(value);
+    return Buffer.from(value, 'utf8').toString('base64');
+  }
+  const bytes = value;
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
@@ -66,6 +73,21 @@ export function parseWithFlags(text: string): unknown {
 }
 
 const BIG_FLAGS = /"Flags"\s*:\s*\d{16}/;
+
+/**
+ * Parses a body whose only `Flags` are those of KV entries the caller converts itself with
+ * {@link toFlags} (KV reads, transaction results): a plain `JSON.parse`, no walk over the result,
+ * unless a flag is past 2^53 (then the lossless {@link parseWithFlags}, whose bigints pass through).
+ */
+export function parseKvJson(text: string): unknown {
+  return BIG_FLAGS.test(text) ? parseWithFlags(text) : JSON.parse(text);
+}
+
+/** A KV entry's `Flags` as parsed (a number, a bigint, or absent) as the exact `bigint`. */
+export function toFlags(flags: number | bigint | undefined): bigint {
+  if (typeof flags === 'bigint') return flags;
+  return flags === undefined || flags === 0 ? 0n : BigInt(flags);
+}
 
 function flagsToBigint(value: unknown): unknown {
   if (Array.isArray(value)) {

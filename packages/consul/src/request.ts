@@ -39,6 +39,8 @@ export interface RequestSpec {
   idempotent?: boolean;
   /** Extra headers. */
   headers?: Record<string, string>;
+  /** The body is JSON text already: sent as it is, with `content-type: application/json`. */
+  json?: boolean;
 }
 
 /** What {@link Transport.request} resolves. */
@@ -569,10 +571,11 @@ export class Transport {
 
   #headers(spec: RequestSpec, options: QueryOptions): Record<string, string> {
     const isJson =
-      spec.body !== undefined &&
-      typeof spec.body !== 'string' &&
-      !(spec.body instanceof Uint8Array) &&
-      !(spec.body instanceof Readable);
+      spec.json === true ||
+      (spec.body !== undefined &&
+        typeof spec.body !== 'string' &&
+        !(spec.body instanceof Uint8Array) &&
+        !(spec.body instanceof Readable));
     const token = options.token !== undefined && options.token !== '' ? options.token : undefined;
     if (spec.headers === undefined && options.maxAge === undefined && options.staleIfError === undefined) {
       if (token === undefined) return isJson ? this.#jsonHeaders : this.#baseHeaders;

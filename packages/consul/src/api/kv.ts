@@ -4,7 +4,8 @@ import {
   checkValueSize,
   decodeBase64,
   decodeText,
-  parseWithFlags,
+  parseKvJson,
+  toFlags,
   valueBytes,
   type ConsulValue,
 } from '../codec.js';
@@ -71,7 +72,7 @@ interface RawKvPair extends Omit<KvPair, 'Value'> {
 function decodePair(raw: RawKvPair): KvPair {
   const pair = raw as unknown as KvPair;
   pair.Value = decodeBase64(raw.Value);
-  if (pair.Flags === undefined) pair.Flags = 0n;
+  pair.Flags = toFlags(raw.Flags);
   return pair;
 }
 
@@ -94,7 +95,7 @@ export class Kv {
       path: `/v1/kv/${escapePath(key)}`,
       options,
       nullOn404: true,
-      parse: parseWithFlags,
+      parse: parseKvJson,
     });
     return { data: data?.[0] ? decodePair(data[0]) : null, meta };
   }
@@ -111,7 +112,7 @@ export class Kv {
       query: { recurse: true },
       options,
       nullOn404: true,
-      parse: parseWithFlags,
+      parse: parseKvJson,
     });
     return { data: (data ?? []).map(decodePair), meta };
   }

@@ -4,7 +4,8 @@ import {
   checkFlags,
   decodeBase64,
   encodeBase64,
-  parseWithFlags,
+  parseKvJson,
+  toFlags,
   stringifyWithBigInt,
   type ConsulValue,
 } from '../codec.js';
@@ -128,6 +129,8 @@ export interface TxnResponse {
   ConsistencyLevel?: string;
 }
 
+const OK_STATUSES: readonly number[] = [200, 409];
+
 interface RawTxnResponse {
   Results: { KV?: Omit<KvPair, 'Value'> & { Value: string | null } }[] | null;
   Errors: { OpIndex: number; What: string }[] | null;
@@ -137,21 +140,28 @@ interface RawTxnResponse {
   ConsistencyLevel?: string;
 }
 
-/** Whether an encoded op may carry a bigint (KV Flags; other kinds are left to the careful path). */
-function hasFlags(op: TxnOp): boolean {
-  return !('KV' in op) || op.KV.Flags !== undefined;
-}
-
-function encodeOp(op: TxnOp): unknown {
-  if (!('KV' in op)) return op;
-  const { Value, Flags, ...kv } = op.KV;
-  return {
-    KV: {
-      ...kv,
-      ...(Value !== undefined ? { Value: encodeBase64(Value) } : {}),
-      ...(Flags !== undefined ? { Flags: checkFlags(Flags) } : {}),
-    },
-  };
+/**
+ * An operation as Consul's JSON has it: `Value` in base64 and `Flags` checked (a `bigint`). Built
+ * field by field, not with rest/spread (several times cheaper, and `set` sends one per call).
+ * Sets `flags.big` when a `Flags` was written (only those need the bigint-aware stringify).
+ */
+function encodeOp(op: TxnOp, flags: { big: boolean }): unknown {
+  if (!('KV' in op)) {
+    flags.big = true; // other kinds are left to the careful path
+    return op;
+  }
+  const kv = op.KV;
+  const out: Record<string, unknown> = {};
+  for (const name in kv) {
+    if (name !== 'Value' && name !== 'Flags') out[name] = kv[name as keyof TxnKvOp];
+  }
+  // Value and Flags go last, as they always have (the body is compared as text in tests).
+  if (kv.Value !== undefined) out.Value = encodeBase64(kv.Value);
+  if (kv.Flags !== undefined) {
+    out.Flags = checkFlags(kv.Flags);
+    flags.big = true;
+  }
+  return { KV: out };
 }
 
 /**
@@ -176,9 +186,12 @@ export class Txn {
       );
     }
     // Only uint64 Flags need the bigint-aware (replacer) stringify; most transactions carry none.
-    const encoded = ops.map(encodeOp);
-    const body = ops.some(hasFlags) ? stringifyWithBigInt(encoded) : JSON.stringify(encoded);
-    if (Buffer.byteLength(body) > KV_MAX_VALUE_SIZE) {
+    const flags = { big: false };
+    const encoded: unknown[] = new Array(ops.length);
+    for (let i = 0; i < ops.length; i++) encoded[i] = encodeOp(ops[i]!, flags);
+    const body = flags.big ? stringifyWithBigInt(encoded) : JSON.stringify(encoded);
+    // A UTF-16 length within the limit is within it in UTF-8 too, unless it holds non-ASCII.
+    if (body.length * 3 > KV_MAX_VALUE_SIZE && Buffer.byteLength(body) > KV_MAX_VALUE_SIZE) {
       throw new ConsulError(
         'CONSUL_TOO_LARGE',
         `the transaction is ${Buffer.byteLength(body)} bytes, Consul accepts at most ${KV_MAX_VALUE_SIZE}`,
@@ -188,21 +201,26 @@ export class Txn {
       method: 'PUT',
       path: '/v1/txn',
       body,
-      headers: { 'content-type': 'application/json' },
+      json: true,
       options,
-      ok: [200, 409],
-      parse: parseWithFlags,
+      ok: OK_STATUSES,
+      parse: parseKvJson,
     });
-    const { Results, Errors, ...rest } = data;
-    return {
-      ...rest,
-      ok: status === 200,
-      // Decoded in place: the parsed body is ours alone.
-      Results: (Results ?? []).map((result) => {
-        if (result.KV) (result.KV as unknown as KvPair).Value = decodeBase64(result.KV.Value);
-        return result as TxnResult;
-      }),
-      Errors: (Errors ?? []).map((error) => ({ ...error, op: ops[error.OpIndex] })),
-    };
+    // Decoded in place: the parsed body is ours alone.
+    const response = data as unknown as TxnResponse;
+    const results = data.Results ?? [];
+    for (const result of results) {
+      const kv = result.KV as unknown as KvPair | undefined;
+      if (kv) {
+        kv.Value = decodeBase64(result.KV!.Value);
+        kv.Flags = toFlags(kv.Flags);
+      }
+    }
+    const errors = data.Errors ?? [];
+    for (const error of errors) (error as TxnOpError).op = ops[error.OpIndex];
+    response.ok = status === 200;
+    response.Results = results as TxnResult[];
+    response.Errors = errors as TxnOpError[];
+    return response;
   }
 }
