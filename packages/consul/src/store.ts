@@ -55,7 +55,7 @@ import { ConsulClient } from './client.js';
 import { KV_MAX_VALUE_SIZE, TXN_MAX_OPS, valueBytes } from './codec.js';
 import { isConsulError, type ConsulError } from './errors.js';
 import { ConsulLock } from './lock.js';
-import type { ConsulClientOptions, ConsulResult, QueryOptions } from './options.js';
+import type { ConsulClientOptions, ConsulResult, QueryMeta, QueryOptions } from './options.js';
 import { ConsulWatch } from './watch.js';
 
 /**
@@ -196,6 +196,8 @@ type Condition = { kind: 'none' } | { kind: 'absent' } | { kind: 'index'; index:
 type WriteResult = { ok: true; pair: KvPair } | { ok: false; errors: TxnOpError[] };
 
 const NONE: Condition = { kind: 'none' };
+/** How many keys' backend paths a store remembers (see `#path`). */
+const PATH_CACHE_SIZE = 4096;
 
 /** Sorts keys segment by segment, as a tree walk would (`a/b/c` before `a/b-x`). */
 function compareKeys(a: string, b: string): number {
@@ -233,6 +235,8 @@ export class ConsulStore<V = string> implements Store<V> {
   readonly #watchers = new Set<Watcher<V>>();
   readonly #locks = new Set<Lock>();
   readonly #local = new Set<LocalWatch>();
+  /** Backend paths of recently used keys: validating a key (a Unicode regex, a split) once, not per call. */
+  readonly #paths = new Map<string, string>();
   #closed = false;
 
   constructor(options: ConsulStoreOptions<V> = {}) {
@@ -274,7 +278,7 @@ export class ConsulStore<V = string> implements Store<V> {
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
     const checked = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#path(key);
     if (checked.signal === undefined && !checked.timeout && !checked.consistent) {
       // The common case, without a deadline or a closure: as close to one bare request as it gets.
       try {
@@ -336,9 +340,21 @@ export class ConsulStore<V = string> implements Store<V> {
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
     const checked = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#path(key);
     const raw = this.#encode(key, value);
     const ttl = this.#checkTtl(checked.ttl);
+    if (ttl === undefined && checked.signal === undefined && !checked.timeout) {
+      // The common case (no TTL, no deadline): one transaction, no closure, no deadline object.
+      let result: WriteResult;
+      try {
+        result = await this.#write(path, raw, undefined, NONE, this.#read);
+      } catch (error) {
+        throw this.#mapError(error, key);
+      }
+      if (!result.ok) throw this.#txnFailure(key, result.errors);
+      const entry = this.#entry(result.pair, undefined, raw);
+      return this.#local.size === 0 ? entry : this.#written(entry);
+    }
     return this.#call(key, checked, async (call) => {
       for (let attempt = 0; ; attempt++) {
         const result = await this.#write(path, raw, ttl, NONE, call);
@@ -388,7 +404,7 @@ export class ConsulStore<V = string> implements Store<V> {
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
     const checked = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#path(key);
     if (checked.ttl !== undefined) {
       throw new NotSupportedError(
         'mkdir with a ttl is not supported on Consul (a directory is a key, not a session)',
@@ -423,7 +439,7 @@ export class ConsulStore<V = string> implements Store<V> {
     options?: SetOptions,
   ): Promise<Entry<V>> {
     const checked = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#path(key);
     const check = checkSwapCondition(condition);
     const raw = this.#encode(key, value);
     const ttl = this.#checkTtl(checked.ttl);
@@ -461,7 +477,7 @@ export class ConsulStore<V = string> implements Store<V> {
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
     const checked = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#path(key);
     const check = checkSwapCondition(condition);
     if (check.kind === 'prevExist')
       throw new InvalidArgumentError('condition', 'compareAndDelete takes prevValue or prevIndex');
@@ -515,7 +531,7 @@ export class ConsulStore<V = string> implements Store<V> {
       ops = writes.map((write) => ({
         KV: {
           Verb: 'cas' as const,
-          Key: this.#keys.toBackend(write.key),
+          Key: this.#path(write.key),
           Value: this.#encode(write.key, write.value),
           Index: write.prevIndex,
         },
@@ -615,7 +631,7 @@ export class ConsulStore<V = string> implements Store<V> {
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
     const checked = this.#begin(options);
-    const path = this.#keys.toBackend(key);
+    const path = this.#path(key);
     const userKey = this.#keys.fromBackend(path)!;
     const ttl = Math.max(checkTtl(checked.ttl ?? 15, 1)!, this.#minTtl);
     if (ttl > MAX_SESSION_TTL) throw new InvalidArgumentError('ttl', `ttl ${ttl} s is above Consul's 24 h`);
@@ -695,6 +711,17 @@ export class ConsulStore<V = string> implements Store<V> {
 
   // -------------------------------------------------------------------------------------------
 
+  /** `this.#keys.toBackend(key)`, remembered for the last few thousand keys. */
+  #path(key: string): string {
+    let path = this.#paths.get(key);
+    if (path === undefined) {
+      path = this.#keys.toBackend(key);
+      if (this.#paths.size >= PATH_CACHE_SIZE) this.#paths.clear();
+      this.#paths.set(key, path);
+    }
+    return path;
+  }
+
   #begin<T extends CallOptions>(options: T | undefined): T {
     return beginCall(options, this.#closed);
   }
@@ -770,6 +797,8 @@ export class ConsulStore<V = string> implements Store<V> {
 
   #encode(key: string, value: V): Raw {
     const raw = this.codec.encode(value);
+    // A string's UTF-8 is at most 3 bytes per UTF-16 unit: short strings need no byte count.
+    if (typeof raw === 'string' && raw.length * 3 <= KV_MAX_VALUE_SIZE) return raw;
     const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
     if (size > KV_MAX_VALUE_SIZE) {
       throw new ValueTooLargeError(
@@ -837,8 +866,12 @@ export class ConsulStore<V = string> implements Store<V> {
     condition: Condition,
     call: QueryOptions,
   ): Promise<WriteResult> {
-    const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
-    if (Math.ceil(bytes / 3) * 4 > TXN_VALUE_LIMIT) return this.#writeLarge(path, raw, ttl, condition, call);
+    // Base64 of a string takes at most 4 characters per UTF-16 unit: short strings need no byte count.
+    if (typeof raw !== 'string' || raw.length * 4 > TXN_VALUE_LIMIT) {
+      const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+      if (Math.ceil(bytes / 3) * 4 > TXN_VALUE_LIMIT)
+        return this.#writeLarge(path, raw, ttl, condition, call);
+    }
     if (ttl === undefined) {
       const write: TxnKvOp =
         condition.kind === 'none'
@@ -998,81 +1031,140 @@ export class ConsulStore<V = string> implements Store<V> {
       if (!first) sink.connected();
       return result;
     };
+    // The watch ends with the sink's signal: one listener, not an AbortSignal.any per round.
     const watch = new ConsulWatch<KvPair[]>(method, {
       ...this.#read,
       wait: this.#watchWait,
-      signal: sink.signal,
       minInterval: 0,
       backoffBase: 100,
       backoffMax: 5000,
     });
+    const stop = (): void => watch.end();
+    if (sink.signal.aborted) stop();
+    else sink.signal.addEventListener('abort', stop, { once: true });
     watch.on('error', (error) => sink.disconnected(error));
-    try {
-      for await (const { data, meta } of watch) {
-        const index = meta.index ?? 0;
-        const now = new Set<string>();
-        const puts: { key: string; pair: KvPair }[] = [];
-        for (const pair of data) {
-          if (pair.Key.endsWith('/')) continue; // directory markers hold no value
-          if (recursive ? pair.Key !== path && !pair.Key.startsWith(folder) : pair.Key !== path) continue;
-          const key = this.#keys.fromBackend(pair.Key);
-          if (key === undefined || isReservedKey(key)) continue;
-          now.add(key);
-          const before = seen.get(key);
-          const session = pair.Session || undefined;
-          if (
-            before &&
-            before.index === pair.ModifyIndex &&
-            before.createIndex === pair.CreateIndex &&
-            sameBytes(before.value, pair.Value)
-          ) {
-            before.session = session;
-            continue;
-          }
-          seen.set(key, {
+    /** After each processed answer: the initial state arrives before `connected`. */
+    const processed = (): void => {
+      sink.connected();
+      local.ready = true;
+      wakeAll();
+    };
+    /**
+     * Diffs one answer and emits its events, synchronously unless a vanished key was held by a TTL
+     * session (whether it expired takes a request): then it resolves when done. Synchronous
+     * handling matters for latency: the watch sends its next blocking query right after `change`,
+     * and an event queued for later (an async iterator) would wait for that request to be written.
+     */
+    const handle = (data: KvPair[], meta: QueryMeta): Promise<void> | undefined => {
+      const index = meta.index ?? 0;
+      const now = new Set<string>();
+      const puts: { key: string; pair: KvPair }[] = [];
+      for (const pair of data) {
+        if (pair.Key.endsWith('/')) continue; // directory markers hold no value
+        if (recursive ? pair.Key !== path && !pair.Key.startsWith(folder) : pair.Key !== path) continue;
+        const key = this.#keys.fromBackend(pair.Key);
+        if (key === undefined || isReservedKey(key)) continue;
+        now.add(key);
+        const before = seen.get(key);
+        const session = pair.Session || undefined;
+        if (
+          before &&
+          before.index === pair.ModifyIndex &&
+          before.createIndex === pair.CreateIndex &&
+          sameBytes(before.value, pair.Value)
+        ) {
+          before.session = session;
+          continue;
+        }
+        seen.set(key, {
+          index: pair.ModifyIndex,
+          createIndex: pair.CreateIndex,
+          value: pair.Value,
+          session,
+        });
+        puts.push({ key, pair });
+      }
+      if (puts.length > 1) puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
+      if (first && fromIndex !== undefined) {
+        sink.resync(
+          puts.filter(({ pair }) => pair.ModifyIndex >= fromIndex).map(({ pair }) => this.#entry(pair)),
+          index,
+        );
+      } else if (!first || initial) {
+        for (const { key, pair } of puts) {
+          sink.emit({
+            type: 'put',
+            key,
+            value: this.codec.decode(pair.Value ?? EMPTY),
             index: pair.ModifyIndex,
             createIndex: pair.CreateIndex,
-            value: pair.Value,
-            session,
+            ...(first ? { initial: true as const } : {}),
           });
-          puts.push({ key, pair });
         }
-        puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
-        if (first && fromIndex !== undefined) {
-          sink.resync(
-            puts.filter(({ pair }) => pair.ModifyIndex >= fromIndex).map(({ pair }) => this.#entry(pair)),
-            index,
-          );
-        } else if (!first || initial) {
-          for (const { key, pair } of puts) {
-            sink.emit({
-              type: 'put',
-              key,
-              value: this.codec.decode(pair.Value ?? EMPTY),
-              index: pair.ModifyIndex,
-              createIndex: pair.CreateIndex,
-              ...(first ? { initial: true as const } : {}),
-            });
-          }
-        }
-        first = false;
-        for (const [key, before] of [...seen]) {
-          if (now.has(key)) continue;
-          seen.delete(key);
+      }
+      first = false;
+      let gone: [string, Seen][] | undefined;
+      if (seen.size > now.size) {
+        for (const entry of seen) if (!now.has(entry[0])) (gone ??= []).push(entry);
+      }
+      if (gone === undefined) {
+        processed();
+        return undefined;
+      }
+      for (const [key] of gone) seen.delete(key);
+      const vanished = gone;
+      if (!vanished.some(([, before]) => before.session !== undefined)) {
+        for (const [key] of vanished) sink.emit({ type: 'delete', key, index });
+        processed();
+        return undefined;
+      }
+      return (async () => {
+        for (const [key, before] of vanished) {
           // A key held by a TTL session that is gone has expired; one deleted while its session lives was deleted.
           const expired =
             before.session !== undefined && !(await this.#sessionExists(before.session, sink.signal));
           sink.emit({ type: expired ? 'expire' : 'delete', key, index });
         }
-        // After the first round's events: the initial state arrives before `connected`.
-        sink.connected();
-        local.ready = true;
-        wakeAll();
+        processed();
+      })();
+    };
+    // Answers are handled in order: one still waiting on a session check queues those after it.
+    let tail: Promise<void> | undefined;
+    let failure: { error: unknown } | undefined;
+    const fail = (error: unknown): void => {
+      failure ??= { error };
+      watch.end();
+    };
+    watch.on('change', (data, meta) => {
+      if (failure) return;
+      let pending: Promise<void> | undefined;
+      if (tail === undefined) {
+        try {
+          pending = handle(data, meta);
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (pending === undefined) return;
+      } else {
+        pending = tail.then(() => handle(data, meta));
       }
+      tail = pending;
+      pending.then(() => {
+        if (tail === pending) tail = undefined;
+      }, fail);
+    });
+    try {
+      const ended = await watch.closed;
+      while (tail !== undefined) await tail.catch(() => undefined);
+      if (sink.signal.aborted) return;
+      if (failure) throw failure.error;
+      if (ended) throw ended;
     } catch (error) {
       if (sink.signal.aborted) return;
       throw this.#mapError(error, this.#keys.fromBackend(path) ?? path);
     } finally {
+      sink.signal.removeEventListener('abort', stop);
       this.#local.delete(local);
       local.ready = false;
       wakeAll();
