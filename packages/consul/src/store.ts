@@ -1014,7 +1014,7 @@ export class ConsulStore<V = string> implements Store<V> {
     };
     this.#local.add(local);
     const wakeAll = (): void => {
-      for (const wake of [...local.wake]) wake();
+      if (local.wake.size > 0) for (const wake of [...local.wake]) wake();
     };
     const folder = path === '' ? '' : `${path}/`;
     // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
@@ -1022,26 +1022,32 @@ export class ConsulStore<V = string> implements Store<V> {
     let first = true;
     // Shared blocking reads: the watches of keys under one folder share one long poll of it.
     const reads = this.client.kvReads;
-    const read = (options: QueryOptions): Promise<ConsulResult<KvPair[]>> =>
-      reads.read(recursive ? listed : path, { ...options, recursive });
-    const method = async (options: QueryOptions): Promise<ConsulResult<KvPair[]>> => {
-      const result = await read(options);
+    const target = recursive ? listed : path;
+    const answered = (result: ConsulResult<KvPair[]>): ConsulResult<KvPair[]> => {
       // Any answer after the first round means connected again, also one that changed nothing
       // (the watch emits no change for it). The first round says so after its initial events.
       if (!first) sink.connected();
       return result;
     };
-    // The watch ends with the sink's signal: one listener, not an AbortSignal.any per round.
-    const watch = new ConsulWatch<KvPair[]>(method, {
-      ...this.#read,
-      wait: this.#watchWait,
-      minInterval: 0,
-      backoffBase: 100,
-      backoffMax: 5000,
-    });
+    // A `then`, not an async wrapper: no suspended frame per watch, one hop less per answer.
+    const method = (options: QueryOptions): Promise<ConsulResult<KvPair[]>> =>
+      reads.read(target, { ...options, recursive }).then(answered);
+    // The watch ends with the sink's stop: one listener, not an AbortSignal.any per round; the
+    // shared reads take the watch's StopSignal as is (no AbortSignal per watch).
+    const watch = new ConsulWatch<KvPair[]>(
+      method,
+      {
+        ...this.#read,
+        wait: this.#watchWait,
+        minInterval: 0,
+        backoffBase: 100,
+        backoffMax: 5000,
+      },
+      true,
+    );
     const stop = (): void => watch.end();
-    if (sink.signal.aborted) stop();
-    else sink.signal.addEventListener('abort', stop, { once: true });
+    if (sink.stop.aborted) stop();
+    else sink.stop.add(stop);
     watch.on('error', (error) => sink.disconnected(error));
     /** After each processed answer: the initial state arrives before `connected`. */
     const processed = (): void => {
@@ -1157,14 +1163,14 @@ export class ConsulStore<V = string> implements Store<V> {
     try {
       const ended = await watch.closed;
       while (tail !== undefined) await tail.catch(() => undefined);
-      if (sink.signal.aborted) return;
+      if (sink.stop.aborted) return;
       if (failure) throw failure.error;
       if (ended) throw ended;
     } catch (error) {
-      if (sink.signal.aborted) return;
+      if (sink.stop.aborted) return;
       throw this.#mapError(error, this.#keys.fromBackend(path) ?? path);
     } finally {
-      sink.signal.removeEventListener('abort', stop);
+      sink.stop.remove(stop);
       this.#local.delete(local);
       local.ready = false;
       wakeAll();
