@@ -7,10 +7,15 @@ import { startEtcd } from '../helpers/servers.js';
 
 after(stopAllServers);
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function until(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  state: () => Promise<string> = async () => '',
+): Promise<void> {
   const started = Date.now();
   while (!(await check().catch(() => false))) {
-    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}`);
+    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}: ${await state()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -26,6 +31,21 @@ describe('mirror between two real etcd servers', () => {
     };
     for (let i = 0; i < 20; i++) await source.set(`k/${i}`, `v${i}`);
     const running = mirror(source, target);
+    // What the mirror did, to tell a stuck source watch from a target that never recovered.
+    const log = { applied: 0, retries: 0, lastRetry: '', synced: 0, sourceEvents: 0 };
+    running.on('applied', () => log.applied++);
+    running.on('retry', (key, error) => {
+      log.retries++;
+      log.lastRetry = `${key}: ${String((error as Error)?.message ?? error)}`;
+    });
+    running.on('synced', () => log.synced++);
+    const probe = source.watch('', { recursive: true, initial: false });
+    probe.on('change', () => log.sourceEvents++);
+    probe.on('error', () => undefined);
+    const state = async (): Promise<string> => {
+      const d = await diff(source, target).catch((error: unknown) => String(error));
+      return JSON.stringify({ ...log, backlog: running.backlog, diff: d });
+    };
     try {
       await until(inSync, 20_000, 'the initial copy');
 
@@ -34,17 +54,18 @@ describe('mirror between two real etcd servers', () => {
       for (let i = 0; i < 20; i++) await source.set(`k/${i}`, `after-target-stop-${i}`);
       await source.del('k/0');
       await targetMember.restart();
-      await until(inSync, 30_000, 'catching up after the target restarted');
+      await until(inSync, 30_000, 'catching up after the target restarted', state);
 
       // The source goes away; its watch must resume (or re-sync) when it is back.
       await sourceMember.stop();
       await sourceMember.restart();
       for (let i = 1; i < 20; i++) await source.set(`k/${i}`, `after-source-restart-${i}`);
       await source.set('k/new', 'fresh');
-      await until(inSync, 30_000, 'following the source after its restart');
+      await until(inSync, 30_000, 'following the source after its restart', state);
       assert.equal((await target.get('k/new'))?.value, 'fresh');
       assert.equal(await target.get('k/0'), null);
     } finally {
+      await probe.close();
       await running.close();
       await Promise.all([source.close(), target.close()]);
     }
