@@ -90,7 +90,7 @@ export async function writeReport(results) {
     '## Machine and versions',
     '',
     `- CPU: ${env.cpuModel}, ${env.cores} cores; memory ${env.memoryGiB.toFixed(1)} GiB; ${env.os}`,
-    `- Load average (1 min) at start ${env.loadAtStart.toFixed(2)}, at end ${env.loadAtEnd.toFixed(2)}${busy ? ': **a busy machine** (other engineers were running tests). Absolute numbers are noisy; the ratios compare contenders measured back to back, interleaved, and stay meaningful.' : '.'}`,
+    `- Load average (1 min) at start ${env.loadAtStart.toFixed(2)}, at end ${env.loadAtEnd.toFixed(2)}${busy ? ': **a busy machine** (the client, both servers and anything else running share the cores; the load includes the benchmark itself). Absolute numbers are noisy; the ratios compare contenders measured back to back, interleaved, and stay meaningful.' : '.'}`,
     `- Node ${env.node}; undici ${env.undici} (polykv's and the raw loop's)`,
     `- polykv: @polykv/core ${env.polykv.core}, @polykv/etcd ${env.polykv.etcd}, @polykv/consul ${env.polykv.consul} (working tree${env.commit ? ` at ${env.commit}` : ''})`,
     `- Peers (bench/.peers only): consul ${env.peers.consul}, node-etcd ${env.peers['node-etcd']}, etcdjs ${env.peers.etcdjs}`,
