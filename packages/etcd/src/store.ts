@@ -617,8 +617,10 @@ export class EtcdStore<V = string> implements Store<V> {
           stop.abort();
           return 0;
         };
+        // A poll of its own, as before shared polls: a lock waits on one predecessor, so sharing
+        // saves nothing, and its safety should not depend on the shared layer.
         await runWatchLoop<string>(
-          this.client.waits,
+          keys,
           node.path,
           { recursive: false, waitIndex: node.index + 1, signal: both, timing },
           {
