@@ -18,62 +18,30 @@ if (install.status !== 0) {
 }
 
 const files = process.argv.slice(2);
-const concurrency = process.env.POLYKV_TEST_CONCURRENCY ?? '2';
-const buildTest = join(root, 'build/test');
-// The whole suite runs in two phases: everything but the fault suite two files at a time, then the
-// fault suite one file at a time. The fault suite's lease-based locks and watch deadlines assume
-// timers run roughly on time; next to the heavy tests (hundreds of watchers) on a 2-core machine
-// they did not, and a holder noticed its lost lock too late.
-const phases =
-  files.length > 0
-    ? [{ targets: files, concurrency }]
-    : [
-        {
-          targets: readdirSync(buildTest, { withFileTypes: true })
-            .filter((entry) => entry.isDirectory() && entry.name !== 'faults')
-            .map((entry) => join(buildTest, entry.name)),
-          concurrency,
-        },
-        { targets: [join(buildTest, 'faults')], concurrency: '1' },
-      ];
+const targets = files.length > 0 ? files : [join(root, 'build/test')];
 const summaryDir = mkdtempSync(join(tmpdir(), 'polykv-summary-'));
+const tapFile = join(summaryDir, 'results.tap');
+const concurrency = process.env.POLYKV_TEST_CONCURRENCY ?? '2';
+const args = [
+  '--test',
+  `--test-concurrency=${concurrency}`,
+  '--test-timeout=600000',
+  '--test-reporter=spec',
+  '--test-reporter-destination=stdout',
+  '--test-reporter=tap',
+  `--test-reporter-destination=${tapFile}`,
+  ...targets,
+];
 // Servers started by this run live under folders named with this id; the sweep touches no other run's.
 const runId = randomUUID().slice(0, 8);
-
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-let code = 0;
-for (const [at, phase] of phases.entries()) {
-  const tapFile = join(summaryDir, `results-${at}.tap`);
-  const child = spawn(
-    process.execPath,
-    [
-      '--test',
-      `--test-concurrency=${phase.concurrency}`,
-      '--test-timeout=600000',
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      '--test-reporter=tap',
-      `--test-reporter-destination=${tapFile}`,
-      ...phase.targets,
-    ],
-    { stdio: 'inherit', cwd: root, env: { ...process.env, POLYKV_TEST_RUN: runId } },
-  );
-  const status = await new Promise((resolve) =>
-    child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))),
-  );
-  if (status !== 0) code = status;
-  try {
-    const tap = readFileSync(tapFile, 'utf8');
-    passed += Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);
-    failed +=
-      Number(/^# fail (\d+)/m.exec(tap)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(tap)?.[1] ?? 0);
-    skipped += Number(/^# skipped (\d+)/m.exec(tap)?.[1] ?? 0);
-  } catch {
-    failed = Math.max(failed, 1);
-  }
-}
+const child = spawn(process.execPath, args, {
+  stdio: 'inherit',
+  cwd: root,
+  env: { ...process.env, POLYKV_TEST_RUN: runId },
+});
+const code = await new Promise((resolve) =>
+  child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0))),
+);
 
 function leftovers() {
   const found = [];
@@ -101,6 +69,17 @@ for (const { pid, cmd, cwd } of stray) {
   }
 }
 
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  const tap = readFileSync(tapFile, 'utf8');
+  passed = Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);
+  failed = Number(/^# fail (\d+)/m.exec(tap)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(tap)?.[1] ?? 0);
+  skipped = Number(/^# skipped (\d+)/m.exec(tap)?.[1] ?? 0);
+} catch {
+  failed = Math.max(failed, 1);
+}
 rmSync(summaryDir, { recursive: true, force: true });
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(code !== 0 || failed > 0 || passed === 0 ? 1 : 0);
