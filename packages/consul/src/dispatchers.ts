@@ -1,20 +1,9 @@
 import { Agent, Dispatcher } from 'undici';
-import type { ConsulClientOptions, ConsulTlsOptions } from './options.js';
+import type { ConsulClientOptions } from './options.js';
+import { tlsConnectOptions } from './request.js';
 
 /** A blocking query: `?index=` (KV, catalog, health, ...) or `?hash=` (agent endpoints). */
 const BLOCKING = /[?&](?:index|hash)=/;
-
-function tlsConnect(tls: ConsulTlsOptions | undefined): Agent.Options['connect'] {
-  if (!tls) return undefined;
-  return {
-    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-    ...(tls.key !== undefined ? { key: tls.key } : {}),
-    ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
-    ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized ?? true,
-  };
-}
 
 /**
  * The client's own transport: blocking queries get a pool of their own with no cap (each long poll
@@ -28,7 +17,7 @@ export class SplitDispatcher extends Dispatcher {
 
   constructor(options: ConsulClientOptions) {
     super();
-    const connect = tlsConnect(options.tls);
+    const connect = tlsConnectOptions(options.tls);
     const base: Agent.Options = { keepAliveTimeout: 30_000, ...(connect ? { connect } : {}) };
     const connections = options.connections ?? 64;
     if (!Number.isInteger(connections) || connections < 1) {

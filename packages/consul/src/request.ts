@@ -332,7 +332,8 @@ function normalizeAgent(address: string, secure: boolean): string {
   return url.origin;
 }
 
-function tlsConnectOptions(tls: ConsulTlsOptions | undefined): Agent.Options['connect'] {
+/** undici `connect` options from the client's TLS options (the transport and the split pools). */
+export function tlsConnectOptions(tls: ConsulTlsOptions | undefined): Agent.Options['connect'] {
   if (!tls) return undefined;
   return {
     ...(tls.ca !== undefined ? { ca: tls.ca } : {}),

@@ -3,6 +3,7 @@ import type { Kv, KvPair } from './api/kv.js';
 import { ConsulError, isConsulError } from './errors.js';
 import type { ConsulResult, QueryMeta, QueryOptions } from './options.js';
 import { durationMs } from './request.js';
+import { isTerminal } from './watch.js';
 
 /** Options of {@link SharedKvReads.read}: a KV read's options plus `recursive`. */
 export interface SharedKvReadOptions extends Omit<QueryOptions, 'signal'> {
@@ -62,15 +63,6 @@ interface Waiter {
   wakeOnRecovery: boolean;
   /** Its wait ran out before the poll's first listing: answered by that listing. */
   expired: boolean;
-}
-
-/** Errors after which a poll stops for good (the same rule as ConsulWatch's). */
-const TERMINAL_STATUS = new Set([400, 401, 403, 404, 405]);
-
-function isTerminal(error: ConsulError): boolean {
-  if (error.code === 'CONSUL_INVALID_ARGUMENT' || error.code === 'CONSUL_CLOSED') return true;
-  if (error.code === 'CONSUL_PERMISSION_DENIED') return true;
-  return error.statusCode !== undefined && TERMINAL_STATUS.has(error.statusCode);
 }
 
 function toConsulError(error: unknown): ConsulError {

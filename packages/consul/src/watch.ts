@@ -48,7 +48,8 @@ export interface ConsulWatchEvents<T> {
 
 const TERMINAL_STATUS = new Set([400, 401, 403, 404, 405]);
 
-function isTerminal(error: ConsulError): boolean {
+/** Errors no retry of a blocking query can fix (ConsulWatch and the shared KV polls). */
+export function isTerminal(error: ConsulError): boolean {
   if (error.code === 'CONSUL_INVALID_ARGUMENT' || error.code === 'CONSUL_CLOSED') return true;
   if (error.code === 'CONSUL_PERMISSION_DENIED') return true;
   return error.statusCode !== undefined && TERMINAL_STATUS.has(error.statusCode);
