@@ -173,7 +173,7 @@ describe('consul faults', () => {
       const counter = Number((await checker.get('counter', { consistent: true }))?.value ?? '0');
       console.log(
         `consul locks: ${result.acquisitions} acquisitions, ${result.increments} increments, ` +
-          `${result.uncertain} uncertain, ${result.lost} lost, counter ${counter}`,
+          `${result.uncertain} uncertain, ${result.lost} lost, ${result.retried} retried writes, counter ${counter}`,
       );
       assert.deepEqual(result.problems, [], 'no double holder; fencing tokens grow');
       assert.ok(result.increments > 10, 'the contenders made progress');

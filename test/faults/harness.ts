@@ -205,9 +205,17 @@ export async function eventually(check: () => boolean, ms: number): Promise<bool
 }
 
 /**
- * Lock contenders incrementing a shared counter without CAS: read, pause, write read+1, release.
- * A holder acts only while `lock.held`; when a new holder acquires, every other contender must
- * already know it lost (or have released). Returns the counts to compare with the counter.
+ * Lock contenders incrementing a shared counter: read, pause, write read+1, release. A holder acts
+ * only while `lock.held`; when a new holder acquires, every other contender must already know it
+ * lost (or have released). Returns the counts to compare with the counter.
+ *
+ * The write is fenced by the index just read, as the README tells users to do: a write attempt
+ * that failed as uncertain (its request sat in a paused member) can still be applied seconds
+ * later, after the lock moved on, and an unfenced copy would then roll the counter back (seen in
+ * CI: counter 216 after 218 increments, no double holder). The fence does not hide a second
+ * holder: two holders that read the same value both write read+1, and the counter falls behind
+ * the increments; a holder that finds the counter changed to anything but its own value records
+ * a problem (unless a write of a holder that lost its lock is still in the air: `uncertain`).
  */
 export async function runLockContenders(
   stores: Store[],
@@ -218,10 +226,18 @@ export async function runLockContenders(
   increments: number;
   uncertain: number;
   lost: number;
+  retried: number;
   problems: string[];
 }> {
   const current: (Lock | undefined)[] = stores.map(() => undefined);
-  const result = { acquisitions: 0, increments: 0, uncertain: 0, lost: 0, problems: [] as string[] };
+  const result = {
+    acquisitions: 0,
+    increments: 0,
+    uncertain: 0,
+    lost: 0,
+    retried: 0,
+    problems: [] as string[],
+  };
   let lastToken = -1;
   await Promise.all(
     stores.map(async (store, me) => {
@@ -254,15 +270,41 @@ export async function runLockContenders(
             store.get('counter', { consistent: true }),
           );
           if (!read.ok || !lock.held) continue;
-          const next = Number(read.value?.value ?? '0') + 1;
+          const before = read.value;
+          const next = String(Number(before?.value ?? '0') + 1);
           await sleep(options.holdMs);
-          // Writing the same value again is idempotent: retry until it lands or the lock is gone.
-          for (;;) {
+          for (let attempt = 0; ; attempt++) {
             if (!lock.held) break;
-            const written = await bounded('write counter', options.boundMs + 5000, () =>
-              store.set('counter', String(next)),
+            if (attempt > 0) result.retried++;
+            const written = await bounded(
+              'write counter',
+              options.boundMs + 5000,
+              () =>
+                store.compareAndSwap(
+                  'counter',
+                  next,
+                  before === null ? { prevExist: false } : { prevIndex: before.index },
+                ),
+              [...FAULT_CODES, 'COMPARE_FAILED', 'ALREADY_EXISTS'],
             );
-            if (written.ok) {
+            if (written.ok || written.code === 'COMPARE_FAILED' || written.code === 'ALREADY_EXISTS') {
+              // A refused fence after a failed attempt is that attempt, applied after all: the
+              // counter holds our value. Anything else means somebody wrote under our lock.
+              if (!written.ok) {
+                const now = await bounded('re-read counter', options.boundMs + 5000, () =>
+                  store.get('counter', { consistent: true }),
+                );
+                if (!now.ok) continue;
+                if (now.value?.value !== next || attempt === 0) {
+                  // An earlier holder's write that ended uncertain (its lock lost meanwhile) may
+                  // land here; without one, this is a second writer under our lock.
+                  if (result.uncertain > 0) break;
+                  result.problems.push(
+                    `contender ${me}: the counter changed under its lock (read ${before?.value ?? 'nothing'}, now ${now.value?.value ?? 'nothing'})`,
+                  );
+                  break;
+                }
+              }
               if (lock.held) result.increments++;
               else result.uncertain++;
               break;
