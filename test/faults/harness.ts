@@ -313,6 +313,8 @@ export async function runLockContenders(
               result.uncertain++;
               break;
             }
+            // A killed server refuses at once: do not spin while the lock outlives it.
+            await sleep(50);
           }
         } finally {
           current[me] = undefined;
