@@ -190,7 +190,12 @@ export class ConsulAgent extends ManagedProcess {
     return `http://${this.address}`;
   }
 
-  /** Ready: a leader is known and the KV store answers (with the master token when ACLs are on). */
+  /**
+   * Ready: a leader is known, the KV store answers (with the master token when ACLs are on), and
+   * the leader has registered this node's `serfHealth` check: until then Consul refuses to create
+   * sessions on the node (500 "Missing check 'serfHealth' registration", seen in CI on a fresh
+   * 3-server cluster), which TTL keys and locks need.
+   */
   async waitReady(timeoutMs = 60_000): Promise<void> {
     const headers: Record<string, string> = this.token ? { 'X-Consul-Token': this.token } : {};
     await waitUntil(
@@ -198,7 +203,12 @@ export class ConsulAgent extends ManagedProcess {
         const leader = await probe(`${this.url}/v1/status/leader`);
         if (leader.status !== 200 || leader.body.length <= 2) return false;
         const kv = await probe(`${this.url}/v1/kv/polykv-readiness-probe`, { headers });
-        return kv.status === 404;
+        if (kv.status !== 404) return false;
+        const self = await probe(`${this.url}/v1/agent/self`, { headers });
+        if (self.status !== 200) return false;
+        const node = (JSON.parse(self.body) as { Config: { NodeName: string } }).Config.NodeName;
+        const checks = await probe(`${this.url}/v1/health/node/${encodeURIComponent(node)}`, { headers });
+        return checks.status === 200 && checks.body.includes('"CheckID":"serfHealth"');
       },
       timeoutMs,
       () => `consul ${this.name} at ${this.url}:\n${this.tail()}`,
