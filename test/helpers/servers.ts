@@ -190,12 +190,7 @@ export class ConsulAgent extends ManagedProcess {
     return `http://${this.address}`;
   }
 
-  /**
-   * Ready: a leader is known, the KV store answers (with the master token when ACLs are on), and
-   * the leader has registered this node's `serfHealth` check: until then Consul refuses to create
-   * sessions on the node (500 "Missing check 'serfHealth' registration", seen in CI on a fresh
-   * 3-server cluster), which TTL keys and locks need.
-   */
+  /** Ready: a leader is known and the KV store answers (with the master token when ACLs are on). */
   async waitReady(timeoutMs = 60_000): Promise<void> {
     const headers: Record<string, string> = this.token ? { 'X-Consul-Token': this.token } : {};
     await waitUntil(
@@ -203,7 +198,22 @@ export class ConsulAgent extends ManagedProcess {
         const leader = await probe(`${this.url}/v1/status/leader`);
         if (leader.status !== 200 || leader.body.length <= 2) return false;
         const kv = await probe(`${this.url}/v1/kv/polykv-readiness-probe`, { headers });
-        if (kv.status !== 404) return false;
+        return kv.status === 404;
+      },
+      timeoutMs,
+      () => `consul ${this.name} at ${this.url}:\n${this.tail()}`,
+    );
+  }
+
+  /**
+   * Until the leader has registered a node's `serfHealth` check, Consul refuses to create sessions
+   * on it (500 "Missing check 'serfHealth' registration", seen once in CI on a fresh 3-server
+   * cluster), and TTL keys and locks need sessions.
+   */
+  async waitSerfHealth(timeoutMs = 60_000): Promise<void> {
+    const headers: Record<string, string> = this.token ? { 'X-Consul-Token': this.token } : {};
+    await waitUntil(
+      async () => {
         const self = await probe(`${this.url}/v1/agent/self`, { headers });
         if (self.status !== 200) return false;
         const node = (JSON.parse(self.body) as { Config: { NodeName: string } }).Config.NodeName;
@@ -211,7 +221,7 @@ export class ConsulAgent extends ManagedProcess {
         return checks.status === 200 && checks.body.includes('"CheckID":"serfHealth"');
       },
       timeoutMs,
-      () => `consul ${this.name} at ${this.url}:\n${this.tail()}`,
+      () => `serfHealth of consul ${this.name} at ${this.url}:\n${this.tail()}`,
     );
   }
 
@@ -330,6 +340,7 @@ export async function startConsulCluster(size = 3, options: ConsulOptions = {}):
   for (const server of servers) server.start();
   try {
     await Promise.all(servers.map((server) => server.waitReady(90_000)));
+    await Promise.all(servers.map((server) => server.waitSerfHealth()));
   } catch (error) {
     await Promise.all(servers.map((server) => server.kill()));
     throw error;
