@@ -281,13 +281,19 @@ class Poll {
     this.host.remove(this);
     const failure =
       error ?? new ConsulError('CONSUL_CLOSED', 'the Consul client is closed', { method: 'GET' });
-    for (const waiter of this.#all()) {
+    this.#fail(this.#all(), failure);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** Takes each waiter out (those still waiting) and rejects it with `failure`. */
+  #fail(waiters: Iterable<Waiter>, failure: ConsulError, keep?: (waiter: Waiter) => boolean): void {
+    for (const waiter of [...waiters]) {
+      if (!waiter.slot || keep?.(waiter)) continue;
       this.drop(waiter);
       waiter.reject(failure);
     }
   }
-
-  // ---------------------------------------------------------------------------------------------
 
   #queue(slot: Set<Waiter>, waiter: Waiter): void {
     slot.add(waiter);
@@ -407,11 +413,7 @@ class Poll {
           this.stop(failure);
           return;
         }
-        for (const waiter of [...batch, ...pending]) {
-          if (!waiter.slot) continue;
-          this.drop(waiter);
-          waiter.reject(failure);
-        }
+        this.#fail([...batch, ...pending], failure);
         return;
       }
       if (this.#stopped) return;
@@ -448,10 +450,7 @@ class Poll {
           return;
         }
         this.#denied.set(key, failure);
-        for (const waiter of [...(this.#exact.get(key) ?? [])]) {
-          this.drop(waiter);
-          waiter.reject(failure);
-        }
+        this.#fail(this.#exact.get(key) ?? [], failure);
       });
   }
 
@@ -500,11 +499,7 @@ class Poll {
         // the poll keeps its listing and index and tries again.
         this.#failing = true;
         relist = true;
-        for (const waiter of this.#all()) {
-          if (waiter.index === 0 || waiter.slot === this.#pending) continue;
-          this.drop(waiter);
-          waiter.reject(failure);
-        }
+        this.#fail(this.#all(), failure, (waiter) => waiter.index === 0 || waiter.slot === this.#pending);
         try {
           await sleep(backoffDelay(failures++, 200, 5000), signal);
         } catch {

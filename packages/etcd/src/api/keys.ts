@@ -170,9 +170,23 @@ export class KeysApi {
    * A keys call whose result is the JSON body with the meta fields set on it by the request
    * function (`merge`): one object and one await fewer per call than an {@link EtcdResponse}.
    */
-  #call<V>(request: EtcdRequest): Promise<EtcdResult<V>> {
-    request.merge = true;
-    const pending = this.#request<EtcdResult<V>>(request) as unknown as Promise<EtcdResult<V>>;
+  #call<V>(
+    method: EtcdRequest['method'],
+    path: string,
+    body: string | undefined,
+    idempotent: boolean,
+    options: EtcdCallOptions,
+  ): Promise<EtcdResult<V>> {
+    const pending = this.#request<EtcdResult<V>>({
+      method,
+      path,
+      body,
+      idempotent,
+      merge: true,
+      signal: options.signal,
+      timeout: options.timeout,
+      maxRetries: options.maxRetries,
+    }) as unknown as Promise<EtcdResult<V>>;
     return this.#json ? pending.then(parseResultValues) : pending;
   }
 
@@ -194,14 +208,8 @@ export class KeysApi {
       if (options.recursive) query += '&recursive=true';
       if (options.sorted) query += '&sorted=true';
       if (options.quorum) query += '&quorum=true';
-      return this.#call<V>({
-        method: 'GET',
-        path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
-        idempotent: true,
-        signal: options.signal,
-        timeout: options.timeout,
-        maxRetries: options.maxRetries,
-      });
+      const path = query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`;
+      return this.#call<V>('GET', path, undefined, true, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -232,15 +240,8 @@ export class KeysApi {
         options.prevValue !== undefined ||
         options.prevIndex !== undefined ||
         options.refresh === true;
-      return this.#call<V>({
-        method: 'PUT',
-        path: keyPath(key),
-        body: parts.length === 1 ? parts[0] : parts.join('&'),
-        idempotent: options.idempotent ?? !conditional,
-        signal: options.signal,
-        timeout: options.timeout,
-        maxRetries: options.maxRetries,
-      });
+      const body = parts.length === 1 ? parts[0] : parts.join('&');
+      return this.#call<V>('PUT', keyPath(key), body, options.idempotent ?? !conditional, options);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -292,14 +293,8 @@ export class KeysApi {
       if (options.prevValue !== undefined) query += `&prevValue=${encodeURIComponent(options.prevValue)}`;
       if (options.prevIndex !== undefined) query += `&prevIndex=${options.prevIndex}`;
       const conditional = options.prevValue !== undefined || options.prevIndex !== undefined;
-      return this.#call<V>({
-        method: 'DELETE',
-        path: query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`,
-        idempotent: options.idempotent ?? !conditional,
-        signal: options.signal,
-        timeout: options.timeout,
-        maxRetries: options.maxRetries,
-      });
+      const path = query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`;
+      return this.#call<V>('DELETE', path, undefined, options.idempotent ?? !conditional, options);
     } catch (error) {
       return Promise.reject(error);
     }
