@@ -10,16 +10,14 @@ import {
   rotateMemberFaults,
   bounded,
   cycleProxyFaults,
-  eventually,
   expectNoLeaks,
   liveHandles,
   lossBeforeTakeover,
   printTotals,
-  runLockContenders,
-  runWriters,
-  sleep,
+  lockContendersUnderFaults,
   unhandled,
-  WatchLog,
+  writersAndWatchersUnderFaults,
+  type FaultScenario,
 } from './harness.js';
 
 // Issue 8, faults, on a real 3-server Consul cluster (with data folders, so a restarted server keeps
@@ -58,10 +56,13 @@ function direct(prefix: string): Store {
   return createConsulStore({ client: { address: cluster.addresses, failover: true }, prefix, minTtl: 1 });
 }
 
-/** Server faults: SIGKILL + restart, SIGSTOP + SIGCONT, proxy resets; the leader included. */
-function serverFaults(stop: AbortSignal): Promise<void> {
-  return rotateMemberFaults(stop, cluster.servers, () => cluster.leader(), proxies, 2000);
-}
+const scenario: FaultScenario = {
+  backend: 'consul',
+  open,
+  direct,
+  // SIGKILL + restart, SIGSTOP + SIGCONT, proxy resets; the leader included.
+  faults: (stop) => rotateMemberFaults(stop, cluster.servers, () => cluster.leader(), proxies, 2000),
+};
 
 describe('consul faults', () => {
   it(
@@ -102,52 +103,7 @@ describe('consul faults', () => {
     'sequence-numbered writers and watchers: no acknowledged write lost, no event missed or duplicated across server kills, pauses and resets',
     { timeout: 180_000 },
     async () => {
-      const prefix = `faults/${randomBytes(4).toString('hex')}`;
-      const writer = open(prefix);
-      const reader = direct(prefix);
-      const proxiedStore = open(prefix);
-      const viaProxy = proxiedStore.watch('', { recursive: true });
-      const viaServers = reader.watch('', { recursive: true });
-      const logs = [
-        new WatchLog('proxied watcher', viaProxy, true),
-        new WatchLog('direct watcher', viaServers, true),
-      ];
-      const stop = new AbortController();
-      const writing = runWriters(writer, 3, stop.signal, BOUND);
-      await sleep(1000);
-      const faulting = serverFaults(stop.signal);
-      let log;
-      try {
-        await sleep(20_000);
-      } finally {
-        stop.abort();
-        log = await writing;
-        await faulting;
-      }
-      assert.ok(log.acked.size > 50, `enough writes were acknowledged (${log.acked.size})`);
-      for (const watch of logs) {
-        await eventually(() => watch.missing(log.acked).length === 0, 30_000);
-        assert.deepEqual(watch.problems, [], `${watch.name}: no duplicate or out-of-order event`);
-        assert.deepEqual(
-          watch.missing(log.acked).slice(0, 10),
-          [],
-          `${watch.name}: no acknowledged write missed`,
-        );
-      }
-      const stored = new Set(
-        (await reader.list('', { recursive: true, consistent: true }))
-          .filter((e) => !e.dir)
-          .map((e) => e.key),
-      );
-      const lost = [...log.acked].filter((key) => !stored.has(key));
-      assert.deepEqual(lost, [], 'no acknowledged write is lost');
-      console.log(
-        `consul writers: ${log.acked.size} acknowledged, ${log.uncertain.size} failed with a typed error ` +
-          `(${[...log.uncertain].filter((key) => stored.has(key)).length} of those applied anyway)`,
-      );
-      await viaProxy.close();
-      await viaServers.close();
-      await Promise.all([writer.close(), reader.close(), proxiedStore.close()]);
+      await writersAndWatchersUnderFaults(scenario, BOUND);
     },
   );
 
@@ -155,33 +111,7 @@ describe('consul faults', () => {
     'lock contenders under server pauses and kills: no double holder, the counter equals the increments',
     { timeout: 180_000 },
     async () => {
-      const prefix = `faults/${randomBytes(4).toString('hex')}`;
-      const stores = Array.from({ length: 4 }, () => open(prefix));
-      const stop = new AbortController();
-      const contending = runLockContenders(stores, stop.signal, { ttl: 5, boundMs: BOUND, holdMs: 30 });
-      await sleep(1000);
-      const faulting = serverFaults(stop.signal);
-      let result;
-      try {
-        await sleep(20_000);
-      } finally {
-        stop.abort();
-        result = await contending;
-        await faulting;
-      }
-      const checker = direct(prefix);
-      const counter = Number((await checker.get('counter', { consistent: true }))?.value ?? '0');
-      console.log(
-        `consul locks: ${result.acquisitions} acquisitions, ${result.increments} increments, ` +
-          `${result.uncertain} uncertain, ${result.lost} lost, ${result.retried} retried writes, counter ${counter}`,
-      );
-      assert.deepEqual(result.problems, [], 'no double holder; fencing tokens grow');
-      assert.ok(result.increments > 10, 'the contenders made progress');
-      assert.ok(
-        counter >= result.increments && counter <= result.increments + result.uncertain,
-        `counter ${counter} equals the increments (${result.increments}, + up to ${result.uncertain} uncertain)`,
-      );
-      await Promise.all([...stores, checker].map((store) => store.close()));
+      await lockContendersUnderFaults(scenario, BOUND);
     },
   );
 

@@ -10,16 +10,14 @@ import {
   rotateMemberFaults,
   bounded,
   cycleProxyFaults,
-  eventually,
   expectNoLeaks,
   liveHandles,
   lossBeforeTakeover,
   printTotals,
-  runLockContenders,
-  runWriters,
-  sleep,
+  lockContendersUnderFaults,
   unhandled,
-  WatchLog,
+  writersAndWatchersUnderFaults,
+  type FaultScenario,
 } from './harness.js';
 
 // Issue 8, faults, on a real 3-member etcd cluster with a TCP proxy in front of each member.
@@ -65,9 +63,12 @@ function open(prefix: string, extra: EtcdStoreOptions = {}): Store {
 }
 
 /** Member faults: SIGKILL + restart, SIGSTOP + SIGCONT, proxy resets; the leader included. */
-function memberFaults(stop: AbortSignal): Promise<void> {
-  return rotateMemberFaults(stop, cluster.members, () => cluster.leader(), proxies, 1500);
-}
+const scenario: FaultScenario = {
+  backend: 'etcd',
+  open,
+  direct: (prefix) => createEtcdStore({ hosts: cluster.hosts, prefix }),
+  faults: (stop) => rotateMemberFaults(stop, cluster.members, () => cluster.leader(), proxies, 1500),
+};
 
 describe('etcd faults', () => {
   it(
@@ -106,47 +107,7 @@ describe('etcd faults', () => {
     'sequence-numbered writers and watchers: no acknowledged write lost, no event missed or duplicated across kills, pauses and resets',
     { timeout: 180_000 },
     async () => {
-      const prefix = `faults/${randomBytes(4).toString('hex')}`;
-      const writer = open(prefix);
-      const direct = createEtcdStore({ hosts: cluster.hosts, prefix });
-      const viaProxy = open(prefix).watch('', { recursive: true });
-      const viaMembers = direct.watch('', { recursive: true });
-      const logs = [
-        new WatchLog('proxied watcher', viaProxy, true),
-        new WatchLog('direct watcher', viaMembers, true),
-      ];
-      const stop = new AbortController();
-      const writing = runWriters(writer, 3, stop.signal, BOUND);
-      await sleep(1000);
-      const faulting = memberFaults(stop.signal);
-      await sleep(20_000);
-      stop.abort();
-      const log = await writing;
-      await faulting;
-      assert.ok(log.acked.size > 50, `enough writes were acknowledged (${log.acked.size})`);
-      for (const watch of logs) {
-        await eventually(() => watch.missing(log.acked).length === 0, 30_000);
-        assert.deepEqual(watch.problems, [], `${watch.name}: no duplicate or out-of-order event`);
-        assert.deepEqual(
-          watch.missing(log.acked).slice(0, 10),
-          [],
-          `${watch.name}: no acknowledged write missed`,
-        );
-      }
-      const stored = new Set(
-        (await direct.list('', { recursive: true, consistent: true }))
-          .filter((e) => !e.dir)
-          .map((e) => e.key),
-      );
-      const lost = [...log.acked].filter((key) => !stored.has(key));
-      assert.deepEqual(lost, [], 'no acknowledged write is lost');
-      console.log(
-        `etcd writers: ${log.acked.size} acknowledged, ${log.uncertain.size} failed with a typed error ` +
-          `(${[...log.uncertain].filter((key) => stored.has(key)).length} of those applied anyway)`,
-      );
-      await viaProxy.close();
-      await viaMembers.close();
-      await Promise.all([writer.close(), direct.close()]);
+      await writersAndWatchersUnderFaults(scenario, BOUND);
     },
   );
 
@@ -154,29 +115,7 @@ describe('etcd faults', () => {
     'lock contenders under member pauses and kills: no double holder, the counter equals the increments',
     { timeout: 180_000 },
     async () => {
-      const prefix = `faults/${randomBytes(4).toString('hex')}`;
-      const stores = Array.from({ length: 4 }, () => open(prefix));
-      const stop = new AbortController();
-      const contending = runLockContenders(stores, stop.signal, { ttl: 5, boundMs: BOUND, holdMs: 30 });
-      await sleep(1000);
-      const faulting = memberFaults(stop.signal);
-      await sleep(20_000);
-      stop.abort();
-      const result = await contending;
-      await faulting;
-      const checker = createEtcdStore({ hosts: cluster.hosts, prefix });
-      const counter = Number((await checker.get('counter', { consistent: true }))?.value ?? '0');
-      console.log(
-        `etcd locks: ${result.acquisitions} acquisitions, ${result.increments} increments, ` +
-          `${result.uncertain} uncertain, ${result.lost} lost, ${result.retried} retried writes, counter ${counter}`,
-      );
-      assert.deepEqual(result.problems, [], 'no double holder; fencing tokens grow');
-      assert.ok(result.increments > 10, 'the contenders made progress');
-      assert.ok(
-        counter >= result.increments && counter <= result.increments + result.uncertain,
-        `counter ${counter} equals the increments (${result.increments}, + up to ${result.uncertain} uncertain)`,
-      );
-      await Promise.all([...stores, checker].map((store) => store.close()));
+      await lockContendersUnderFaults(scenario, BOUND);
     },
   );
 
