@@ -157,6 +157,60 @@ export async function startEtcdCluster(
   };
 }
 
+/**
+ * One etcd member with its own client listeners: `build` gets two free ports and returns the
+ * `--listen-client-urls` and `--advertise-client-urls` (and any extra flags). The member is ready
+ * once a plain HTTP listener on `http://127.0.0.1:<http>` (which `build` must include; the
+ * readiness probe uses it) answers.
+ */
+export async function startCustomEtcd(
+  build: (ports: { http: number; extra: number }) => {
+    listen: string[];
+    advertise: string[];
+    args?: string[];
+  },
+): Promise<{ member: EtcdMember; http: number; extra: number }> {
+  const [http, extra, peer] = await freePorts(3);
+  const spec = build({ http: http!, extra: extra! });
+  const name = 'custom';
+  const workDir = makeDir(`etcd-custom-${randomUUID().slice(0, 8)}`);
+  const peerUrl = `http://127.0.0.1:${peer}`;
+  const member = new EtcdMember(
+    name,
+    [
+      '--name',
+      name,
+      '--data-dir',
+      `${workDir}/data`,
+      '--listen-client-urls',
+      spec.listen.join(','),
+      '--advertise-client-urls',
+      spec.advertise.join(','),
+      '--listen-peer-urls',
+      peerUrl,
+      '--initial-advertise-peer-urls',
+      peerUrl,
+      '--initial-cluster',
+      `${name}=${peerUrl}`,
+      '--initial-cluster-state',
+      'new',
+      '--enable-v2=true',
+      ...(spec.args ?? []),
+    ],
+    workDir,
+    `http://127.0.0.1:${http}`,
+    peerUrl,
+  );
+  member.start();
+  try {
+    await member.waitReady();
+  } catch (error) {
+    await member.kill();
+    throw error;
+  }
+  return { member, http: http!, extra: extra! };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Consul
 

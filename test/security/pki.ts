@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { freePorts, makeDir } from '../helpers/processes.js';
-import { EtcdMember } from '../helpers/servers.js';
 import type { Pki } from '../helpers/pki.js';
+import { startCustomEtcd, type EtcdMember } from '../helpers/servers.js';
 
 export { makePki, type Pki } from '../helpers/pki.js';
 
@@ -13,46 +11,16 @@ export async function startTlsEtcd(
   pki: Pki,
   clientCertAuth: boolean,
 ): Promise<{ member: EtcdMember; httpsPort: number }> {
-  const [http, https, peer] = await freePorts(3);
-  const name = 'tls';
-  const workDir = makeDir(`etcd-tls-${randomUUID().slice(0, 8)}`);
-  const peerUrl = `http://127.0.0.1:${peer}`;
-  const member = new EtcdMember(
-    name,
-    [
-      '--name',
-      name,
-      '--data-dir',
-      `${workDir}/data`,
-      '--listen-client-urls',
-      `http://127.0.0.1:${http},https://127.0.0.1:${https}`,
-      '--advertise-client-urls',
-      `https://127.0.0.1:${https}`,
-      '--listen-peer-urls',
-      peerUrl,
-      '--initial-advertise-peer-urls',
-      peerUrl,
-      '--initial-cluster',
-      `${name}=${peerUrl}`,
-      '--initial-cluster-state',
-      'new',
-      '--enable-v2=true',
+  const { member, extra } = await startCustomEtcd(({ http, extra: https }) => ({
+    listen: [`http://127.0.0.1:${http}`, `https://127.0.0.1:${https}`],
+    advertise: [`https://127.0.0.1:${https}`],
+    args: [
       '--cert-file',
       pki.serverCert,
       '--key-file',
       pki.serverKey,
       ...(clientCertAuth ? ['--trusted-ca-file', pki.ca, '--client-cert-auth'] : []),
     ],
-    workDir,
-    `http://127.0.0.1:${http}`,
-    peerUrl,
-  );
-  member.start();
-  try {
-    await member.waitReady();
-  } catch (error) {
-    await member.kill();
-    throw error;
-  }
-  return { member, httpsPort: https! };
+  }));
+  return { member, httpsPort: extra };
 }
