@@ -7,11 +7,8 @@ import { stopAllServers } from '../helpers/processes.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import {
+  everyCallSettlesUnderProxyFaults,
   rotateMemberFaults,
-  bounded,
-  cycleProxyFaults,
-  expectNoLeaks,
-  liveHandles,
   lossBeforeTakeover,
   printTotals,
   lockContendersUnderFaults,
@@ -75,31 +72,7 @@ describe('etcd faults', () => {
     'every call ends in success or a typed error within its timeout under every proxy fault; close() leaks nothing',
     { timeout: 120_000 },
     async () => {
-      const baseline = liveHandles();
-      const store = open(`faults/${randomBytes(4).toString('hex')}`);
-      const watcher = store.watch('', { recursive: true });
-      watcher.on('error', () => undefined);
-      const stop = new AbortController();
-      const load = (async () => {
-        for (let i = 0; !stop.signal.aborted; i++) {
-          await Promise.all([
-            bounded('set', BOUND, () => store.set(`k${i % 5}`, String(i))),
-            bounded('get', BOUND, () => store.get(`k${i % 5}`)),
-            bounded('list', BOUND, () => store.list('', { recursive: true })),
-            bounded('cas', BOUND, () => store.compareAndSwap(`c${i}`, 'v', { prevExist: false })),
-            bounded('del', BOUND, () => store.del(`k${(i + 2) % 5}`)),
-          ]);
-        }
-      })();
-      await cycleProxyFaults(proxies, 2500);
-      stop.abort();
-      await load;
-      // Back to normal: the store works again.
-      const healthy = await bounded('set after faults', BOUND, () => store.set('after', 'ok'));
-      assert.ok(healthy.ok, 'the store recovers once the network does');
-      await store.close();
-      assert.ok(watcher.ended, 'close() ended the watcher');
-      await expectNoLeaks(baseline, 'etcd store');
+      await everyCallSettlesUnderProxyFaults(scenario, proxies, BOUND);
     },
   );
 

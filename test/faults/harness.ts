@@ -495,3 +495,42 @@ export async function lockContendersUnderFaults(scenario: FaultScenario, boundMs
   );
   await Promise.all([...stores, checker].map((store) => store.close()));
 }
+
+/**
+ * A store under load (set, get, list, CAS, delete, a recursive watch) while the proxies cycle through
+ * every fault: every call settles within its bound; afterwards the store works again, and `close()`
+ * leaves no socket or timer behind.
+ */
+export async function everyCallSettlesUnderProxyFaults(
+  scenario: FaultScenario,
+  proxies: TcpProxy[],
+  boundMs: number,
+): Promise<void> {
+  const baseline = liveHandles();
+  const store = scenario.open(`faults/${randomBytes(4).toString('hex')}`);
+  const watcher = store.watch('', { recursive: true });
+  watcher.on('error', () => undefined);
+  const stop = new AbortController();
+  const load = (async () => {
+    for (let i = 0; !stop.signal.aborted; i++) {
+      await Promise.all([
+        bounded('set', boundMs, () => store.set(`k${i % 5}`, String(i))),
+        bounded('get', boundMs, () => store.get(`k${i % 5}`)),
+        bounded('list', boundMs, () => store.list('', { recursive: true })),
+        bounded('cas', boundMs, () => store.compareAndSwap(`c${i}`, 'v', { prevExist: false })),
+        bounded('del', boundMs, () => store.del(`k${(i + 2) % 5}`)),
+      ]);
+    }
+  })();
+  try {
+    await cycleProxyFaults(proxies, 2500);
+  } finally {
+    stop.abort();
+    await load;
+  }
+  const healthy = await bounded('set after faults', boundMs, () => store.set('after', 'ok'));
+  assert.ok(healthy.ok, 'the store recovers once the network does');
+  await store.close();
+  assert.ok(watcher.ended, 'close() ended the watcher');
+  await expectNoLeaks(baseline, `${scenario.backend} store`);
+}
