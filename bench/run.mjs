@@ -124,8 +124,6 @@ try {
   for (const backend of backends) {
     const origin = origins[backend];
     const list = await factories.contenders(backend, origin);
-    const runnable = list.filter((c) => !c.pending);
-    for (const c of list) if (c.pending) results.notes.push(`${backend} ${c.name}: ${c.pending}`);
     const w = writer(backend, origin);
 
     // S1–S4: interleaved A B C A B C ..., after one warm-up pass per contender.
@@ -136,11 +134,8 @@ try {
     for (const scenario of scenarios) {
       log(`${backend} ${scenario.id} ${scenario.title}`);
       const row = (results.request[`${backend} ${scenario.id}`] = { backend, scenario, contenders: {} });
+      for (const c of list) row.contenders[c.name] = { kind: c.kind, runs: [] };
       for (const c of list)
-        row.contenders[c.name] = c.pending
-          ? { kind: c.kind, pending: c.pending }
-          : { kind: c.kind, runs: [] };
-      for (const c of runnable)
         await throughput(operation(c, scenario.op), {
           concurrency: scenario.concurrency,
           durationMs: config.warmMs,
@@ -150,7 +145,7 @@ try {
         // always follow the same one and pay for its leftovers (closing sockets, timers): the raw
         // loop, always right after a peer, measured up to 25 % more CPU per op than its identical
         // A/A twin right after it. Each measurement also starts after a short settle.
-        for (const c of shuffled(runnable)) {
+        for (const c of shuffled(list)) {
           await sleep(SETTLE_MS);
           const run = await throughput(operation(c, scenario.op), {
             concurrency: scenario.concurrency,
@@ -168,11 +163,10 @@ try {
     if (only.has('S5')) {
       log(`${backend} S5 watch latency`);
       const row = (results.s5[backend] = {});
-      for (const c of list)
-        row[c.name] = c.pending ? { kind: c.kind, pending: c.pending } : { kind: c.kind, runs: [] };
+      for (const c of list) row[c.name] = { kind: c.kind, runs: [] };
       for (let rep = 0; rep < reps; rep++) {
         // Shuffled like S1–S4; each contender keeps its own key.
-        for (const [i, c] of shuffled([...runnable.entries()])) {
+        for (const [i, c] of shuffled([...list.entries()])) {
           let run;
           try {
             run = await watchLatency(c, w, `bench/s5/c${i}`, {
@@ -191,7 +185,7 @@ try {
       }
     }
 
-    for (const c of runnable) await c.close().catch(() => undefined);
+    for (const c of list) await c.close().catch(() => undefined);
     await w.close();
   }
 
@@ -224,9 +218,8 @@ try {
           if (agent) await agent.stop();
           row[name].runs.push(run);
           log(
-            `  rep ${rep + 1} ${name.padEnd(14)} ${run.pending ? 'pending' : `delivered ${run.delivered}/${config.s6Watchers}, sockets ${run.armedSockets} (peak ${run.peakSockets}), RSS ${(run.rssPerWatcher / 1024).toFixed(1)} KB/watcher, writer failures ${run.writeFailures}${run.error ? ` ${run.error}` : ''}`}`,
+            `  rep ${rep + 1} ${name.padEnd(14)} delivered ${run.delivered}/${config.s6Watchers}, sockets ${run.armedSockets} (peak ${run.peakSockets}), RSS ${(run.rssPerWatcher / 1024).toFixed(1)} KB/watcher, writer failures ${run.writeFailures}${run.error ? ` ${run.error}` : ''}`,
           );
-          if (run.pending) break;
         }
       }
     }
@@ -379,55 +372,25 @@ async function s6Run(backend, name, factory, origin, prefix) {
 
 async function s7(origins) {
   const { EtcdClient, createEtcdStore } = await import('@polykv/etcd');
-  const consulModule = await import('@polykv/consul');
-  const core = await import('@polykv/core');
+  const { createConsulStore } = await import('@polykv/consul');
+  const { copy } = await import('@polykv/core');
   const n = config.s7Keys;
   const from = writer('etcd', origins.etcd);
   const to = writer('consul', origins.consul);
   log(`S7 copy of ${n} keys etcd → Consul: writing the source keys`);
   await from.delTree('s7');
   await parallel(n, 64, (i) => from.set(`s7/k${String(i).padStart(5, '0')}`, `value-${i}-${'x'.repeat(24)}`));
-  const hasCopy = typeof core.copy === 'function';
-  const hasConsulStore = typeof consulModule.createConsulStore === 'function';
-  const polykvLabel = hasCopy
-    ? 'polykv copy(from, to, { prefix, concurrency: 64 })'
-    : hasConsulStore
-      ? 'polykv Store list + set loop, 64 in flight (copy pending)'
-      : 'polykv etcd Store list + ConsulClient kv.put, 64 in flight (copy and Consul Store pending)';
   const variants = [
     {
       name: 'polykv',
-      label: polykvLabel,
+      label: 'polykv copy(from, to, { prefix, concurrency: 64 })',
       async run() {
         const source = createEtcdStore({ hosts: [origins.etcd] });
+        const target = createConsulStore({ client: { address: origins.consul } });
         try {
-          if (hasCopy) {
-            const target = consulModule.createConsulStore({ client: { address: origins.consul } });
-            try {
-              await core.copy(source, target, { prefix: 's7', concurrency: 64 });
-            } finally {
-              await target.close();
-            }
-            return;
-          }
-          const entries = (await source.list('s7', { recursive: true })).filter((e) => !e.dir);
-          if (hasConsulStore) {
-            const target = consulModule.createConsulStore({ client: { address: origins.consul } });
-            try {
-              await parallel(entries.length, 64, (i) => target.set(entries[i].key, entries[i].value));
-            } finally {
-              await target.close();
-            }
-            return;
-          }
-          const target = new consulModule.ConsulClient({ address: origins.consul });
-          try {
-            await parallel(entries.length, 64, (i) => target.kv.put(entries[i].key, entries[i].value));
-          } finally {
-            await target.close();
-          }
+          await copy(source, target, { prefix: 's7', concurrency: 64 });
         } finally {
-          await source.close();
+          await Promise.all([source.close(), target.close()]);
         }
       },
     },

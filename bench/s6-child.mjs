@@ -94,10 +94,6 @@ function memory() {
 }
 
 const contender = await factories[factoryName](origin);
-if (!contender) {
-  process.send({ type: 'result', pending: true });
-  process.exit(0);
-}
 // One watcher started and stopped first, so that the baseline is a client that has watched once:
 // loading and compiling undici's parser and the watch code is a fixed cost, not a per-watcher one.
 try {

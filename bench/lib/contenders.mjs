@@ -123,7 +123,11 @@ export async function polykvEtcdNative(origin) {
 
 export async function polykvEtcdStore(origin) {
   const { createEtcdStore } = await import('@polykv/etcd');
-  const store = createEtcdStore({ hosts: [origin] });
+  return storeContender(createEtcdStore({ hosts: [origin] }));
+}
+
+/** A contender that goes through the backend-agnostic `Store` (etcd or Consul alike). */
+function storeContender(store) {
   return {
     name: 'polykv Store',
     kind: 'store',
@@ -307,30 +311,9 @@ export async function polykvConsulNative(origin) {
   };
 }
 
-/** The Consul Store, when @polykv/consul exports it; `undefined` while it is being written. */
 export async function polykvConsulStore(origin) {
-  const consul = await import('@polykv/consul');
-  if (typeof consul.createConsulStore !== 'function') return undefined;
-  const store = consul.createConsulStore({ client: { address: origin } });
-  return {
-    name: 'polykv Store',
-    kind: 'store',
-    store,
-    async get(key) {
-      return (await store.get(key))?.value ?? null;
-    },
-    async set(key, value) {
-      await store.set(key, value);
-    },
-    async watch(key, onValue) {
-      const watcher = store.watch(key, { initial: false });
-      watcher.on('put', (event) => onValue(event.value));
-      watcher.on('error', () => undefined);
-      await new Promise((resolve) => watcher.once('connected', resolve));
-      return { stop: () => watcher.close() };
-    },
-    close: () => store.close(),
-  };
+  const { createConsulStore } = await import('@polykv/consul');
+  return storeContender(createConsulStore({ client: { address: origin } }));
 }
 
 export function npmConsul(origin) {
@@ -391,16 +374,11 @@ export async function contenders(backend, origin) {
       etcdjs(origin),
     ];
   }
-  const store = await polykvConsulStore(origin);
   return [
     rawConsul(origin),
     control(rawConsul(origin)),
     await polykvConsulNative(origin),
-    store ?? {
-      name: 'polykv Store',
-      kind: 'store',
-      pending: 'createConsulStore is not exported by @polykv/consul yet',
-    },
+    await polykvConsulStore(origin),
     npmConsul(origin),
   ];
 }

@@ -54,7 +54,7 @@ function medianRatio(runs, refRuns, pick) {
 }
 
 function bestPeerRuns(contenders) {
-  const peers = Object.values(contenders).filter((c) => c.kind === 'peer' && c.runs);
+  const peers = Object.values(contenders).filter((c) => c.kind === 'peer');
   if (peers.length === 0) return undefined;
   const reps = Math.min(...peers.map((p) => p.runs.length));
   return Array.from({ length: reps }, (_, i) =>
@@ -65,14 +65,14 @@ function bestPeerRuns(contenders) {
 function bestPeerName(contenders) {
   let best;
   for (const [name, c] of Object.entries(contenders)) {
-    if (c.kind !== 'peer' || !c.runs) continue;
+    if (c.kind !== 'peer') continue;
     const ops = medianOf(c.runs, (r) => r.opsPerSec);
     if (!best || ops > best.ops) best = { name, ops };
   }
   return best?.name;
 }
 
-const yes = (ok) => (ok === undefined ? '—' : ok ? '✅' : '❌');
+const yes = (ok) => (ok ? '✅' : '❌');
 
 export async function writeReport(results) {
   const lines = [];
@@ -123,16 +123,11 @@ export async function writeReport(results) {
       );
       for (const row of rows) {
         const raw = Object.values(row.contenders).find((c) => c.kind === 'raw');
-        const control = Object.values(row.contenders).find((c) => c.kind === 'control' && c.runs);
+        const control = Object.values(row.contenders).find((c) => c.kind === 'control');
         const best = bestPeerRuns(row.contenders);
         const bestName = bestPeerName(row.contenders);
         for (const [name, c] of Object.entries(row.contenders)) {
           const label = `${row.scenario.id} ${row.scenario.title}`;
-          if (c.pending) {
-            push(`| ${label} | ${name} | pending | | | | | ${c.pending} |`);
-            targets.push({ what: `${backend} ${row.scenario.id} ${name}`, ok: undefined, detail: 'pending' });
-            continue;
-          }
           const ops = medianOf(c.runs, (r) => r.opsPerSec);
           const cpu = medianOf(c.runs, (r) => r.cpuUsPerOp);
           const cpuVsRaw = medianRatio(c.runs, raw.runs, (r) => r.cpuUsPerOp);
@@ -174,13 +169,8 @@ export async function writeReport(results) {
     );
     for (const [backend, row] of Object.entries(results.s5)) {
       const raw = Object.values(row).find((c) => c.kind === 'raw');
-      const control = Object.values(row).find((c) => c.kind === 'control' && c.runs);
+      const control = Object.values(row).find((c) => c.kind === 'control');
       for (const [name, c] of Object.entries(row)) {
-        if (c.pending) {
-          push(`| ${backend} | ${name} | pending | | | | | ${c.pending} |`);
-          targets.push({ what: `${backend} S5 ${name}`, ok: undefined, detail: 'pending' });
-          continue;
-        }
         const p50 = medianOf(c.runs, (r) => r.p50);
         const p99 = medianOf(c.runs, (r) => r.p99);
         const vsRaw = medianRatio(c.runs, raw.runs, (r) => r.p50);
@@ -227,12 +217,7 @@ export async function writeReport(results) {
     );
     for (const [backend, row] of Object.entries(results.s6)) {
       for (const [name, c] of Object.entries(row)) {
-        const runs = c.runs.filter((r) => !r.pending && !r.error);
-        if (c.runs.some((r) => r.pending)) {
-          push(`| ${backend} | ${name} | pending | | | | | | not exported yet |`);
-          targets.push({ what: `${backend} S6 ${name}`, ok: undefined, detail: 'pending' });
-          continue;
-        }
+        const runs = c.runs.filter((r) => !r.error);
         if (runs.length === 0) {
           push(`| ${backend} | ${name} | failed | | | | | | ${c.runs[0]?.error ?? ''} |`);
           continue;
