@@ -172,8 +172,10 @@ const TTL_SESSION_NAME = 'polykv-ttl';
 const LOCK_SESSION_NAME = 'polykv-lock';
 const EMPTY = new Uint8Array(0);
 const NO_OPTIONS: QueryOptions = Object.freeze({});
+// 500s of a cluster in transition: an election, or a node whose serfHealth check the leader has not
+// registered yet (a fresh cluster refuses sessions on it for a moment: TTL writes and locks).
 const UNAVAILABLE_BODY =
-  /no cluster leader|rpc error|leadership lost|raft|not leader|timed out|EOF|connection/i;
+  /no cluster leader|rpc error|leadership lost|raft|not leader|timed out|EOF|connection|missing check 'serfHealth'/i;
 
 type Raw = string | Uint8Array;
 
