@@ -72,6 +72,8 @@ export interface BulkWrite<V> {
   key: string;
   value: V;
   prevIndex: number;
+  /** The key's flags (only on targets with `capabilities.flags`); none writes 0. */
+  flags?: bigint;
 }
 
 /**
