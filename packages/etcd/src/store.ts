@@ -699,6 +699,19 @@ export class EtcdStore<V = string> implements Store<V> {
           }
         }
       },
+      removeEmpty: async (dir, signal) => {
+        // A non-recursive directory delete, which etcd refuses (108) while a contender's node is
+        // in it: the queue folder, then each emptied parent up to `.polykv` itself.
+        const top = this.#keys.reserved();
+        for (let at = dir; at.startsWith(`${top}/`) || at === top; at = at.slice(0, at.lastIndexOf('/'))) {
+          try {
+            await keys.rmdir(at, { signal });
+          } catch (error) {
+            if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) return;
+          }
+          if (at === top) return;
+        }
+      },
     };
   }
 
