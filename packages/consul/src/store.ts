@@ -52,8 +52,10 @@ import {
   type WatchOptions,
   type WatchSink,
   type BulkWrite,
+  type ForeignHold,
 } from '@polykv/core';
 import type { KvPair } from './api/kv.js';
+import type { SessionEntry } from './api/session.js';
 import type { TxnKvOp, TxnOp, TxnOpError, TxnResponse } from './api/txn.js';
 import { ConsulClient } from './client.js';
 import { KV_MAX_VALUE_SIZE, TXN_MAX_OPS, valueBytes } from './codec.js';
@@ -368,6 +370,30 @@ export class ConsulStore<V = string> implements Store<V> {
         }
         const why = unmodelled(relative, pair);
         if (why) out.push({ path: relative, code: why.code, reason: why.reason });
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The keys below `dir` held by sessions the store did not create (a Go service's lock, `consul
+   * lock`, anyone's session): `copy` names them, because a hold is not something it can copy. The
+   * optional `HoldReporter` capability of the Store.
+   */
+  async foreignHolds(dir: string, options?: CallOptions): Promise<ForeignHold[]> {
+    const checked = this.#begin(options);
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const folder = path === '' ? '' : `${path}/`;
+    return this.#call(dir, checked, async (call) => {
+      const { data } = await this.client.kv.list(folder, { ...call, consistent: true });
+      const sessions = new Map<string, SessionEntry | null>();
+      const out: ForeignHold[] = [];
+      for (const pair of data) {
+        const key = pair.Session ? this.#keys.fromBackend(pair.Key) : undefined;
+        if (key === undefined || isReservedKey(key)) continue;
+        const holder = await holderOf(this.client, pair, pair.Flags, call, sessions);
+        if (holder.kind !== 'foreign') continue;
+        out.push({ key, session: holder.session, sessionName: holder.info.Name, node: holder.info.Node });
       }
       return out;
     });

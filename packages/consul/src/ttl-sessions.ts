@@ -90,10 +90,16 @@ export async function holderOf(
   pair: KvPair,
   flagsBefore: bigint | undefined,
   call: QueryOptions,
+  /** Sessions already looked up (a listing's keys often share one). */
+  known?: Map<string, SessionEntry | null>,
 ): Promise<Holder> {
   const session = pair.Session;
   if (!session) return FREE;
-  const { data: info } = await client.session.info(session, { ...call, consistent: true });
+  let info = known?.get(session);
+  if (info === undefined) {
+    ({ data: info } = await client.session.info(session, { ...call, consistent: true }));
+    known?.set(session, info);
+  }
   if (!info) return FREE;
   const own =
     info.Name === ttlSessionName(pair.Key) &&

@@ -79,6 +79,16 @@ export {
   type DiffResult,
   type SkipReason,
 } from './copy.js';
+export {
+  reportsHolds,
+  planTtl,
+  planFlags,
+  storeName,
+  type HoldReporter,
+  type ForeignHold,
+  type TtlPlan,
+  type FlagsPlan,
+} from './fidelity.js';
 export { mirror, Mirror, type MirrorOptions, type MirrorEvents } from './mirror.js';
 export {
   loadConfig,
