@@ -137,3 +137,16 @@ export class MemoryBackend {
     this.timers.set(path, timer);
   }
 }
+
+const namedBackends = new Map<string, MemoryBackend>();
+
+/** The named data set (shared by every store of that name in this process), or a new one. */
+export function memoryBackend(name: string | undefined, historySize: number): MemoryBackend {
+  if (name === undefined) return new MemoryBackend(historySize);
+  let backend = namedBackends.get(name);
+  if (!backend) {
+    backend = new MemoryBackend(historySize);
+    namedBackends.set(name, backend);
+  }
+  return backend;
+}

@@ -24,7 +24,8 @@ import type {
 import { beginCall, checkFlags, checkIndex, checkOptions, checkSwapCondition, checkTtl } from './validate.js';
 import { Watcher, type WatchSink } from './watcher.js';
 import {
-  MemoryBackend,
+  memoryBackend,
+  type MemoryBackend,
   type HistoryEvent,
   type MemoryNode,
   type Raw,
@@ -52,8 +53,6 @@ export interface MemoryStoreOptions<V> {
    */
   historySize?: number;
 }
-
-const namedBackends = new Map<string, MemoryBackend>();
 
 const capabilities: StoreCapabilities = Object.freeze({
   minTtl: 1,
@@ -95,16 +94,7 @@ export class MemoryStore<V = string> implements Store<V> {
     this.capabilities =
       historySize === 1000 ? capabilities : Object.freeze({ ...capabilities, watchHistory: historySize });
     this.#shared = options.name !== undefined;
-    if (options.name !== undefined) {
-      let backend = namedBackends.get(options.name);
-      if (!backend) {
-        backend = new MemoryBackend(historySize);
-        namedBackends.set(options.name, backend);
-      }
-      this.#backend = backend;
-    } else {
-      this.#backend = new MemoryBackend(historySize);
-    }
+    this.#backend = memoryBackend(options.name, historySize);
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
@@ -249,7 +239,7 @@ export class MemoryStore<V = string> implements Store<V> {
         ? { fromIndex, initialEntries: [] }
         : {
             fromIndex: this.#backend.index + 1,
-            initialEntries: initial ? this.#snapshot(path, recursive) : [],
+            initialEntries: initial ? this.#snapshotNodes(path, recursive) : [],
           };
     const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal }, (sink) =>
       this.#runWatch(sink, path, recursive, start.fromIndex, start.initialEntries),
@@ -426,7 +416,7 @@ export class MemoryStore<V = string> implements Store<V> {
     path: string,
     recursive: boolean,
     fromIndex: number,
-    initialEntries: Entry<V>[],
+    initialNodes: [string, MemoryNode][],
   ): Promise<void> {
     const backend = this.#backend;
     const toEvent = (event: HistoryEvent): void => {
@@ -447,34 +437,56 @@ export class MemoryStore<V = string> implements Store<V> {
         sink.emit({ type: event.type, key, index: event.index });
       }
     };
-    for (const entry of initialEntries) sink.emit({ type: 'put', ...entry, initial: true } as const);
-    // Replay and subscribe in one synchronous step, so no write can fall between the two.
-    if (fromIndex <= backend.droppedUpTo) {
-      sink.resync(this.#snapshot(path, recursive), backend.index);
-    } else {
-      for (const event of backend.history) {
-        const matches =
-          event.path === path || (recursive && (path === '' || event.path.startsWith(`${path}/`)));
-        if (event.index >= fromIndex && matches) toEvent(event);
-      }
-    }
-    const subscription: Subscription = { path, recursive, deliver: toEvent };
-    backend.subscriptions.add(subscription);
-    sink.connected();
+    // A value the codec cannot read (UNREPRESENTABLE) ends the watch loudly, from a delivery too.
+    let fail: (error: unknown) => void = () => undefined;
+    const ended = new Promise<void>((resolve, reject) => {
+      fail = reject;
+      sink.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const subscription: Subscription = {
+      path,
+      recursive,
+      deliver: (event) => {
+        try {
+          toEvent(event);
+        } catch (error) {
+          backend.subscriptions.delete(subscription);
+          fail(error);
+        }
+      },
+    };
     try {
-      await new Promise<void>((resolve) =>
-        sink.signal.addEventListener('abort', () => resolve(), { once: true }),
-      );
+      for (const [valuePath, node] of initialNodes)
+        sink.emit({ type: 'put', ...this.#entry(valuePath, node), initial: true } as const);
+      // Replay and subscribe in one synchronous step, so no write can fall between the two.
+      if (fromIndex <= backend.droppedUpTo) {
+        sink.resync(this.#snapshot(path, recursive), backend.index);
+      } else {
+        for (const event of backend.history) {
+          const matches =
+            event.path === path || (recursive && (path === '' || event.path.startsWith(`${path}/`)));
+          if (event.index >= fromIndex && matches) toEvent(event);
+        }
+      }
+      backend.subscriptions.add(subscription);
+      sink.connected();
+      await ended;
     } finally {
       backend.subscriptions.delete(subscription);
     }
   }
 
-  #snapshot(path: string, recursive: boolean): Entry<V>[] {
+  /** The value nodes a watch starts from, taken at `watch()` (a write replaces a node, never changes it). */
+  #snapshotNodes(path: string, recursive: boolean): [string, MemoryNode][] {
     return this.#backend
       .values(path)
-      .filter(([valuePath]) => recursive || valuePath === path)
-      .map(([valuePath, node]) => this.#entry(valuePath, node))
-      .filter((entry) => !isReservedKey(entry.key));
+      .filter(
+        ([valuePath]) =>
+          (recursive || valuePath === path) && !isReservedKey(this.#keys.fromBackend(valuePath)!),
+      );
+  }
+
+  #snapshot(path: string, recursive: boolean): Entry<V>[] {
+    return this.#snapshotNodes(path, recursive).map(([valuePath, node]) => this.#entry(valuePath, node));
   }
 }

@@ -541,7 +541,8 @@ export class EtcdStore<V = string> implements Store<V> {
         return index + 1;
       } catch (error) {
         if (sink.stop.aborted) return undefined;
-        if (isTerminalWatchError(error)) throw this.#fail(error, path);
+        // A value the codec cannot read (UNREPRESENTABLE) does not get better by retrying.
+        if (isTerminalWatchError(error) || isPolykvError(error)) throw this.#fail(error, path);
         sink.disconnected(error);
         await sleep(
           backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),

@@ -86,6 +86,15 @@ export function fidelityTests(test: StoreTest): void {
     const json = await open(jsonCodec);
     await assert.rejects(json.get('bad'), expectCode('UNREPRESENTABLE'));
     await assert.rejects(text.list(''), expectCode('UNREPRESENTABLE'));
+    // A watch with a text codec ends loudly on such a value: at the start, and when one arrives.
+    const atStart = text.watch('bad');
+    atStart.on('error', () => undefined);
+    await assert.rejects(atStart.closed, expectCode('UNREPRESENTABLE'));
+    const live = text.watch('later');
+    live.on('error', () => undefined);
+    await new Promise<void>((resolve) => live.once('connected', () => resolve()));
+    await bytes.set('later', bad);
+    await assert.rejects(live.closed, expectCode('UNREPRESENTABLE'));
   });
 
   test('unlisted: clean data has no key that list leaves out', async (open) => {
