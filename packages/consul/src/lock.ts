@@ -172,6 +172,24 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
     this.emit('end');
   }
 
+  /**
+   * Deletes the lock's key once nobody uses it (as the Go api's `Lock.Destroy`): resolves `false`
+   * and deletes nothing while the lock is held (by anyone) or the key is not a lock. The delete is
+   * conditional on the key's index, so a contender that takes the lock in between keeps its key.
+   */
+  async destroy(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (this.#held) return false;
+    const call = { ...this.#call, consistent: true, ...(options.signal ? { signal: options.signal } : {}) };
+    const { data: pair } = await this.#client.kv.get(this.key, call);
+    if (!pair) return true;
+    if (pair.Flags !== LOCK_FLAG_VALUE || pair.Session) return false;
+    return this.#client.kv.delete(this.key, {
+      ...this.#call,
+      cas: pair.ModifyIndex,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
   async #session(signal: AbortSignal | undefined): Promise<string> {
     if (this.#options.session !== undefined) return this.#options.session;
     const ttl = this.#options.sessionTtl ?? '15s';

@@ -18,7 +18,7 @@ export {
   MAX_KEY_BYTES,
   RESERVED_SEGMENT,
 } from './keys.js';
-export { utf8Codec, binaryCodec, jsonCodec, sameRaw, type Codec } from './codec.js';
+export { utf8Codec, binaryCodec, jsonCodec, sameRaw, decodeValue, type Codec } from './codec.js';
 export type {
   Entry,
   DirEntry,
@@ -32,6 +32,8 @@ export type {
   WatchOptions,
   LockOptions,
   StoreCapabilities,
+  UnlistedKey,
+  UnlistedCode,
 } from './types.js';
 export type { Store } from './store.js';
 export {
@@ -55,6 +57,8 @@ export {
   checkOptions,
   checkIndex,
   checkSwapCondition,
+  checkFlags,
+  checkNoFlags,
   MAX_TTL_SECONDS,
   type CheckedSwap,
 } from './validate.js';
@@ -75,6 +79,16 @@ export {
   type DiffResult,
   type SkipReason,
 } from './copy.js';
+export {
+  reportsHolds,
+  planTtl,
+  planFlags,
+  storeName,
+  type HoldReporter,
+  type ForeignHold,
+  type TtlPlan,
+  type FlagsPlan,
+} from './fidelity.js';
 export { mirror, Mirror, type MirrorOptions, type MirrorEvents } from './mirror.js';
 export {
   loadConfig,

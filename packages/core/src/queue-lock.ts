@@ -33,6 +33,13 @@ export interface LockQueue {
   waitGone(node: QueueNode, signal: AbortSignal): Promise<void>;
   /** Deletes the node if it is still the same node; a missing node is fine. */
   remove(node: QueueNode, signal: AbortSignal | undefined): Promise<void>;
+  /**
+   * Deletes the queue directory `dir` (and empty parents in the library's space) if it is empty,
+   * so that nothing stays behind once nobody waits. Never deletes a directory that has a node:
+   * etcd refuses a non-recursive delete of a non-empty directory. Best effort: called after
+   * `remove`, its failures are ignored.
+   */
+  removeEmpty?(dir: string, signal: AbortSignal | undefined): Promise<void>;
 }
 
 /**
@@ -66,9 +73,15 @@ export async function acquireQueueLock(
       else waiting.abort(error);
     },
   );
+  const cleanUp = async (signal: AbortSignal | undefined): Promise<void> => {
+    await queue.removeEmpty?.(dir, signal).catch(() => undefined);
+  };
   const giveUp = async (error: unknown): Promise<never> => {
     keepAlive.stop();
-    await queue.remove(me, undefined).catch(() => undefined);
+    await queue.remove(me, undefined).then(
+      () => cleanUp(undefined),
+      () => undefined,
+    );
     throw error;
   };
   const started = Date.now();
@@ -111,6 +124,7 @@ export async function acquireQueueLock(
     const release = deadline(releaseOptions.signal, releaseOptions.timeout);
     try {
       await queue.remove(me, release.signal);
+      await cleanUp(release.signal);
     } finally {
       release.dispose();
     }

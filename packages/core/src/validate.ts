@@ -1,4 +1,4 @@
-import { ClosedError, InvalidArgumentError } from './errors.js';
+import { ClosedError, InvalidArgumentError, NotSupportedError } from './errors.js';
 import { throwIfAborted, type CallOptions } from './signal.js';
 import type { DeleteCondition, SwapCondition } from './types.js';
 
@@ -94,4 +94,28 @@ export function checkWait(wait: unknown): number {
     );
   }
   return wait;
+}
+
+const MAX_FLAGS = (1n << 64n) - 1n;
+
+/**
+ * Checks `SetOptions.flags`: a whole number from 0 to 2^64 - 1 (a `number` only up to 2^53 - 1, a
+ * `bigint` for more). Resolves `0n` when absent.
+ */
+export function checkFlags(flags: unknown): bigint {
+  if (flags === undefined) return 0n;
+  if (typeof flags === 'number' && Number.isSafeInteger(flags) && flags >= 0) return BigInt(flags);
+  if (typeof flags === 'bigint' && flags >= 0n && flags <= MAX_FLAGS) return flags;
+  throw new InvalidArgumentError(
+    'flags',
+    `flags must be a whole number from 0 to 2^64 - 1 (a bigint past 2^53), got ${
+      typeof flags === 'number' || typeof flags === 'bigint' ? String(flags) : typeof flags
+    }`,
+  );
+}
+
+/** For backends without `capabilities.flags`: non-zero flags reject with `NOT_SUPPORTED`, before anything is written. */
+export function checkNoFlags(flags: unknown, key: string, backend: string): void {
+  if (checkFlags(flags) !== 0n)
+    throw new NotSupportedError(`${backend} keys have no flags: cannot write flags on ${key}`, { key });
 }

@@ -7,10 +7,12 @@ import {
   beginCall,
   checkIndex,
   checkOptions,
+  checkNoFlags,
   checkSwapCondition,
   checkTtl,
   checkUrlParams,
   ClosedError,
+  decodeValue,
   CompareFailedError,
   InvalidArgumentError,
   isPolykvError,
@@ -24,6 +26,7 @@ import {
   sleep,
   TimeoutError,
   UnavailableError,
+  UnrepresentableError,
   utf8Codec,
   ValueTooLargeError,
   Watcher,
@@ -47,6 +50,7 @@ import {
   type StoreCapabilities,
   type StoreUrl,
   type SwapCondition,
+  type UnlistedKey,
   type WatchOptions,
   type WatchSink,
   type AnySignal,
@@ -57,6 +61,7 @@ import { AllHostsFailedError, EtcdError, isEtcdError } from './errors.js';
 import type { EtcdClientOptions } from './options.js';
 import { isTerminalWatchError, runWatchLoop } from './watch.js';
 import { watchRead } from './shared-reads.js';
+import { BASE64_MARKER, bytesToText, decodeStored, textBytes, textToStored } from './value-encoding.js';
 
 /** Options of {@link createEtcdStore}: the client's options, or a client, plus the store's. */
 export interface EtcdStoreOptions<V = string> extends EtcdClientOptions {
@@ -66,6 +71,13 @@ export interface EtcdStoreOptions<V = string> extends EtcdClientOptions {
   codec?: Codec<V>;
   /** Use this client (the store then does not close it) instead of making one from the options. */
   client?: EtcdClient;
+  /**
+   * etcd v2 holds text. Without this option a value whose bytes are not UTF-8 is refused
+   * (`UNREPRESENTABLE`); with `'base64'` such values are stored as `polykv:base64:` followed by
+   * their base64 and read back as the bytes (other tools see that text). Text is always stored and
+   * read as it is. URL: `?binaryEncoding=base64`.
+   */
+  binaryEncoding?: 'base64';
 }
 
 const capabilities: StoreCapabilities = Object.freeze({
@@ -73,6 +85,8 @@ const capabilities: StoreCapabilities = Object.freeze({
   ttlExpiryFactor: 1,
   typedDirectories: true,
   watchHistory: 1000,
+  flags: false,
+  binaryValues: false,
 });
 
 /** A client from store options; a bad option is the Store's INVALID_ARGUMENT, not a native error. */
@@ -90,7 +104,7 @@ export function createEtcdStore<V = string>(options: EtcdStoreOptions<V> = {}): 
   return new EtcdStore<V>(options);
 }
 
-const URL_PARAMS = ['timeout', 'attemptTimeout', 'connectTimeout', 'maxRetries', 'refresh'];
+const URL_PARAMS = ['timeout', 'attemptTimeout', 'connectTimeout', 'maxRetries', 'refresh', 'binaryEncoding'];
 
 /** For `openStore('etcd://h1:2379,h2:2379/prefix')` and `etcds://`. */
 export function storeFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): Store<V> {
@@ -115,6 +129,12 @@ export function storeFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): St
     if (value !== undefined) fromUrl[name] = value;
   }
   if (url.params.get('refresh') === 'true') fromUrl.refresh = true;
+  const binaryEncoding = url.params.get('binaryEncoding');
+  if (binaryEncoding !== null) {
+    if (binaryEncoding !== 'base64')
+      throw new InvalidArgumentError('url', `store URL ${url.redacted}: binaryEncoding must be base64`);
+    fromUrl.binaryEncoding = 'base64';
+  }
   return createEtcdStore<V>({ ...fromUrl, ...(options.etcd as EtcdStoreOptions<V> | undefined) });
 }
 
@@ -142,6 +162,8 @@ export class EtcdStore<V = string> implements Store<V> {
   readonly #keys: KeySpace;
   readonly #ownClient: boolean;
   readonly #binary: boolean;
+  /** `binaryEncoding: 'base64'`: bytes that are not UTF-8 are stored encoded (see value-encoding.ts). */
+  readonly #base64: boolean;
   readonly #watchers = new Set<{ close(): Promise<void> }>();
   /** An ended watcher leaves `#watchers` (one function for all of them). */
   readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
@@ -153,6 +175,9 @@ export class EtcdStore<V = string> implements Store<V> {
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
     this.#binary = this.codec.binary;
+    if (options.binaryEncoding !== undefined && options.binaryEncoding !== 'base64')
+      throw new InvalidArgumentError('binaryEncoding', "binaryEncoding must be 'base64'");
+    this.#base64 = options.binaryEncoding === 'base64';
     this.#ownClient = options.client === undefined;
     this.client = options.client ?? makeClient(options);
   }
@@ -208,10 +233,18 @@ export class EtcdStore<V = string> implements Store<V> {
     return out;
   }
 
+  /** `[]`: etcd v2 cannot enumerate its hidden `_` keys, and every key it lists fits the model. */
+  async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
+    this.#begin(options);
+    this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    return [];
+  }
+
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options);
     const path = this.#visiblePath(key);
-    const raw = this.#encode(value);
+    checkNoFlags(flags, key, 'etcd v2');
+    const raw = this.#encode(value, key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     const keys = this.client.keys;
     // etcd's plain `set` replaces the node (a new createdIndex); an update keeps it, as the
@@ -328,10 +361,11 @@ export class EtcdStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options);
     const path = this.#visiblePath(key);
     const check = checkSwapCondition(condition);
-    const raw = this.#encode(value);
+    checkNoFlags(flags, key, 'etcd v2');
+    const raw = this.#encode(value, key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
       const { node } = await this.client.keys.set(path, raw, {
@@ -339,7 +373,7 @@ export class EtcdStore<V = string> implements Store<V> {
           ? { prevExist: false }
           : check.kind === 'prevIndex'
             ? { prevIndex: check.prevIndex }
-            : { prevValue: this.#encode(check.prevValue) }),
+            : { prevValue: this.#encode(check.prevValue, key) }),
         ...(expiresIn !== undefined ? { ttl: expiresIn } : {}),
         signal,
         timeout,
@@ -385,7 +419,7 @@ export class EtcdStore<V = string> implements Store<V> {
       await this.client.keys.del(path, {
         ...(check.kind === 'prevIndex'
           ? { prevIndex: check.prevIndex }
-          : { prevValue: this.#encode(check.prevValue) }),
+          : { prevValue: this.#encode(check.prevValue, key) }),
         signal,
         timeout,
       });
@@ -395,9 +429,10 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options);
     const path = this.#visiblePath(dir, 'dir');
-    const raw = this.#encode(value);
+    checkNoFlags(flags, dir, 'etcd v2');
+    const raw = this.#encode(value, dir);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
       const { node } = await this.client.keys.create(path, raw, {
@@ -506,7 +541,8 @@ export class EtcdStore<V = string> implements Store<V> {
         return index + 1;
       } catch (error) {
         if (sink.stop.aborted) return undefined;
-        if (isTerminalWatchError(error)) throw this.#fail(error, path);
+        // A value the codec cannot read (UNREPRESENTABLE) does not get better by retrying.
+        if (isTerminalWatchError(error) || isPolykvError(error)) throw this.#fail(error, path);
         sink.disconnected(error);
         await sleep(
           backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
@@ -664,6 +700,19 @@ export class EtcdStore<V = string> implements Store<V> {
           }
         }
       },
+      removeEmpty: async (dir, signal) => {
+        // A non-recursive directory delete, which etcd refuses (108) while a contender's node is
+        // in it: the queue folder, then each emptied parent up to `.polykv` itself.
+        const top = this.#keys.reserved();
+        for (let at = dir; at.startsWith(`${top}/`) || at === top; at = at.slice(0, at.lastIndexOf('/'))) {
+          try {
+            await keys.rmdir(at, { signal });
+          } catch (error) {
+            if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) return;
+          }
+          if (at === top) return;
+        }
+      },
     };
   }
 
@@ -690,25 +739,35 @@ export class EtcdStore<V = string> implements Store<V> {
     return beginCall(options, this.#closed);
   }
 
-  #encode(value: V): string {
+  /** A value as etcd v2 stores it: text (see value-encoding.ts). */
+  #encode(value: V, key: string): string {
     const raw = this.codec.encode(value);
-    if (typeof raw === 'string') return raw;
-    // etcd v2 holds text only: bytes go in as base64.
-    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+    if (typeof raw === 'string') return textToStored(raw, this.#base64);
+    const text = bytesToText(raw, this.#base64);
+    if (text === undefined) {
+      throw new UnrepresentableError(
+        `the value of ${JSON.stringify(key)} is not UTF-8 text (${raw.byteLength} bytes) and etcd v2 holds ` +
+          `text; open the store with binaryEncoding: 'base64' (URL ?binaryEncoding=base64) to store such ` +
+          `values as "${BASE64_MARKER}..." text`,
+        { what: 'value', key },
+      );
+    }
+    return text;
   }
 
-  #decode(text: string | undefined): V {
-    if (this.#binary) {
-      const bytes = Buffer.from(text ?? '', 'base64');
-      return this.codec.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice());
-    }
-    return this.codec.decode(text ?? '');
+  /** A stored text as the codec's value: the text's own bytes, never reinterpreted (but for the opt-in's marker). */
+  #decode(text: string | undefined, key: string): V {
+    const stored = text ?? '';
+    const bytes = decodeStored(stored, this.#base64);
+    if (bytes !== undefined) return decodeValue(this.codec, bytes, key);
+    return decodeValue(this.codec, this.#binary ? textBytes(stored) : stored, key);
   }
 
   #entry(node: EtcdNode): Entry<V> {
+    const key = this.#keys.fromBackend(node.key)!;
     const entry: Entry<V> = {
-      key: this.#keys.fromBackend(node.key)!,
-      value: this.#decode(node.value),
+      key,
+      value: this.#decode(node.value, key),
       index: node.modifiedIndex,
       createIndex: node.createdIndex,
     };

@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as nodeTest from 'node:test';
 import { binaryCodec, jsonCodec, type Codec } from '../codec.js';
-import { isPolykvError, type PolykvErrorCode } from '../errors.js';
+import { isPolykvError } from '../errors.js';
 import type { Lock } from '../lock.js';
 import type { Store } from '../store.js';
 import type { Entry } from '../types.js';
 import type { WatchEvent, Watcher } from '../watcher.js';
+import { expectCode, fidelityTests } from './fidelity.js';
 
 /** Makes a store scoped to `prefix`; called several times with one prefix for multi-client tests. */
 export type MakeStore = <V = string>(context: {
@@ -34,14 +35,6 @@ export interface ConformanceOptions {
 }
 
 const PREFIX_ROOT = 'conformance';
-
-function expectCode(code: PolykvErrorCode): (error: unknown) => boolean {
-  return (error: unknown) => {
-    assert.ok(isPolykvError(error), `expected a PolykvError with code ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
-    return true;
-  };
-}
 
 /** Collects a watcher's events and waits for the ones a test expects. */
 class EventLog<V> {
@@ -236,11 +229,15 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
 
       test('binary values round-trip byte for byte with binaryCodec', async (open) => {
         const store = await open(binaryCodec);
-        const bytes = new Uint8Array(256).map((_, i) => i);
+        // Backends that hold text (etcd v2) hold UTF-8 bytes; other bytes only by opt-in (fidelity tests).
+        const bytes = store.capabilities.binaryValues
+          ? new Uint8Array(256).map((_, i) => i)
+          : new TextEncoder().encode('\u0000\u0001 text, é, ✓, 😀 \u007f');
         await store.set('bin', bytes);
         assert.deepEqual((await store.get('bin'))?.value, bytes);
         await store.set('none', new Uint8Array(0));
         assert.deepEqual((await store.get('none'))?.value, new Uint8Array(0));
+        if (!store.capabilities.binaryValues) return;
         const invalidUtf8 = new Uint8Array([0xff, 0xfe, 0x00, 0xc3, 0x28]);
         await store.set('bad-utf8', invalidUtf8);
         assert.deepEqual((await store.get('bad-utf8'))?.value, invalidUtf8);
@@ -862,6 +859,8 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
         assert.equal((await stores[0]!.get('count'))?.value, String(acquisitions));
       }, 60_000);
     });
+
+    describe('fidelity with data other tools wrote', () => fidelityTests(test));
 
     describe('cancellation and close', () => {
       test('an aborted signal rejects with ABORTED and writes nothing', async (open) => {
