@@ -99,8 +99,8 @@ function delay(ms: number): Promise<void> {
 
 /**
  * Registers the Store conformance suite: every sentence of the `Store` contract, the edge cases of
- * the key model, and the store scenarios users of the peer libraries lost data to (lessons.md, A, B
- * and D). Run it against your own adapter too:
+ * the key model, and the store scenarios users of the peer libraries lost data to (watches that
+ * skip or repeat events, CAS and TTL edge cases, locks). Run it against your own adapter too:
  *
  * ```ts
  * import { runStoreConformance } from '@polykv/core/testing';
