@@ -32,6 +32,11 @@ export interface RequestSpec {
   /** Parses JSON text (e.g. losslessly for uint64 fields) instead of `JSON.parse`. */
   parse?: (text: string) => unknown;
   /**
+   * Checks the shape of the parsed JSON answer: returns what is wrong with it, or `undefined`. A
+   * wrong shape is `CONSUL_BAD_RESPONSE`: nothing the agent did not confirm passes as a success.
+   */
+  check?: (data: unknown, status: number) => string | undefined;
+  /**
    * Safe to send again to another agent even if the first may have applied it. Reads are; most
    * writes are not (session create, event fire, CAS). Only used with the client's `failover`.
    * @defaultValue true for GET, false otherwise
@@ -659,8 +664,9 @@ export class Transport {
         }
         case 'json': {
           const text = await body.text();
+          let data: unknown;
           try {
-            return { status, data: (spec.parse ? spec.parse(text) : JSON.parse(text)) as T, meta, headers };
+            data = spec.parse ? spec.parse(text) : JSON.parse(text);
           } catch (cause) {
             throw statusError(
               spec,
@@ -671,6 +677,17 @@ export class Transport {
               cause,
             );
           }
+          const problem = spec.check?.(data, status);
+          if (problem !== undefined) {
+            throw statusError(
+              spec,
+              status,
+              'CONSUL_BAD_RESPONSE',
+              `${spec.method} ${spec.path}: a malformed answer (${problem})`,
+              text,
+            );
+          }
+          return { status, data: data as T, meta, headers };
         }
       }
     } catch (error) {

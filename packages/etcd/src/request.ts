@@ -30,6 +30,11 @@ export interface EtcdRequest {
    * result shape, made without a second object or await. An empty body is `ETCD_BAD_RESPONSE`.
    */
   merge?: boolean;
+  /**
+   * Checks the shape of a successful JSON answer: returns what is wrong with it, or `undefined`. A
+   * wrong shape is `ETCD_BAD_RESPONSE` (with the status, so it is final: never sent to another host).
+   */
+  check?: ((body: unknown) => string | undefined) | undefined;
   signal?: AbortSignal | undefined;
   timeout?: number | undefined;
   maxRetries?: number | undefined;
@@ -141,6 +146,23 @@ export function createRequest(
             });
           }
           body = text;
+        }
+      }
+      if (body !== undefined && request.check !== undefined) {
+        const problem = request.check(body);
+        if (problem !== undefined) {
+          // A whole, parsed answer of the wrong shape: final (the host answered), and for a write
+          // the write may have been applied, so the error says it is uncertain.
+          throw new EtcdError({
+            code: 'ETCD_BAD_RESPONSE',
+            message: `etcd at ${origin} sent a malformed answer to ${request.method} ${path.split('?')[0]}: ${problem}`,
+            statusCode,
+            method: request.method,
+            host: origin,
+            path,
+            body: text.slice(0, 500),
+            uncertain: request.method !== 'GET',
+          });
         }
       }
       if (request.merge) {
