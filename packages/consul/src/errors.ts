@@ -38,7 +38,10 @@ export class ConsulError extends Error {
   readonly method: string | undefined;
   /** The request path without the query string. */
   readonly path: string | undefined;
-  /** The response body (Consul's errors are plain text). */
+  /**
+   * The response body (Consul's errors are plain text): at most 4 KiB of it, with the call's token
+   * and the client's basic-auth credentials replaced by `[redacted]`.
+   */
   readonly body: string | undefined;
   /** For `CONSUL_UNAVAILABLE`: what each agent tried said. */
   readonly causes: readonly AgentFailure[];

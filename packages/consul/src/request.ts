@@ -1,5 +1,13 @@
 import { Readable } from 'node:stream';
-import { deadline, MAX_TIMER_MS, TimeoutError, type Deadline } from '@polykv/core';
+import {
+  deadline,
+  keepText,
+  MAX_TIMER_MS,
+  readCapped,
+  safeParseError,
+  TimeoutError,
+  type Deadline,
+} from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { ConsulError, isConsulError, type AgentFailure } from './errors.js';
 import type { ConsulClientOptions, ConsulTlsOptions, QueryMeta, QueryOptions } from './options.js';
@@ -446,6 +454,8 @@ export class Transport {
   readonly #failover: boolean;
   readonly #baseHeaders: Record<string, string>;
   readonly #jsonHeaders: Record<string, string>;
+  /** The client's secrets an error must never show (a server or proxy may echo the headers). */
+  readonly #secrets: readonly string[];
   /** The headers of the last token seen (without and with a JSON content type), built once per token. */
   #tokenHeaders: { token: string; plain: Record<string, string>; json: Record<string, string> } | undefined;
   /** The agent that answered last: failover moves on from here, and only on connection errors. */
@@ -473,6 +483,16 @@ export class Transport {
     }
     this.#baseHeaders = Object.freeze(base);
     this.#jsonHeaders = Object.freeze({ ...base, ...JSON_HEADERS });
+    const secrets = [defaults.token ?? ''];
+    if (options.basicAuth) {
+      const { username, password } = options.basicAuth;
+      secrets.push(
+        Buffer.from(`${username}:${password}`).toString('base64'),
+        `${username}:${password}`,
+        password,
+      );
+    }
+    this.#secrets = Object.freeze(secrets.filter((secret) => secret !== ''));
     if (options.dispatcher) {
       this.#dispatcher = options.dispatcher;
       this.#ownsDispatcher = false;
@@ -542,12 +562,27 @@ export class Transport {
         }
         this.#pinned = slot;
         const meta = readMeta(response.headers, Date.now() - started, agent);
-        return await this.#read<T>(spec, response, meta, bound);
+        return await this.#read<T>(spec, response, meta, bound, options);
       }
       throw new ConsulError('CONSUL_UNAVAILABLE', `${spec.method} ${spec.path}: no agent to try`);
     } finally {
       bound.dispose();
     }
+  }
+
+  /**
+   * What may be kept of response text (in an error, or a reason handed to the caller): at most
+   * 4 KiB, without the call's token or the client's credentials.
+   */
+  keep(text: string, options?: QueryOptions, limit?: number): string {
+    const token = this.#options(options).token;
+    return keepText(
+      text,
+      token !== undefined && token !== '' && !this.#secrets.includes(token)
+        ? [token, ...this.#secrets]
+        : this.#secrets,
+      limit,
+    );
   }
 
   /** Frees every socket the client opened (not those of an injected dispatcher). */
@@ -624,20 +659,25 @@ export class Transport {
     response: Dispatcher.ResponseData,
     meta: QueryMeta,
     bound: Deadline,
+    options: QueryOptions,
   ): Promise<ResponseOf<T>> {
     const { statusCode: status, headers, body } = response;
+    // Response text in an error: capped, without secrets (a proxy may echo the request's headers).
+    const keep = (text: string, limit?: number): string => this.keep(text, options, limit);
     try {
       if (spec.ok === undefined ? status !== 200 : !spec.ok.includes(status)) {
-        const text = await body.text();
+        // Only so much of an error answer is read: a 10 MB error page is cut off, not kept.
+        const text = await readCapped(body);
         if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
-        const detail = `${spec.method} ${spec.path}: ${status}${text ? ` ${text.trim().slice(0, 500)}` : ''}`;
+        const shown = keep(text);
+        const detail = `${spec.method} ${spec.path}: ${status}${shown ? ` ${shown.trim().slice(0, 500)}` : ''}`;
         if (status === 401 || status === 403)
-          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, text);
+          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
         // Some 1.8 routes (event fire, keyring) answer an ACL failure with 500 and the ACL error text.
         if (status === 500 && ACL_FAILURE.test(text))
-          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, text);
-        if (status === 413) throw statusError(spec, status, 'CONSUL_TOO_LARGE', detail, text);
-        throw statusError(spec, status, 'CONSUL_HTTP_STATUS', detail, text);
+          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
+        if (status === 413) throw statusError(spec, status, 'CONSUL_TOO_LARGE', detail, shown);
+        throw statusError(spec, status, 'CONSUL_HTTP_STATUS', detail, shown);
       }
       switch (spec.read ?? 'json') {
         case 'stream':
@@ -650,14 +690,15 @@ export class Transport {
         case 'text':
           return { status, data: (await body.text()) as T, meta, headers };
         case 'bool': {
-          const text = (await body.text()).trim();
+          const text = (await readCapped(body)).trim();
           if (text !== 'true' && text !== 'false') {
+            const shown = keep(text);
             throw statusError(
               spec,
               status,
               'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: expected true or false, got ${text.slice(0, 100)}`,
-              text,
+              `${spec.method} ${spec.path}: expected true or false, got ${shown.slice(0, 100)}`,
+              shown,
             );
           }
           return { status, data: (text === 'true') as T, meta, headers };
@@ -668,13 +709,14 @@ export class Transport {
           try {
             data = spec.parse ? spec.parse(text) : JSON.parse(text);
           } catch (cause) {
+            const shown = keep(text);
             throw statusError(
               spec,
               status,
               'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: the answer is not JSON (${text.slice(0, 100)})`,
-              text,
-              cause,
+              `${spec.method} ${spec.path}: the answer is not JSON (${shown.slice(0, 100)})`,
+              shown,
+              safeParseError(cause, (message) => keep(message, 500)),
             );
           }
           const problem = spec.check?.(data, status);
@@ -683,8 +725,8 @@ export class Transport {
               spec,
               status,
               'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: a malformed answer (${problem})`,
-              text,
+              `${spec.method} ${spec.path}: a malformed answer (${keep(problem, 500)})`,
+              keep(text),
             );
           }
           return { status, data: data as T, meta, headers };

@@ -45,6 +45,14 @@ export {
   type ResyncEvent,
   type WatcherEvents,
 } from './watcher.js';
+export {
+  keepText,
+  readCapped,
+  safeParseError,
+  ERROR_BODY_LIMIT,
+  ERROR_READ_LIMIT,
+  REDACTED,
+} from './redact.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';

@@ -119,7 +119,10 @@ export class EtcdError extends Error {
   readonly host: string | undefined;
   /** The request path (with query), without credentials. */
   readonly path: string | undefined;
-  /** The raw response body, for HTTP errors that were not etcd JSON. */
+  /**
+   * The response body, for HTTP errors that were not etcd JSON: at most 4 KiB of it, with the
+   * client's credentials replaced by `[redacted]` (a proxy may echo the request's headers).
+   */
   readonly body: string | undefined;
   /**
    * True when the request may have been applied although it failed: the connection was lost (or

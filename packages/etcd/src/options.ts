@@ -136,6 +136,8 @@ export interface ResolvedEtcdOptions {
   readonly refreshMs: number | undefined;
   readonly json: boolean;
   readonly authHeader: string | undefined;
+  /** What an error must never show of a response (the credentials, as sent and as echoed). */
+  readonly secrets: readonly string[];
   readonly connections: number;
   /** `undefined`: sharing is off. */
   readonly sharedWatches: Readonly<EtcdSharedWatchOptions> | undefined;
@@ -220,5 +222,14 @@ export function resolveOptions(options: EtcdClientOptions, hosts: readonly strin
     authHeader: options.auth
       ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
       : undefined,
+    secrets: Object.freeze(
+      options.auth
+        ? [
+            Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64'),
+            `${options.auth.username}:${options.auth.password}`,
+            options.auth.password,
+          ].filter((secret) => secret !== '')
+        : [],
+    ),
   });
 }

@@ -272,7 +272,11 @@ export class Txn {
       }
     }
     const errors = data.Errors ?? [];
-    for (const error of errors) (error as TxnOpError).op = ops[error.OpIndex];
+    for (const error of errors) {
+      (error as TxnOpError).op = ops[error.OpIndex];
+      // A reason ends up in error messages: it keeps no secret a proxy may have echoed into it.
+      error.What = this.transport.keep(error.What, options);
+    }
     response.ok = status === 200;
     response.Results = results as TxnResult[];
     response.Errors = errors as TxnOpError[];
