@@ -45,6 +45,8 @@ export class ConsulError extends Error {
   readonly body: string | undefined;
   /** For `CONSUL_UNAVAILABLE`: what each agent tried said. */
   readonly causes: readonly AgentFailure[];
+  /** For `CONSUL_INVALID_ARGUMENT`: the argument or option at fault (`token`, `tls`, ...), when known. */
+  readonly argument: string | undefined;
 
   constructor(
     code: ConsulErrorCode,
@@ -56,6 +58,7 @@ export class ConsulError extends Error {
       body?: string;
       cause?: unknown;
       causes?: readonly AgentFailure[];
+      argument?: string;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -65,6 +68,7 @@ export class ConsulError extends Error {
     this.path = details.path;
     this.body = details.body;
     this.causes = details.causes ?? [];
+    this.argument = details.argument;
     Object.defineProperty(this, brand, { value: true });
   }
 

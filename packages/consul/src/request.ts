@@ -10,7 +10,14 @@ import {
 } from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { ConsulError, isConsulError, type AgentFailure } from './errors.js';
-import type { ConsulClientOptions, ConsulTlsOptions, QueryMeta, QueryOptions } from './options.js';
+import {
+  checkConsulOptions,
+  QUERY_OPTIONS,
+  type ConsulClientOptions,
+  type ConsulTlsOptions,
+  type QueryMeta,
+  type QueryOptions,
+} from './options.js';
 
 type QueryValue = string | number | boolean | bigint | undefined | null | readonly string[];
 
@@ -54,6 +61,11 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /** The body is JSON text already: sent as it is, with `content-type: application/json`. */
   json?: boolean;
+  /**
+   * Options of the endpoint's own that `options` may carry (the endpoint reads them itself, e.g.
+   * `tag`): any other key than these and {@link QUERY_OPTIONS} is `CONSUL_INVALID_ARGUMENT`.
+   */
+  extraOptions?: readonly string[];
 }
 
 /** What {@link Transport.request} resolves. */
@@ -513,6 +525,9 @@ export class Transport {
    */
   async request<T>(spec: RequestSpec): Promise<ResponseOf<T>> {
     if (this.#closed) throw new ConsulError('CONSUL_CLOSED', 'the Consul client is closed');
+    // The caller's bag: unknown keys (a typo) and wrong types are refused before anything is sent.
+    // Frozen bags are the library's own (the Store's), checked where they were made.
+    if (spec.options !== undefined && !Object.isFrozen(spec.options)) checkCallOptions(spec);
     const options = this.#options(spec.options);
     const path =
       spec.query === undefined && !hasQuery(options) ? spec.path : spec.path + queryString(spec, options);
@@ -760,6 +775,16 @@ export class Transport {
       },
     );
   }
+}
+
+function checkCallOptions(spec: RequestSpec): void {
+  let options: object = spec.options!;
+  if (spec.extraOptions !== undefined) {
+    const rest: Record<string, unknown> = { ...options };
+    for (const name of spec.extraOptions) delete rest[name];
+    options = rest;
+  }
+  checkConsulOptions(options, QUERY_OPTIONS, `${spec.method} ${spec.path.split('?')[0]}`);
 }
 
 function describe(error: unknown): string {

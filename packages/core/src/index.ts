@@ -63,8 +63,16 @@ export {
   checkOptions,
   checkIndex,
   checkSwapCondition,
+  checkOptionTable,
+  optionProblem,
+  STORE_OPTIONS,
   MAX_TTL_SECONDS,
   type CheckedSwap,
+  type OptionKind,
+  type OptionProblem,
+  type OptionTable,
+  type OptionTableOf,
+  type StoreMethod,
 } from './validate.js';
 export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { parseStoreUrl, checkUrlParams, type StoreUrl, type StoreUrlHost } from './url.js';

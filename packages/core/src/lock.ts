@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { LockLostError } from './errors.js';
 import { MAX_TIMER_MS, type CallOptions } from './signal.js';
+import { checkOptions } from './validate.js';
 
 /** Events of a held {@link Lock}. */
 export interface LockEvents {
@@ -46,6 +47,11 @@ export class Lock extends EventEmitter<LockEvents> {
    * resolves at once. Safe to call more than once.
    */
   release(options: CallOptions = {}): Promise<void> {
+    try {
+      checkOptions(options, 'release');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#state === 'lost') return Promise.resolve();
     this.#releasing ??= (async () => {
       this.#state = 'released';

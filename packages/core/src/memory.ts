@@ -26,7 +26,16 @@ import type {
   SwapCondition,
   WatchOptions,
 } from './types.js';
-import { beginCall, checkIndex, checkOptions, checkSwapCondition, checkTtl } from './validate.js';
+import {
+  beginCall,
+  checkIndex,
+  checkOptions,
+  checkSwapCondition,
+  checkOptionTable,
+  checkTtl,
+  type OptionTableOf,
+  type StoreMethod,
+} from './validate.js';
 import { Watcher, type WatchSink } from './watcher.js';
 
 type Raw = string | Uint8Array;
@@ -157,6 +166,13 @@ class MemoryBackend {
 
 const namedBackends = new Map<string, MemoryBackend>();
 
+const MEMORY_OPTIONS = {
+  prefix: 'string',
+  codec: 'object',
+  name: 'string',
+  historySize: 'number',
+} satisfies OptionTableOf<MemoryStoreOptions<unknown>>;
+
 const capabilities: StoreCapabilities = Object.freeze({
   minTtl: 1,
   ttlExpiryFactor: 1,
@@ -188,6 +204,7 @@ export class MemoryStore<V = string> implements Store<V> {
   #closed = false;
 
   constructor(options: MemoryStoreOptions<V> = {}) {
+    checkOptionTable(options, MEMORY_OPTIONS, 'createMemoryStore');
     this.#keys = new KeySpace(options.prefix ?? '');
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
@@ -208,14 +225,14 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
-    this.#begin(options);
+    this.#begin(options, 'get');
     const path = this.#keys.toBackend(key);
     const node = this.#backend.nodes.get(path);
     return node && !node.dir ? this.#entry(path, node) : null;
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
-    const { recursive = false } = this.#begin(options);
+    const { recursive = false } = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const node = this.#backend.nodes.get(path);
     if (!node?.dir) return [];
@@ -239,7 +256,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl } = this.#begin(options);
+    const { ttl } = this.#begin(options, 'set');
     const path = this.#keys.toBackend(key);
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
@@ -249,7 +266,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async del(key: string, options?: DelOptions): Promise<boolean> {
-    const { recursive = false } = this.#begin(options);
+    const { recursive = false } = this.#begin(options, 'del');
     const path = this.#keys.toBackend(key, { root: recursive });
     const node = this.#backend.nodes.get(path);
     if (!node) return false;
@@ -270,7 +287,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
-    const { ttl } = this.#begin(options);
+    const { ttl } = this.#begin(options, 'mkdir');
     const path = this.#keys.toBackend(key);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
     if (this.#backend.nodes.has(path)) throw new KeyExistsError(key);
@@ -293,9 +310,9 @@ export class MemoryStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const { ttl } = this.#begin(options);
+    const { ttl } = this.#begin(options, 'compareAndSwap');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
     const existing = this.#backend.nodes.get(path);
@@ -304,9 +321,9 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
-    this.#begin(options);
+    this.#begin(options, 'compareAndDelete');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     if (check.kind === 'prevExist')
       throw new KeyExistsError(key, { message: 'compareAndDelete takes prevValue or prevIndex' });
     const existing = this.#backend.nodes.get(path);
@@ -315,7 +332,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl } = this.#begin(options);
+    const { ttl } = this.#begin(options, 'push');
     const dirPath = this.#keys.toBackend(dir, { argument: 'dir' });
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
@@ -325,7 +342,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
     if (this.#closed) throw new ClosedError();
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
@@ -348,7 +365,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'lock');
     const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
     const ttl = checkTtl(checked.ttl ?? 15, this.capabilities.minTtl)!;
     const lock = await acquireQueueLock(
@@ -382,7 +399,8 @@ export class MemoryStore<V = string> implements Store<V> {
     }
   }
 
-  async close(): Promise<void> {
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
@@ -390,8 +408,8 @@ export class MemoryStore<V = string> implements Store<V> {
     if (!this.#shared) for (const path of [...this.#backend.timers.keys()]) this.#backend.clearTimer(path);
   }
 
-  #begin<T extends CallOptions>(options: T | undefined): T {
-    return beginCall(options, this.#closed);
+  #begin<T extends CallOptions>(options: T | undefined, method: StoreMethod): T {
+    return beginCall(options, this.#closed, method);
   }
 
   #entry(path: string, node: MemoryNode): Entry<V> {

@@ -102,6 +102,8 @@ export interface EtcdErrorFields {
   path?: string;
   body?: string;
   uncertain?: boolean;
+  /** For `ETCD_INVALID_ARGUMENT`: the argument or option at fault. */
+  argument?: string;
 }
 
 /** Every error of the native etcd client. */
@@ -130,6 +132,8 @@ export class EtcdError extends Error {
    * non-idempotent calls.
    */
   readonly uncertain: boolean;
+  /** For `ETCD_INVALID_ARGUMENT`: the argument or option at fault (`ttl`, `tls`, ...), when known. */
+  readonly argument: string | undefined;
 
   constructor(fields: EtcdErrorFields) {
     const code = fields.code ?? codeOf(fields.errorCode, fields.statusCode);
@@ -149,6 +153,7 @@ export class EtcdError extends Error {
     this.path = fields.path;
     this.body = fields.body;
     this.uncertain = fields.uncertain ?? false;
+    this.argument = fields.argument;
     Object.defineProperty(this, brand, { value: true });
   }
 

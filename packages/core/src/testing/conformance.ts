@@ -7,6 +7,7 @@ import type { Lock } from '../lock.js';
 import type { Store } from '../store.js';
 import type { Entry } from '../types.js';
 import type { WatchEvent, Watcher } from '../watcher.js';
+import { checkOptionMistakes, checkStoreOptions } from './options.js';
 
 /** Makes a store scoped to `prefix`; called several times with one prefix for multi-client tests. */
 export type MakeStore = <V = string>(context: {
@@ -861,6 +862,16 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
         );
         assert.equal((await stores[0]!.get('count'))?.value, String(acquisitions));
       }, 60_000);
+    });
+
+    describe('options', () => {
+      test('every option of every method: an unknown key or a wrong type is INVALID_ARGUMENT naming it', async (open) => {
+        await checkStoreOptions(await open());
+      });
+
+      test('set { tll }, list { recursive: "yes" }, CAS { prevValue: 5 }: INVALID_ARGUMENT, nothing written', async (open) => {
+        await checkOptionMistakes(await open());
+      });
     });
 
     describe('cancellation and close', () => {

@@ -1,4 +1,5 @@
-import type { EtcdCallOptions } from '../options.js';
+import { CALL_OPTIONS, checkEtcdOptions, type EtcdCallOptions } from '../options.js';
+import type { OptionTableOf } from '@polykv/core';
 import type { EtcdRequest, EtcdResponse, RequestFn } from '../request.js';
 
 /** A node of etcd's v2 key space. */
@@ -116,6 +117,39 @@ function form(parts: string[], name: string, value: string | number | boolean | 
 }
 
 const NO_OPTIONS = Object.freeze({});
+
+// Each call's options with their types: an unknown key (a typo such as `ttl` spelled `tll`) or a
+// wrong type is ETCD_INVALID_ARGUMENT naming it, before anything is sent.
+const GET_OPTIONS = {
+  ...CALL_OPTIONS,
+  recursive: 'boolean',
+  sorted: 'boolean',
+  quorum: 'boolean',
+} satisfies OptionTableOf<EtcdGetOptions>;
+const WAIT_OPTIONS = {
+  ...CALL_OPTIONS,
+  recursive: 'boolean',
+  waitIndex: 'number',
+} satisfies OptionTableOf<EtcdWaitOptions>;
+const SET_OPTIONS = {
+  ...CALL_OPTIONS,
+  ttl: ['number', 'null'],
+  prevExist: 'boolean',
+  prevValue: 'string',
+  prevIndex: 'number',
+  refresh: 'boolean',
+  dir: 'boolean',
+  idempotent: 'boolean',
+} satisfies OptionTableOf<EtcdSetOptions>;
+const CREATE_OPTIONS = { ...CALL_OPTIONS, ttl: 'number' } satisfies OptionTableOf<EtcdCreateOptions>;
+const DEL_OPTIONS = {
+  ...CALL_OPTIONS,
+  recursive: 'boolean',
+  dir: 'boolean',
+  prevValue: 'string',
+  prevIndex: 'number',
+  idempotent: 'boolean',
+} satisfies OptionTableOf<EtcdDelOptions>;
 
 /** What is wrong with a node of an answer (and its children), or `undefined`. */
 function nodeProblem(value: unknown, where: string, keyless: boolean): string | undefined {
@@ -263,6 +297,7 @@ export class KeysApi {
   get<V = string>(key: string, options: EtcdGetOptions = NO_OPTIONS): Promise<EtcdResult<V>> {
     // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
     try {
+      if (options !== NO_OPTIONS) checkEtcdOptions(options, GET_OPTIONS, 'keys.get');
       let query = '';
       if (options.recursive) query += '&recursive=true';
       if (options.sorted) query += '&sorted=true';
@@ -293,6 +328,7 @@ export class KeysApi {
   ): Promise<EtcdResult<V>> {
     // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
     try {
+      if (options !== NO_OPTIONS) checkEtcdOptions(options, SET_OPTIONS, 'keys.set');
       const parts: string[] = [];
       const encoded = options.dir || options.refresh ? undefined : this.#encode(value);
       form(parts, 'value', encoded);
@@ -331,6 +367,7 @@ export class KeysApi {
    * `POST /v2/keys/:dir`
    */
   async create<V = string>(dir: string, value: V, options: EtcdCreateOptions = {}): Promise<EtcdResult<V>> {
+    checkEtcdOptions(options, CREATE_OPTIONS, 'keys.create');
     const parts: string[] = [];
     form(parts, 'value', this.#encode(value));
     form(parts, 'ttl', options.ttl);
@@ -356,6 +393,7 @@ export class KeysApi {
   del<V = string>(key: string, options: EtcdDelOptions = NO_OPTIONS): Promise<EtcdResult<V>> {
     // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
     try {
+      if (options !== NO_OPTIONS) checkEtcdOptions(options, DEL_OPTIONS, 'keys.del');
       let query = '';
       if (options.recursive) query += '&recursive=true';
       if (options.dir || options.recursive) query += '&dir=true';
@@ -418,6 +456,7 @@ export class KeysApi {
    * `GET /v2/keys/:key?wait=true`
    */
   async wait<V = string>(key: string, options: EtcdWaitOptions = {}): Promise<EtcdResult<V> | EtcdEmptyWait> {
+    checkEtcdOptions(options, WAIT_OPTIONS, 'keys.wait');
     let query = 'wait=true';
     if (options.recursive) query += '&recursive=true';
     if (options.waitIndex !== undefined) query += `&waitIndex=${options.waitIndex}`;
