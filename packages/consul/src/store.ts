@@ -687,16 +687,24 @@ export class ConsulStore<V = string> implements Store<V> {
       });
       native.on('error', () => undefined);
       const held = await native.acquire(signal ? { signal } : {});
-      const lock = new Lock(userKey, held.fencingToken, async (releaseOptions) => {
-        if (!native.held) return;
-        try {
-          await native.release(releaseOptions.signal ? { signal: releaseOptions.signal } : {});
-        } catch (error) {
-          if (native.held) throw this.#mapError(error, key);
-        }
-      });
+      const lock = new Lock(
+        userKey,
+        held.fencingToken,
+        async (releaseOptions) => {
+          if (!native.held) return;
+          try {
+            await native.release(releaseOptions.signal ? { signal: releaseOptions.signal } : {});
+          } catch (error) {
+            if (native.held) throw this.#mapError(error, key);
+          }
+        },
+        () => native.validUntil,
+      );
       const onLost = (cause: unknown): void => lock.markLost(new LockLostError(userKey, { cause }));
       native.once('lost', onLost);
+      // Lost by the renewal deadline (read on `lock.held`): reading the native lock's `held` past
+      // the same deadline gives its session up too.
+      lock.once('lost', () => void native.held);
       if (held.signal.aborted && !native.held) onLost(held.signal.reason);
       this.#locks.add(lock);
       const forget = (): void => void this.#locks.delete(lock);

@@ -80,6 +80,11 @@ export interface SessionRenewPeriodicOptions extends WriteOptions {
   signal?: AbortSignal;
   /** Called for each failed renewal that is retried (the loop keeps going until the TTL runs out). */
   onError?: (error: unknown) => void;
+  /**
+   * Called after each confirmed renewal with the time it was sent (epoch ms) and the session's TTL
+   * in ms: the session lives at least until `sentAt + ttlMs` on the servers.
+   */
+  onRenewed?: (sentAt: number, ttlMs: number) => void;
 }
 
 /**
@@ -205,7 +210,7 @@ export class Session {
     ttl: number | string,
     options: SessionRenewPeriodicOptions = {},
   ): Promise<void> {
-    const { signal, onError, ...callOptions } = options;
+    const { signal, onError, onRenewed, ...callOptions } = options;
     let ttlMs = durationMs(ttl);
     let waitMs = ttlMs / 2;
     let lastRenew = Date.now();
@@ -216,13 +221,16 @@ export class Session {
         await this.#destroyQuietly(id, callOptions);
         return;
       }
+      const sentAt = Date.now();
       try {
         const entry = await this.renew(id, { ...callOptions, ...(signal ? { signal } : {}) });
         if (!entry) throw sessionGone(id, 'no longer exists');
         // The server may change the TTL on renewal.
         if (entry.TTL) ttlMs = durationMs(entry.TTL);
         waitMs = ttlMs / 2;
-        lastRenew = Date.now();
+        // From when it was sent: the server reset the TTL somewhere between then and the answer.
+        lastRenew = sentAt;
+        onRenewed?.(sentAt, ttlMs);
       } catch (error) {
         if (signal?.aborted) {
           await this.#destroyQuietly(id, callOptions);

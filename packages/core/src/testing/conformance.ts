@@ -7,6 +7,7 @@ import type { Lock } from '../lock.js';
 import type { Store } from '../store.js';
 import type { Entry } from '../types.js';
 import type { WatchEvent, Watcher } from '../watcher.js';
+import { checkForeignDelete, checkStalledHolder } from './locks.js';
 import { checkOptionMistakes, checkStoreOptions } from './options.js';
 
 /** Makes a store scoped to `prefix`; called several times with one prefix for multi-client tests. */
@@ -814,6 +815,14 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
         assert.ok(next.fencingToken > held.fencingToken);
         await next.release();
         await held.release();
+      }, 90_000);
+
+      test('a holder whose lock is deleted by someone else is told before a contender holds it, not at its next renewal', async (open) => {
+        await checkForeignDelete(name, await open(), await open(), options.breakLock);
+      }, 90_000);
+
+      test('a holder stalled past its TTL reads held as false at its first look, before any timer ran', async (open) => {
+        await checkStalledHolder(await open(), await open());
       }, 90_000);
 
       test('bad lock options reject with INVALID_ARGUMENT and take nothing', async (open) => {
