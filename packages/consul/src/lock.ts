@@ -115,9 +115,23 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
     };
   }
 
-  /** Whether the lock is held now. */
+  /**
+   * Whether the lock is held now: false also once the session's renewal deadline passed (see
+   * {@link ConsulLock.validUntil}), even before any timer ran; reading it then declares the loss.
+   */
   get held(): boolean {
+    const renewal = this.#renewal;
+    if (this.#held !== undefined && renewal !== undefined && Date.now() >= renewal.validUntil)
+      this.#loseLock(lostError(this.key, 'no renewal of its session was confirmed within the TTL'));
     return this.#held !== undefined;
+  }
+
+  /**
+   * When the holding ends unless a session renewal is confirmed first (epoch ms); `Infinity` with
+   * a session of the caller's own (which the lock does not renew).
+   */
+  get validUntil(): number {
+    return this.#renewal?.validUntil ?? Infinity;
   }
 
   /** The current holding (or `undefined`). */

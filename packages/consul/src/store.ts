@@ -21,6 +21,7 @@ import {
   checkIndex,
   beginCall,
   checkOptions,
+  checkOptionTable,
   checkSwapCondition,
   checkFlags,
   checkTtl,
@@ -43,9 +44,11 @@ import {
   type ListOptions,
   type LockOptions,
   type OpenStoreOptions,
+  type OptionTableOf,
   type SetOptions,
   type Store,
   type StoreCapabilities,
+  type StoreMethod,
   type StoreUrl,
   type SwapCondition,
   type UnlistedKey,
@@ -81,6 +84,17 @@ function rawSize(raw: Raw): number {
 
 /** A transaction operation refused by the ACL system (Consul reports it in `Errors[].What`). */
 const TXN_DENIED = /Permission denied|ACL not found/i;
+
+/** The options of {@link ConsulStoreOptions}, with their types (`client`'s are the client's to check). */
+const STORE_OPTIONS_TABLE = {
+  client: 'object',
+  prefix: 'string',
+  codec: 'object',
+  minTtl: 'number',
+  lockDelay: 'number',
+  watchWait: 'number',
+  consistent: 'boolean',
+} satisfies OptionTableOf<ConsulStoreOptions>;
 
 /** Options of {@link createConsulStore}. */
 export interface ConsulStoreOptions<V = string> {
@@ -241,6 +255,7 @@ export class ConsulStore<V = string> implements Store<V> {
   #closed = false;
 
   constructor(options: ConsulStoreOptions<V> = {}) {
+    checkOptionTable(options, STORE_OPTIONS_TABLE, 'createConsulStore');
     this.#keys = new KeySpace(options.prefix ?? '');
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
@@ -271,7 +286,8 @@ export class ConsulStore<V = string> implements Store<V> {
         this.client = new ConsulClient(options.client ?? {});
       } catch (cause) {
         // A bad client option is the Store's INVALID_ARGUMENT, not a native error.
-        throw new InvalidArgumentError('client', `consul store options: ${(cause as Error).message}`, {
+        const argument = isConsulError(cause) && cause.argument ? `client.${cause.argument}` : 'client';
+        throw new InvalidArgumentError(argument, `consul store options: ${(cause as Error).message}`, {
           cause,
         });
       }
@@ -280,7 +296,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'get');
     const path = this.#path(key);
     if (checked.signal === undefined && !checked.timeout && !checked.consistent) {
       // The common case, without a deadline or a closure: as close to one bare request as it gets.
@@ -299,7 +315,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const folder = path === '' ? '' : `${path}/`;
     const recursive = checked.recursive ?? false;
@@ -350,7 +366,7 @@ export class ConsulStore<V = string> implements Store<V> {
    * bytes. `path` is the Consul key relative to the store's prefix, verbatim.
    */
   async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'unlisted');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const folder = path === '' ? '' : `${path}/`;
     const prefixLength = this.#prefixLength();
@@ -381,7 +397,7 @@ export class ConsulStore<V = string> implements Store<V> {
    * optional `HoldReporter` capability of the Store.
    */
   async foreignHolds(dir: string, options?: CallOptions): Promise<ForeignHold[]> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'foreignHolds');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const folder = path === '' ? '' : `${path}/`;
     return this.#call(dir, checked, async (call) => {
@@ -400,7 +416,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'set');
     const path = this.#path(key);
     const raw = this.#encode(key, value);
     const ttl = this.#checkTtl(checked.ttl);
@@ -429,7 +445,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async del(key: string, options?: DelOptions): Promise<boolean> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'del');
     const recursive = checked.recursive ?? false;
     const path = this.#keys.toBackend(key, { root: recursive });
     const deleted = await this.#call(key, checked, async (call) => {
@@ -465,7 +481,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'mkdir');
     const path = this.#path(key);
     if (checked.ttl !== undefined) {
       throw new NotSupportedError(
@@ -500,9 +516,9 @@ export class ConsulStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'compareAndSwap');
     const path = this.#path(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     const raw = this.#encode(key, value);
     const ttl = this.#checkTtl(checked.ttl);
     const flags = this.#checkFlags(checked.flags, ttl, key);
@@ -541,9 +557,9 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'compareAndDelete');
     const path = this.#path(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     if (check.kind === 'prevExist')
       throw new InvalidArgumentError('condition', 'compareAndDelete takes prevValue or prevIndex');
     await this.#call(key, checked, async (call) => {
@@ -577,7 +593,7 @@ export class ConsulStore<V = string> implements Store<V> {
    * optional `BulkWriter` capability of the Store, used by `copy`.
    */
   async writeMany(writes: readonly BulkWrite<V>[], options?: CallOptions): Promise<unknown[]> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'writeMany');
     const one = async (write: BulkWrite<V>): Promise<unknown> => {
       try {
         const condition =
@@ -643,7 +659,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'push');
     const dirPath = this.#keys.toBackend(dir, { argument: 'dir' });
     const dirKey = this.#keys.fromBackend(dirPath)!;
     const raw = this.#encode(dir, value);
@@ -696,7 +712,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
     if (this.#closed) throw new ClosedError();
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
@@ -712,7 +728,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'lock');
     const path = this.#path(key);
     const userKey = this.#keys.fromBackend(path)!;
     const ttl = Math.max(checkTtl(checked.ttl ?? 15, 1)!, this.#minTtl);
@@ -751,20 +767,28 @@ export class ConsulStore<V = string> implements Store<V> {
       });
       native.on('error', () => undefined);
       const held = await native.acquire(signal ? { signal } : {});
-      const lock = new Lock(userKey, held.fencingToken, async (releaseOptions) => {
-        if (!native.held) return;
-        const options = releaseOptions.signal ? { signal: releaseOptions.signal } : {};
-        try {
-          await native.release(options);
-        } catch (error) {
-          if (native.held) throw this.#mapError(error, key);
-        }
-        // Nothing stays behind once nobody waits: the lock key goes unless a session holds it
-        // again (a cas on its index; a waiter that takes it in between keeps it). Best effort.
-        await native.destroy(options).catch(() => undefined);
-      });
+      const lock = new Lock(
+        userKey,
+        held.fencingToken,
+        async (releaseOptions) => {
+          if (!native.held) return;
+          const options = releaseOptions.signal ? { signal: releaseOptions.signal } : {};
+          try {
+            await native.release(options);
+          } catch (error) {
+            if (native.held) throw this.#mapError(error, key);
+          }
+          // Nothing stays behind once nobody waits: the lock key goes unless a session holds it
+          // again (a cas on its index; a waiter that takes it in between keeps it). Best effort.
+          await native.destroy(options).catch(() => undefined);
+        },
+        () => native.validUntil,
+      );
       const onLost = (cause: unknown): void => lock.markLost(new LockLostError(userKey, { cause }));
       native.once('lost', onLost);
+      // Lost by the renewal deadline (read on `lock.held`): reading the native lock's `held` past
+      // the same deadline gives its session up too.
+      lock.once('lost', () => void native.held);
       if (held.signal.aborted && !native.held) onLost(held.signal.reason);
       this.#locks.add(lock);
       const forget = (): void => void this.#locks.delete(lock);
@@ -790,7 +814,8 @@ export class ConsulStore<V = string> implements Store<V> {
     if (info?.Name === LOCK_SESSION_NAME) await this.client.session.destroy(data.Session);
   }
 
-  async close(): Promise<void> {
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
@@ -811,8 +836,8 @@ export class ConsulStore<V = string> implements Store<V> {
     return path;
   }
 
-  #begin<T extends CallOptions>(options: T | undefined): T {
-    return beginCall(options, this.#closed);
+  #begin<T extends CallOptions>(options: T | undefined, method: StoreMethod): T {
+    return beginCall(options, this.#closed, method);
   }
 
   /** Runs one Store call: one deadline for all its requests, native errors mapped up. */
@@ -848,7 +873,7 @@ export class ConsulStore<V = string> implements Store<V> {
       case 'CONSUL_ABORTED':
         return new AbortError(`consul: ${error.message}`, options);
       case 'CONSUL_INVALID_ARGUMENT':
-        return new InvalidArgumentError('argument', `consul: ${error.message}`, options);
+        return new InvalidArgumentError(error.argument ?? 'argument', `consul: ${error.message}`, options);
       case 'CONSUL_CLOSED':
         return new ClosedError(`consul: ${error.message}`, options);
       default:

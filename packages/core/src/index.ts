@@ -47,6 +47,14 @@ export {
   type ResyncEvent,
   type WatcherEvents,
 } from './watcher.js';
+export {
+  keepText,
+  readCapped,
+  safeParseError,
+  ERROR_BODY_LIMIT,
+  ERROR_READ_LIMIT,
+  REDACTED,
+} from './redact.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
@@ -59,8 +67,16 @@ export {
   checkSwapCondition,
   checkFlags,
   checkNoFlags,
+  checkOptionTable,
+  optionProblem,
+  STORE_OPTIONS,
   MAX_TTL_SECONDS,
   type CheckedSwap,
+  type OptionKind,
+  type OptionProblem,
+  type OptionTable,
+  type OptionTableOf,
+  type StoreMethod,
 } from './validate.js';
 export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { parseStoreUrl, checkUrlParams, type StoreUrl, type StoreUrlHost } from './url.js';

@@ -21,7 +21,17 @@ import type {
   UnlistedKey,
   WatchOptions,
 } from './types.js';
-import { beginCall, checkFlags, checkIndex, checkOptions, checkSwapCondition, checkTtl } from './validate.js';
+import {
+  beginCall,
+  checkFlags,
+  checkIndex,
+  checkOptions,
+  checkSwapCondition,
+  checkOptionTable,
+  checkTtl,
+  type OptionTableOf,
+  type StoreMethod,
+} from './validate.js';
 import { Watcher, type WatchSink } from './watcher.js';
 import {
   memoryBackend,
@@ -53,6 +63,13 @@ export interface MemoryStoreOptions<V> {
    */
   historySize?: number;
 }
+
+const MEMORY_OPTIONS = {
+  prefix: 'string',
+  codec: 'object',
+  name: 'string',
+  historySize: 'number',
+} satisfies OptionTableOf<MemoryStoreOptions<unknown>>;
 
 const capabilities: StoreCapabilities = Object.freeze({
   minTtl: 1,
@@ -87,6 +104,7 @@ export class MemoryStore<V = string> implements Store<V> {
   #closed = false;
 
   constructor(options: MemoryStoreOptions<V> = {}) {
+    checkOptionTable(options, MEMORY_OPTIONS, 'createMemoryStore');
     this.#keys = new KeySpace(options.prefix ?? '');
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
@@ -98,14 +116,14 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
-    this.#begin(options);
+    this.#begin(options, 'get');
     const path = this.#keys.toBackend(key);
     const node = this.#backend.nodes.get(path);
     return node && !node.dir ? this.#entry(path, node) : null;
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
-    const { recursive = false } = this.#begin(options);
+    const { recursive = false } = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const node = this.#backend.nodes.get(path);
     if (!node?.dir) return [];
@@ -129,7 +147,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, flags } = this.#begin(options);
+    const { ttl, flags } = this.#begin(options, 'set');
     const path = this.#keys.toBackend(key);
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
@@ -141,13 +159,13 @@ export class MemoryStore<V = string> implements Store<V> {
 
   /** memory:// holds exactly the portable key model: nothing is ever left out of `list`. */
   async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
-    this.#begin(options);
+    this.#begin(options, 'unlisted');
     this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     return [];
   }
 
   async del(key: string, options?: DelOptions): Promise<boolean> {
-    const { recursive = false } = this.#begin(options);
+    const { recursive = false } = this.#begin(options, 'del');
     const path = this.#keys.toBackend(key, { root: recursive });
     const node = this.#backend.nodes.get(path);
     if (!node) return false;
@@ -168,7 +186,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
-    const { ttl } = this.#begin(options);
+    const { ttl } = this.#begin(options, 'mkdir');
     const path = this.#keys.toBackend(key);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
     if (this.#backend.nodes.has(path)) throw new KeyExistsError(key);
@@ -192,9 +210,9 @@ export class MemoryStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const { ttl, flags } = this.#begin(options);
+    const { ttl, flags } = this.#begin(options, 'compareAndSwap');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
     const checkedFlags = checkFlags(flags);
@@ -204,9 +222,9 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
-    this.#begin(options);
+    this.#begin(options, 'compareAndDelete');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     if (check.kind === 'prevExist')
       throw new KeyExistsError(key, { message: 'compareAndDelete takes prevValue or prevIndex' });
     const existing = this.#backend.nodes.get(path);
@@ -215,7 +233,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, flags } = this.#begin(options);
+    const { ttl, flags } = this.#begin(options, 'push');
     const dirPath = this.#keys.toBackend(dir, { argument: 'dir' });
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
@@ -227,7 +245,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
     if (this.#closed) throw new ClosedError();
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
@@ -250,7 +268,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'lock');
     const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
     const ttl = checkTtl(checked.ttl ?? 15, this.capabilities.minTtl)!;
     const lock = await acquireQueueLock(
@@ -286,7 +304,8 @@ export class MemoryStore<V = string> implements Store<V> {
     }
   }
 
-  async close(): Promise<void> {
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
@@ -294,8 +313,8 @@ export class MemoryStore<V = string> implements Store<V> {
     if (!this.#shared) for (const path of [...this.#backend.timers.keys()]) this.#backend.clearTimer(path);
   }
 
-  #begin<T extends CallOptions>(options: T | undefined): T {
-    return beginCall(options, this.#closed);
+  #begin<T extends CallOptions>(options: T | undefined, method: StoreMethod): T {
+    return beginCall(options, this.#closed, method);
   }
 
   #entry(path: string, node: MemoryNode): Entry<V> {

@@ -8,6 +8,7 @@ import {
   checkIndex,
   checkOptions,
   checkNoFlags,
+  checkOptionTable,
   checkSwapCondition,
   checkTtl,
   checkUrlParams,
@@ -43,11 +44,13 @@ import {
   type LockOptions,
   type LockQueue,
   type OpenStoreOptions,
+  type OptionTableOf,
   type PolykvError,
   type QueueNode,
   type SetOptions,
   type Store,
   type StoreCapabilities,
+  type StoreMethod,
   type StoreUrl,
   type SwapCondition,
   type UnlistedKey,
@@ -58,7 +61,7 @@ import {
 import type { EtcdNode, EtcdResult } from './api/keys.js';
 import { EtcdClient } from './client.js';
 import { AllHostsFailedError, EtcdError, isEtcdError } from './errors.js';
-import type { EtcdClientOptions } from './options.js';
+import { ETCD_CLIENT_OPTIONS, type EtcdClientOptions } from './options.js';
 import { isTerminalWatchError, runWatchLoop } from './watch.js';
 import { watchRead } from './shared-reads.js';
 import { BASE64_MARKER, bytesToText, decodeStored, textBytes, textToStored } from './value-encoding.js';
@@ -89,13 +92,31 @@ const capabilities: StoreCapabilities = Object.freeze({
   binaryValues: false,
 });
 
+/** The store's own options and the client's (nested ones are the client's to check). */
+const STORE_OPTIONS_TABLE = {
+  ...ETCD_CLIENT_OPTIONS,
+  prefix: 'string',
+  codec: 'object',
+  client: 'object',
+  binaryEncoding: 'string',
+} satisfies OptionTableOf<EtcdStoreOptions>;
+
 /** A client from store options; a bad option is the Store's INVALID_ARGUMENT, not a native error. */
-function makeClient(options: EtcdClientOptions): EtcdClient {
+function makeClient(options: EtcdStoreOptions<unknown>): EtcdClient {
+  // The store's own options are not the client's.
+  const {
+    prefix: _prefix,
+    codec: _codec,
+    client: _client,
+    binaryEncoding: _binary,
+    ...clientOptions
+  } = options;
   try {
-    return new EtcdClient(options);
+    return new EtcdClient(clientOptions);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    throw new InvalidArgumentError('hosts', `etcd store options: ${message}`, { cause });
+    const argument = isEtcdError(cause) && cause.argument !== undefined ? cause.argument : 'hosts';
+    throw new InvalidArgumentError(argument, `etcd store options: ${message}`, { cause });
   }
 }
 
@@ -171,6 +192,7 @@ export class EtcdStore<V = string> implements Store<V> {
   #closed = false;
 
   constructor(options: EtcdStoreOptions<V> = {}) {
+    checkOptionTable(options, STORE_OPTIONS_TABLE, 'createEtcdStore');
     this.#keys = new KeySpace(options.prefix ?? '');
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
@@ -183,7 +205,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
-    const { consistent, signal, timeout } = this.#begin(options);
+    const { consistent, signal, timeout } = this.#begin(options, 'get');
     const path = this.#keys.toBackend(key);
     try {
       const { node } = await this.client.keys.get(path, { quorum: consistent === true, signal, timeout });
@@ -196,7 +218,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
-    const { recursive = false, consistent, signal, timeout } = this.#begin(options);
+    const { recursive = false, consistent, signal, timeout } = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     let node: EtcdNode;
     try {
@@ -235,13 +257,13 @@ export class EtcdStore<V = string> implements Store<V> {
 
   /** `[]`: etcd v2 cannot enumerate its hidden `_` keys, and every key it lists fits the model. */
   async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
-    this.#begin(options);
+    this.#begin(options, 'unlisted');
     this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     return [];
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, signal, timeout, flags } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options, 'set');
     const path = this.#visiblePath(key);
     checkNoFlags(flags, key, 'etcd v2');
     const raw = this.#encode(value, key);
@@ -291,7 +313,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async del(key: string, options?: DelOptions): Promise<boolean> {
-    const { recursive = false, signal, timeout } = this.#begin(options);
+    const { recursive = false, signal, timeout } = this.#begin(options, 'del');
     const path = this.#keys.toBackend(key, { root: recursive });
     if (path === this.#keys.prefix) return this.#empty(path, signal, timeout);
     try {
@@ -339,7 +361,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout } = this.#begin(options, 'mkdir');
     const path = this.#visiblePath(key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
@@ -361,9 +383,9 @@ export class EtcdStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const { ttl, signal, timeout, flags } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options, 'compareAndSwap');
     const path = this.#visiblePath(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     checkNoFlags(flags, key, 'etcd v2');
     const raw = this.#encode(value, key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
@@ -410,9 +432,9 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
-    const { signal, timeout } = this.#begin(options);
+    const { signal, timeout } = this.#begin(options, 'compareAndDelete');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     if (check.kind === 'prevExist')
       throw new KeyExistsError(key, { message: 'compareAndDelete takes prevValue or prevIndex' });
     try {
@@ -429,7 +451,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, signal, timeout, flags } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options, 'push');
     const path = this.#visiblePath(dir, 'dir');
     checkNoFlags(flags, dir, 'etcd v2');
     const raw = this.#encode(value, dir);
@@ -447,7 +469,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
     if (this.#closed) throw new ClosedError();
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
@@ -577,7 +599,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'lock');
     const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
     const ttl = checkTtl(checked.ttl ?? 15, capabilities.minTtl)!;
     try {
@@ -727,7 +749,8 @@ export class EtcdStore<V = string> implements Store<V> {
     if (holder) await this.client.keys.del(holder.key);
   }
 
-  async close(): Promise<void> {
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
@@ -735,8 +758,8 @@ export class EtcdStore<V = string> implements Store<V> {
     if (this.#ownClient) await this.client.close();
   }
 
-  #begin<T extends CallOptions>(options: T | undefined): T {
-    return beginCall(options, this.#closed);
+  #begin<T extends CallOptions>(options: T | undefined, method: StoreMethod): T {
+    return beginCall(options, this.#closed, method);
   }
 
   /** A value as etcd v2 stores it: text (see value-encoding.ts). */
@@ -819,6 +842,8 @@ export class EtcdStore<V = string> implements Store<V> {
         return new AbortError(undefined, { cause: e.cause ?? e, key });
       case 'ETCD_CLOSED':
         return new ClosedError(undefined, { ...options, key });
+      case 'ETCD_INVALID_ARGUMENT':
+        return new InvalidArgumentError(e.argument ?? 'argument', e.message, { ...options, key });
       case 'ETCD_INVALID_FIELD':
         // etcd reports a request body over its limit as errorCode 210 "http: POST too large".
         if (/too large/i.test(`${e.etcdMessage ?? ''} ${e.message}`)) {

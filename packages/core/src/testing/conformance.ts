@@ -8,6 +8,8 @@ import type { Store } from '../store.js';
 import type { Entry } from '../types.js';
 import type { WatchEvent, Watcher } from '../watcher.js';
 import { expectCode, fidelityTests } from './fidelity.js';
+import { checkForeignDelete, checkStalledHolder } from './locks.js';
+import { checkOptionMistakes, checkStoreOptions } from './options.js';
 
 /** Makes a store scoped to `prefix`; called several times with one prefix for multi-client tests. */
 export type MakeStore = <V = string>(context: {
@@ -92,8 +94,8 @@ function delay(ms: number): Promise<void> {
 
 /**
  * Registers the Store conformance suite: every sentence of the `Store` contract, the edge cases of
- * the key model, and the store scenarios users of the peer libraries lost data to (lessons.md, A, B
- * and D). Run it against your own adapter too:
+ * the key model, and the store scenarios users of the peer libraries lost data to (watches that
+ * skip or repeat events, CAS and TTL edge cases, locks). Run it against your own adapter too:
  *
  * ```ts
  * import { runStoreConformance } from '@polykv/core/testing';
@@ -812,6 +814,14 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
         await held.release();
       }, 90_000);
 
+      test('a holder whose lock is deleted by someone else is told before a contender holds it, not at its next renewal', async (open) => {
+        await checkForeignDelete(name, await open(), await open(), options.breakLock);
+      }, 90_000);
+
+      test('a holder stalled past its TTL reads held as false at its first look, before any timer ran', async (open) => {
+        await checkStalledHolder(await open(), await open());
+      }, 90_000);
+
       test('bad lock options reject with INVALID_ARGUMENT and take nothing', async (open) => {
         const store = await open();
         await assert.rejects(store.lock('res', { wait: 'soon' as never }), expectCode('INVALID_ARGUMENT'));
@@ -861,6 +871,15 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
     });
 
     describe('fidelity with data other tools wrote', () => fidelityTests(test));
+    describe('options', () => {
+      test('every option of every method: an unknown key or a wrong type is INVALID_ARGUMENT naming it', async (open) => {
+        await checkStoreOptions(await open());
+      });
+
+      test('set { tll }, list { recursive: "yes" }, CAS { prevValue: 5 }: INVALID_ARGUMENT, nothing written', async (open) => {
+        await checkOptionMistakes(await open());
+      });
+    });
 
     describe('cancellation and close', () => {
       test('an aborted signal rejects with ABORTED and writes nothing', async (open) => {
