@@ -45,6 +45,16 @@ export {
   type ResyncEvent,
   type WatcherEvents,
 } from './watcher.js';
+export {
+  HostPool,
+  NOT_SENT_CODES,
+  isTlsError,
+  transportFailureKind,
+  type FailureKind,
+  type HostPoolOptions,
+  type PoolFailure,
+  type RunOptions,
+} from './host-pool.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
