@@ -61,12 +61,18 @@ const AUTHENTICATE = rpc('Auth', 'Authenticate', (r, end) => {
 export function classify(error: unknown): FailureKind {
   if (!isEtcd3Error(error)) return 'sent';
   if (error.code === 'ETCD3_CONNECTION') {
-    const code = (error.cause as { code?: unknown } | undefined)?.code;
-    if (
-      typeof code === 'string' &&
-      (NOT_SENT_CODES.has(code) || HTTP2_NOT_SENT.has(code) || isTlsError(code))
-    )
-      return 'not-sent';
+    // Node wraps a failed connect in the stream's error ("The pending stream has been canceled",
+    // cause: ECONNREFUSED or a certificate error): look down the cause chain.
+    let cause: unknown = error.cause;
+    for (let depth = 0; cause instanceof Error && depth < 3; depth++) {
+      const code = (cause as { code?: unknown }).code;
+      if (
+        typeof code === 'string' &&
+        (NOT_SENT_CODES.has(code) || HTTP2_NOT_SENT.has(code) || isTlsError(code))
+      )
+        return 'not-sent';
+      cause = cause.cause;
+    }
     return 'sent';
   }
   if (error.code === 'ETCD3_BAD_RESPONSE') return 'sent';
@@ -134,19 +140,14 @@ export class Requester {
       try {
         return await this.#once(target, host, headers, frame, signal);
       } catch (error) {
-        if (
-          !isEtcd3Error(error) ||
-          error.code !== 'ETCD3_INVALID_TOKEN' ||
-          spec.anonymous ||
-          !this.#options.auth
-        )
-          throw error;
+        if (spec.anonymous || !this.#options.auth || !tokenRefused(error, headers)) throw error;
         // etcd rejected the token before doing anything: authenticate again and resend, once.
         this.#dropToken(headers);
         return this.#once(target, host, await this.#authHeaders(signal), frame, signal);
       }
     };
     try {
+      signal?.throwIfAborted();
       if (spec.host !== undefined) return await attempt(spec.host);
       const hosts = this.pool.hosts;
       const start = this.pool.pinned;
@@ -224,12 +225,20 @@ export class Requester {
 
   async #authenticate(): Promise<string> {
     const { username, password } = this.#options.auth!;
-    const token = await this.call(AUTHENTICATE, new Writer().bytes(1, username).bytes(2, password), {
-      idempotent: true,
-      anonymous: true,
-    });
+    let token: string;
+    try {
+      token = await this.call(AUTHENTICATE, new Writer().bytes(1, username).bytes(2, password), {
+        idempotent: true,
+        anonymous: true,
+      });
+    } catch (error) {
+      if (!(isEtcd3Error(error) && /authentication is not enabled/.test(error.etcdMessage ?? '')))
+        throw error;
+      // Auth is off (or was turned off): calls go without a token until etcd asks for one.
+      token = '';
+    }
     this.#token = token;
-    this.#headers = Object.freeze({ ...BASE_HEADERS, token });
+    this.#headers = token === '' ? BASE_HEADERS : Object.freeze({ ...BASE_HEADERS, token });
     return token;
   }
 
@@ -254,6 +263,16 @@ export class Requester {
   tokenRejected(headers: CallHeaders): void {
     this.#dropToken(headers);
   }
+}
+
+/**
+ * True when etcd refused the call for its token (expired: "invalid auth token"), or for the lack of
+ * one while the client has credentials (auth was turned on after the client saw it off).
+ */
+function tokenRefused(error: unknown, sent: CallHeaders): boolean {
+  if (!isEtcd3Error(error)) return false;
+  if (error.code === 'ETCD3_INVALID_TOKEN') return true;
+  return sent.token === undefined && /user name is empty/.test(error.etcdMessage ?? '');
 }
 
 function closed(method: string, cause?: unknown): Etcd3Error {

@@ -18,6 +18,8 @@ export const HTTP2_NOT_SENT = new Set([
   'ETCD3_CONNECT_TIMEOUT',
   'ERR_HTTP2_GOAWAY_SESSION',
   'ERR_HTTP2_INVALID_SESSION',
+  // "The pending stream has been canceled": the connection failed before the stream was sent.
+  'ERR_HTTP2_STREAM_CANCEL',
 ]);
 
 /** Headers of one call. */
@@ -232,7 +234,8 @@ export class Transport {
           request.close(NGHTTP2_CANCEL);
         }, attemptTimeout);
       }
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       request.on('response', (responseHeaders) => {
         outcome = statusOf(responseHeaders, method, origin);
         const status = responseHeaders[':status'];

@@ -229,9 +229,12 @@ export class Reader {
       case 1:
         this.pos += 8;
         return;
-      case 2:
-        this.pos += this.length();
+      case 2: {
+        // The length first: `this.pos += this.length()` would add to the position before the length.
+        const size = this.length();
+        this.pos += size;
         return;
+      }
       case 5:
         this.pos += 4;
         return;
