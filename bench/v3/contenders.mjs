@@ -132,6 +132,17 @@ export async function polykv(origin) {
   };
 }
 
+/** polykv's etcd3 Store (`createEtcd3Store`): a set is a transaction with the typed-directory compares. */
+export async function store(origin) {
+  const { createEtcd3Store } = await import(`${ROOT}packages/etcd3/dist/index.js`);
+  const kv = createEtcd3Store({ hosts: origin });
+  return {
+    get: async (key) => (await kv.get(key))?.value ?? null,
+    set: (key, value) => kv.set(key, value),
+    close: () => kv.close(),
+  };
+}
+
 /** The npm `etcd3` package (gRPC through @grpc/grpc-js). */
 export async function etcd3(origin) {
   const { Etcd3 } = peers('etcd3');

@@ -1,5 +1,6 @@
 // The etcd v3 transport measurement: S1–S4 and S6 for the HTTP/JSON gateway over undici, a raw
-// @grpc/grpc-js loop, polykv's native v3 client (gRPC on node:http2) and the npm etcd3 package.
+// @grpc/grpc-js loop, polykv's native v3 client (gRPC on node:http2), its Store (S1–S4) and the npm
+// etcd3 package.
 //   npm run bench:v3 -- [--reps 5] [--ms 1500]
 // Results: printed, and written to bench/.results/v3-transport.md.
 import { fork } from 'node:child_process';
@@ -16,7 +17,7 @@ const { values } = parseArgs({
 });
 const reps = Number(values.reps);
 const durationMs = Number(values.ms);
-const NAMES = ['gateway', 'grpcjs', 'polykv', 'polykv A/A', 'etcd3'];
+const NAMES = ['gateway', 'grpcjs', 'polykv', 'polykv A/A', 'store', 'etcd3'];
 const SCENARIOS = [
   ['S1', 'sequential get', 1, 'get'],
   ['S2', 'sequential put', 1, 'set'],
