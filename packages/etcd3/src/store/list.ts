@@ -1,5 +1,5 @@
 import type { KvApi } from '../api/kv.js';
-import type { KeyValue } from '../proto/kv.js';
+import type { KeyValue, RequestOp } from '../proto/kv.js';
 import { prefixEnd } from '../proto/wire.js';
 
 /** Keys per request while listing. */
@@ -88,4 +88,27 @@ export async function listTree(
     if (!page.more) return out;
     from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
   }
+}
+
+/**
+ * Deletes `path` and everything below it in one transaction; for the store's root (`reserved` given:
+ * the `.polykv` path), everything but the library's own keys (locks, push counters). Resolves
+ * whether anything was deleted.
+ */
+export async function deleteTree(
+  kv: KvApi,
+  path: string,
+  reserved: string | undefined,
+  call: { signal?: AbortSignal },
+): Promise<boolean> {
+  const { key, end } = below(path);
+  const ops: RequestOp[] =
+    reserved === undefined
+      ? [{ deleteRange: { key: path } }, { deleteRange: { key, rangeEnd: end } }]
+      : [
+          { deleteRange: { key, rangeEnd: `${reserved}/` } },
+          { deleteRange: { key: prefixEnd(`${reserved}/`), rangeEnd: end } },
+        ];
+  const response = await kv.txn({ success: ops }, call);
+  return response.responses.some((op) => 'deleteRange' in op && op.deleteRange.deleted > 0);
 }

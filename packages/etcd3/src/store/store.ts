@@ -12,7 +12,6 @@ import {
   checkSwapCondition,
   checkTtl,
   deadline,
-  isReservedKey,
   sleep,
   utf8Codec,
   type CallOptions,
@@ -34,75 +33,28 @@ import {
   type Watcher,
 } from '@polykv/core';
 import { Etcd3Client } from '../client.js';
-import type { Etcd3ClientOptions } from '../options.js';
-import type { Compare, KeyValue, RequestOp, ResponseOp } from '../proto/kv.js';
+import type { Compare, KeyValue } from '../proto/kv.js';
 import { prefixEnd } from '../proto/wire.js';
 import { toStoreError } from './errors.js';
-import { below, keyText, listChildren, listTree } from './list.js';
+import {
+  NO_CHECK,
+  casCompares,
+  modelled,
+  PUSH_DIGITS,
+  compareKeys,
+  countOf,
+  rangeOf,
+  type Call,
+  type Etcd3StoreOptions,
+  type WriteCheck,
+} from './common.js';
+import { below, deleteTree, keyText, listChildren, listTree } from './list.js';
 import { Etcd3LockQueue } from './lock.js';
 import { shapeCompares, shapeFailure, shapeProbes, shaped, type Shaped } from './shape.js';
-
-/** Options of {@link createEtcd3Store}. */
-export interface Etcd3StoreOptions<V = string> extends Etcd3ClientOptions {
-  /** A client to use (the store leaves it open); otherwise the store makes one from these options and owns it. */
-  client?: Etcd3Client;
-  /** Every key lives under this path. @defaultValue `''` */
-  prefix?: string;
-  /** @defaultValue `utf8Codec` */
-  codec?: Codec<V>;
-  /**
-   * Read from the answering member without a quorum round (etcd's serializable reads): faster,
-   * possibly stale. `get`/`list` with `{ consistent: true }` still read linearizably.
-   * @defaultValue false
-   */
-  serializable?: boolean;
-  /**
-   * The shortest TTL in seconds. etcd raises shorter leases to its own minimum (1.5 × the election
-   * timeout: 2 s with the default 1 s), which would change a TTL silently.
-   * @defaultValue 2
-   */
-  minTtl?: number;
-}
 
 /** Makes an etcd v3 {@link Store}. See the package README, "Store", for the key mapping. */
 export function createEtcd3Store<V = string>(options: Etcd3StoreOptions<V> = {}): Etcd3Store<V> {
   return new Etcd3Store(options);
-}
-
-type Call = { signal?: AbortSignal };
-
-/** What a write checks besides the key's shape (see `Etcd3Store.#write`). */
-interface WriteCheck {
-  compare: Compare[];
-  /** Reads in the failure branch, for `explain`. */
-  probes: RequestOp[];
-  /** Why the transaction failed, from the probes' answers; `undefined`: look at the shape. */
-  explain?: (responses: ResponseOp[]) => Error | undefined;
-  /** The compares require an existing value: skip the typed-directory compares. */
-  existing?: boolean;
-  /** Operations before the put (push's counter). */
-  extra?: RequestOp[];
-}
-
-const NO_CHECK: WriteCheck = { compare: [], probes: [] };
-const PUSH_DIGITS = 20;
-
-/** Sorts keys segment by segment, as a tree walk would (`a/b/c` before `a/b-x`). */
-function compareKeys(a: string, b: string): number {
-  const left = a.split('/');
-  const right = b.split('/');
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
-  }
-  return left.length - right.length;
-}
-
-function rangeOf(op: ResponseOp | undefined): KeyValue[] {
-  return op && 'range' in op ? op.range.kvs : [];
-}
-
-function countOf(op: ResponseOp | undefined): number {
-  return op && 'range' in op ? op.range.count : 0;
 }
 
 /**
@@ -178,7 +130,7 @@ export class Etcd3Store<V = string> implements Store<V> {
       const dirs = new Map<string, DirEntry>();
       const addDir = (backend: string, marker: KeyValue | undefined): void => {
         const key = this.#keys.fromBackend(backend);
-        if (key === undefined || !this.#modelled(key)) return;
+        if (key === undefined || !modelled(key)) return;
         const existing = dirs.get(backend);
         if (existing && (marker === undefined || existing.index !== 0)) return;
         dirs.set(backend, {
@@ -193,7 +145,7 @@ export class Etcd3Store<V = string> implements Store<V> {
           if (item.kind === 'dir') addDir(item.path, item.marker);
           else {
             const key = this.#keys.fromBackend(item.path);
-            if (key !== undefined && this.#modelled(key)) out.push(await this.#entry(item.kv, call, key));
+            if (key !== undefined && modelled(key)) out.push(await this.#entry(item.kv, call, key));
           }
         }
       } else {
@@ -208,7 +160,7 @@ export class Etcd3Store<V = string> implements Store<V> {
           if (marker) addDir(base + rest, kv);
           else {
             const key = this.#keys.fromBackend(text);
-            if (key !== undefined && this.#modelled(key)) out.push(await this.#entry(kv, call, key));
+            if (key !== undefined && modelled(key)) out.push(await this.#entry(kv, call, key));
           }
         }
       }
@@ -230,7 +182,13 @@ export class Etcd3Store<V = string> implements Store<V> {
     const recursive = checked.recursive ?? false;
     const path = this.#keys.toBackend(key, { root: recursive });
     return this.#call(key, checked, async (call) => {
-      if (recursive) return this.#deleteTree(path, call);
+      if (recursive)
+        return deleteTree(
+          this.client.kv,
+          path,
+          path === this.#keys.prefix ? this.#keys.reserved() : undefined,
+          call,
+        );
       const { end } = below(path);
       // Keys below the path other than its own `path/` marker (an empty directory).
       const rest: Compare = { key: `${path}/\0`, rangeEnd: end, target: 'version', result: '=', value: 0 };
@@ -327,7 +285,7 @@ export class Etcd3Store<V = string> implements Store<V> {
         raw,
         ttl,
         {
-          compare: this.#condition(shape.path, index, prevRaw),
+          compare: casCompares(shape.path, index, prevRaw),
           probes: [{ range: { key: shape.path, countOnly: true } }],
           explain: (responses) =>
             countOf(responses[0]) === 0 ? new KeyNotFoundError(key) : new CompareFailedError(key),
@@ -350,7 +308,7 @@ export class Etcd3Store<V = string> implements Store<V> {
     await this.#call(key, checked, async (call) => {
       const response = await this.client.kv.txn(
         {
-          compare: this.#condition(path, swap.kind === 'prevIndex' ? swap.prevIndex : undefined, prevRaw),
+          compare: casCompares(path, swap.kind === 'prevIndex' ? swap.prevIndex : undefined, prevRaw),
           success: [{ deleteRange: { key: path } }],
           failure: [{ range: { key: path, countOnly: true } }],
         },
@@ -449,22 +407,6 @@ export class Etcd3Store<V = string> implements Store<V> {
     return shaped(this.prefix, this.#keys.fromBackend(backend)!);
   }
 
-  /** True for keys `list` returns: keys of the portable model outside the reserved space. */
-  #modelled(key: string): boolean {
-    return key !== '' && !isReservedKey(key) && !key.split('/').some((segment) => segment === '');
-  }
-
-  /** The compares of a CAS on an existing key: it exists, and its mod revision or value matches. */
-  #condition(
-    path: string,
-    prevIndex: number | undefined,
-    prevRaw: string | Uint8Array | undefined,
-  ): Compare[] {
-    const exists: Compare = { key: path, target: 'version', result: '>', value: 0 };
-    if (prevIndex !== undefined) return [exists, { key: path, target: 'mod', result: '=', value: prevIndex }];
-    return [exists, { key: path, target: 'value', result: '=', value: prevRaw! }];
-  }
-
   /**
    * One write as one transaction: the caller's compares and the typed-directory compares, then
    * `[...extra, put, read back]`; on failure, the caller's probes and the shape probes are read in
@@ -513,21 +455,6 @@ export class Etcd3Store<V = string> implements Store<V> {
       if (lease) await this.client.lease.revoke(lease.id).catch(() => undefined);
       throw error;
     }
-  }
-
-  async #deleteTree(path: string, call: Call): Promise<boolean> {
-    const { key, end } = below(path);
-    const ops: RequestOp[] = [];
-    if (path === this.#keys.prefix) {
-      // The store's root: everything but the library's own `.polykv/` keys (locks, push counters).
-      const reserved = this.#keys.reserved();
-      ops.push({ deleteRange: { key, rangeEnd: `${reserved}/` } });
-      ops.push({ deleteRange: { key: prefixEnd(`${reserved}/`), rangeEnd: end } });
-    } else {
-      ops.push({ deleteRange: { key: path } }, { deleteRange: { key, rangeEnd: end } });
-    }
-    const response = await this.client.kv.txn({ success: ops }, call);
-    return response.responses.some((op) => 'deleteRange' in op && op.deleteRange.deleted > 0);
   }
 
   async #entry(

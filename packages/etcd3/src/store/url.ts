@@ -5,7 +5,8 @@ import {
   type Store,
   type StoreUrl,
 } from '@polykv/core';
-import { createEtcd3Store, type Etcd3StoreOptions } from './store.js';
+import type { Etcd3StoreOptions } from './common.js';
+import { createEtcd3Store } from './store.js';
 
 const URL_PARAMS = ['timeout', 'attemptTimeout', 'connectTimeout', 'maxRetries', 'minTtl', 'serializable'];
 
