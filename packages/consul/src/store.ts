@@ -30,6 +30,7 @@ import {
   decodeValue,
   isPolykvError,
   isReservedKey,
+  keyProblem,
   joinKey,
   sleep,
   utf8Codec,
@@ -65,7 +66,7 @@ import { KV_MAX_VALUE_SIZE, TXN_MAX_OPS, valueBytes } from './codec.js';
 import { isConsulError, type ConsulError } from './errors.js';
 import { ConsulLock } from './lock.js';
 import type { ConsulClientOptions, ConsulResult, QueryMeta, QueryOptions } from './options.js';
-import { keyProblem, unmodelled } from './key-model.js';
+import { unmodelled } from './key-model.js';
 import {
   createTtlSession,
   destroyQuietly,

@@ -10,6 +10,7 @@ export {
 } from './signal.js';
 export {
   normalizeKey,
+  keyProblem,
   isReservedKey,
   joinKey,
   parentKey,
@@ -55,6 +56,16 @@ export {
   ERROR_READ_LIMIT,
   REDACTED,
 } from './redact.js';
+export {
+  HostPool,
+  NOT_SENT_CODES,
+  isTlsError,
+  transportFailureKind,
+  type FailureKind,
+  type HostPoolOptions,
+  type PoolFailure,
+  type RunOptions,
+} from './host-pool.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';

@@ -7,7 +7,8 @@ import { KeysApi } from './api/keys.js';
 import { MembersApi, type EtcdMember } from './api/members.js';
 import { StatsApi } from './api/stats.js';
 import { EtcdError } from './errors.js';
-import { HostPool } from './host-pool.js';
+import type { HostPool } from '@polykv/core';
+import { createHostPool } from './failover.js';
 import {
   CALL_OPTIONS,
   checkClientOptions,
@@ -115,7 +116,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     const hosts = [...new Set(given.map((host) => normalizeHost(host)))];
     this.#given = { ...opts, hosts };
     this.options = resolveOptions(opts, hosts);
-    this.#pool = new HostPool(hosts, this.options);
+    this.#pool = createHostPool(hosts, this.options);
     this.#ownDispatcher = opts.dispatcher === undefined;
     if (opts.dispatcher) this.#dispatcher = opts.dispatcher;
     else {

@@ -16,7 +16,7 @@ export {
   type EtcdErrorFields,
   type EtcdHostFailure,
 } from './errors.js';
-export { HostPool } from './host-pool.js';
+export { HostPool } from '@polykv/core';
 export type { EtcdRequest, EtcdResponse, RequestFn } from './request.js';
 export {
   KeysApi,

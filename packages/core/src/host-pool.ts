@@ -1,41 +1,73 @@
-import { backoffDelay, sleep } from '@polykv/core';
-import { AllHostsFailedError, EtcdError, isEtcdError, type EtcdHostFailure } from './errors.js';
+import { backoffDelay, sleep } from './signal.js';
 
 /**
- * Failover, in one place. The rules:
+ * What a failed attempt means for failover. `answer`: the server answered with a final error (no
+ * failover). `not-sent`: the request never left (any call may go to the next host). `sent`: it may
+ * have reached the server (only idempotent calls go to the next host).
+ */
+export type FailureKind = 'answer' | 'not-sent' | 'sent';
+
+/** One host's failure, as {@link HostPool} collects them for its "every host failed" error. */
+export interface PoolFailure {
+  host: string;
+  error: unknown;
+}
+
+/** What {@link HostPool.run} needs to know about a call. */
+export interface RunOptions {
+  idempotent: boolean;
+  signal: AbortSignal | undefined;
+  maxRetries: number;
+  /** Names the call in errors (an HTTP method, an RPC name). */
+  method: string;
+  path: string;
+}
+
+/** How a client's errors plug into {@link HostPool}. */
+export interface HostPoolOptions {
+  deterministicOrder: boolean;
+  random: () => number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Sorts a failed attempt's error (see {@link FailureKind}). */
+  classify: (error: unknown) => FailureKind;
+  /**
+   * The error a non-idempotent call rejects with when its request may have reached the host: the
+   * client's own error class, marked as possibly applied.
+   */
+  uncertain: (error: unknown, host: string, call: RunOptions) => Error;
+  /** The error when every host failed in every round. */
+  exhausted: (failures: readonly PoolFailure[], rounds: number, call: RunOptions) => Error;
+}
+
+/**
+ * Failover, in one place, for every client that talks to a list of equivalent hosts (etcd v2 and
+ * v3). The rules:
  * - hosts are shuffled once (unless `deterministicOrder`), and the last host that answered is
  *   pinned: every call starts there;
  * - a host that never got the request (connection refused, DNS failure, connect timeout, TLS
  *   handshake failure) is skipped for every call, idempotent or not;
  * - a host that may have received the request (connection reset or closed after sending, the
- *   attempt timed out, a 5xx answer) is skipped only for idempotent calls; a non-idempotent call
- *   (a POST, a CAS with prevIndex/prevValue/prevExist) rejects with that error, marked
- *   `uncertain`, because a replay could apply it twice or report a false compare failure;
- * - an answer with a 4xx status (an etcd error such as "key not found") is final: no failover;
+ *   attempt timed out, a 5xx answer or an "unavailable" status) is skipped only for idempotent
+ *   calls; a non-idempotent call rejects with the client's `uncertain` error, because a replay could
+ *   apply it twice or report a false compare failure;
+ * - a final answer (an error the server meant, such as "key not found") is final: no failover;
  * - the caller's abort or timeout is final;
  * - when every host failed, the pool waits (capped exponential backoff, full jitter) and goes
- *   round again, `maxRetries` times, then rejects with {@link AllHostsFailedError} carrying each
+ *   round again, `maxRetries` times, then rejects with the client's `exhausted` error carrying each
  *   host's cause. This rides out leader elections and restarts.
+ * The client decides what its errors mean through `classify`; the pool never looks inside them.
  */
 export class HostPool {
   #hosts: string[];
   #pin = 0;
   readonly #seeds: readonly string[];
-  readonly #random: () => number;
-  readonly #backoffMs: number;
-  readonly #maxBackoffMs: number;
+  readonly #options: HostPoolOptions;
 
-  constructor(
-    hosts: readonly string[],
-    options: { deterministicOrder: boolean; random: () => number; backoffMs: number; maxBackoffMs: number },
-  ) {
-    if (hosts.length === 0)
-      throw new EtcdError({ code: 'ETCD_INVALID_ARGUMENT', message: 'no etcd host given' });
-    this.#random = options.random;
-    this.#hosts = options.deterministicOrder ? [...hosts] : shuffle([...hosts], this.#random);
+  constructor(hosts: readonly string[], options: HostPoolOptions) {
+    this.#options = options;
+    this.#hosts = options.deterministicOrder ? [...hosts] : shuffle([...hosts], options.random);
     this.#seeds = Object.freeze([...hosts]);
-    this.#backoffMs = options.backoffMs;
-    this.#maxBackoffMs = options.maxBackoffMs;
   }
 
   /** The hosts in try order. */
@@ -67,11 +99,7 @@ export class HostPool {
     return this.#pin;
   }
 
-  /**
-   * Runs `attempt` against hosts following the rules above. `attempt` must throw an
-   * {@link EtcdError} for server answers (with `statusCode`) and anything else for transport
-   * failures.
-   */
+  /** Runs `attempt` against hosts following the rules above. */
   run<T>(attempt: (host: string) => Promise<T>, options: RunOptions): Promise<T> {
     return this.#loop(attempt, options, this.#hosts, this.#pin, NO_ERROR);
   }
@@ -79,7 +107,7 @@ export class HostPool {
   /**
    * The rest of {@link run} when the caller made the first attempt itself, on `hosts[start]` (read
    * from {@link hosts} and {@link pinned} just before), and it failed with `error`: the same rules
-   * from there. The hot path of the request function costs no closure, options object or failure
+   * from there. The hot path of a request function costs no closure, options object or failure
    * list unless a host fails.
    */
   recover<T>(
@@ -99,7 +127,8 @@ export class HostPool {
     firstStart: number,
     firstError: unknown,
   ): Promise<T> {
-    const failures: EtcdHostFailure[] = [];
+    const failures: PoolFailure[] = [];
+    const { classify, uncertain, exhausted } = this.#options;
     for (let round = 0; ; round++) {
       failures.length = 0;
       const hosts = round === 0 ? firstHosts : this.#hosts;
@@ -122,31 +151,27 @@ export class HostPool {
           // Move the pin on, so that the next calls stop trying the failed host first (this call
           // is not replayed when it is not idempotent: the next call is another request).
           if (this.#hosts === hosts && this.#pin === at) this.#pin = (at + 1) % hosts.length;
-          if (kind === 'sent' && !options.idempotent)
-            throw uncertain(error, host, options.method, options.path);
+          if (kind === 'sent' && !options.idempotent) throw uncertain(error, host, options);
           failures.push({ host, error });
         }
       }
-      if (round >= options.maxRetries)
-        throw new AllHostsFailedError([...failures], round + 1, options.method, options.path);
-      await sleep(backoffDelay(round, this.#backoffMs, this.#maxBackoffMs, this.#random), options.signal);
+      if (round >= options.maxRetries) throw exhausted([...failures], round + 1, options);
+      await sleep(
+        backoffDelay(round, this.#options.backoffMs, this.#options.maxBackoffMs, this.#options.random),
+        options.signal,
+      );
     }
   }
-}
-
-/** What {@link HostPool.run} needs to know about a call. */
-export interface RunOptions {
-  idempotent: boolean;
-  signal: AbortSignal | undefined;
-  maxRetries: number;
-  method: string;
-  path: string;
 }
 
 /** No first error (a fresh {@link HostPool.run}). */
 const NO_ERROR = Symbol('no error');
 
-const NOT_SENT = new Set([
+/**
+ * Error codes of Node and undici for a request that never left: the connection was never made.
+ * Every client's `classify` starts from these.
+ */
+export const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ENOTFOUND',
   'EAI_AGAIN',
@@ -154,28 +179,9 @@ const NOT_SENT = new Set([
   'ENETUNREACH',
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
-  'ETCD_TOO_MANY_REDIRECTS',
 ]);
 
-/**
- * `answer`: the server answered with a final error. `not-sent`: the request never left.
- * `sent`: it may have reached the server.
- */
-export function classify(error: unknown): 'answer' | 'not-sent' | 'sent' {
-  if (isEtcdError(error)) {
-    if (error.statusCode !== undefined) return error.statusCode >= 500 ? 'sent' : 'answer';
-    if (error.code === 'ETCD_BAD_RESPONSE') return 'sent';
-    return NOT_SENT.has(error.code) ? 'not-sent' : 'sent';
-  }
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') {
-    if (NOT_SENT.has(code)) return 'not-sent';
-    // TLS handshake failures happen before any byte of the request is sent.
-    if (isTlsError(code)) return 'not-sent';
-  }
-  return 'sent';
-}
-
+/** True for an error code of a failed TLS handshake: it happens before any byte of a request is sent. */
 export function isTlsError(code: string): boolean {
   return (
     code.startsWith('ERR_TLS') ||
@@ -187,33 +193,11 @@ export function isTlsError(code: string): boolean {
   );
 }
 
-function uncertain(error: unknown, host: string, method: string, path: string): EtcdError {
-  if (isEtcdError(error) && error.statusCode !== undefined) {
-    // A 5xx answer to a write: etcd may still commit the proposal (e.g. "request timed out").
-    return new EtcdError({
-      code: error.code,
-      message: `${error.message} (the request may have been applied; it was not replayed)`,
-      ...(error.errorCode !== undefined ? { errorCode: error.errorCode } : {}),
-      ...(error.etcdMessage !== undefined ? { etcdMessage: error.etcdMessage } : {}),
-      ...(error.index !== undefined ? { index: error.index } : {}),
-      statusCode: error.statusCode,
-      cause: error,
-      method,
-      host,
-      path,
-      uncertain: true,
-    });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new EtcdError({
-    code: 'ETCD_CONNECTION',
-    message: `connection to ${host} failed after the ${method} request was sent: ${message} (it may have been applied; it was not replayed)`,
-    cause: error,
-    method,
-    host,
-    path,
-    uncertain: true,
-  });
+/** {@link FailureKind} of a transport error (not a server's answer), from its `code`. */
+export function transportFailureKind(error: unknown): 'not-sent' | 'sent' {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && (NOT_SENT_CODES.has(code) || isTlsError(code))) return 'not-sent';
+  return 'sent';
 }
 
 function shuffle<T>(items: T[], random: () => number): T[] {
