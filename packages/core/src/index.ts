@@ -36,6 +36,20 @@ export type {
 export type { Store } from './store.js';
 export {
   Watcher,
+  WatchEmitter,
+  KnownKeys,
+  runWatchLoop,
+  pause,
+  SharedPoll,
+  PollRegistry,
+  listenForAbort,
+  stopListening,
+  parentFolder,
+  type PollWaiter,
+  type PollSource,
+  type LoopReport,
+  type WatchTiming,
+  type WatchLoopOptions,
   type WatchSink,
   type WatchEvent,
   type KeyEvent,
@@ -44,7 +58,9 @@ export {
   type ExpireEvent,
   type ResyncEvent,
   type WatcherEvents,
-} from './watcher.js';
+} from './watch/index.js';
+export { classify, errorCode, isTlsError, type Delivery } from './net/classify.js';
+export { SplitDispatcher } from './net/split-dispatcher.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';

@@ -1,0 +1,572 @@
+import {
+  abortSignal,
+  listenForAbort,
+  PollRegistry,
+  SharedPoll,
+  stopListening,
+  type AnySignal,
+  type PollWaiter,
+  type WatchTiming,
+} from '@polykv/core';
+import type { EtcdEmptyWait, EtcdResult, EtcdWaitOptions, KeysApi } from '../api/keys.js';
+import { EtcdError, isEtcdError } from '../errors.js';
+import { SharedReads } from './batched-reads.js';
+import {
+  isTerminalWatchError,
+  watchRead,
+  type WaitOptions,
+  type WaitSource,
+  type WatchReadOptions,
+} from './wait-source.js';
+
+/** Options of {@link SharedWaits}. */
+export interface SharedWaitsOptions {
+  /** Shared polls at most; past it, waits are private. @defaultValue 8 */
+  maxPolls?: number;
+  /** Events each poll keeps for callers that come back with an older index. @defaultValue 1000 */
+  bufferSize?: number;
+  /** How long a poll without callers goes on (buffering) before it stops. @defaultValue 1500 */
+  lingerMs?: number;
+  /** See {@link SharedReadsOptions.minBatch}. @defaultValue 8 */
+  batchReads?: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  random: () => number;
+}
+
+type AnyResult = EtcdResult<unknown>;
+
+/** One pending wait on a shared poll. Small on purpose: an idle watcher holds one of these. */
+interface Caller extends PollWaiter {
+  readonly key: string;
+  readonly recursive: boolean;
+  readonly waitIndex: number;
+  readonly resolve: (result: AnyResult | EtcdEmptyWait) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The options with a real `AbortSignal`, for `client.keys`. */
+function plain(options: WaitOptions): EtcdWaitOptions {
+  const { signal } = options;
+  return signal === undefined || signal instanceof AbortSignal
+    ? (options as EtcdWaitOptions)
+    : { ...options, signal: abortSignal(signal) };
+}
+
+const DELETIONS = new Set(['delete', 'expire', 'compareAndDelete']);
+
+/** `/a//b/` → `a/b`: the form keys are compared in (etcd's node keys are `/a/b`). */
+function normalize(key: string): string {
+  const length = key.length;
+  if (length > 1 && key.charCodeAt(0) === 47 && key.charCodeAt(length - 1) !== 47 && !key.includes('//'))
+    return key.slice(1);
+  let out = '';
+  for (const segment of key.split('/')) if (segment !== '') out = out === '' ? segment : `${out}/${segment}`;
+  return out;
+}
+
+/** `key` is `dir` or below it. */
+function within(key: string, dir: string): boolean {
+  return dir === '' || key === dir || (key.startsWith(dir) && key.charCodeAt(dir.length) === 47);
+}
+
+/** The part of `key` below `dir` has a segment starting with `_` (hidden from recursive watches). */
+function hiddenBelow(key: string, dir: string): boolean {
+  const rest = dir === '' ? key : key.slice(dir.length + 1);
+  return rest.startsWith('_') || rest.includes('/_');
+}
+
+function parentOf(key: string): string {
+  const slash = key.lastIndexOf('/');
+  return slash === -1 ? '' : key.slice(0, slash);
+}
+
+/** The event (on `eventKey`) reaches a watch on (`key`, `recursive`) (etcd's watcher hub rules). */
+function matches(result: AnyResult, eventKey: string, key: string, recursive: boolean): boolean {
+  if (eventKey === key) return true;
+  if (recursive && within(eventKey, key) && !hiddenBelow(eventKey, key)) return true;
+  return DELETIONS.has(result.action) && within(key, eventKey);
+}
+
+/**
+ * A catch-up poll for callers older than a poll's memory: it reads the directory's history from
+ * `from` up to `until` (the poll's `coveredFrom` when it started), hands those events to its
+ * callers, and then the poll's memory reaches back to `from`. It is one short request when the
+ * history has an event in the gap (or after it); with no event under the directory since `from`,
+ * it waits for the next one, as the poll does.
+ */
+interface Backfill {
+  readonly from: number;
+  readonly until: number;
+  readonly gap: AnyResult[];
+  readonly gapKeys: string[];
+  callers: Caller[];
+}
+
+/** errorCode 401 on the poll: its history is gone. */
+interface Cleared {
+  readonly kind: 'cleared';
+  readonly error: EtcdError;
+}
+
+function historyGone(error: unknown): Cleared {
+  if (isEtcdError(error) && error.code === 'ETCD_EVENT_INDEX_CLEARED') return { kind: 'cleared', error };
+  throw error;
+}
+
+/** What a poll needs from its {@link SharedWaits}. */
+interface PollOwner {
+  readonly keys: KeysApi;
+  readonly bufferSize: number;
+  /** A caller whose poll cannot serve it: the same wait, private. */
+  alone(caller: Caller): void;
+  /** etcd refused a poll of `dir` (a 4xx): never poll it again. */
+  refuse(dir: string): void;
+}
+
+function settle(caller: Caller, result: AnyResult | EtcdEmptyWait | undefined, error: unknown): void {
+  stopListening(caller);
+  if (result) caller.resolve(result);
+  else caller.reject(error);
+}
+
+/**
+ * One recursive long poll on a directory, shared by every wait below it: core's {@link SharedPoll}
+ * whose rounds are `GET /v2/keys/<dir>?wait=true&recursive=true&waitIndex=<cursor>`. It keeps the
+ * events it saw (from `coveredFrom` on, every event under the directory), so a caller that comes
+ * back with an index it has already passed is answered from memory.
+ */
+class DirectoryPoll extends SharedPoll<AnyResult | EtcdEmptyWait | Cleared> {
+  readonly #owner: PollOwner;
+  cursor: number;
+  /** From this index on, the buffer holds every event under `dir`. */
+  coveredFrom: number;
+  readonly buffer: AnyResult[] = [];
+  /** The normalized key of each buffered event. */
+  readonly bufferKeys: string[] = [];
+  /** Waiting callers by key (an event looks up its key and its ancestors: O(depth)). */
+  readonly callers = new Map<string, Caller[]>();
+  size = 0;
+  /** A failure happened since the last answer: the next answer wakes every waiting caller. */
+  #failed = false;
+  backfill: Backfill | undefined;
+
+  constructor(
+    owner: PollOwner,
+    registry: PollRegistry<DirectoryPoll>,
+    dir: string,
+    from: number,
+    linger: number,
+  ) {
+    super(registry, '', dir, linger);
+    this.#owner = owner;
+    this.cursor = from;
+    this.coveredFrom = from;
+  }
+
+  get dir(): string {
+    return this.folder;
+  }
+
+  add(caller: Caller): void {
+    const list = this.callers.get(caller.key);
+    if (list) list.push(caller);
+    else this.callers.set(caller.key, [caller]);
+    this.size++;
+    this.joined();
+  }
+
+  remove(caller: Caller): boolean {
+    const list = this.callers.get(caller.key);
+    const at = list ? list.indexOf(caller) : -1;
+    if (!list || at === -1) return false;
+    if (list.length === 1) this.callers.delete(caller.key);
+    else list.splice(at, 1);
+    this.size--;
+    this.left();
+    return true;
+  }
+
+  addBackfill(backfill: Backfill, caller: Caller): void {
+    backfill.callers.push(caller);
+    this.joined();
+  }
+
+  removeBackfill(caller: Caller): boolean {
+    const backfill = this.backfill;
+    const at = backfill ? backfill.callers.indexOf(caller) : -1;
+    if (at === -1) return false;
+    backfill!.callers.splice(at, 1);
+    this.left();
+    return true;
+  }
+
+  /** Takes the backfill's callers that `keep` rejects out of it. */
+  leaveBackfill(backfill: Backfill, keep: (caller: Caller) => boolean): Caller[] {
+    const out: Caller[] = [];
+    backfill.callers = backfill.callers.filter((caller) => keep(caller) || (out.push(caller), false));
+    this.left(out.length);
+    return out;
+  }
+
+  /** Removes and returns every waiting caller (not the backfill's). */
+  drain(): Caller[] {
+    const all: Caller[] = [];
+    for (const list of this.callers.values()) all.push(...list);
+    this.callers.clear();
+    this.size = 0;
+    this.left(all.length);
+    return all;
+  }
+
+  /** The first buffered event at or after the caller's index that reaches it. */
+  find(key: string, recursive: boolean, waitIndex: number): AnyResult | undefined {
+    const { buffer } = this;
+    let low = 0;
+    let high = buffer.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (buffer[middle]!.node.modifiedIndex < waitIndex) low = middle + 1;
+      else high = middle;
+    }
+    for (let i = low; i < buffer.length; i++)
+      if (matches(buffer[i]!, this.bufferKeys[i]!, key, recursive)) return buffer[i];
+    return undefined;
+  }
+
+  /** Callers the event reaches, removed from the map. */
+  take(result: AnyResult, eventKey: string): Caller[] {
+    const index = result.node.modifiedIndex;
+    const out: Caller[] = [];
+    const pick = (key: string, exact: boolean): void => {
+      const list = this.callers.get(key);
+      if (!list) return;
+      const keep: Caller[] = [];
+      for (const caller of list) {
+        if ((exact || caller.recursive) && index >= caller.waitIndex) out.push(caller);
+        else keep.push(caller);
+      }
+      if (keep.length === list.length) return;
+      this.size -= list.length - keep.length;
+      if (keep.length === 0) this.callers.delete(key);
+      else this.callers.set(key, keep);
+    };
+    pick(eventKey, true);
+    // Recursive callers above the key. Within the poll's directory no part is hidden (etcd does
+    // not send the poll such events), so no hidden check is needed here.
+    for (let key = eventKey; key.length > this.dir.length && key !== '';) {
+      key = parentOf(key);
+      if (!within(key, this.dir)) break;
+      pick(key, false);
+    }
+    if (DELETIONS.has(result.action) && (result.node.dir || result.prevNode?.dir)) {
+      // A directory went: every caller below it.
+      for (const key of [...this.callers.keys()])
+        if (key !== eventKey && within(key, eventKey)) pick(key, true);
+    }
+    this.left(out.length);
+    return out;
+  }
+
+  #record(result: AnyResult, eventKey: string): void {
+    const bufferSize = this.#owner.bufferSize;
+    this.buffer.push(result);
+    this.bufferKeys.push(eventKey);
+    if (this.buffer.length > bufferSize + (bufferSize >> 2)) {
+      const drop = this.buffer.length - bufferSize;
+      this.coveredFrom = this.buffer[drop - 1]!.node.modifiedIndex + 1;
+      this.buffer.splice(0, drop);
+      this.bufferKeys.splice(0, drop);
+    }
+  }
+
+  // The poll's rounds (core's watch loop runs them) -------------------------------------------
+
+  next(): Promise<AnyResult | EtcdEmptyWait | Cleared> {
+    return this.#owner.keys
+      .wait<unknown>(this.dir, {
+        recursive: true,
+        waitIndex: this.cursor,
+        signal: this.stopSignal.signal,
+        maxRetries: 0,
+      })
+      .catch(historyGone);
+  }
+
+  apply(answer: AnyResult | EtcdEmptyWait | Cleared): void {
+    if ('kind' in answer) {
+      // History is gone: the callers resync; the poll starts over, empty, at etcd's index.
+      for (const caller of this.drain()) settle(caller, undefined, answer.error);
+      const from = (answer.error.index ?? this.cursor) + 1;
+      this.buffer.length = 0;
+      this.bufferKeys.length = 0;
+      this.cursor = from;
+      this.coveredFrom = from;
+      return;
+    }
+    if (answer.action === null) {
+      if (answer.etcdIndex !== undefined && answer.etcdIndex + 1 > this.cursor)
+        this.cursor = answer.etcdIndex + 1;
+    } else {
+      this.cursor = answer.node.modifiedIndex + 1;
+      const eventKey = normalize(answer.node.key);
+      this.#record(answer, eventKey);
+      for (const caller of this.take(answer, eventKey)) settle(caller, answer, undefined);
+    }
+    if (this.#failed) {
+      // Live again: wake every waiting caller with an empty answer at the poll's cursor, so that
+      // its watch reports the connection back even when its key has no event.
+      this.#failed = false;
+      for (const caller of this.drain())
+        settle(
+          caller,
+          { action: null, etcdIndex: Math.max(this.cursor, caller.waitIndex) - 1, host: answer.host },
+          undefined,
+        );
+    }
+  }
+
+  isTerminal(error: unknown): boolean {
+    return isTerminalWatchError(error);
+  }
+
+  /** A connection failure or 5xx: the callers hear of it (their watches back off and come back). */
+  disconnected(cause: unknown): void {
+    this.#failed = true;
+    for (const caller of this.drain()) settle(caller, undefined, cause);
+  }
+
+  /** Refused on the directory (a 4xx): each caller goes on with its own wait on its key. */
+  protected refused(): void {
+    this.#owner.refuse(this.dir);
+    for (const caller of this.drain()) this.#owner.alone(caller);
+    const backfill = this.backfill;
+    this.backfill = undefined;
+    if (backfill) for (const caller of this.leaveBackfill(backfill, () => false)) this.#owner.alone(caller);
+  }
+
+  protected rejectAll(error: unknown): void {
+    const backfill = this.backfill;
+    this.backfill = undefined;
+    const waiting = [...this.drain(), ...(backfill ? this.leaveBackfill(backfill, () => false) : [])];
+    if (waiting.length === 0) return;
+    const failure = error ?? new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client was closed' });
+    for (const caller of waiting) settle(caller, undefined, failure);
+  }
+}
+
+/**
+ * Shared long polls for watches (one per client, see `EtcdClient.waits`): waits on keys below one
+ * directory share one recursive `GET /v2/keys/<dir>?wait=true&recursive=true&waitIndex=` (up to
+ * `maxPolls` directories, core's {@link PollRegistry}), and each event is handed to the waits it
+ * reaches. `wait` has the semantics of `client.keys.wait`; a wait without `waitIndex`, with a
+ * `timeout`, on a key hidden below any poll's directory, with an index older than a poll's memory,
+ * or past `maxPolls` is a private `keys.wait`.
+ *
+ * Poll failures: a connection failure or 5xx rejects the waiting callers with that error (their
+ * watch loops back off and come back) and the poll retries from the same index; errorCode 401
+ * rejects them with that error (they resync) and restarts the poll at the error's index + 1; any
+ * other 4xx (e.g. the credentials may read the key but not the directory) hands each waiting
+ * caller to a private wait, and no poll is made on that directory again.
+ */
+export class SharedWaits implements WaitSource, PollOwner {
+  readonly stopSignals = true as const;
+  readonly keys: KeysApi;
+  readonly bufferSize: number;
+  readonly #registry: PollRegistry<DirectoryPoll>;
+  /** Directories a poll was refused on (a 4xx): never polled again. */
+  readonly #refused = new Set<string>();
+  readonly #lingerMs: number;
+  readonly #timing: WatchTiming;
+  readonly #reads: SharedReads;
+  #closed = false;
+
+  constructor(keys: KeysApi, options: SharedWaitsOptions) {
+    this.keys = keys;
+    this.#reads = new SharedReads(keys, { minBatch: options.batchReads ?? 8 });
+    this.#registry = new PollRegistry(options.maxPolls ?? 8);
+    this.bufferSize = options.bufferSize ?? 1000;
+    this.#lingerMs = options.lingerMs ?? 1500;
+    this.#timing = options;
+  }
+
+  /** Shared polls running now (for tests and diagnostics). */
+  get polls(): { dir: string; callers: number; coveredFrom: number; cursor: number }[] {
+    return this.#registry.values().map((poll) => ({
+      dir: poll.dir,
+      callers: poll.size,
+      coveredFrom: poll.coveredFrom,
+      cursor: poll.cursor,
+    }));
+  }
+
+  /**
+   * `client.keys.get(key, { recursive, quorum: true, signal })`, coalesced with the reads of
+   * watchers starting at the same time below the same directory (see {@link SharedReads}).
+   */
+  read<V = string>(key: string, options: WatchReadOptions = {}): Promise<EtcdResult<V>> {
+    if (this.#closed) return watchRead<V>(this.keys, this.keys, key, options);
+    return this.#reads.read<V>(key, options);
+  }
+
+  /** `client.keys.wait`, through a shared poll when one can serve it. */
+  wait<V = string>(key: string, options: WaitOptions = {}): Promise<EtcdResult<V> | EtcdEmptyWait> {
+    const { waitIndex, signal } = options;
+    if (this.#closed || waitIndex === undefined || options.timeout !== undefined)
+      return this.keys.wait<V>(key, plain(options));
+    const normalized = normalize(key);
+    const recursive = options.recursive ?? false;
+    if (signal?.aborted) return Promise.reject(this.#aborted(key, signal));
+    const poll = this.#pollFor(normalized, waitIndex);
+    if (!poll) return this.keys.wait<V>(key, plain(options));
+    let backfill: Backfill | undefined;
+    if (waitIndex < poll.coveredFrom) {
+      // Older than the poll's memory: catch up on the directory's history first.
+      backfill = poll.backfill;
+      if (backfill === undefined) {
+        backfill = { from: waitIndex, until: poll.coveredFrom, gap: [], gapKeys: [], callers: [] };
+        poll.backfill = backfill;
+        void this.#backfill(poll, backfill);
+      } else if (waitIndex < backfill.from) {
+        return this.keys.wait<V>(key, plain(options));
+      }
+      for (let i = 0; i < backfill.gap.length; i++) {
+        const result = backfill.gap[i]!;
+        if (
+          result.node.modifiedIndex >= waitIndex &&
+          matches(result, backfill.gapKeys[i]!, normalized, recursive)
+        )
+          return Promise.resolve(result as EtcdResult<V>);
+      }
+    } else {
+      const found = poll.find(normalized, recursive, waitIndex);
+      if (found) return Promise.resolve(found as EtcdResult<V>);
+    }
+    return new Promise<AnyResult | EtcdEmptyWait>((resolve, reject) => {
+      const caller: Caller = {
+        key: normalized,
+        recursive,
+        waitIndex,
+        resolve,
+        reject,
+        signal,
+        onAbort: undefined,
+      };
+      listenForAbort(caller, () => {
+        if (poll.remove(caller) || poll.removeBackfill(caller)) reject(this.#aborted(key, signal!));
+      });
+      if (backfill) poll.addBackfill(backfill, caller);
+      else poll.add(caller);
+    }) as Promise<EtcdResult<V> | EtcdEmptyWait>;
+  }
+
+  /** Stops every poll; waiting callers reject with `ETCD_CLOSED`. */
+  close(): void {
+    this.#closed = true;
+    this.#registry.close(new EtcdError({ code: 'ETCD_CLOSED', message: 'the etcd client was closed' }));
+  }
+
+  refuse(dir: string): void {
+    this.#refused.add(dir);
+  }
+
+  /** The poll to join (made if need be), or none: a private wait. */
+  #pollFor(key: string, waitIndex: number): DirectoryPoll | undefined {
+    const usable = (poll: DirectoryPoll): boolean => !hiddenBelow(key, poll.dir);
+    const poll =
+      this.#registry.find('', key, (candidate) => usable(candidate) && waitIndex >= candidate.coveredFrom) ??
+      this.#registry.find('', key, usable);
+    if (poll) return poll;
+    // The key's directory; a top-level key is polled itself (never the whole key space).
+    const dir = key.includes('/') ? parentOf(key) : key;
+    if (dir === '' || (dir !== key && hiddenBelow(key, dir)) || this.#refused.has(dir)) return undefined;
+    const made = this.#registry.add(
+      () => new DirectoryPoll(this, this.#registry, dir, waitIndex, this.#lingerMs),
+    );
+    made?.start(this.#timing);
+    return made;
+  }
+
+  async #backfill(poll: DirectoryPoll, backfill: Backfill): Promise<void> {
+    const signal = poll.stopSignal.signal;
+    let from = backfill.from;
+    try {
+      while (from < backfill.until) {
+        const result = await this.keys.wait<unknown>(poll.dir, {
+          recursive: true,
+          waitIndex: from,
+          signal,
+          maxRetries: 0,
+        });
+        if (poll.backfill !== backfill) return;
+        if (result.action === null) {
+          if (result.etcdIndex !== undefined) from = Math.max(from, result.etcdIndex + 1);
+          continue;
+        }
+        const index = result.node.modifiedIndex;
+        if (index >= backfill.until) break;
+        const eventKey = normalize(result.node.key);
+        backfill.gap.push(result);
+        backfill.gapKeys.push(eventKey);
+        const reached = poll.leaveBackfill(
+          backfill,
+          (caller) => index < caller.waitIndex || !matches(result, eventKey, caller.key, caller.recursive),
+        );
+        for (const caller of reached) settle(caller, result, undefined);
+        from = index + 1;
+      }
+    } catch (error) {
+      if (poll.backfill !== backfill) return;
+      poll.backfill = undefined;
+      // A 401 or a connection failure: the callers see it as their own wait's (resync, backoff).
+      for (const caller of poll.leaveBackfill(backfill, () => false))
+        if (isTerminalWatchError(error)) this.alone(caller);
+        else settle(caller, undefined, error);
+      return;
+    }
+    if (poll.backfill !== backfill) return;
+    poll.backfill = undefined;
+    // The poll's memory now reaches back to `from`, unless it was trimmed or reset meanwhile.
+    if (poll.coveredFrom === backfill.until) {
+      poll.buffer.unshift(...backfill.gap);
+      poll.bufferKeys.unshift(...backfill.gapKeys);
+      poll.coveredFrom = backfill.from;
+    }
+    for (const caller of poll.leaveBackfill(backfill, () => false)) {
+      if (caller.waitIndex < poll.coveredFrom) {
+        this.alone(caller);
+        continue;
+      }
+      const found = poll.find(caller.key, caller.recursive, caller.waitIndex);
+      if (found) settle(caller, found, undefined);
+      else poll.add(caller);
+    }
+  }
+
+  /** A caller whose poll cannot serve it: the same wait, private. */
+  alone(caller: Caller): void {
+    stopListening(caller);
+    if (caller.signal?.aborted) {
+      caller.reject(this.#aborted(caller.key, caller.signal));
+      return;
+    }
+    this.keys
+      .wait<unknown>(caller.key, {
+        recursive: caller.recursive,
+        waitIndex: caller.waitIndex,
+        ...(caller.signal ? { signal: abortSignal(caller.signal) } : {}),
+        maxRetries: 0,
+      })
+      .then(caller.resolve, caller.reject);
+  }
+
+  #aborted(key: string, signal: AnySignal): EtcdError {
+    return new EtcdError({
+      code: 'ETCD_ABORTED',
+      message: `etcd GET ${key} was aborted`,
+      cause: signal.reason,
+      method: 'GET',
+      path: key,
+    });
+  }
+}
