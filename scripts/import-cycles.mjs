@@ -19,7 +19,8 @@ function sources(dir, out = []) {
   return out;
 }
 
-const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+const IMPORT =
+  /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 const files = starts.flatMap((start) => sources(start));
 const graph = new Map();
 for (const file of files) {
@@ -65,6 +66,12 @@ function visit(node) {
 }
 for (const node of graph.keys()) if (!index.has(node)) visit(node);
 
-for (const cycle of cycles) console.log(`cycle: ${cycle.map((file) => relative(root, file)).sort().join(' ↔ ')}`);
+for (const cycle of cycles)
+  console.log(
+    `cycle: ${cycle
+      .map((file) => relative(root, file))
+      .sort()
+      .join(' ↔ ')}`,
+  );
 console.log(`${files.length} files, ${cycles.length} import cycle${cycles.length === 1 ? '' : 's'}`);
 process.exit(cycles.length > 0 ? 1 : 0);
