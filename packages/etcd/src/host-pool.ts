@@ -1,4 +1,4 @@
-import { backoffDelay, sleep } from '@polykv/core';
+import { backoffDelay, classify as coreClassify, sleep, type Delivery } from '@polykv/core';
 import { AllHostsFailedError, EtcdError, isEtcdError, type EtcdHostFailure } from './errors.js';
 
 /**
@@ -146,45 +146,17 @@ export interface RunOptions {
 /** No first error (a fresh {@link HostPool.run}). */
 const NO_ERROR = Symbol('no error');
 
-const NOT_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'ETCD_TOO_MANY_REDIRECTS',
-]);
-
 /**
- * `answer`: the server answered with a final error. `not-sent`: the request never left.
- * `sent`: it may have reached the server.
+ * `answer`: the server answered with a final error. `not-sent`: the request never left (core's
+ * connection classification, plus a redirect loop: no member took the request). `sent`: it may
+ * have reached the server.
  */
-export function classify(error: unknown): 'answer' | 'not-sent' | 'sent' {
+export function classify(error: unknown): Delivery {
   if (isEtcdError(error)) {
-    if (error.statusCode !== undefined) return error.statusCode >= 500 ? 'sent' : 'answer';
-    if (error.code === 'ETCD_BAD_RESPONSE') return 'sent';
-    return NOT_SENT.has(error.code) ? 'not-sent' : 'sent';
+    if (error.statusCode !== undefined) return coreClassify(error, error.statusCode);
+    if (error.code === 'ETCD_TOO_MANY_REDIRECTS') return 'not-sent';
   }
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') {
-    if (NOT_SENT.has(code)) return 'not-sent';
-    // TLS handshake failures happen before any byte of the request is sent.
-    if (isTlsError(code)) return 'not-sent';
-  }
-  return 'sent';
-}
-
-export function isTlsError(code: string): boolean {
-  return (
-    code.startsWith('ERR_TLS') ||
-    code.startsWith('ERR_SSL') ||
-    code.includes('CERT') ||
-    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
-    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' ||
-    code === 'EPROTO'
-  );
+  return coreClassify(error);
 }
 
 function uncertain(error: unknown, host: string, method: string, path: string): EtcdError {
