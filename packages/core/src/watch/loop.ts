@@ -19,7 +19,8 @@ export interface PollSource<A> {
   /**
    * The round's request. `failures` counts the failed rounds just before this one (0 normally): a
    * source whose cursor may be stale after a failure (Consul's index after an agent restart) asks
-   * without blocking then. Rejects when the round failed.
+   * without blocking then. Rejects when the round failed. It must settle once the watch's stop
+   * aborts (the request carries the stop as its signal): the loop ends only then.
    */
   next(failures: number): Promise<A>;
   /**
