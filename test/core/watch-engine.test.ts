@@ -18,8 +18,8 @@ const timing = { backoffMs: 1, maxBackoffMs: 4, random: () => 0 };
 /** A request that waits until `stop` aborts, as an idle long poll does (its signal is the stop). */
 function idle(stop: StopSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
-    if (stop.aborted) reject(stop.reason as Error);
-    else stop.add(() => reject(stop.reason as Error));
+    if (stop.aborted) reject(stop.reason);
+    else stop.add(() => reject(stop.reason));
   });
 }
 
