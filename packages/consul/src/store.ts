@@ -1127,7 +1127,7 @@ export class ConsulStore<V = string> implements Store<V> {
         backoffBase: 100,
         backoffMax: 5000,
         random: undefined,
-        // The shared reads take the watch's StopSignal as is (no AbortSignal per watch).
+        // The shared reads take the watch's StopSignal as is (no AbortSignal per watch: about 0.7 KB of an idle watcher, S6 in bench/).
         signal: sink.stop as unknown as AbortSignal,
       },
       (result, kind) => handle(result.data, result.meta.index ?? 0, kind),

@@ -44,7 +44,7 @@ let internals: {
   known(watcher: Watcher<unknown>): ReadonlyMap<string, number>;
 };
 
-/** The sink of one watcher: one field, its methods on the prototype (no closures per watcher). */
+/** The sink of one watcher: one field, its methods on the prototype (no closures per watcher: S6 in bench/ holds 1,000). */
 class Sink<V> implements WatchSink<V> {
   readonly #watcher: Watcher<V>;
   constructor(watcher: Watcher<V>) {

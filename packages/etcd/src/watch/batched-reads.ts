@@ -1,7 +1,7 @@
 import { abortSignal, listenForAbort, stopListening, type AnySignal } from '@polykv/core';
 import { keyPath, type EtcdNode, type EtcdResult, type KeysApi } from '../api/keys.js';
 import { EtcdError, isEtcdError } from '../errors.js';
-import type { WatchReadOptions } from './wait-source.js';
+import { normalizeKey, type WatchReadOptions } from './wait-source.js';
 
 /** Options of {@link SharedReads}. */
 export interface SharedReadsOptions {
@@ -39,13 +39,6 @@ interface Batch {
 interface DirState {
   next: Batch | undefined;
   inFlight: Batch | undefined;
-}
-
-/** `/a//b/` → `a/b`. */
-function normalize(key: string): string {
-  let out = '';
-  for (const segment of key.split('/')) if (segment !== '') out = out === '' ? segment : `${out}/${segment}`;
-  return out;
 }
 
 /** A directory node as a non-recursive read shows it: its children, without theirs. */
@@ -97,15 +90,10 @@ export class SharedReads {
   read<V = string>(key: string, options: WatchReadOptions = {}): Promise<EtcdResult<V>> {
     const recursive = options.recursive ?? false;
     const { signal } = options;
-    const normalized = normalize(key);
+    const normalized = normalizeKey(key);
     const slash = normalized.lastIndexOf('/');
     const dir = slash === -1 ? '' : normalized.slice(0, slash);
-    if (
-      this.#minBatch <= 0 ||
-      dir === '' ||
-      normalized.charCodeAt(slash + 1) === 95 /* '_' */ ||
-      this.#refused.has(dir)
-    )
+    if (this.#minBatch <= 0 || dir === '' || normalized[slash + 1] === '_' || this.#refused.has(dir))
       return this.#single<V>(key, recursive, signal);
     if (signal?.aborted) return Promise.reject(aborted(key, recursive, signal));
     return new Promise<AnyResult>((resolve, reject) => {
@@ -215,7 +203,7 @@ export class SharedReads {
       return;
     }
     const children = new Map<string, AnyNode>();
-    for (const child of root.nodes ?? []) children.set(normalize(child.key), child);
+    for (const child of root.nodes ?? []) children.set(normalizeKey(child.key), child);
     for (const reader of readers) {
       const node = children.get(reader.normalized);
       if (node === undefined) {

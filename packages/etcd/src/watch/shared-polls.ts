@@ -13,6 +13,7 @@ import { EtcdError, isEtcdError } from '../errors.js';
 import { SharedReads } from './batched-reads.js';
 import {
   isTerminalWatchError,
+  normalizeKey,
   watchRead,
   type WaitOptions,
   type WaitSource,
@@ -55,19 +56,9 @@ function plain(options: WaitOptions): EtcdWaitOptions {
 
 const DELETIONS = new Set(['delete', 'expire', 'compareAndDelete']);
 
-/** `/a//b/` → `a/b`: the form keys are compared in (etcd's node keys are `/a/b`). */
-function normalize(key: string): string {
-  const length = key.length;
-  if (length > 1 && key.charCodeAt(0) === 47 && key.charCodeAt(length - 1) !== 47 && !key.includes('//'))
-    return key.slice(1);
-  let out = '';
-  for (const segment of key.split('/')) if (segment !== '') out = out === '' ? segment : `${out}/${segment}`;
-  return out;
-}
-
 /** `key` is `dir` or below it. */
 function within(key: string, dir: string): boolean {
-  return dir === '' || key === dir || (key.startsWith(dir) && key.charCodeAt(dir.length) === 47);
+  return dir === '' || key === dir || key.startsWith(`${dir}/`);
 }
 
 /** The part of `key` below `dir` has a segment starting with `_` (hidden from recursive watches). */
@@ -309,7 +300,7 @@ class DirectoryPoll extends SharedPoll<AnyResult | EtcdEmptyWait | Cleared> {
         this.cursor = answer.etcdIndex + 1;
     } else {
       this.cursor = answer.node.modifiedIndex + 1;
-      const eventKey = normalize(answer.node.key);
+      const eventKey = normalizeKey(answer.node.key);
       this.#record(answer, eventKey);
       for (const caller of this.take(answer, eventKey)) settle(caller, answer, undefined);
     }
@@ -414,7 +405,7 @@ export class SharedWaits implements WaitSource, PollOwner {
     const { waitIndex, signal } = options;
     if (this.#closed || waitIndex === undefined || options.timeout !== undefined)
       return this.keys.wait<V>(key, plain(options));
-    const normalized = normalize(key);
+    const normalized = normalizeKey(key);
     const recursive = options.recursive ?? false;
     if (signal?.aborted) return Promise.reject(this.#aborted(key, signal));
     const poll = this.#pollFor(normalized, waitIndex);
@@ -505,7 +496,7 @@ export class SharedWaits implements WaitSource, PollOwner {
         }
         const index = result.node.modifiedIndex;
         if (index >= backfill.until) break;
-        const eventKey = normalize(result.node.key);
+        const eventKey = normalizeKey(result.node.key);
         backfill.gap.push(result);
         backfill.gapKeys.push(eventKey);
         const reached = poll.leaveBackfill(

@@ -94,7 +94,7 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
       .wait<V>(this.#key, {
         recursive: this.#recursive,
         waitIndex: this.#cursor,
-        // `waits` takes the StopSignal itself when it can (the shared polls): no AbortSignal per watch.
+        // `waits` takes the StopSignal itself when it can (the shared polls): no AbortSignal per watch (about 0.7 KB each, S6 in bench/).
         signal: this.#waits.stopSignals ? this.#stop : this.#stop.signal,
         maxRetries: 0,
       })

@@ -64,3 +64,11 @@ export function isTerminalWatchError(error: unknown): boolean {
       error.code === 'ETCD_CLOSED')
   );
 }
+
+/** `/a//b/` → `a/b`: the form keys are compared in (etcd's node keys are `/a/b`). */
+export function normalizeKey(key: string): string {
+  return key
+    .split('/')
+    .filter((segment) => segment !== '')
+    .join('/');
+}
