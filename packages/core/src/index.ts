@@ -39,6 +39,8 @@ export {
   WatchEmitter,
   KnownKeys,
   runWatchLoop,
+  startWatchLoop,
+  type WatchRun,
   pause,
   SharedPoll,
   PollRegistry,

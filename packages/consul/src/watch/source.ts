@@ -66,8 +66,15 @@ export interface BlockingSourceOptions {
  */
 export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   readonly #method: WatchMethod<T>;
-  readonly #options: BlockingSourceOptions;
-  readonly #deliver: BlockingHandler<T>;
+  // The options as fields, not the object: one object less per idle watch (S6 in bench/).
+  readonly #query: QueryOptions;
+  readonly #waitMs: number;
+  readonly #minInterval: number;
+  readonly #backoffBase: number;
+  readonly #backoffMax: number;
+  readonly #random: (() => number) | undefined;
+  readonly #signal: QueryOptions['signal'];
+  readonly #handler: BlockingHandler<T> | undefined;
   /** The index to block on. */
   #index: number | undefined;
   /** The index of the last delivered answer. */
@@ -83,11 +90,23 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   /** The answer without an index: ends the watch. */
   #unsupported: ConsulError | undefined = undefined;
 
-  constructor(method: WatchMethod<T>, options: BlockingSourceOptions, deliver: BlockingHandler<T>) {
+  /** @param handler Where answers go (unless a subclass overrides {@link ConsulBlockingSource.deliver}). */
+  constructor(method: WatchMethod<T>, options: BlockingSourceOptions, handler?: BlockingHandler<T>) {
     this.#method = method;
-    this.#options = options;
-    this.#deliver = deliver;
+    this.#query = options.query;
+    this.#waitMs = options.waitMs;
+    this.#minInterval = options.minInterval;
+    this.#backoffBase = options.backoffBase;
+    this.#backoffMax = options.backoffMax;
+    this.#random = options.random;
+    this.#signal = options.signal;
+    this.#handler = handler;
     this.#index = options.index;
+  }
+
+  /** Hands an answer on; see {@link BlockingHandler}. */
+  protected deliver(result: ConsulResult<T>, kind: AnswerKind, moved: boolean): void | Promise<void> {
+    return this.#handler?.(result, kind, moved);
   }
 
   /** The index the next round blocks on (`undefined` before the first answer). */
@@ -96,21 +115,23 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   }
 
   delay(): number {
-    const { minInterval, backoffBase, backoffMax, random } = this.#options;
-    const gap = this.#lastStart + minInterval - Date.now();
+    const gap = this.#lastStart + this.#minInterval - Date.now();
     const stall =
-      this.#stalls > 0 ? backoffDelay(this.#stalls - 1, backoffBase, Math.min(backoffMax, 2000), random) : 0;
+      this.#stalls > 0
+        ? backoffDelay(this.#stalls - 1, this.#backoffBase, Math.min(this.#backoffMax, 2000), this.#random)
+        : 0;
     return Math.max(gap, stall);
   }
 
   next(failures: number): Promise<ConsulResult<T>> {
     this.#lastStart = Date.now();
-    const { query, waitMs, signal } = this.#options;
+    const query = this.#query;
+    const signal = this.#signal;
     const index = failures > 0 || this.#reset ? undefined : this.#index;
     this.#sent = index;
     this.#afterFailure = failures > 0;
     return this.#method(
-      index === undefined ? { ...query, signal } : { ...query, index, wait: waitMs, signal },
+      index === undefined ? { ...query, signal } : { ...query, index, wait: this.#waitMs, signal },
     );
   }
 
@@ -127,8 +148,7 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     if (next === 0)
       throw new ConsulError('CONSUL_BAD_RESPONSE', 'the watched endpoint reported X-Consul-Index 0');
     const sent = this.#sent;
-    const early =
-      sent !== undefined && next === sent && Date.now() - this.#lastStart < this.#options.waitMs / 2;
+    const early = sent !== undefined && next === sent && Date.now() - this.#lastStart < this.#waitMs / 2;
     this.#stalls = early ? this.#stalls + 1 : 0;
     const backwards = sent !== undefined && next < sent;
     this.#reset = backwards;
@@ -138,7 +158,7 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     const moved = next !== this.#delivered;
     if (!moved && kind === 'change') return;
     this.#delivered = next;
-    return this.#deliver(result, kind, moved);
+    return this.deliver(result, kind, moved);
   }
 
   isTerminal(error: unknown): boolean {

@@ -6,6 +6,16 @@ interface Consumer<T> {
   wake: (() => void) | undefined;
 }
 
+/**
+ * A watch's loop: runs until `stop` aborts, then calls `end(false)`, or ends with a terminal error,
+ * `end(true, error)`; or returns a promise that settles the same way. `end` is core's
+ * {@link startWatchLoop} callback; a promise suits {@link runWatchLoop} (what Stores pass).
+ */
+export type WatchRun = (
+  stop: StopSignal,
+  end: (failed: boolean, error: unknown) => void,
+) => Promise<void> | void;
+
 /** Starts a watch's loop (set in `WatchEmitter`'s static block: a timer callback with no closure per watch). */
 let startRun: (emitter: WatchEmitter<never, unknown, Error>) => void;
 
@@ -16,8 +26,8 @@ let startRun: (emitter: WatchEmitter<never, unknown, Error>) => void;
  * Consul's `ConsulWatch` are thin subclasses that name the events.
  *
  * `run` starts on the next turn (listeners attached right after construction see everything) and
- * runs until the stop aborts (resolve) or a terminal error (reject); the stop aborts when the watch
- * ends, so `run` can take {@link WatchEmitter.stopSignal} as its only signal.
+ * runs until the stop aborts or a terminal error (see {@link WatchRun}); the stop aborts when the
+ * watch ends, so `run` can take {@link WatchEmitter.stopSignal} as its only signal.
  *
  * An idle watch is kept small (S6 of bench/ holds 1,000 of them): iterator queues and the settle
  * promise are made on first use, and the loop stops with a {@link StopSignal}.
@@ -28,10 +38,9 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
 {
   readonly #stop = new StopSignal();
   /** Dropped once started: an idle watch need not hold it. */
-  #run: ((stop: StopSignal) => Promise<void>) | undefined;
+  #run: WatchRun | undefined;
   #ended = false;
   #failure: Failure | undefined = undefined;
-  #loop: Promise<void> | undefined = undefined;
   #consumers: Set<Consumer<Item>> | undefined = undefined;
   #settle: ((failure: Failure | undefined) => void)[] | undefined = undefined;
   #callerSignal: AbortSignal | undefined = undefined;
@@ -41,7 +50,7 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
     startRun = (emitter) => emitter.#start();
   }
 
-  constructor(signal: AbortSignal | undefined, run: (stop: StopSignal) => Promise<void>) {
+  constructor(signal: AbortSignal | undefined, run: WatchRun) {
     super();
     this.#run = run;
     if (signal) {
@@ -83,8 +92,7 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
   protected async halt(reason: unknown): Promise<void> {
     if (!this.#stop.aborted)
       this.#stop.abort(reason ?? new DOMException('This operation was aborted', 'AbortError'));
-    if (this.#loop) await this.#loop;
-    else if (!this.#ended) await this.settled();
+    if (!this.#ended) await this.settled();
   }
 
   /**
@@ -159,24 +167,30 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
   }
 
   #start(): void {
+    const run = this.#run!;
+    this.#run = undefined;
     if (this.#stop.aborted) {
-      this.#run = undefined;
       this.#finish(undefined);
       return;
     }
-    const run = this.#run!;
-    this.#run = undefined;
-    let loop: Promise<void>;
+    let loop: Promise<void> | void;
     try {
-      loop = run(this.#stop);
+      loop = run(this.#stop, this.#ended$);
     } catch (error) {
-      loop = Promise.reject(error);
+      this.#ended$(true, error);
+      return;
     }
-    this.#loop = loop.then(
-      () => this.#finish(undefined),
-      (error: unknown) => this.#finish(this.#stop.aborted ? undefined : error),
-    );
+    if (loop)
+      loop.then(
+        () => this.#ended$(false, undefined),
+        (error: unknown) => this.#ended$(true, error),
+      );
   }
+
+  /** The loop ended: a failure after the stop is no failure. */
+  readonly #ended$ = (failed: boolean, error: unknown): void => {
+    this.#finish(failed && !this.#stop.aborted ? error : undefined);
+  };
 
   #finish(error: unknown): void {
     if (this.#ended) return;

@@ -10,10 +10,11 @@ export type {
   WatcherEvents,
 } from './events.js';
 export { KnownKeys } from './known.js';
-export { WatchEmitter } from './emitter.js';
+export { WatchEmitter, type WatchRun } from './emitter.js';
 export { Watcher, type WatchSink } from './watcher.js';
 export {
   runWatchLoop,
+  startWatchLoop,
   pause,
   type PollSource,
   type LoopReport,

@@ -70,8 +70,22 @@ export function runWatchLoop<A>(
   options: WatchLoopOptions,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    new WatchLoop<A>(source, report, options, resolve, reject).round();
+    startWatchLoop(source, report, options, (failed, error) => (failed ? reject(error) : resolve()));
   });
+}
+
+/**
+ * {@link runWatchLoop} with a callback instead of a promise: `end(false)` once stopped,
+ * `end(true, error)` on a terminal error. The native watch surfaces use it (their
+ * `WatchEmitter` takes `end` directly): no promise and settle functions per idle watch (S6).
+ */
+export function startWatchLoop<A>(
+  source: PollSource<A>,
+  report: LoopReport,
+  options: WatchLoopOptions,
+  end: (failed: boolean, error: unknown) => void,
+): void {
+  new WatchLoop<A>(source, report, options, end).round();
 }
 
 /**
@@ -107,45 +121,41 @@ class WatchLoop<A> {
   readonly #stop: StopSignal;
   readonly #timing: WatchTiming;
   readonly #maxFailures: number;
-  readonly #resolve: () => void;
-  readonly #reject: (error: unknown) => void;
+  readonly #end: (failed: boolean, error: unknown) => void;
   #failures = 0;
 
   constructor(
     source: PollSource<A>,
     report: LoopReport,
     options: WatchLoopOptions,
-    resolve: () => void,
-    reject: (error: unknown) => void,
+    end: (failed: boolean, error: unknown) => void,
   ) {
     this.#source = source;
     this.#report = report;
     this.#stop = options.stop;
     this.#timing = options.timing;
     this.#maxFailures = options.maxFailures ?? Infinity;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.#end = end;
+  }
+
+  #stopped(): void {
+    this.#end(false, undefined);
+  }
+
+  #failed(error: unknown): void {
+    this.#end(true, error);
   }
 
   round(): void {
     if (this.#stop.aborted) {
-      this.#resolve();
+      this.#stopped();
       return;
     }
     const delay = this.#source.delay?.() ?? 0;
-    if (delay > 0) void pause(delay, this.#stop).then(this.#afterPause);
+    // Closures made for the pause only: an idle watch holds just `answered` and `failed`.
+    if (delay > 0) void pause(delay, this.#stop).then((ok) => (ok ? this.send() : this.#stopped()));
     else this.send();
   }
-
-  readonly #afterPause = (ok: boolean): void => {
-    if (ok) this.send();
-    else this.#resolve();
-  };
-
-  readonly #again = (ok: boolean): void => {
-    if (ok) this.round();
-    else this.#resolve();
-  };
 
   send(): void {
     let pending: Promise<A>;
@@ -159,7 +169,7 @@ class WatchLoop<A> {
 
   readonly answered = (answer: A): void => {
     if (this.#stop.aborted) {
-      this.#resolve();
+      this.#stopped();
       return;
     }
     let applied: void | Promise<void>;
@@ -169,38 +179,40 @@ class WatchLoop<A> {
       this.failed(error);
       return;
     }
-    if (applied) applied.then(this.#applied, this.failed);
+    if (applied) applied.then(() => this.#applied(), this.failed);
     else this.#applied();
   };
 
-  readonly #applied = (): void => {
+  #applied(): void {
     this.#failures = 0;
     try {
       this.#report.connected();
     } catch (error) {
-      this.#reject(error);
+      this.#failed(error);
       return;
     }
     this.round();
-  };
+  }
 
   readonly failed = (error: unknown): void => {
     if (this.#stop.aborted) {
-      this.#resolve();
+      this.#stopped();
       return;
     }
     const attempt = this.#failures++;
     if (this.#source.isTerminal(error) || this.#failures >= this.#maxFailures) {
-      this.#reject(error);
+      this.#failed(error);
       return;
     }
     try {
       this.#report.disconnected(error, attempt);
     } catch (thrown) {
-      this.#reject(thrown);
+      this.#failed(thrown);
       return;
     }
     const { backoffMs, maxBackoffMs, random } = this.#timing;
-    void pause(backoffDelay(attempt, backoffMs, maxBackoffMs, random), this.#stop).then(this.#again);
+    void pause(backoffDelay(attempt, backoffMs, maxBackoffMs, random), this.#stop).then((ok) =>
+      ok ? this.round() : this.#stopped(),
+    );
   };
 }

@@ -1,4 +1,4 @@
-import { KnownKeys, WatchEmitter, runWatchLoop, type StopSignal, type WatchTiming } from '@polykv/core';
+import { KnownKeys, WatchEmitter, startWatchLoop, type StopSignal, type WatchTiming } from '@polykv/core';
 import type { EtcdNode, EtcdResult, KeysApi } from '../api/keys.js';
 import { EtcdError, isEtcdError } from '../errors.js';
 import { EtcdPollSource } from './source.js';
@@ -122,7 +122,7 @@ export class EtcdWatcher<V = string> extends WatchEmitter<
     waits: WaitSource = keys,
     onStop?: (watcher: { stop(): Promise<void> }) => void,
   ) {
-    super(options.signal, (stop) => this.#run(stop, keys, waits, options, timing));
+    super(options.signal, (stop, end) => this.#run(stop, end, keys, waits, options, timing));
     this.key = key;
     this.#onStop = onStop;
     this.#nextIndex = options.index;
@@ -130,11 +130,12 @@ export class EtcdWatcher<V = string> extends WatchEmitter<
 
   #run(
     stop: StopSignal,
+    end: (failed: boolean, error: unknown) => void,
     keys: KeysApi,
     waits: WaitSource,
     options: EtcdWatcherOptions,
     timing: WatchTiming,
-  ): Promise<void> {
+  ): void {
     const recursive = options.recursive ?? false;
     const source = new EtcdPollSource<V>(
       waits,
@@ -173,7 +174,7 @@ export class EtcdWatcher<V = string> extends WatchEmitter<
     );
     // Started from an index: anchored at once (no baseline read).
     if (options.index !== undefined) this.safeEmit(() => this.emit('ready'));
-    return runWatchLoop(
+    startWatchLoop(
       source,
       {
         connected: () => undefined,
@@ -181,6 +182,7 @@ export class EtcdWatcher<V = string> extends WatchEmitter<
           this.safeEmit(() => this.emit('reconnect', { error, reconnectCount: ++this.#reconnects })),
       },
       { stop, timing },
+      end,
     );
   }
 
