@@ -34,33 +34,36 @@ export type {
   StoreCapabilities,
 } from './types.js';
 export type { Store } from './store.js';
+// The watch engine (DEVELOPERS.md, "The watch engine").
+export type {
+  WatchEvent,
+  KeyEvent,
+  PutEvent,
+  DeleteEvent,
+  ExpireEvent,
+  ResyncEvent,
+  WatcherEvents,
+} from './watch/events.js';
+export { Watcher, type WatchSink } from './watch/watcher.js';
+export { WatchEmitter, type WatchRun } from './watch/emitter.js';
+export { KnownKeys } from './watch/known.js';
 export {
-  Watcher,
-  WatchEmitter,
-  KnownKeys,
   runWatchLoop,
   startWatchLoop,
-  type WatchRun,
   pause,
+  type PollSource,
+  type LoopReport,
+  type WatchTiming,
+  type WatchLoopOptions,
+} from './watch/loop.js';
+export {
   SharedPoll,
   PollRegistry,
   listenForAbort,
   stopListening,
   parentFolder,
   type PollWaiter,
-  type PollSource,
-  type LoopReport,
-  type WatchTiming,
-  type WatchLoopOptions,
-  type WatchSink,
-  type WatchEvent,
-  type KeyEvent,
-  type PutEvent,
-  type DeleteEvent,
-  type ExpireEvent,
-  type ResyncEvent,
-  type WatcherEvents,
-} from './watch/index.js';
+} from './watch/shared-polls.js';
 export { classify, errorCode, isTlsError, type Delivery } from './net/classify.js';
 export { SplitDispatcher } from './net/split-dispatcher.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';

@@ -27,7 +27,7 @@ import type {
   WatchOptions,
 } from './types.js';
 import { beginCall, checkIndex, checkOptions, checkSwapCondition, checkTtl } from './validate.js';
-import { Watcher, type WatchSink } from './watch/index.js';
+import { Watcher, type WatchSink } from './watch/watcher.js';
 
 type Raw = string | Uint8Array;
 

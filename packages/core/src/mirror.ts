@@ -4,7 +4,7 @@ import { isPolykvError, type PolykvError } from './errors.js';
 import { normalizeKey } from './keys.js';
 import { backoffDelay } from './signal.js';
 import type { Store } from './store.js';
-import type { KeyEvent } from './watch/index.js';
+import type { KeyEvent } from './watch/events.js';
 
 /** Options of {@link mirror}. */
 export interface MirrorOptions {

@@ -15,7 +15,7 @@ import type {
   SwapCondition,
   WatchOptions,
 } from './types.js';
-import type { Watcher } from './watch/index.js';
+import type { Watcher } from './watch/watcher.js';
 
 /**
  * One key-value store, whatever the backend: `memory://`, etcd v2 or Consul.

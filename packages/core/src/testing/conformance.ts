@@ -6,7 +6,8 @@ import { isPolykvError, type PolykvErrorCode } from '../errors.js';
 import type { Lock } from '../lock.js';
 import type { Store } from '../store.js';
 import type { Entry } from '../types.js';
-import type { WatchEvent, Watcher } from '../watch/index.js';
+import type { WatchEvent } from '../watch/events.js';
+import type { Watcher } from '../watch/watcher.js';
 
 /** Makes a store scoped to `prefix`; called several times with one prefix for multi-client tests. */
 export type MakeStore = <V = string>(context: {

@@ -32,8 +32,8 @@ export function parentFolder(path: string): string {
  * the count of waiting callers, the linger (a poll nobody waits on goes on for `linger` ms, so a
  * watcher coming straight back finds it, then stops), the stop, and starting the loop once. A
  * backend's poll adds its own index of callers and what an answer means for them:
- * etcd v2 (`packages/etcd/src/watch/shared-polls.ts`: an event buffer, callers by key) and Consul
- * (`packages/consul/src/watch/shared-polls.ts`: the listing, diffed by key).
+ * etcd v2 (`packages/etcd/src/watch/directory-poll.ts`: an event buffer, callers by key) and Consul
+ * (`packages/consul/src/watch/folder-poll.ts`: the listing, diffed by key).
  */
 export abstract class SharedPoll<A> implements PollSource<A>, LoopReport {
   /** Aborted when the poll stops; its `signal` goes with the poll's requests. */
