@@ -18,7 +18,12 @@ import { Txn } from './api/txn.js';
 import { ConsulLock, type ConsulLockOptions } from './lock.js';
 import type { SplitDispatcher } from '@polykv/core';
 import { consulDispatcher } from './dispatchers.js';
-import type { ConsulClientOptions, ConsulResult, SharedWatchOptions } from './options.js';
+import {
+  checkClientOptions,
+  type ConsulClientOptions,
+  type ConsulResult,
+  type SharedWatchOptions,
+} from './options.js';
 import { Transport, type RequestSpec, type ResponseOf } from './request.js';
 import { ConsulSemaphore, type ConsulSemaphoreOptions } from './semaphore.js';
 import { ConsulWatch, type ConsulWatchOptions } from './watch/consul-watch.js';
@@ -78,6 +83,7 @@ export class ConsulClient {
   #kvReads: SharedKvReads | undefined;
 
   constructor(options: ConsulClientOptions = {}) {
+    checkClientOptions(options);
     this.#dispatcher = options.dispatcher ? undefined : consulDispatcher(options);
     const transport = new Transport(
       this.#dispatcher ? { ...options, dispatcher: this.#dispatcher } : options,

@@ -23,6 +23,7 @@ export function formatSummary(summary: CopySummary): string {
       lines.push(`  exists  ${skip.key}  (another value; --overwrite replaces it)`);
   for (const failure of summary.failed)
     lines.push(`  failed  ${failure.key}  ${describeError(failure.error)}`);
+  for (const { key, note } of summary.adjusted) lines.push(`  adjusted  ${key}  ${note}`);
   return `${lines.join('\n')}\n`;
 }
 

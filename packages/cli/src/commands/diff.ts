@@ -26,20 +26,24 @@ export const diff: Command = {
       signal: context.signal,
       ...(prefix !== undefined ? { prefix } : {}),
     });
-    const count = result.missing.length + result.extra.length + result.different.length;
+    // Keys a side holds but cannot list are not compared: they count as differences (exit 1).
+    const count =
+      result.missing.length + result.extra.length + result.different.length + result.unlisted.length;
     if (flag(context, 'json')) await write(context.io.stdout, `${JSON.stringify(result)}\n`);
     else {
       const lines = [
         ...result.missing.map((key) => `- ${key}`),
         ...result.extra.map((key) => `+ ${key}`),
         ...result.different.map((key) => `~ ${key}`),
+        ...result.unlisted.map(({ side, path, reason }) => `? ${side.toUpperCase()} ${path}  (${reason})`),
       ];
       await write(context.io.stdout, lines.map((line) => `${line}\n`).join(''));
     }
     context.io.stderr.write(
       count === 0
         ? 'no differences\n'
-        : `${count} difference${count === 1 ? '' : 's'}: ${result.missing.length} only in A (-), ${result.extra.length} only in B (+), ${result.different.length} different (~)\n`,
+        : `${count} difference${count === 1 ? '' : 's'}: ${result.missing.length} only in A (-), ${result.extra.length} only in B (+), ${result.different.length} different (~)` +
+            `${result.unlisted.length > 0 ? `, ${result.unlisted.length} not listable (?)` : ''}\n`,
     );
     return count === 0 ? ExitCode.OK : ExitCode.FAILURE;
   },

@@ -87,8 +87,8 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   #afterFailure = false;
   #lastStart = 0;
   #stalls = 0;
-  /** The answer without an index: ends the watch. */
-  #unsupported: ConsulError | undefined = undefined;
+  /** What ends the watch: an answer without an index, or a throwing handler (a value it cannot decode). */
+  #fatal: unknown = undefined;
 
   /** @param handler Where answers go (unless a subclass overrides {@link ConsulBlockingSource.deliver}). */
   constructor(method: WatchMethod<T>, options: BlockingSourceOptions, handler?: BlockingHandler<T>) {
@@ -138,11 +138,11 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   apply(result: ConsulResult<T>): void | Promise<void> {
     const next = result.meta.index;
     if (next === undefined) {
-      this.#unsupported = new ConsulError(
+      this.#fatal = new ConsulError(
         'CONSUL_BAD_RESPONSE',
         'the watched endpoint sent no X-Consul-Index: it does not support blocking queries',
       );
-      throw this.#unsupported;
+      throw this.#fatal;
     }
     // Consul never reports 0 for real data: a bad answer; keep the old index and back off.
     if (next === 0)
@@ -158,10 +158,21 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     const moved = next !== this.#delivered;
     if (!moved && kind === 'change') return;
     this.#delivered = next;
-    return this.deliver(result, kind, moved);
+    // The handler's own failure is not the connection's: retrying would skip the answer it failed on.
+    let delivered: void | Promise<void>;
+    try {
+      delivered = this.deliver(result, kind, moved);
+    } catch (error) {
+      this.#fatal = error;
+      throw error;
+    }
+    return delivered?.catch((error: unknown) => {
+      this.#fatal = error;
+      throw error;
+    });
   }
 
   isTerminal(error: unknown): boolean {
-    return error === this.#unsupported || (isConsulError(error) && isTerminal(error));
+    return (error !== undefined && error === this.#fatal) || (isConsulError(error) && isTerminal(error));
   }
 }

@@ -66,6 +66,8 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
   #cursor: number | undefined;
   /** The 401 that makes the next round a read. */
   #cleared: EtcdError | undefined = undefined;
+  /** The handler's own failure (a value it cannot decode): it ends the watch. */
+  #fatal: unknown = undefined;
 
   constructor(
     waits: WaitSource,
@@ -102,6 +104,16 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
   }
 
   apply(answer: Answer<V>): void {
+    try {
+      this.#apply(answer);
+    } catch (error) {
+      // Not the connection's failure: retrying would skip the answer the handler failed on.
+      this.#fatal = error;
+      throw error;
+    }
+  }
+
+  #apply(answer: Answer<V>): void {
     if (!('kind' in answer)) {
       if (answer.action === null) {
         if (answer.etcdIndex !== undefined) this.#cursor = answer.etcdIndex + 1;
@@ -123,7 +135,7 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
   }
 
   isTerminal(error: unknown): boolean {
-    return isTerminalWatchError(error);
+    return (error !== undefined && error === this.#fatal) || isTerminalWatchError(error);
   }
 
   /** The watched key's values (quorum, coalesced through `waits.read`); a missing key has none. */
