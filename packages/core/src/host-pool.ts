@@ -1,3 +1,4 @@
+import type { Delivery } from './net/classify.js';
 import { backoffDelay, sleep } from './signal.js';
 
 /**
@@ -5,7 +6,7 @@ import { backoffDelay, sleep } from './signal.js';
  * failover). `not-sent`: the request never left (any call may go to the next host). `sent`: it may
  * have reached the server (only idempotent calls go to the next host).
  */
-export type FailureKind = 'answer' | 'not-sent' | 'sent';
+export type FailureKind = Delivery;
 
 /** One host's failure, as {@link HostPool} collects them for its "every host failed" error. */
 export interface PoolFailure {
@@ -166,39 +167,6 @@ export class HostPool {
 
 /** No first error (a fresh {@link HostPool.run}). */
 const NO_ERROR = Symbol('no error');
-
-/**
- * Error codes of Node and undici for a request that never left: the connection was never made.
- * Every client's `classify` starts from these.
- */
-export const NOT_SENT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-/** True for an error code of a failed TLS handshake: it happens before any byte of a request is sent. */
-export function isTlsError(code: string): boolean {
-  return (
-    code.startsWith('ERR_TLS') ||
-    code.startsWith('ERR_SSL') ||
-    code.includes('CERT') ||
-    code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' ||
-    code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' ||
-    code === 'EPROTO'
-  );
-}
-
-/** {@link FailureKind} of a transport error (not a server's answer), from its `code`. */
-export function transportFailureKind(error: unknown): 'not-sent' | 'sent' {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string' && (NOT_SENT_CODES.has(code) || isTlsError(code))) return 'not-sent';
-  return 'sent';
-}
 
 function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

@@ -37,17 +37,38 @@ export type {
   UnlistedCode,
 } from './types.js';
 export type { Store } from './store.js';
+// The watch engine (DEVELOPERS.md, "The watch engine").
+export type {
+  WatchEvent,
+  KeyEvent,
+  PutEvent,
+  DeleteEvent,
+  ExpireEvent,
+  ResyncEvent,
+  WatcherEvents,
+} from './watch/events.js';
+export { Watcher, type WatchSink } from './watch/watcher.js';
+export { WatchEmitter, type WatchRun } from './watch/emitter.js';
+export { KnownKeys } from './watch/known.js';
 export {
-  Watcher,
-  type WatchSink,
-  type WatchEvent,
-  type KeyEvent,
-  type PutEvent,
-  type DeleteEvent,
-  type ExpireEvent,
-  type ResyncEvent,
-  type WatcherEvents,
-} from './watcher.js';
+  runWatchLoop,
+  startWatchLoop,
+  pause,
+  type PollSource,
+  type LoopReport,
+  type WatchTiming,
+  type WatchLoopOptions,
+} from './watch/loop.js';
+export {
+  SharedPoll,
+  PollRegistry,
+  listenForAbort,
+  stopListening,
+  parentFolder,
+  type PollWaiter,
+} from './watch/shared-polls.js';
+export { classify, errorCode, isTlsError, type Delivery } from './net/classify.js';
+export { SplitDispatcher } from './net/split-dispatcher.js';
 export {
   keepText,
   readCapped,
@@ -58,9 +79,6 @@ export {
 } from './redact.js';
 export {
   HostPool,
-  NOT_SENT_CODES,
-  isTlsError,
-  transportFailureKind,
   type FailureKind,
   type HostPoolOptions,
   type PoolFailure,

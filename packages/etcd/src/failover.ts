@@ -1,4 +1,4 @@
-import { HostPool, transportFailureKind, type FailureKind, type RunOptions } from '@polykv/core';
+import { HostPool, classify as classifyConnection, type FailureKind, type RunOptions } from '@polykv/core';
 import { AllHostsFailedError, EtcdError, isEtcdError } from './errors.js';
 
 /**
@@ -23,8 +23,9 @@ export function createHostPool(
 }
 
 /**
- * `answer`: etcd answered with a final error (4xx). `not-sent`: the request never left. `sent`: it
- * may have reached the server (a 5xx, a broken or hung connection).
+ * `answer`: etcd answered with a final error (4xx). `not-sent`: the request never left (core's
+ * connection classification, or a redirect loop: no member took it). `sent`: it may have reached
+ * the server (a 5xx, a broken or hung connection, a malformed answer).
  */
 export function classify(error: unknown): FailureKind {
   if (isEtcdError(error)) {
@@ -32,7 +33,7 @@ export function classify(error: unknown): FailureKind {
     if (error.code === 'ETCD_BAD_RESPONSE') return 'sent';
     return error.code === 'ETCD_TOO_MANY_REDIRECTS' ? 'not-sent' : 'sent';
   }
-  return transportFailureKind(error);
+  return classifyConnection(error);
 }
 
 function uncertain(error: unknown, host: string, { method, path }: RunOptions): EtcdError {

@@ -1,4 +1,4 @@
-import { HostPool, NOT_SENT_CODES, deadline, isTlsError, type FailureKind } from '@polykv/core';
+import { HostPool, classify as classifyConnection, deadline, type FailureKind } from '@polykv/core';
 import { Etcd3AllHostsFailedError, Etcd3Error, GrpcStatus, isEtcd3Error } from './errors.js';
 import type { ResolvedEtcd3Options } from './options.js';
 import { Reader, Writer } from './proto/wire.js';
@@ -63,14 +63,11 @@ export function classify(error: unknown): FailureKind {
   if (error.code === 'ETCD3_CONNECTION') {
     // Node wraps a failed connect in the stream's error ("The pending stream has been canceled",
     // cause: ECONNREFUSED or a certificate error): look down the cause chain.
+    if (classifyConnection(error.cause) === 'not-sent') return 'not-sent';
     let cause: unknown = error.cause;
     for (let depth = 0; cause instanceof Error && depth < 3; depth++) {
       const code = (cause as { code?: unknown }).code;
-      if (
-        typeof code === 'string' &&
-        (NOT_SENT_CODES.has(code) || HTTP2_NOT_SENT.has(code) || isTlsError(code))
-      )
-        return 'not-sent';
+      if (typeof code === 'string' && HTTP2_NOT_SENT.has(code)) return 'not-sent';
       cause = cause.cause;
     }
     return 'sent';

@@ -13,7 +13,7 @@ import type { ResolvedEtcd3Options } from './options.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
-/** Error codes of a request that never reached etcd, beyond core's `NOT_SENT_CODES`. */
+/** Error codes of a request that never reached etcd, beyond those of core's `classify`. */
 export const HTTP2_NOT_SENT = new Set([
   'ETCD3_CONNECT_TIMEOUT',
   'ERR_HTTP2_GOAWAY_SESSION',

@@ -64,9 +64,16 @@ export const watch: Command = {
       const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
       stderr.write(`watch disconnected, retrying: ${reason}\n`);
     });
-    // Resolves when the watch is closed (Ctrl-C aborts context.signal, which closes it); rejects
-    // with the terminal error, which the CLI reports as one line.
-    await watcher.closed;
+    // A watch may hold no socket or timer of its own (`memory://`, a backoff between retries):
+    // without this the process would find nothing left to do and exit (13, an unsettled await).
+    const keepAlive = setInterval(() => undefined, 2 ** 30);
+    try {
+      // Resolves when the watch is closed (Ctrl-C aborts context.signal, which closes it); rejects
+      // with the terminal error, which the CLI reports as one line.
+      await watcher.closed;
+    } finally {
+      clearInterval(keepAlive);
+    }
     return ExitCode.OK;
   },
 };
