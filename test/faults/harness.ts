@@ -275,7 +275,11 @@ export async function runLockContenders(
           const next = String(Number(before?.value ?? '0') + 1);
           await sleep(options.holdMs);
           for (let attempt = 0; ; attempt++) {
-            if (!lock.held) break;
+            if (!lock.held) {
+              // Lost while waiting to retry: the failed attempt before may still be applied.
+              if (attempt > 0) result.uncertain++;
+              break;
+            }
             if (attempt > 0) result.retried++;
             const written = await bounded('write counter', options.boundMs + 5000, () =>
               store.compareAndSwap(
