@@ -44,4 +44,6 @@ export {
 export * from './lock.js';
 export * from './semaphore.js';
 // The polykv Store over Consul (and `openStore('consul://...')`).
-export { createConsulStore, ConsulStore, storeFromUrl, type ConsulStoreOptions } from './store.js';
+export { createConsulStore, ConsulStore } from './store/store.js';
+export type { ConsulStoreOptions } from './store/common.js';
+export { storeFromUrl } from './store/url.js';
