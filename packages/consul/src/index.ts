@@ -11,7 +11,7 @@ export type {
   ConsulResult,
   SharedWatchOptions,
 } from './options.js';
-export { escapePath, formatDuration, durationMs, type RequestSpec, type ResponseOf } from './request.js';
+export type { RequestSpec, ResponseOf } from './wire.js';
 export * from './api/status.js';
 // Every endpoint group's class and types. Type names are unique across groups (prefix generic ones).
 export * from './api/acl.js';

@@ -1,7 +1,7 @@
 import type { SessionCreateRequest } from './api/session.js';
 import type { ConsulClient } from './client.js';
 import type { WriteOptions } from './options.js';
-import { durationMs } from './request.js';
+import { durationMs } from './codec.js';
 
 /**
  * A session made for a lock or a semaphore and renewed in the background (`session.renewPeriodic`)

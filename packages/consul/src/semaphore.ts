@@ -4,7 +4,7 @@ import type { ConsulClient } from './client.js';
 import { decodeText, type ConsulValue } from './codec.js';
 import { ConsulError, isConsulError } from './errors.js';
 import type { WriteOptions } from './options.js';
-import { durationMs } from './request.js';
+import { durationMs } from './codec.js';
 import { RenewedSession } from './renewed-session.js';
 import { ConsulWatch } from './watch/consul-watch.js';
 
