@@ -1,6 +1,6 @@
 import { decodeValue, utf8Codec, sameRaw, type Codec } from './codec.js';
 import { ClosedError, CompareFailedError, KeyExistsError, KeyNotFoundError, KeyTypeError } from './errors.js';
-import { isReservedKey, joinKey, KeySpace, parentKey } from './keys.js';
+import { isReservedKey, joinKey, KeySpace } from './keys.js';
 import type { Lock } from './lock.js';
 import { acquireQueueLock } from './queue-lock.js';
 import { memoryLockQueue } from './memory-lock.js';
@@ -190,7 +190,7 @@ export class MemoryStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(key);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
     if (this.#backend.nodes.has(path)) throw new KeyExistsError(key);
-    const index = this.#makeParents(key, path);
+    const index = this.#backend.makeParents(key, path);
     const node: MemoryNode = {
       dir: true,
       raw: undefined,
@@ -200,7 +200,7 @@ export class MemoryStore<V = string> implements Store<V> {
       children: new Set(),
       flags: 0n,
     };
-    this.#link(path, node);
+    this.#backend.link(path, node);
     return this.#dirEntry(path, node);
   }
 
@@ -362,42 +362,6 @@ export class MemoryStore<V = string> implements Store<V> {
     }
   }
 
-  /** Creates missing parent directories of `path`; returns the index the write will use. */
-  #makeParents(key: string, path: string): number {
-    const index = ++this.#backend.index;
-    const missing: string[] = [];
-    for (let at = parentKey(path); ; at = parentKey(at)) {
-      const node = this.#backend.nodes.get(at);
-      if (node) {
-        if (!node.dir)
-          throw new KeyTypeError('NOT_A_DIRECTORY', key, {
-            message: `not a directory: a parent of ${key} holds a value`,
-          });
-        break;
-      }
-      missing.push(at);
-      if (at === '') break;
-    }
-    for (const at of missing.reverse()) {
-      this.#link(at, {
-        dir: true,
-        raw: undefined,
-        index,
-        createIndex: index,
-        expiresAt: undefined,
-        children: new Set(),
-        flags: 0n,
-      });
-    }
-    return index;
-  }
-
-  #link(path: string, node: MemoryNode): void {
-    this.#backend.nodes.set(path, node);
-    this.#backend.nodes.get(parentKey(path))?.children?.add(path.slice(path.lastIndexOf('/') + 1));
-    this.#backend.armExpiry(path, node);
-  }
-
   #write(
     key: string,
     path: string,
@@ -406,7 +370,7 @@ export class MemoryStore<V = string> implements Store<V> {
     existing: MemoryNode | undefined,
     flags: bigint,
   ): Entry<V> {
-    const index = existing ? ++this.#backend.index : this.#makeParents(key, path);
+    const index = existing ? ++this.#backend.index : this.#backend.makeParents(key, path);
     const node: MemoryNode = {
       dir: false,
       // Copy bytes so that the caller mutating its array later cannot change the stored value.
@@ -417,7 +381,7 @@ export class MemoryStore<V = string> implements Store<V> {
       children: undefined,
       flags,
     };
-    this.#link(path, node);
+    this.#backend.link(path, node);
     this.#backend.record({
       type: 'put',
       path,
