@@ -1,12 +1,11 @@
 import { sleep } from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
 import type { KvPair } from './api/kv.js';
-import type { ConsulClient } from './client.js';
 import type { ConsulValue } from './codec.js';
 import { ConsulError, isConsulError } from './errors.js';
 import type { WriteOptions } from './options.js';
 import { durationMs } from './codec.js';
-import { RenewedSession } from './renewed-session.js';
+import { RenewedSession, type CoordinationClient } from './renewed-session.js';
 import { ConsulWatch } from './watch/consul-watch.js';
 
 /** The flags the Go api sets on a lock key (and checks, to tell a lock from a semaphore). */
@@ -91,7 +90,7 @@ function lostError(key: string, why: string, cause?: unknown): ConsulError {
  */
 export class ConsulLock extends EventEmitter<ConsulLockEvents> {
   readonly key: string;
-  readonly #client: ConsulClient;
+  readonly #client: CoordinationClient;
   readonly #options: ConsulLockOptions;
   readonly #call: WriteOptions;
   #held: ConsulLockHeld | undefined;
@@ -100,7 +99,7 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
   #monitor: ConsulWatch<KvPair | null> | undefined;
   #acquiring = false;
 
-  constructor(client: ConsulClient, key: string, options: ConsulLockOptions = {}) {
+  constructor(client: CoordinationClient, key: string, options: ConsulLockOptions = {}) {
     super();
     if (key === '') throw lockError('a lock needs a key');
     this.key = key;

@@ -1,11 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
 import type { KvPair } from './api/kv.js';
-import type { ConsulClient } from './client.js';
 import { decodeText, type ConsulValue } from './codec.js';
 import { ConsulError, isConsulError } from './errors.js';
 import type { WriteOptions } from './options.js';
 import { durationMs } from './codec.js';
-import { RenewedSession } from './renewed-session.js';
+import { RenewedSession, type CoordinationClient } from './renewed-session.js';
 import { ConsulWatch } from './watch/consul-watch.js';
 
 /** The flags the Go api sets on semaphore keys (and checks, to tell a semaphore from a lock). */
@@ -77,7 +76,7 @@ function invalid(message: string): ConsulError {
 export class ConsulSemaphore extends EventEmitter<ConsulSemaphoreEvents> {
   readonly prefix: string;
   readonly limit: number;
-  readonly #client: ConsulClient;
+  readonly #client: CoordinationClient;
   readonly #options: ConsulSemaphoreOptions;
   readonly #call: WriteOptions;
   #held: ConsulSemaphoreHeld | undefined;
@@ -86,7 +85,12 @@ export class ConsulSemaphore extends EventEmitter<ConsulSemaphoreEvents> {
   #monitor: ConsulWatch<KvPair[]> | undefined;
   #acquiring = false;
 
-  constructor(client: ConsulClient, prefix: string, limit: number, options: ConsulSemaphoreOptions = {}) {
+  constructor(
+    client: CoordinationClient,
+    prefix: string,
+    limit: number,
+    options: ConsulSemaphoreOptions = {},
+  ) {
     super();
     if (prefix === '') throw invalid('a semaphore needs a prefix');
     if (!Number.isSafeInteger(limit) || limit < 1)
