@@ -115,20 +115,21 @@ export class ConsulSemaphore extends SessionHolder<ConsulSemaphoreHeld> {
   }
 
   /** Removes us from the holders (by CAS) and deletes our contender key. */
-  protected async give(held: ConsulSemaphoreHeld): Promise<void> {
+  protected async give(held: ConsulSemaphoreHeld, signal: AbortSignal | undefined): Promise<void> {
+    const call = { ...this.call, ...(signal ? { signal } : {}) };
     for (;;) {
-      const { data: pair } = await this.client.kv.get(this.#lockKey, { ...this.call, consistent: true });
+      const { data: pair } = await this.client.kv.get(this.#lockKey, { ...call, consistent: true });
       if (!pair) break;
       const body = this.#decode(pair);
       if (!body.Holders[held.session]) break;
       delete body.Holders[held.session];
       const written = await this.client.kv.cas(this.#lockKey, JSON.stringify(body), pair.ModifyIndex, {
-        ...this.call,
+        ...call,
         flags: SEMAPHORE_FLAG_VALUE,
       });
       if (written) break;
     }
-    await this.client.kv.delete(`${this.prefix}/${held.session}`, this.call);
+    await this.client.kv.delete(`${this.prefix}/${held.session}`, call);
   }
 
   /** While held, we must stay among the holders, with our contender key held by our session. */
