@@ -1,6 +1,4 @@
-import type { Agent } from 'undici';
 import { ConsulError } from './errors.js';
-import type { ConsulTlsOptions } from './options.js';
 
 /** An agent's address as an origin (`http://host:port`); a bare `host:port` gets the client's scheme. */
 export function normalizeAgent(address: string, secure: boolean): string {
@@ -28,17 +26,4 @@ export function normalizeAgent(address: string, secure: boolean): string {
     );
   }
   return url.origin;
-}
-
-/** undici `connect` options from the client's TLS options (the transport and the split pools). */
-export function tlsConnectOptions(tls: ConsulTlsOptions | undefined): Agent.Options['connect'] {
-  if (!tls) return undefined;
-  return {
-    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-    ...(tls.key !== undefined ? { key: tls.key } : {}),
-    ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
-    ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized ?? true,
-  };
 }

@@ -6,12 +6,13 @@ import {
   keepText,
   readCapped,
   safeParseError,
+  tlsConnectOptions,
   type Deadline,
 } from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { CallDeadlines } from './call-deadlines.js';
 import { durationMs } from './codec.js';
-import { normalizeAgent, tlsConnectOptions } from './connect.js';
+import { normalizeAgent } from './connect.js';
 import { ConsulError, isConsulError, type AgentFailure } from './errors.js';
 import {
   checkConsulOptions,

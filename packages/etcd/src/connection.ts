@@ -1,4 +1,4 @@
-import { SplitDispatcher, type HostPool } from '@polykv/core';
+import { SplitDispatcher, tlsConnectOptions, type HostPool } from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { createHostPool } from './failover.js';
 import {
@@ -41,12 +41,8 @@ export function openConnection(opts: EtcdClientOptions, isClosed: () => boolean)
   else {
     const connect = {
       timeout: options.connectTimeout,
-      ...(opts.tls?.ca !== undefined ? { ca: opts.tls.ca } : {}),
-      ...(opts.tls?.cert !== undefined ? { cert: opts.tls.cert } : {}),
-      ...(opts.tls?.key !== undefined ? { key: opts.tls.key } : {}),
-      ...(opts.tls?.passphrase !== undefined ? { passphrase: opts.tls.passphrase } : {}),
-      ...(opts.tls?.servername !== undefined ? { servername: opts.tls.servername } : {}),
-      rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
+      rejectUnauthorized: true,
+      ...tlsConnectOptions(opts.tls),
     };
     // Long polls (`wait=true`) on their own uncapped agent, every other request on the capped one.
     dispatcher = new SplitDispatcher(
