@@ -88,6 +88,7 @@ export {
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
+export { StoreHandles } from './store-handles.js';
 export {
   beginCall,
   checkWait,

@@ -3,6 +3,7 @@ import { ClosedError, CompareFailedError, KeyExistsError, KeyNotFoundError, KeyT
 import { isReservedKey, joinKey, KeySpace } from './keys.js';
 import type { Lock } from './lock.js';
 import { acquireQueueLock } from './queue-lock.js';
+import { StoreHandles } from './store-handles.js';
 import { memoryLockQueue } from './memory-lock.js';
 import type { CallOptions } from './signal.js';
 import type { Store } from './store.js';
@@ -99,8 +100,8 @@ export class MemoryStore<V = string> implements Store<V> {
   readonly #keys: KeySpace;
   readonly #backend: MemoryBackend;
   readonly #shared: boolean;
-  readonly #watchers = new Set<Watcher<V>>();
-  readonly #locks = new Set<Lock>();
+  /** The watchers and locks handed out, for close(). */
+  readonly #handles = new StoreHandles();
   #closed = false;
 
   constructor(options: MemoryStoreOptions<V> = {}) {
@@ -259,12 +260,11 @@ export class MemoryStore<V = string> implements Store<V> {
             fromIndex: this.#backend.index + 1,
             initialEntries: initial ? this.#snapshotNodes(path, recursive) : [],
           };
-    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal }, (sink) =>
+    const onEnd = this.#handles.forget;
+    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal, onEnd }, (sink) =>
       this.#runWatch(sink, path, recursive, start.fromIndex, start.initialEntries),
     );
-    this.#watchers.add(watcher);
-    watcher.on('end', () => this.#watchers.delete(watcher));
-    return watcher;
+    return this.#handles.watcher(watcher);
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
@@ -282,10 +282,7 @@ export class MemoryStore<V = string> implements Store<V> {
         ttl,
       },
     );
-    this.#locks.add(lock);
-    const forget = (): void => void this.#locks.delete(lock);
-    lock.once('lost', forget).once('released', forget);
-    return lock;
+    return this.#handles.lock(lock);
   }
 
   /**
@@ -308,8 +305,7 @@ export class MemoryStore<V = string> implements Store<V> {
     checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
-    await Promise.all([...this.#locks].map((lock) => lock.release().catch(() => undefined)));
+    await this.#handles.close();
     if (!this.#shared) for (const path of [...this.#backend.timers.keys()]) this.#backend.clearTimer(path);
   }
 

@@ -4,6 +4,7 @@ import {
   KeyExistsError,
   KeySpace,
   NotSupportedError,
+  StoreHandles,
   Watcher,
   backoffDelay,
   beginCall,
@@ -90,8 +91,8 @@ export class ConsulStore<V = string> implements Store<V> {
   readonly #parts: StoreParts<V>;
   readonly #writes: KvWrites;
   readonly #watches: StoreWatches<V>;
-  readonly #watchers = new Set<Watcher<V>>();
-  readonly #locks = new Set<Lock>();
+  /** The watchers and locks handed out, for close(). */
+  readonly #handles = new StoreHandles();
   /** Backend paths of recently used keys: validating a key (a Unicode regex, a split) once, not per call. */
   readonly #paths = new Map<string, string>();
   #closed = false;
@@ -393,12 +394,15 @@ export class ConsulStore<V = string> implements Store<V> {
     if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
     const watcher = new Watcher<V>(
       userKey,
-      { recursive, ...(fromIndex !== undefined ? { fromIndex } : {}), ...(signal ? { signal } : {}) },
+      {
+        recursive,
+        ...(fromIndex !== undefined ? { fromIndex } : {}),
+        ...(signal ? { signal } : {}),
+        onEnd: this.#handles.forget,
+      },
       (sink) => this.#watches.run(sink, path, recursive || path === this.#keys.prefix, fromIndex, initial),
     );
-    this.#watchers.add(watcher);
-    watcher.on('end', () => this.#watchers.delete(watcher));
-    return watcher;
+    return this.#handles.watcher(watcher);
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
@@ -409,11 +413,7 @@ export class ConsulStore<V = string> implements Store<V> {
       minTtl: this.#minTtl,
       lockDelay: this.#lockDelay,
     };
-    const lock = await acquireStoreLock(settings, key, checked);
-    this.#locks.add(lock);
-    const forget = (): void => void this.#locks.delete(lock);
-    lock.once('lost', forget).once('released', forget);
-    return lock;
+    return this.#handles.lock(await acquireStoreLock(settings, key, checked));
   }
 
   /**
@@ -428,8 +428,7 @@ export class ConsulStore<V = string> implements Store<V> {
     checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
-    await Promise.all([...this.#locks].map((lock) => lock.release().catch(() => undefined)));
+    await this.#handles.close();
     if (this.#ownClient) await this.client.close();
   }
 

@@ -4,6 +4,7 @@ import {
   KeyExistsError,
   KeySpace,
   KeyTypeError,
+  StoreHandles,
   Watcher,
   acquireQueueLock,
   beginCall,
@@ -60,10 +61,8 @@ export class EtcdStore<V = string> implements Store<V> {
   readonly #ownClient: boolean;
   /** Values as etcd v2 text, and entries (see values.ts). */
   readonly #values: EtcdValues<V>;
-  readonly #watchers = new Set<{ close(): Promise<void> }>();
-  /** An ended watcher leaves `#watchers` (one function for all of them). */
-  readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
-  readonly #locks = new Set<Lock>();
+  /** The watchers and locks handed out, for close(). */
+  readonly #handles = new StoreHandles();
   #closed = false;
 
   constructor(options: EtcdStoreOptions<V> = {}) {
@@ -341,11 +340,13 @@ export class EtcdStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
     if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
-    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal, onEnd: this.#forget }, (sink) =>
-      runStoreWatch(this.client, this.#keys, this.#values, sink, path, recursive, fromIndex, initial),
+    const watcher = new Watcher<V>(
+      userKey,
+      { recursive, fromIndex, signal, onEnd: this.#handles.forget },
+      (sink) =>
+        runStoreWatch(this.client, this.#keys, this.#values, sink, path, recursive, fromIndex, initial),
     );
-    this.#watchers.add(watcher);
-    return watcher;
+    return this.#handles.watcher(watcher);
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
@@ -362,10 +363,7 @@ export class EtcdStore<V = string> implements Store<V> {
           ttl,
         },
       );
-      this.#locks.add(lock);
-      const forget = (): void => void this.#locks.delete(lock);
-      lock.once('lost', forget).once('released', forget);
-      return lock;
+      return this.#handles.lock(lock);
     } catch (error) {
       throw this.#fail(error, key);
     }
@@ -383,8 +381,7 @@ export class EtcdStore<V = string> implements Store<V> {
     checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
-    await Promise.all([...this.#locks].map((lock) => lock.release({ timeout: 5000 }).catch(() => undefined)));
+    await this.#handles.close({ timeout: 5000 });
     if (this.#ownClient) await this.client.close();
   }
 
