@@ -91,6 +91,8 @@ export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.j
 export { StoreHandles } from './store-handles.js';
 export {
   beginCall,
+  beginWatch,
+  type WatchStart,
   checkWait,
   checkTtl,
   checkOptions,

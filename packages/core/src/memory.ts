@@ -1,5 +1,5 @@
 import { decodeValue, utf8Codec, sameRaw, type Codec } from './codec.js';
-import { ClosedError, CompareFailedError, KeyExistsError, KeyNotFoundError, KeyTypeError } from './errors.js';
+import { CompareFailedError, KeyExistsError, KeyNotFoundError, KeyTypeError } from './errors.js';
 import { isReservedKey, joinKey, KeySpace } from './keys.js';
 import type { Lock } from './lock.js';
 import { acquireQueueLock } from './queue-lock.js';
@@ -24,8 +24,8 @@ import type {
 } from './types.js';
 import {
   beginCall,
+  beginWatch,
   checkFlags,
-  checkIndex,
   checkOptions,
   checkSwapCondition,
   checkOptionTable,
@@ -246,25 +246,20 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
-    if (this.#closed) throw new ClosedError();
-    const path = this.#keys.toBackend(key, { root: true });
-    const userKey = this.#keys.fromBackend(path)!;
-    if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
+    const start = beginWatch(options, this.#closed, this.#keys, key);
+    const { path, recursive, fromIndex, initial } = start;
     // The watch starts now, not when its loop first runs: the current state is read here, and the
     // loop replays whatever is written in between, so a write right after watch() is never missed.
-    const start =
+    const from =
       fromIndex !== undefined
         ? { fromIndex, initialEntries: [] }
         : {
             fromIndex: this.#backend.index + 1,
             initialEntries: initial ? this.#snapshotNodes(path, recursive) : [],
           };
-    const onEnd = this.#handles.forget;
-    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal, onEnd }, (sink) =>
-      this.#runWatch(sink, path, recursive, start.fromIndex, start.initialEntries),
+    return this.#handles.watch<V>(start, (sink) =>
+      this.#runWatch(sink, path, recursive, from.fromIndex, from.initialEntries),
     );
-    return this.#handles.watcher(watcher);
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {

@@ -1,5 +1,4 @@
 import {
-  ClosedError,
   InvalidArgumentError,
   KeyExistsError,
   KeySpace,
@@ -8,7 +7,7 @@ import {
   Watcher,
   backoffDelay,
   beginCall,
-  checkIndex,
+  beginWatch,
   checkOptionTable,
   checkOptions,
   checkSwapCondition,
@@ -387,22 +386,8 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
-    if (this.#closed) throw new ClosedError();
-    const path = this.#keys.toBackend(key, { root: true });
-    const userKey = this.#keys.fromBackend(path)!;
-    if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
-    const watcher = new Watcher<V>(
-      userKey,
-      {
-        recursive,
-        ...(fromIndex !== undefined ? { fromIndex } : {}),
-        ...(signal ? { signal } : {}),
-        onEnd: this.#handles.forget,
-      },
-      (sink) => this.#watches.run(sink, path, recursive || path === this.#keys.prefix, fromIndex, initial),
-    );
-    return this.#handles.watcher(watcher);
+    const start = beginWatch(options, this.#closed, this.#keys, key);
+    return this.#handles.watch<V>(start, (sink) => this.#watches.run(sink, start));
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {

@@ -4,6 +4,7 @@ import {
   runWatchLoop,
   type Entry,
   type WatchSink,
+  type WatchStart,
   type WatchTiming,
 } from '@polykv/core';
 import type { KvPair } from '../api/kv.js';
@@ -66,14 +67,11 @@ export class StoreWatches<V> {
    * restarted with lower indexes, and a blocking query on the old index would hide its changes for
    * the whole wait. Such a read's differences are followed by `resync`.
    */
-  run(
-    sink: WatchSink<V>,
-    path: string,
-    recursive: boolean,
-    fromIndex: number | undefined,
-    initial: boolean,
-  ): Promise<void> {
+  run(sink: WatchSink<V>, start: WatchStart): Promise<void> {
     const { client, keys, codec } = this.#parts;
+    const { path, fromIndex, initial } = start;
+    // The store's root is a folder: watched with everything below it.
+    const recursive = start.recursive || path === keys.prefix;
     const seen = new Map<string, Seen>();
     const local: LocalWatch = {
       key: keys.fromBackend(path) ?? '',

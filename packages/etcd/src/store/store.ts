@@ -1,5 +1,4 @@
 import {
-  ClosedError,
   InvalidArgumentError,
   KeyExistsError,
   KeySpace,
@@ -8,7 +7,7 @@ import {
   Watcher,
   acquireQueueLock,
   beginCall,
-  checkIndex,
+  beginWatch,
   checkNoFlags,
   checkOptionTable,
   checkOptions,
@@ -335,18 +334,10 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
-    if (this.#closed) throw new ClosedError();
-    const path = this.#keys.toBackend(key, { root: true });
-    const userKey = this.#keys.fromBackend(path)!;
-    if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
-    const watcher = new Watcher<V>(
-      userKey,
-      { recursive, fromIndex, signal, onEnd: this.#handles.forget },
-      (sink) =>
-        runStoreWatch(this.client, this.#keys, this.#values, sink, path, recursive, fromIndex, initial),
+    const start = beginWatch(options, this.#closed, this.#keys, key);
+    return this.#handles.watch<V>(start, (sink) =>
+      runStoreWatch(this.client, this.#keys, this.#values, sink, start),
     );
-    return this.#handles.watcher(watcher);
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {

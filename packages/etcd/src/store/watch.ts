@@ -1,4 +1,11 @@
-import { isReservedKey, runWatchLoop, type Entry, type KeySpace, type WatchSink } from '@polykv/core';
+import {
+  isReservedKey,
+  runWatchLoop,
+  type Entry,
+  type KeySpace,
+  type WatchSink,
+  type WatchStart,
+} from '@polykv/core';
 import type { EtcdResult } from '../api/keys.js';
 import type { EtcdClient } from '../client.js';
 import { EtcdPollSource } from '../watch/source.js';
@@ -17,10 +24,7 @@ export function runStoreWatch<V>(
   keys: KeySpace,
   values: EtcdValues<V>,
   sink: WatchSink<V>,
-  path: string,
-  recursive: boolean,
-  fromIndex: number | undefined,
-  initial: boolean,
+  { path, recursive, fromIndex, initial }: WatchStart,
 ): Promise<void> {
   const source = new EtcdPollSource<string>(
     client.waits,
