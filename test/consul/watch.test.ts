@@ -10,7 +10,8 @@ import {
 } from '@polykv/consul';
 import { FakeServer } from '../helpers/fake-server.js';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import type { ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
@@ -169,13 +170,7 @@ describe('ConsulWatch against a scripted agent', () => {
 describe('ConsulWatch against a real agent', () => {
   let agent: ConsulAgent;
   let client: ConsulClient;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = new ConsulClient({ address: agent.address, token: agent.token! });
-  });
-  after(async () => {
-    await client.close();
-  });
+  useAclFixture((fixture) => ({ agent, consul: client } = fixture));
 
   it('wakes on each change of a key, and not on unrelated writes', async () => {
     await client.kv.put('watch/a', 'v0');
