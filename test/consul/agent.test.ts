@@ -5,20 +5,10 @@ import { Agent as UndiciAgent } from 'undici';
 import { ConsulClient, isConsulError } from '@polykv/consul';
 import { stopAllServers, waitUntil } from '../helpers/processes.js';
 import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { AGENT_TOKEN_TYPES } from './endpoints/agent.js';
 import { rejectsWith, useAclFixture } from './fixture.js';
 
 after(stopAllServers);
-
-const TOKEN_TYPES = [
-  'default',
-  'agent',
-  'agent_master',
-  'replication',
-  'acl_token',
-  'acl_agent_token',
-  'acl_agent_master_token',
-  'acl_replication_token',
-] as const;
 
 describe('Consul agent endpoints against a real 1.8.7 agent', { timeout: 180_000 }, () => {
   let agent: ConsulAgent;
@@ -90,7 +80,7 @@ describe('Consul agent endpoints against a real 1.8.7 agent', { timeout: 180_000
     // The agent token stays the master token (anti-entropy needs it); the agent-master token must not
     // be the master token (the agent would resolve it to its limited agent-master rights first);
     // the default token becomes the anonymous one, which is what it means without one.
-    const values: Record<(typeof TOKEN_TYPES)[number], string> = {
+    const values: Record<(typeof AGENT_TOKEN_TYPES)[number], string> = {
       default: 'anonymous',
       acl_token: 'anonymous',
       agent: agent.token!,
@@ -100,7 +90,7 @@ describe('Consul agent endpoints against a real 1.8.7 agent', { timeout: 180_000
       replication: randomUUID(),
       acl_replication_token: randomUUID(),
     };
-    for (const type of TOKEN_TYPES) await consul.agent.updateToken(type, values[type]);
+    for (const type of AGENT_TOKEN_TYPES) await consul.agent.updateToken(type, values[type]);
     // The agent-master token now works for agent reads, and only as such.
     const agentMaster = new ConsulClient({ address: agent.address, token: values.acl_agent_master_token });
     try {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { ConsulClient, isConsulError, type ConsulError } from '@polykv/consul';
+import { ConsulClient, isConsulError, type ConsulClientOptions, type ConsulError } from '@polykv/consul';
+import { FakeServer } from '../helpers/fake-server.js';
 import { startConsulDev, type ConsulAgent, type ConsulOptions } from '../helpers/servers.js';
 
 /** A real dev agent with ACLs on, a client with the master token, and one with a token that has no policy. */
@@ -86,4 +87,36 @@ export async function rejectsWith(
   assert.equal(caught.code, code, caught.message);
   if (status !== undefined) assert.equal(caught.statusCode, status);
   return caught;
+}
+
+/**
+ * A scripted agent (a fake server) and a client of it, for the enclosing `describe`: started in a
+ * `before` and handed to `use`, closed in an `after`.
+ */
+export function useFakeAgent(
+  use: (fake: FakeServer, client: ConsulClient) => void,
+  options: Omit<ConsulClientOptions, 'address'> = {},
+): void {
+  let fake: FakeServer | undefined;
+  let client: ConsulClient | undefined;
+  before(async () => {
+    fake = await FakeServer.start();
+    client = new ConsulClient({ address: fake.address, ...options });
+    use(fake, client);
+  });
+  after(async () => {
+    await client?.close();
+    await fake?.close();
+  });
+}
+
+/** The ConsulError a call rejects with (fails the test if it resolves). */
+export async function failure(call: Promise<unknown>): Promise<ConsulError> {
+  try {
+    await call;
+  } catch (error) {
+    assert.ok(isConsulError(error), `a ConsulError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('the call should have failed');
 }

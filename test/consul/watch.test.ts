@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
   ConsulClient,
   ConsulWatch,
@@ -8,7 +8,8 @@ import {
   type KvPair,
   type QueryMeta,
 } from '@polykv/consul';
-import { FakeServer } from '../helpers/fake-server.js';
+import type { FakeServer } from '../helpers/fake-server.js';
+import { useFakeAgent } from './fixture.js';
 import { stopAllServers } from '../helpers/processes.js';
 import type { ConsulAgent } from '../helpers/servers.js';
 import { useAclFixture } from './fixture.js';
@@ -38,14 +39,7 @@ const fast = { minInterval: 0, backoffBase: 1, backoffMax: 5, random: () => 0 };
 describe('ConsulWatch against a scripted agent', () => {
   let fake: FakeServer;
   let client: ConsulClient;
-  before(async () => {
-    fake = await FakeServer.start();
-    client = new ConsulClient({ address: fake.address });
-  });
-  after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  useFakeAgent((server, made) => ([fake, client] = [server, made]));
 
   const raw = (path: string) => async (options: object) => {
     const { data, meta } = await client.request<unknown>({ method: 'GET', path, options });
