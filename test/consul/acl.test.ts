@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { createSign, generateKeyPairSync, randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { ConsulClient, isConsulError } from '@polykv/consul';
+import { after, describe, it } from 'node:test';
+import { ConsulClient } from '@polykv/consul';
 import { stopAllServers, waitUntil } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { rejectsWith, useAclFixture } from './fixture.js';
 
 after(stopAllServers);
-
-/** Asserts that `promise` rejects with a ConsulError of `code` (and `status`), and returns it. */
-async function rejectsWith(promise: Promise<unknown>, code: string, status?: number) {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(isConsulError(caught), `a ConsulError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (status !== undefined) assert.equal(caught.statusCode, status);
-  return caught;
-}
 
 /** A compact RS256 JWT, signed with `key`. */
 function signJwt(claims: Record<string, unknown>, key: string): string {
@@ -29,15 +16,8 @@ function signJwt(claims: Record<string, unknown>, key: string): string {
 }
 
 describe('Consul ACL endpoints against a real 1.8.7 agent', { timeout: 120_000 }, () => {
-  let agent: ConsulAgent;
   let consul: ConsulClient;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-  });
-  after(async () => {
-    await consul?.close();
-  });
+  useAclFixture((fixture) => ({ consul } = fixture));
 
   /** Reads a KV key as `token` through the raw request path (the KV group is not under test here). */
   const readKey = (key: string, token: string) =>

@@ -1,54 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { Agent as UndiciAgent } from 'undici';
 import { ConsulClient, isConsulError } from '@polykv/consul';
 import { stopAllServers, waitUntil } from '../helpers/processes.js';
 import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { AGENT_TOKEN_TYPES } from './endpoints/agent.js';
+import { rejectsWith, useAclFixture } from './fixture.js';
 
 after(stopAllServers);
-
-/** Asserts that `promise` rejects with a ConsulError of `code` (and `status`), and returns it. */
-async function rejectsWith(promise: Promise<unknown>, code: string, status?: number) {
-  let caught: unknown;
-  await assert.rejects(promise, (error: unknown) => {
-    caught = error;
-    return true;
-  });
-  assert.ok(isConsulError(caught), `a ConsulError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (status !== undefined) assert.equal(caught.statusCode, status);
-  return caught;
-}
-
-const TOKEN_TYPES = [
-  'default',
-  'agent',
-  'agent_master',
-  'replication',
-  'acl_token',
-  'acl_agent_token',
-  'acl_agent_master_token',
-  'acl_replication_token',
-] as const;
 
 describe('Consul agent endpoints against a real 1.8.7 agent', { timeout: 180_000 }, () => {
   let agent: ConsulAgent;
   let consul: ConsulClient;
   let deniedToken: string;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    consul = new ConsulClient({ address: agent.address, token: agent.token });
-    const denied = await consul.request<{ SecretID: string }>({
-      method: 'PUT',
-      path: '/v1/acl/token',
-      body: { Description: 'no policies' },
-    });
-    deniedToken = denied.data.SecretID;
-  });
-  after(async () => {
-    await consul?.close();
-  });
+  useAclFixture((fixture) => ({ agent, consul, noRightsToken: deniedToken } = fixture));
 
   it('self, members, host, metrics (JSON and Prometheus)', async () => {
     const self = await consul.agent.self();
@@ -114,7 +80,7 @@ describe('Consul agent endpoints against a real 1.8.7 agent', { timeout: 180_000
     // The agent token stays the master token (anti-entropy needs it); the agent-master token must not
     // be the master token (the agent would resolve it to its limited agent-master rights first);
     // the default token becomes the anonymous one, which is what it means without one.
-    const values: Record<(typeof TOKEN_TYPES)[number], string> = {
+    const values: Record<(typeof AGENT_TOKEN_TYPES)[number], string> = {
       default: 'anonymous',
       acl_token: 'anonymous',
       agent: agent.token!,
@@ -124,7 +90,7 @@ describe('Consul agent endpoints against a real 1.8.7 agent', { timeout: 180_000
       replication: randomUUID(),
       acl_replication_token: randomUUID(),
     };
-    for (const type of TOKEN_TYPES) await consul.agent.updateToken(type, values[type]);
+    for (const type of AGENT_TOKEN_TYPES) await consul.agent.updateToken(type, values[type]);
     // The agent-master token now works for agent reads, and only as such.
     const agentMaster = new ConsulClient({ address: agent.address, token: values.acl_agent_master_token });
     try {

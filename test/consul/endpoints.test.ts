@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConsulClient } from '@polykv/consul';
-import { FakeServer } from '../helpers/fake-server.js';
+import type { FakeServer } from '../helpers/fake-server.js';
+import { useFakeAgent } from './fixture.js';
 import { repoPath } from '../helpers/processes.js';
 import { groups } from './endpoints/index.js';
 import type { EndpointRow } from './endpoints/table.js';
@@ -19,14 +20,7 @@ const PENDING = modules.flatMap((module) => module.pending);
 describe('Consul endpoint table', () => {
   let fake: FakeServer;
   let client: ConsulClient;
-  before(async () => {
-    fake = await FakeServer.start();
-    client = new ConsulClient({ address: fake.address });
-  });
-  after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  useFakeAgent((server, made) => ([fake, client] = [server, made]));
 
   for (const [group, rows] of loaded) {
     describe(group, () => {

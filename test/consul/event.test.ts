@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConsulClient, decodeText, eventIdToIndex, isConsulError, type UserEvent } from '@polykv/consul';
 import { FakeServer } from '../helpers/fake-server.js';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
@@ -37,15 +37,8 @@ describe('event.idToIndex', () => {
 });
 
 describe('events against a real agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let client: ConsulClient;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = new ConsulClient({ address: agent.address, token: agent.token! });
-  });
-  after(async () => {
-    await client.close();
-  });
+  useAclFixture((fixture) => ({ consul: client } = fixture));
 
   it('fires an event with a payload and lists it; the list index is idToIndex of the last ID', async () => {
     const fired = await client.event.fire('deploy', 'v1.2.3');

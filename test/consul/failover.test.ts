@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ConsulClient, isConsulError, type ConsulError } from '@polykv/consul';
+import { ConsulClient, isConsulError } from '@polykv/consul';
 import { FakeServer } from '../helpers/fake-server.js';
-
-/** The ConsulError a call rejects with (fails the test if it resolves). */
-async function failure(call: Promise<unknown>): Promise<ConsulError> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(isConsulError(error), `a ConsulError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('the call should have failed');
-}
+import { failure } from './fixture.js';
 
 /** A port nothing listens on (connections are refused). */
 async function deadPort(): Promise<number> {

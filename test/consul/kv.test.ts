@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConsulClient, isConsulError, kvText, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import type { ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
@@ -12,13 +13,7 @@ const isCode = (code: ConsulError['code']) => (error: unknown) => isConsulError(
 describe('KV against a real agent (ACLs on)', () => {
   let agent: ConsulAgent;
   let client: ConsulClient;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = new ConsulClient({ address: agent.address, token: agent.token! });
-  });
-  after(async () => {
-    await client.close();
-  });
+  useAclFixture((fixture) => ({ agent, consul: client } = fixture));
 
   it('stores text, bytes and empty values; get, getRaw and 404 → null with an index', async () => {
     assert.equal(await client.kv.put('kv/text', 'héllo'), true);

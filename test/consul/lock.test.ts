@@ -1,28 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConsulClient, LOCK_FLAG_VALUE, isConsulError, kvText, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import type { ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
 describe('ConsulLock against a real agent (ACLs on)', () => {
   let agent: ConsulAgent;
-  const clients: ConsulClient[] = [];
   let client: ConsulClient;
-  const newClient = (token = agent.token!): ConsulClient => {
-    const created = new ConsulClient({ address: agent.address, token });
-    clients.push(created);
-    return created;
-  };
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = newClient();
-  });
-  after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
+  let newClient: (token?: string) => ConsulClient;
+  useAclFixture((fixture) => {
+    ({ agent, consul: client } = fixture);
+    newClient = (token) => fixture.client(token);
   });
 
   it('excludes: 4 clients × 3 rounds on a shared counter, never two holders', async () => {

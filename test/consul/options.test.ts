@@ -1,42 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { isPolykvError, openStore } from '@polykv/core';
 import { ConsulClient, createConsulStore, isConsulError } from '@polykv/consul';
-import { FakeServer } from '../helpers/fake-server.js';
+import { namesArgument } from '../helpers/expect.js';
+import type { FakeServer } from '../helpers/fake-server.js';
+import { useFakeAgent } from './fixture.js';
 
 // The native Consul client's options: constructor and every call's bag (checked once, in the
 // request function). A misspelled or misplaced option is CONSUL_INVALID_ARGUMENT naming it, and
 // nothing is sent. (The Store's are in conformance.)
 
-function nativeNames(option: string): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(isConsulError(error), String(error));
-    assert.equal(error.code, 'CONSUL_INVALID_ARGUMENT', error.message);
-    assert.equal(error.argument, option, error.message);
-    return true;
-  };
-}
-
-function storeNames(option: string): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(isPolykvError(error), String(error));
-    assert.equal(error.code, 'INVALID_ARGUMENT', error.message);
-    assert.equal((error as { argument?: string }).argument, option, error.message);
-    return true;
-  };
-}
+const nativeNames = (option: string) => namesArgument(isConsulError, 'CONSUL_INVALID_ARGUMENT', option);
+const storeNames = (option: string) => namesArgument(isPolykvError, 'INVALID_ARGUMENT', option);
 
 describe('consul client options are checked', () => {
   let fake: FakeServer;
   let client: ConsulClient;
-  before(async () => {
-    fake = await FakeServer.start();
-    client = new ConsulClient({ address: fake.address });
-  });
-  after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  useFakeAgent((server, made) => ([fake, client] = [server, made]));
 
   it('the constructor: unknown keys, wrong types, nested tls/basicAuth/defaults/sharedWatches', () => {
     assert.throws(() => new ConsulClient({ adress: 'h:8500' } as object), nativeNames('adress'));

@@ -2,18 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, isConsulError, type ConsulError } from '@polykv/consul';
-import { FakeServer } from '../helpers/fake-server.js';
-
-/** The ConsulError a call rejects with (fails the test if it resolves). */
-async function failure(call: Promise<unknown>): Promise<ConsulError> {
-  try {
-    await call;
-  } catch (error) {
-    assert.ok(isConsulError(error), `a ConsulError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('the call should have failed');
-}
+import type { FakeServer } from '../helpers/fake-server.js';
+import { failure, useFakeAgent } from './fixture.js';
 
 /** A raw HTTP server for answers the recording fake cannot give (late, cut off, never). */
 async function rawServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<{
@@ -40,13 +30,10 @@ describe('Transport behaviour (recording server)', () => {
   const TOKEN = '5e3f0a1c-secret-token-value';
   let fake: FakeServer;
   let client: ConsulClient;
-  before(async () => {
-    fake = await FakeServer.start();
-    client = new ConsulClient({ address: fake.address, token: TOKEN, dc: 'dc1', defaults: { stale: true } });
-  });
-  after(async () => {
-    await client.close();
-    await fake.close();
+  useFakeAgent((server, made) => ([fake, client] = [server, made]), {
+    token: TOKEN,
+    dc: 'dc1',
+    defaults: { stale: true },
   });
 
   it('merges per-call options over the client defaults', async () => {

@@ -1,27 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConsulClient, SEMAPHORE_FLAG_VALUE, isConsulError, kvText, type ConsulError } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
 describe('ConsulSemaphore against a real agent (ACLs on)', () => {
-  let agent: ConsulAgent;
-  const clients: ConsulClient[] = [];
   let client: ConsulClient;
-  const newClient = (): ConsulClient => {
-    const created = new ConsulClient({ address: agent.address, token: agent.token! });
-    clients.push(created);
-    return created;
-  };
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = newClient();
-  });
-  after(async () => {
-    await Promise.all(clients.map((c) => c.close()));
+  let newClient: () => ConsulClient;
+  useAclFixture((fixture) => {
+    client = fixture.consul;
+    newClient = () => fixture.client();
   });
 
   it('admits at most `limit` holders among 5 contenders, and every contender gets a turn', async () => {

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConsulClient, isConsulError, kvText } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
 describe('snapshots against a real agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let client: ConsulClient;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = new ConsulClient({ address: agent.address, token: agent.token! });
-  });
-  after(async () => {
-    await client.close();
-  });
+  useAclFixture((fixture) => ({ consul: client } = fixture));
 
   it('saves, then restores the saved state (bytes and stream)', async () => {
     await client.kv.put('snap/a', 'before');

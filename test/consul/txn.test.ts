@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConsulClient, isConsulError, kvText, type TxnOp } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
 describe('txn against a real agent (ACLs on)', () => {
-  let agent: ConsulAgent;
   let client: ConsulClient;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = new ConsulClient({ address: agent.address, token: agent.token! });
-  });
-  after(async () => {
-    await client.close();
-  });
+  useAclFixture((fixture) => ({ consul: client } = fixture));
 
   it('commits several KV operations at once, with base64 values and exact flags', async () => {
     const response = await client.txn.apply([

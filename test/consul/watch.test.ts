@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
   ConsulClient,
   ConsulWatch,
@@ -8,9 +8,11 @@ import {
   type KvPair,
   type QueryMeta,
 } from '@polykv/consul';
-import { FakeServer } from '../helpers/fake-server.js';
+import type { FakeServer } from '../helpers/fake-server.js';
+import { useFakeAgent } from './fixture.js';
 import { stopAllServers } from '../helpers/processes.js';
-import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
+import type { ConsulAgent } from '../helpers/servers.js';
+import { useAclFixture } from './fixture.js';
 
 after(stopAllServers);
 
@@ -37,14 +39,7 @@ const fast = { minInterval: 0, backoffBase: 1, backoffMax: 5, random: () => 0 };
 describe('ConsulWatch against a scripted agent', () => {
   let fake: FakeServer;
   let client: ConsulClient;
-  before(async () => {
-    fake = await FakeServer.start();
-    client = new ConsulClient({ address: fake.address });
-  });
-  after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  useFakeAgent((server, made) => ([fake, client] = [server, made]));
 
   const raw = (path: string) => async (options: object) => {
     const { data, meta } = await client.request<unknown>({ method: 'GET', path, options });
@@ -175,13 +170,7 @@ describe('ConsulWatch against a scripted agent', () => {
 describe('ConsulWatch against a real agent', () => {
   let agent: ConsulAgent;
   let client: ConsulClient;
-  before(async () => {
-    agent = await startConsulDev({ acl: true });
-    client = new ConsulClient({ address: agent.address, token: agent.token! });
-  });
-  after(async () => {
-    await client.close();
-  });
+  useAclFixture((fixture) => ({ agent, consul: client } = fixture));
 
   it('wakes on each change of a key, and not on unrelated writes', async () => {
     await client.kv.put('watch/a', 'v0');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { isPolykvError } from '@polykv/core';
 import { createEtcdStore, EtcdClient, isEtcdError, type EtcdWatchEvent } from '@polykv/etcd';
 import { stopAllServers } from '../helpers/processes.js';
-import { startEtcd, type EtcdMember } from '../helpers/servers.js';
+import type { EtcdMember } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { eventually, portOf } from './util.js';
+import { eventually, portOf, useMember } from './util.js';
 
 after(stopAllServers);
 
@@ -21,13 +21,7 @@ function code(expected: string, errorCode?: number) {
 describe('etcd native keys API (real member)', { timeout: 120_000 }, () => {
   let member: EtcdMember;
   let etcd: EtcdClient;
-  before(async () => {
-    member = await startEtcd();
-    etcd = new EtcdClient({ hosts: member.host });
-  });
-  after(async () => {
-    await etcd.close();
-  });
+  useMember((started, client) => ([member, etcd] = [started, client]));
 
   it('get of a missing key rejects with errorCode 100 and the index', async () => {
     await assert.rejects(etcd.keys.get('nope'), (error: unknown) => {

@@ -2,28 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isPolykvError, openStore } from '@polykv/core';
 import { createEtcdStore, EtcdClient, isEtcdError } from '@polykv/etcd';
+import { namesArgument } from '../helpers/expect.js';
 import { FakeServer } from '../helpers/fake-server.js';
 
 // The native etcd client's options: constructor and every call's bag. A misspelled or misplaced
 // option is ETCD_INVALID_ARGUMENT naming it, and nothing is sent. (The Store's are in conformance.)
 
-function nativeNames(option: string): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(isEtcdError(error), String(error));
-    assert.equal(error.code, 'ETCD_INVALID_ARGUMENT', error.message);
-    assert.equal(error.argument, option, error.message);
-    return true;
-  };
-}
-
-function storeNames(option: string): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(isPolykvError(error), String(error));
-    assert.equal(error.code, 'INVALID_ARGUMENT', error.message);
-    assert.equal((error as { argument?: string }).argument, option, error.message);
-    return true;
-  };
-}
+const nativeNames = (option: string) => namesArgument(isEtcdError, 'ETCD_INVALID_ARGUMENT', option);
+const storeNames = (option: string) => namesArgument(isPolykvError, 'INVALID_ARGUMENT', option);
 
 describe('etcd client options are checked', () => {
   let fake: FakeServer;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { binaryCodec, isPolykvError, jsonCodec, openStore, type PolykvErrorCode } from '@polykv/core';
 import { createEtcdStore, EtcdClient, isEtcdError } from '@polykv/etcd';
 import { stopAllServers } from '../helpers/processes.js';
-import { startEtcd, type EtcdMember } from '../helpers/servers.js';
+import type { EtcdMember } from '../helpers/servers.js';
+import { useMember } from './util.js';
 
 after(stopAllServers);
 
@@ -26,14 +27,7 @@ const NOT_UTF8 = new Uint8Array([0xff, 0xfe, 0x00, 0x01, 0x61, 0x62, 0x63]);
 describe('etcd Store: values as text, bytes only by opt-in', () => {
   let member: EtcdMember;
   let etcd: EtcdClient;
-
-  before(async () => {
-    member = await startEtcd();
-    etcd = new EtcdClient({ hosts: member.host });
-  });
-  after(async () => {
-    await etcd?.close();
-  });
+  useMember((started, client) => ([member, etcd] = [started, client]));
 
   it('text written by another tool reads as its own bytes with binaryCodec (no base64 decoding)', async () => {
     await etcd.keys.set('t/hello', 'hello world');

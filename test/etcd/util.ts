@@ -1,4 +1,6 @@
-import { startEtcdCluster, type EtcdCluster } from '../helpers/servers.js';
+import { after, before } from 'node:test';
+import { EtcdClient } from '@polykv/etcd';
+import { startEtcd, startEtcdCluster, type EtcdCluster, type EtcdMember } from '../helpers/servers.js';
 
 export { startCustomEtcd } from '../helpers/servers.js';
 
@@ -29,4 +31,18 @@ export async function eventually(
 
 export function portOf(host: string): number {
   return Number(host.slice(host.lastIndexOf(':') + 1));
+}
+
+/**
+ * A member and a client of it for the enclosing `describe`: started in a `before` and handed to
+ * `use`, the client closed in an `after` (the member stops with the test process's servers).
+ */
+export function useMember(use: (member: EtcdMember, client: EtcdClient) => void): void {
+  let client: EtcdClient | undefined;
+  before(async () => {
+    const member = await startEtcd();
+    client = new EtcdClient({ hosts: member.host });
+    use(member, client);
+  });
+  after(() => client?.close());
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -58,5 +59,16 @@ describe('the repository stands on its own', () => {
       }
     }
     assert.deepEqual(outside, []);
+  });
+
+  it('has no import cycle between source files (scripts/import-cycles.mjs over packages and test)', () => {
+    // A cycle ties files together so that neither can be read, tested or moved alone; the script
+    // counts `import type` too, since a cycle of types ties them just the same.
+    const run = spawnSync(process.execPath, [join(root, 'scripts/import-cycles.mjs'), 'packages', 'test'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 0, `import cycles found:\n${run.stdout}${run.stderr}`);
+    assert.match(run.stdout, / 0 import cycles\n$/);
   });
 });

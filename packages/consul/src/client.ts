@@ -24,7 +24,8 @@ import {
   type ConsulResult,
   type SharedWatchOptions,
 } from './options.js';
-import { Transport, type RequestSpec, type ResponseOf } from './request.js';
+import { Transport } from './request.js';
+import type { RequestSpec, ResponseOf } from './wire.js';
 import { ConsulSemaphore, type ConsulSemaphoreOptions } from './semaphore.js';
 import { ConsulWatch, type ConsulWatchOptions } from './watch/consul-watch.js';
 import { SharedKvReads } from './watch/shared-polls.js';

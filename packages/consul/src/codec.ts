@@ -121,3 +121,51 @@ export function stringifyWithBigInt(value: unknown): string {
     typeof item === 'bigint' ? `${BIGINT_MARK}${item.toString()}` : item,
   ).replace(BIGINT_STRING, '$1');
 }
+
+/** Escapes each segment of a key or ID path, keeping the `/` between segments. */
+export function escapePath(value: string): string {
+  // Most keys hold only characters encodeURIComponent keeps: nothing to split, escape or join.
+  if (PLAIN_PATH.test(value)) return value;
+  return value.split('/').map(encodeURIComponent).join('/');
+}
+
+/** Characters `encodeURIComponent` leaves as they are, plus the `/` between segments. */
+const PLAIN_PATH = /^[\w\-.!~*'()/]*$/;
+
+/** Formats a duration for Consul (`wait`, `TTL`): numbers are ms; strings pass through. */
+export function formatDuration(value: number | string): string {
+  if (typeof value === 'string') return value;
+  if (!Number.isFinite(value) || value < 0) {
+    throw new ConsulError(
+      'CONSUL_INVALID_ARGUMENT',
+      `a duration must be a finite number of ms >= 0, got ${value}`,
+    );
+  }
+  // Consul rounds sub-millisecond waits down to zero, which means "no wait": round up instead.
+  return `${Math.ceil(value)}ms`;
+}
+
+/** Parses a Consul duration string (`'1m30s'`, `'250ms'`) or ms number into ms. */
+export function durationMs(value: number | string): number {
+  if (typeof value === 'number') return value;
+  let total = 0;
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
+  const pattern = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+  let matched = '';
+  for (const match of value.matchAll(pattern)) {
+    total += Number(match[1]) * units[match[2]!]!;
+    matched += match[0];
+  }
+  if (matched !== value || value === '') {
+    throw new ConsulError('CONSUL_INVALID_ARGUMENT', `not a Consul duration: ${JSON.stringify(value)}`);
+  }
+  return total;
+}

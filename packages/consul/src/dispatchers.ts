@@ -1,7 +1,6 @@
-import { SplitDispatcher } from '@polykv/core';
+import { SplitDispatcher, tlsConnectOptions } from '@polykv/core';
 import { Agent } from 'undici';
 import type { ConsulClientOptions } from './options.js';
-import { tlsConnectOptions } from './request.js';
 
 /** A blocking query: `?index=` (KV, catalog, health, ...) or `?hash=` (agent endpoints). */
 const BLOCKING = /[?&](?:index|hash)=/;

@@ -11,7 +11,7 @@ export type {
   ConsulResult,
   SharedWatchOptions,
 } from './options.js';
-export { escapePath, formatDuration, durationMs, type RequestSpec, type ResponseOf } from './request.js';
+export type { RequestSpec, ResponseOf } from './wire.js';
 export * from './api/status.js';
 // Every endpoint group's class and types. Type names are unique across groups (prefix generic ones).
 export * from './api/acl.js';
@@ -44,4 +44,6 @@ export {
 export * from './lock.js';
 export * from './semaphore.js';
 // The polykv Store over Consul (and `openStore('consul://...')`).
-export { createConsulStore, ConsulStore, storeFromUrl, type ConsulStoreOptions } from './store.js';
+export { createConsulStore, ConsulStore } from './store/store.js';
+export type { ConsulStoreOptions } from './store/common.js';
+export { storeFromUrl } from './store/url.js';

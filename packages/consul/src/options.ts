@@ -1,4 +1,10 @@
-import { optionProblem, type OptionTable, type OptionTableOf } from '@polykv/core';
+import {
+  TLS_OPTIONS,
+  optionProblem,
+  type OptionTable,
+  type OptionTableOf,
+  type TlsOptions,
+} from '@polykv/core';
 import type { Dispatcher } from 'undici';
 import { ConsulError } from './errors.js';
 
@@ -51,20 +57,8 @@ export interface QueryOptions extends ConsulCallOptions {
 /** Options of write calls. */
 export type WriteOptions = ConsulCallOptions;
 
-/** TLS settings for `https` agents. */
-export interface ConsulTlsOptions {
-  ca?: string | Buffer | (string | Buffer)[];
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  passphrase?: string;
-  /** The name to verify the certificate against (SNI). */
-  servername?: string;
-  /**
-   * Verify the agent's certificate. Turn off only for throw-away test agents.
-   * @defaultValue true
-   */
-  rejectUnauthorized?: boolean;
-}
+/** TLS settings for `https` agents (core's `TlsOptions`). */
+export type ConsulTlsOptions = TlsOptions;
 
 /** Options of {@link ConsulClient}. */
 export interface ConsulClientOptions {
@@ -214,14 +208,7 @@ const CLIENT_OPTIONS = {
 } satisfies OptionTableOf<ConsulClientOptions>;
 
 const NESTED: Record<string, OptionTable> = {
-  tls: {
-    ca: ['string', 'object', 'array'],
-    cert: ['string', 'object'],
-    key: ['string', 'object'],
-    passphrase: 'string',
-    servername: 'string',
-    rejectUnauthorized: 'boolean',
-  } satisfies OptionTableOf<ConsulTlsOptions>,
+  tls: TLS_OPTIONS,
   basicAuth: { username: 'string', password: 'string' } satisfies OptionTableOf<
     NonNullable<ConsulClientOptions['basicAuth']>
   >,

@@ -1,7 +1,16 @@
-import type { SessionCreateRequest } from './api/session.js';
-import type { ConsulClient } from './client.js';
+import type { Kv } from './api/kv.js';
+import type { Session, SessionCreateRequest } from './api/session.js';
 import type { WriteOptions } from './options.js';
-import { durationMs } from './request.js';
+import { durationMs } from './codec.js';
+
+/**
+ * What locks, semaphores and their sessions use of a `ConsulClient`: its KV and session endpoints
+ * (named here, not as the client, which makes locks and semaphores itself).
+ */
+export interface CoordinationClient {
+  readonly kv: Kv;
+  readonly session: Session;
+}
 
 /**
  * A session made for a lock or a semaphore and renewed in the background (`session.renewPeriodic`)
@@ -26,7 +35,7 @@ export class RenewedSession {
   }
 
   static async start(
-    client: ConsulClient,
+    client: CoordinationClient,
     request: SessionCreateRequest & { TTL: number | string },
     call: WriteOptions,
     onLost: (cause: unknown) => void,

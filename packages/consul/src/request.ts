@@ -4,79 +4,24 @@ import {
   deadline,
   errorCode,
   keepText,
-  MAX_TIMER_MS,
   readCapped,
   safeParseError,
-  TimeoutError,
+  tlsConnectOptions,
   type Deadline,
 } from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
+import { CallDeadlines } from './call-deadlines.js';
+import { durationMs } from './codec.js';
+import { normalizeAgent } from './connect.js';
 import { ConsulError, isConsulError, type AgentFailure } from './errors.js';
 import {
   checkConsulOptions,
   QUERY_OPTIONS,
   type ConsulClientOptions,
-  type ConsulTlsOptions,
   type QueryMeta,
   type QueryOptions,
 } from './options.js';
-
-type QueryValue = string | number | boolean | bigint | undefined | null | readonly string[];
-
-/** One Consul HTTP call, as an endpoint method describes it to {@link Transport.request}. */
-export interface RequestSpec {
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
-  /** The path with every dynamic segment already escaped (see `escapePath`), e.g. `/v1/kv/a%20b`. */
-  path: string;
-  /** Endpoint parameters. `true` sends a bare flag (`?recurse`), `false`/`undefined`/`null` nothing. */
-  query?: Record<string, QueryValue>;
-  /**
-   * An object is sent as JSON; a string or bytes as they are (with Content-Length); a `Readable`
-   * is streamed (chunked, so it can be sent only once).
-   */
-  body?: unknown;
-  /** The caller's options (merged over the client's defaults here, and only here). */
-  options?: QueryOptions | undefined;
-  /** Statuses that count as success. @defaultValue [200] */
-  ok?: readonly number[];
-  /** Resolve `data: null` on 404, where the API means "absent". */
-  nullOn404?: boolean;
-  /**
-   * How to read a successful body: JSON (default), text, bytes, the `true`/`false` body of CAS and
-   * lock calls (`bool`), nothing, or the undici body stream for the caller to consume (`stream`).
-   */
-  read?: 'json' | 'text' | 'bytes' | 'bool' | 'none' | 'stream';
-  /** Parses JSON text (e.g. losslessly for uint64 fields) instead of `JSON.parse`. */
-  parse?: (text: string) => unknown;
-  /**
-   * Checks the shape of the parsed JSON answer: returns what is wrong with it, or `undefined`. A
-   * wrong shape is `CONSUL_BAD_RESPONSE`: nothing the agent did not confirm passes as a success.
-   */
-  check?: (data: unknown, status: number) => string | undefined;
-  /**
-   * Safe to send again to another agent even if the first may have applied it. Reads are; most
-   * writes are not (session create, event fire, CAS). Only used with the client's `failover`.
-   * @defaultValue true for GET, false otherwise
-   */
-  idempotent?: boolean;
-  /** Extra headers. */
-  headers?: Record<string, string>;
-  /** The body is JSON text already: sent as it is, with `content-type: application/json`. */
-  json?: boolean;
-  /**
-   * Options of the endpoint's own that `options` may carry (the endpoint reads them itself, e.g.
-   * `tag`): any other key than these and {@link QUERY_OPTIONS} is `CONSUL_INVALID_ARGUMENT`.
-   */
-  extraOptions?: readonly string[];
-}
-
-/** What {@link Transport.request} resolves. */
-export interface ResponseOf<T> {
-  status: number;
-  data: T;
-  meta: QueryMeta;
-  headers: Record<string, string | string[] | undefined>;
-}
+import { hasQuery, queryString, readMeta, type RequestSpec, type ResponseOf } from './wire.js';
 
 const DEFAULT_TIMEOUT = 10_000;
 const DEFAULT_BLOCKING_WAIT = 5 * 60_000;
@@ -84,276 +29,11 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 const NO_DEFAULTS: QueryOptions = Object.freeze({});
 
 /**
- * The deadline of one call without a caller signal: what `deadline()` gives, without a timer, an
- * AbortController or an AbortSignal of its own. It is handed to undici as the request's `signal`
- * (undici accepts any EventEmitter-like object with `aborted`, `reason`, `once` and
- * `removeListener`), and the client's {@link CallDeadlines} fires it when its time is up.
- */
-class CallDeadline implements Deadline {
-  aborted = false;
-  reason: unknown = undefined;
-  /** The call settled: nothing to fire. */
-  settled = false;
-  next: CallDeadline | undefined = undefined;
-  #listener: (() => void) | undefined = undefined;
-  #more: (() => void)[] | undefined = undefined;
-
-  constructor(
-    readonly due: number,
-    readonly timeoutMs: number,
-    private readonly owner: CallDeadlines,
-  ) {}
-
-  get signal(): AbortSignal {
-    return this as unknown as AbortSignal;
-  }
-
-  on(_event: 'abort', listener: () => void): this {
-    return this.once(_event, listener);
-  }
-
-  once(_event: 'abort', listener: () => void): this {
-    if (this.#listener === undefined) this.#listener = listener;
-    else (this.#more ??= []).push(listener);
-    return this;
-  }
-
-  removeListener(_event: 'abort', listener: () => void): this {
-    if (this.#listener === listener) this.#listener = undefined;
-    else if (this.#more) {
-      const at = this.#more.indexOf(listener);
-      if (at !== -1) this.#more.splice(at, 1);
-    }
-    return this;
-  }
-
-  error(cause?: unknown): TimeoutError {
-    return new TimeoutError(`timed out after ${this.timeoutMs} ms`, { timeoutMs: this.timeoutMs, cause });
-  }
-
-  dispose(): void {
-    this.settled = true;
-    this.owner.settled(this);
-  }
-
-  fire(): void {
-    if (this.settled || this.aborted) return;
-    this.aborted = true;
-    this.reason = new TimeoutError(`timed out after ${this.timeoutMs} ms`, { timeoutMs: this.timeoutMs });
-    const first = this.#listener;
-    const more = this.#more;
-    this.#listener = undefined;
-    this.#more = undefined;
-    first?.();
-    if (more) for (const listener of more) listener();
-  }
-}
-
-/**
- * The deadlines of a client's calls without a caller signal, under one timer. Calls with the same
- * timeout fall due in the order they started, so each timeout has a FIFO queue; the timer is armed
- * for the earliest head and re-armed when it fires, i.e. about once per timeout period under load
- * instead of a setTimeout/clearTimeout (and an AbortController) per call. The timer is unref'd: a
- * call in flight holds a socket (connecting, writing or reading), which keeps the process alive.
- */
-class CallDeadlines {
-  readonly #queues = new Map<number, { head: CallDeadline | undefined; tail: CallDeadline | undefined }>();
-  #timer: NodeJS.Timeout | undefined;
-  #armedAt = Infinity;
-
-  start(timeoutMs: number, now: number): CallDeadline {
-    const call = new CallDeadline(now + Math.max(1, Math.ceil(timeoutMs)), timeoutMs, this);
-    let queue = this.#queues.get(timeoutMs);
-    if (queue === undefined) {
-      queue = { head: call, tail: call };
-      this.#queues.set(timeoutMs, queue);
-    } else if (queue.tail === undefined) {
-      queue.head = queue.tail = call;
-    } else {
-      queue.tail.next = call;
-      queue.tail = call;
-    }
-    if (call.due < this.#armedAt) this.#arm(call.due, now);
-    return call;
-  }
-
-  /** Drops settled calls from the head of their queue, so a queue holds only calls in flight. */
-  settled(call: CallDeadline): void {
-    const queue = this.#queues.get(call.timeoutMs);
-    if (queue?.head !== call) return;
-    let head: CallDeadline | undefined = call;
-    while (head?.settled) head = head.next;
-    queue.head = head;
-    if (head === undefined) {
-      queue.tail = undefined;
-      // Distinct timeouts (blocking queries derive theirs from `wait`) must not pile up.
-      if (this.#queues.size > 8) this.#queues.delete(call.timeoutMs);
-    }
-  }
-
-  /** Stops the timer once no call is in flight (after the client closed). */
-  close(): void {
-    for (const queue of this.#queues.values()) if (queue.head !== undefined) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#armedAt = Infinity;
-  }
-
-  #arm(at: number, now: number): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#armedAt = at;
-    // Past setTimeout's limit the sweep runs early, finds nothing due and re-arms.
-    this.#timer = setTimeout(() => this.#sweep(), Math.min(MAX_TIMER_MS, Math.max(1, at - now)));
-    this.#timer.unref();
-  }
-
-  #sweep(): void {
-    this.#timer = undefined;
-    this.#armedAt = Infinity;
-    const now = Date.now();
-    let earliest = Infinity;
-    for (const queue of this.#queues.values()) {
-      let head = queue.head;
-      while (head !== undefined && (head.settled || head.due <= now)) {
-        // Unlink first: firing settles the call (and calls `settled`) synchronously or later.
-        const next = head.next;
-        head.next = undefined;
-        queue.head = next;
-        if (next === undefined) queue.tail = undefined;
-        head.fire();
-        head = next;
-      }
-      if (head !== undefined && head.due < earliest) earliest = head.due;
-    }
-    if (earliest !== Infinity) this.#arm(earliest, now);
-  }
-}
-
-/** Escapes each segment of a key or ID path, keeping the `/` between segments. */
-export function escapePath(value: string): string {
-  // Most keys hold only characters encodeURIComponent keeps: nothing to split, escape or join.
-  if (PLAIN_PATH.test(value)) return value;
-  return value.split('/').map(encodeURIComponent).join('/');
-}
-
-/** Characters `encodeURIComponent` leaves as they are, plus the `/` between segments. */
-const PLAIN_PATH = /^[\w\-.!~*'()/]*$/;
-
-/** Formats a duration for Consul (`wait`, `TTL`): numbers are ms; strings pass through. */
-export function formatDuration(value: number | string): string {
-  if (typeof value === 'string') return value;
-  if (!Number.isFinite(value) || value < 0) {
-    throw new ConsulError(
-      'CONSUL_INVALID_ARGUMENT',
-      `a duration must be a finite number of ms >= 0, got ${value}`,
-    );
-  }
-  // Consul rounds sub-millisecond waits down to zero, which means "no wait": round up instead.
-  return `${Math.ceil(value)}ms`;
-}
-
-/** Parses a Consul duration string (`'1m30s'`, `'250ms'`) or ms number into ms. */
-export function durationMs(value: number | string): number {
-  if (typeof value === 'number') return value;
-  let total = 0;
-  const units: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    µs: 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-  };
-  const pattern = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-  let matched = '';
-  for (const match of value.matchAll(pattern)) {
-    total += Number(match[1]) * units[match[2]!]!;
-    matched += match[0];
-  }
-  if (matched !== value || value === '') {
-    throw new ConsulError('CONSUL_INVALID_ARGUMENT', `not a Consul duration: ${JSON.stringify(value)}`);
-  }
-  return total;
-}
-
-function headerValue(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): string | undefined {
-  const value = headers[name];
-  return typeof value === 'string' || value === undefined ? value : value[0];
-}
-
-function readMeta(
-  headers: Record<string, string | string[] | undefined>,
-  requestTime: number,
-  agent: string,
-): QueryMeta {
-  const index = headerValue(headers, 'x-consul-index');
-  const knownLeader = headerValue(headers, 'x-consul-knownleader');
-  const lastContact = headerValue(headers, 'x-consul-lastcontact');
-  const cache = headerValue(headers, 'x-cache');
-  const age = headerValue(headers, 'age');
-  return {
-    index: index === undefined ? undefined : Number(index),
-    knownLeader: knownLeader === undefined ? undefined : knownLeader === 'true',
-    lastContact: lastContact === undefined ? undefined : Number(lastContact),
-    effectiveConsistency: headerValue(headers, 'x-consul-effective-consistency'),
-    cacheHit: cache === undefined ? undefined : cache === 'HIT',
-    cacheAge: age === undefined ? undefined : Number(age),
-    contentHash: headerValue(headers, 'x-consul-contenthash'),
-    requestTime,
-    agent,
-  };
-}
-
-/**
  * The body of an ACL refusal, whatever the status: `ACL not found`, `Permission denied...`, and the
  * keyring's `Reading keyring denied by ACLs` / `Modifying keyring denied due to ACLs`.
  */
 const ACL_FAILURE =
   /^\s*(?:rpc error(?: making call)?: )?(?:ACL not found|Permission denied)|denied (?:by|due to) ACLs/;
-
-function normalizeAgent(address: string, secure: boolean): string {
-  if (typeof address !== 'string') {
-    throw new ConsulError(
-      'CONSUL_INVALID_ARGUMENT',
-      `a Consul agent address must be a string, got ${typeof address}`,
-    );
-  }
-  const withScheme = /^https?:\/\//i.test(address) ? address : `${secure ? 'https' : 'http'}://${address}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch (cause) {
-    throw new ConsulError(
-      'CONSUL_INVALID_ARGUMENT',
-      `not a Consul agent address: ${JSON.stringify(address)}`,
-      { cause },
-    );
-  }
-  if (url.pathname !== '/' || url.search !== '' || url.username !== '') {
-    throw new ConsulError(
-      'CONSUL_INVALID_ARGUMENT',
-      `a Consul agent address is scheme://host:port only, got ${url.origin}${url.pathname}`,
-    );
-  }
-  return url.origin;
-}
-
-/** undici `connect` options from the client's TLS options (the transport and the split pools). */
-export function tlsConnectOptions(tls: ConsulTlsOptions | undefined): Agent.Options['connect'] {
-  if (!tls) return undefined;
-  return {
-    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-    ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
-    ...(tls.key !== undefined ? { key: tls.key } : {}),
-    ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
-    ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
-    rejectUnauthorized: tls.rejectUnauthorized ?? true,
-  };
-}
 
 /** An HTTP status (or unreadable body) error of a call. */
 function statusError(
@@ -371,64 +51,6 @@ function statusError(
     body: text,
     cause,
   });
-}
-
-/** Whether the merged options send anything in the query string (most calls send nothing). */
-function hasQuery(options: QueryOptions): boolean {
-  return (
-    options.dc !== undefined ||
-    options.ns !== undefined ||
-    options.partition !== undefined ||
-    options.consistent !== undefined ||
-    options.stale !== undefined ||
-    options.cached !== undefined ||
-    options.index !== undefined ||
-    options.wait !== undefined ||
-    options.hash !== undefined ||
-    options.filter !== undefined ||
-    options.near !== undefined ||
-    options.nodeMeta !== undefined
-  );
-}
-
-/** Appends `name=value` (`name` alone for `true`; nothing for `false`/`undefined`/`null`). */
-function param(query: string, name: string, value: QueryValue): string {
-  if (value === undefined || value === null || value === false) return query;
-  if (Array.isArray(value)) {
-    for (const item of value as readonly string[]) query = param(query, name, item);
-    return query;
-  }
-  query += `${query === '' ? '?' : '&'}${encodeURIComponent(name)}`;
-  if (value !== true) query += `=${encodeURIComponent(String(value))}`;
-  return query;
-}
-
-function queryString(spec: RequestSpec, options: QueryOptions): string {
-  let query = '';
-  if (spec.query) for (const name in spec.query) query = param(query, name, spec.query[name]);
-  if (options.consistent && options.stale) {
-    throw new ConsulError('CONSUL_INVALID_ARGUMENT', 'consistent and stale cannot be combined', {
-      method: spec.method,
-      path: spec.path,
-    });
-  }
-  query = param(query, 'dc', options.dc);
-  query = param(query, 'ns', options.ns);
-  query = param(query, 'partition', options.partition);
-  query = param(query, 'consistent', options.consistent);
-  query = param(query, 'stale', options.stale);
-  query = param(query, 'cached', options.cached);
-  // An endpoint may send the index itself, as exact uint64 digits (event list indexes exceed 2^53).
-  if (spec.query?.index === undefined || spec.query.index === null)
-    query = param(query, 'index', options.index);
-  if (options.wait !== undefined) query = param(query, 'wait', formatDuration(options.wait));
-  query = param(query, 'hash', options.hash);
-  query = param(query, 'filter', options.filter);
-  query = param(query, 'near', options.near);
-  if (options.nodeMeta)
-    for (const name in options.nodeMeta)
-      query = param(query, 'node-meta', `${name}:${options.nodeMeta[name]}`);
-  return query;
 }
 
 /**

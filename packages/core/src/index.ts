@@ -69,6 +69,7 @@ export {
 } from './watch/shared-polls.js';
 export { classify, errorCode, isTlsError, type Delivery } from './net/classify.js';
 export { SplitDispatcher } from './net/split-dispatcher.js';
+export { TLS_OPTIONS, tlsConnectOptions, type TlsOptions } from './net/tls.js';
 export {
   keepText,
   readCapped,
@@ -87,8 +88,11 @@ export {
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
+export { StoreHandles } from './store-handles.js';
 export {
   beginCall,
+  beginWatch,
+  type WatchStart,
   checkWait,
   checkTtl,
   checkOptions,

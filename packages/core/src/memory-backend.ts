@@ -1,3 +1,4 @@
+import { KeyTypeError } from './errors.js';
 import { joinKey, parentKey } from './keys.js';
 import { MAX_TIMER_MS } from './signal.js';
 
@@ -67,6 +68,43 @@ export class MemoryBackend {
       // Delivered on a microtask, in order, so that listeners never run inside the writer's call.
       if (matches) queueMicrotask(() => subscription.deliver(event));
     }
+  }
+
+  /** Creates missing parent directories of `path`; returns the index the write will use. */
+  makeParents(key: string, path: string): number {
+    const index = ++this.index;
+    const missing: string[] = [];
+    for (let at = parentKey(path); ; at = parentKey(at)) {
+      const node = this.nodes.get(at);
+      if (node) {
+        if (!node.dir)
+          throw new KeyTypeError('NOT_A_DIRECTORY', key, {
+            message: `not a directory: a parent of ${key} holds a value`,
+          });
+        break;
+      }
+      missing.push(at);
+      if (at === '') break;
+    }
+    for (const at of missing.reverse()) {
+      this.link(at, {
+        dir: true,
+        raw: undefined,
+        index,
+        createIndex: index,
+        expiresAt: undefined,
+        children: new Set(),
+        flags: 0n,
+      });
+    }
+    return index;
+  }
+
+  /** Puts `node` at `path`, under its parent directory, with its expiry armed. */
+  link(path: string, node: MemoryNode): void {
+    this.nodes.set(path, node);
+    this.nodes.get(parentKey(path))?.children?.add(path.slice(path.lastIndexOf('/') + 1));
+    this.armExpiry(path, node);
   }
 
   /** Every value path at or below `path`, with its node, in key order. */

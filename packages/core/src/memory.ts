@@ -1,8 +1,9 @@
 import { decodeValue, utf8Codec, sameRaw, type Codec } from './codec.js';
-import { ClosedError, CompareFailedError, KeyExistsError, KeyNotFoundError, KeyTypeError } from './errors.js';
-import { isReservedKey, joinKey, KeySpace, parentKey } from './keys.js';
+import { CompareFailedError, KeyExistsError, KeyNotFoundError, KeyTypeError } from './errors.js';
+import { isReservedKey, joinKey, KeySpace } from './keys.js';
 import type { Lock } from './lock.js';
 import { acquireQueueLock } from './queue-lock.js';
+import { StoreHandles } from './store-handles.js';
 import { memoryLockQueue } from './memory-lock.js';
 import type { CallOptions } from './signal.js';
 import type { Store } from './store.js';
@@ -23,8 +24,8 @@ import type {
 } from './types.js';
 import {
   beginCall,
+  beginWatch,
   checkFlags,
-  checkIndex,
   checkOptions,
   checkSwapCondition,
   checkOptionTable,
@@ -99,8 +100,8 @@ export class MemoryStore<V = string> implements Store<V> {
   readonly #keys: KeySpace;
   readonly #backend: MemoryBackend;
   readonly #shared: boolean;
-  readonly #watchers = new Set<Watcher<V>>();
-  readonly #locks = new Set<Lock>();
+  /** The watchers and locks handed out, for close(). */
+  readonly #handles = new StoreHandles();
   #closed = false;
 
   constructor(options: MemoryStoreOptions<V> = {}) {
@@ -190,7 +191,7 @@ export class MemoryStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(key);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
     if (this.#backend.nodes.has(path)) throw new KeyExistsError(key);
-    const index = this.#makeParents(key, path);
+    const index = this.#backend.makeParents(key, path);
     const node: MemoryNode = {
       dir: true,
       raw: undefined,
@@ -200,7 +201,7 @@ export class MemoryStore<V = string> implements Store<V> {
       children: new Set(),
       flags: 0n,
     };
-    this.#link(path, node);
+    this.#backend.link(path, node);
     return this.#dirEntry(path, node);
   }
 
@@ -245,26 +246,20 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
-    if (this.#closed) throw new ClosedError();
-    const path = this.#keys.toBackend(key, { root: true });
-    const userKey = this.#keys.fromBackend(path)!;
-    if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
+    const start = beginWatch(options, this.#closed, this.#keys, key);
+    const { path, recursive, fromIndex, initial } = start;
     // The watch starts now, not when its loop first runs: the current state is read here, and the
     // loop replays whatever is written in between, so a write right after watch() is never missed.
-    const start =
+    const from =
       fromIndex !== undefined
         ? { fromIndex, initialEntries: [] }
         : {
             fromIndex: this.#backend.index + 1,
             initialEntries: initial ? this.#snapshotNodes(path, recursive) : [],
           };
-    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal }, (sink) =>
-      this.#runWatch(sink, path, recursive, start.fromIndex, start.initialEntries),
+    return this.#handles.watch<V>(start, (sink) =>
+      this.#runWatch(sink, path, recursive, from.fromIndex, from.initialEntries),
     );
-    this.#watchers.add(watcher);
-    watcher.on('end', () => this.#watchers.delete(watcher));
-    return watcher;
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
@@ -282,10 +277,7 @@ export class MemoryStore<V = string> implements Store<V> {
         ttl,
       },
     );
-    this.#locks.add(lock);
-    const forget = (): void => void this.#locks.delete(lock);
-    lock.once('lost', forget).once('released', forget);
-    return lock;
+    return this.#handles.lock(lock);
   }
 
   /**
@@ -308,8 +300,7 @@ export class MemoryStore<V = string> implements Store<V> {
     checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
-    await Promise.all([...this.#locks].map((lock) => lock.release().catch(() => undefined)));
+    await this.#handles.close();
     if (!this.#shared) for (const path of [...this.#backend.timers.keys()]) this.#backend.clearTimer(path);
   }
 
@@ -362,42 +353,6 @@ export class MemoryStore<V = string> implements Store<V> {
     }
   }
 
-  /** Creates missing parent directories of `path`; returns the index the write will use. */
-  #makeParents(key: string, path: string): number {
-    const index = ++this.#backend.index;
-    const missing: string[] = [];
-    for (let at = parentKey(path); ; at = parentKey(at)) {
-      const node = this.#backend.nodes.get(at);
-      if (node) {
-        if (!node.dir)
-          throw new KeyTypeError('NOT_A_DIRECTORY', key, {
-            message: `not a directory: a parent of ${key} holds a value`,
-          });
-        break;
-      }
-      missing.push(at);
-      if (at === '') break;
-    }
-    for (const at of missing.reverse()) {
-      this.#link(at, {
-        dir: true,
-        raw: undefined,
-        index,
-        createIndex: index,
-        expiresAt: undefined,
-        children: new Set(),
-        flags: 0n,
-      });
-    }
-    return index;
-  }
-
-  #link(path: string, node: MemoryNode): void {
-    this.#backend.nodes.set(path, node);
-    this.#backend.nodes.get(parentKey(path))?.children?.add(path.slice(path.lastIndexOf('/') + 1));
-    this.#backend.armExpiry(path, node);
-  }
-
   #write(
     key: string,
     path: string,
@@ -406,7 +361,7 @@ export class MemoryStore<V = string> implements Store<V> {
     existing: MemoryNode | undefined,
     flags: bigint,
   ): Entry<V> {
-    const index = existing ? ++this.#backend.index : this.#makeParents(key, path);
+    const index = existing ? ++this.#backend.index : this.#backend.makeParents(key, path);
     const node: MemoryNode = {
       dir: false,
       // Copy bytes so that the caller mutating its array later cannot change the stored value.
@@ -417,7 +372,7 @@ export class MemoryStore<V = string> implements Store<V> {
       children: undefined,
       flags,
     };
-    this.#link(path, node);
+    this.#backend.link(path, node);
     this.#backend.record({
       type: 'put',
       path,

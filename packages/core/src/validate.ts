@@ -1,4 +1,5 @@
 import { ClosedError, InvalidArgumentError, NotSupportedError } from './errors.js';
+import type { KeySpace } from './keys.js';
 import { throwIfAborted, type CallOptions } from './signal.js';
 import type {
   DeleteCondition,
@@ -271,6 +272,36 @@ export function beginCall<T extends CallOptions>(
   if (closed) throw new ClosedError();
   throwIfAborted(checked.signal);
   return checked;
+}
+
+/** What a Store watch starts from: its checked options with their defaults, and its key. */
+export interface WatchStart {
+  /** The backend path (the store's prefix for its root). */
+  path: string;
+  /** The user key the watcher reports. */
+  key: string;
+  recursive: boolean;
+  fromIndex: number | undefined;
+  initial: boolean;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * The start of every `Store.watch`: checks the options bag, throws on a closed store (at once:
+ * `watch` returns the watcher), maps the key (the store's root allowed) and checks `fromIndex`.
+ */
+export function beginWatch(
+  options: WatchOptions | undefined,
+  closed: boolean,
+  keys: KeySpace,
+  key: string,
+): WatchStart {
+  const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
+  if (closed) throw new ClosedError();
+  const path = keys.toBackend(key, { root: true });
+  const userKey = keys.fromBackend(path)!;
+  if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
+  return { path, key: userKey, recursive, fromIndex, initial, signal };
 }
 
 /** Checks a lock's `wait`: milliseconds >= 0, `Infinity` allowed. */

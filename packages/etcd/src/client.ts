@@ -1,7 +1,6 @@
 import type { OptionTable } from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
-import { SplitDispatcher } from '@polykv/core';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { AuthApi } from './api/auth.js';
 import { ClusterApi } from './api/cluster.js';
 import { KeysApi } from './api/keys.js';
@@ -9,19 +8,16 @@ import { MembersApi, type EtcdMember } from './api/members.js';
 import { StatsApi } from './api/stats.js';
 import { EtcdError } from './errors.js';
 import type { HostPool } from '@polykv/core';
-import { createHostPool } from './failover.js';
 import {
   CALL_OPTIONS,
-  checkClientOptions,
   checkEtcdOptions,
-  DEFAULTS,
   normalizeHost,
-  resolveOptions,
   type EtcdCallOptions,
   type EtcdClientOptions,
   type ResolvedEtcdOptions,
 } from './options.js';
-import { createRequest, type EtcdRequest, type EtcdResponse, type RequestFn } from './request.js';
+import { openConnection } from './connection.js';
+import type { EtcdRequest, EtcdResponse, RequestFn } from './request.js';
 import { discoverHosts } from './discovery.js';
 import { SyncRunner } from './sync.js';
 import type { EtcdDelOptions, EtcdGetOptions, EtcdResult, EtcdSetOptions } from './api/keys.js';
@@ -83,33 +79,13 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     super();
     const opts: EtcdClientOptions =
       typeof options === 'string' || Array.isArray(options) ? { hosts: options } : options;
-    checkClientOptions(opts);
-    const given =
-      opts.hosts === undefined ? [DEFAULTS.host] : Array.isArray(opts.hosts) ? opts.hosts : [opts.hosts];
-    const hosts = [...new Set(given.map((host) => normalizeHost(host)))];
-    this.#given = { ...opts, hosts };
-    this.options = resolveOptions(opts, hosts);
-    this.#pool = createHostPool(hosts, this.options);
-    this.#ownDispatcher = opts.dispatcher === undefined;
-    if (opts.dispatcher) this.#dispatcher = opts.dispatcher;
-    else {
-      const connect = {
-        timeout: this.options.connectTimeout,
-        ...(opts.tls?.ca !== undefined ? { ca: opts.tls.ca } : {}),
-        ...(opts.tls?.cert !== undefined ? { cert: opts.tls.cert } : {}),
-        ...(opts.tls?.key !== undefined ? { key: opts.tls.key } : {}),
-        ...(opts.tls?.passphrase !== undefined ? { passphrase: opts.tls.passphrase } : {}),
-        ...(opts.tls?.servername !== undefined ? { servername: opts.tls.servername } : {}),
-        rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
-      };
-      // Long polls (`wait=true`) on their own uncapped agent, every other request on the capped one.
-      this.#dispatcher = new SplitDispatcher(
-        new Agent({ keepAliveTimeout: 30_000, connections: this.options.connections, connect }),
-        new Agent({ keepAliveTimeout: 30_000, connect }),
-        (path) => path.includes('wait=true'),
-      );
-    }
-    this.request = createRequest(this.#dispatcher, this.#pool, this.options, () => this.#closed);
+    const connection = openConnection(opts, () => this.#closed);
+    this.#given = connection.given;
+    this.options = connection.options;
+    this.#pool = connection.pool;
+    this.#dispatcher = connection.dispatcher;
+    this.#ownDispatcher = connection.ownDispatcher;
+    this.request = connection.request;
     this.keys = new KeysApi(this.request, this.options.json);
     this.members = new MembersApi(this.request);
     this.stats = new StatsApi(this.request);

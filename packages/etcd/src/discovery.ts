@@ -1,3 +1,4 @@
+import { openConnection } from './connection.js';
 import { EtcdError } from './errors.js';
 import type { EtcdClientOptions } from './options.js';
 import type { EtcdMember } from './api/members.js';
@@ -17,9 +18,11 @@ export async function discoverHosts(
   url: string,
   options: Omit<EtcdClientOptions, 'hosts' | 'refresh'> & { timeout?: number } = {},
 ): Promise<string[]> {
-  const { EtcdClient } = await import('./client.js');
   const target = new URL(url);
-  const client = new EtcdClient({ ...options, hosts: target.origin, maxRetries: options.maxRetries ?? 1 });
+  const client = openConnection(
+    { ...options, hosts: target.origin, maxRetries: options.maxRetries ?? 1 },
+    () => false,
+  );
   try {
     const registry = await client.request<EtcdResult>({
       method: 'GET',
@@ -66,6 +69,6 @@ export async function discoverHosts(
       });
     return [...clientUrls];
   } finally {
-    await client.close();
+    if (client.ownDispatcher) await client.dispatcher.destroy();
   }
 }

@@ -52,5 +52,7 @@ export { EtcdPollSource, type EtcdSourceHandler, type EtcdSourceOptions } from '
 export { SharedWaits, type SharedWaitsOptions } from './watch/shared-polls.js';
 export { watchRead, type WaitSource, type WatchReadOptions } from './watch/wait-source.js';
 export { SharedReads, type SharedReadsOptions } from './watch/batched-reads.js';
-export { createEtcdStore, storeFromUrl, EtcdStore, type EtcdStoreOptions } from './store.js';
+export { createEtcdStore, EtcdStore } from './store/store.js';
+export type { EtcdStoreOptions } from './store/common.js';
+export { storeFromUrl } from './store/url.js';
 export { discoverHosts } from './discovery.js';

@@ -1,4 +1,10 @@
-import { optionProblem, type OptionTable, type OptionTableOf } from '@polykv/core';
+import {
+  TLS_OPTIONS,
+  optionProblem,
+  type OptionTable,
+  type OptionTableOf,
+  type TlsOptions,
+} from '@polykv/core';
 import type { Dispatcher } from 'undici';
 import { EtcdError } from './errors.js';
 
@@ -19,17 +25,8 @@ export interface EtcdCallOptions {
   maxRetries?: number;
 }
 
-/** TLS settings (etcds:// or https:// hosts). Verification is on unless turned off here. */
-export interface EtcdTlsOptions {
-  ca?: string | Buffer | (string | Buffer)[];
-  cert?: string | Buffer;
-  key?: string | Buffer;
-  passphrase?: string;
-  /** @defaultValue true */
-  rejectUnauthorized?: boolean;
-  /** The name to check the server certificate against, when it differs from the host. */
-  servername?: string;
-}
+/** TLS settings (etcds:// or https:// hosts): core's `TlsOptions`. */
+export type EtcdTlsOptions = TlsOptions;
 
 /** Options of the machine refresh; see {@link EtcdClientOptions.refresh}. */
 export interface EtcdRefreshOptions {
@@ -244,15 +241,6 @@ export const CALL_OPTIONS = {
 
 /** Calls that may name the member to ask (`stats`, `cluster`). */
 export const HOST_CALL_OPTIONS = { ...CALL_OPTIONS, host: 'string' } satisfies OptionTable;
-
-const TLS_OPTIONS = {
-  ca: ['string', 'object', 'array'],
-  cert: ['string', 'object'],
-  key: ['string', 'object'],
-  passphrase: 'string',
-  rejectUnauthorized: 'boolean',
-  servername: 'string',
-} satisfies OptionTableOf<EtcdTlsOptions>;
 
 const AUTH_OPTIONS = { username: 'string', password: 'string' } satisfies OptionTableOf<
   NonNullable<EtcdClientOptions['auth']>

@@ -86,19 +86,20 @@ const equals = (expected: unknown) => (value: unknown) => assert.deepEqual(value
 const dataEquals = (expected: unknown) => (value: unknown) =>
   assert.deepEqual((value as { data: unknown }).data, expected);
 
+/** The agent's token types (`PUT /v1/agent/token/:type`); test/consul/agent.test sets each. */
+export const AGENT_TOKEN_TYPES = [
+  'default',
+  'agent',
+  'agent_master',
+  'replication',
+  'acl_token',
+  'acl_agent_token',
+  'acl_agent_master_token',
+  'acl_replication_token',
+] as const;
+
 /** One row per agent token type: each a separate route of the TSV. */
-const tokenRows: EndpointRow[] = (
-  [
-    'default',
-    'agent',
-    'agent_master',
-    'replication',
-    'acl_token',
-    'acl_agent_token',
-    'acl_agent_master_token',
-    'acl_replication_token',
-  ] as const
-).map((type) => ({
+const tokenRows: EndpointRow[] = AGENT_TOKEN_TYPES.map((type) => ({
   route: `PUT /v1/agent/token/${type}`,
   call: (c) => c.agent.updateToken(type, 'e5b4a46d-0d8d-4b8b-a3ee-3d1b8d8c1b7f'),
   method: 'PUT',

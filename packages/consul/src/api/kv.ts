@@ -4,13 +4,14 @@ import {
   checkValueSize,
   decodeBase64,
   decodeText,
+  escapePath,
   parseKvJson,
   toFlags,
   valueBytes,
   type ConsulValue,
 } from '../codec.js';
 import type { ConsulResult, QueryOptions, WriteOptions } from '../options.js';
-import { escapePath, type Transport } from '../request.js';
+import type { Transport } from '../request.js';
 
 /** A KV entry as Consul's JSON has it, with `Value` decoded from base64 and `Flags` exact. */
 export interface KvPair {

@@ -1,7 +1,8 @@
 import { sleep } from '@polykv/core';
 import { ConsulError, isConsulError } from '../errors.js';
 import type { ConsulCallOptions, ConsulResult, QueryOptions, WriteOptions } from '../options.js';
-import { durationMs, formatDuration, type Transport } from '../request.js';
+import { durationMs, formatDuration } from '../codec.js';
+import type { Transport } from '../request.js';
 
 /** A session as `GET /v1/session/info/:uuid` reports it. */
 export interface SessionEntry {

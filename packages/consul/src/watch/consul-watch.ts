@@ -1,7 +1,7 @@
 import { startWatchLoop, WatchEmitter, type LoopReport, type StopSignal } from '@polykv/core';
 import type { ConsulError } from '../errors.js';
 import type { ConsulResult, QueryMeta, QueryOptions } from '../options.js';
-import { durationMs } from '../request.js';
+import { durationMs } from '../codec.js';
 import {
   asConsulError,
   ConsulBlockingSource,

@@ -2,7 +2,7 @@ import { abortSignal, listenForAbort, parentFolder, PollRegistry, type AnySignal
 import type { Kv, KvPair } from '../api/kv.js';
 import { ConsulError } from '../errors.js';
 import type { ConsulResult, QueryOptions, SharedWatchOptions } from '../options.js';
-import { durationMs } from '../request.js';
+import { durationMs } from '../codec.js';
 import { Poll, type PollHost, type Waiter } from './folder-poll.js';
 
 /** Options of {@link SharedKvReads.read}: a KV read's options plus `recursive`. */

@@ -1,1 +1,6 @@
-export { runStoreConformance, type ConformanceOptions, type MakeStore, type TestApi } from './conformance.js';
+export {
+  runStoreConformance,
+  type ConformanceOptions,
+  type MakeStore,
+  type TestApi,
+} from './conformance/suite.js';

@@ -1,15 +1,9 @@
 import type { PolykvError } from '../errors.js';
+import type { Entry } from '../types.js';
 
-/** A key got a value (created or updated). */
-export interface PutEvent<V = string> {
+/** A key got a value (created or updated): the key's new entry. */
+export interface PutEvent<V = string> extends Omit<Entry<V>, 'dir'> {
   type: 'put';
-  key: string;
-  value: V;
-  index: number;
-  createIndex: number;
-  expiresAt?: Date;
-  /** The key's flags, when not 0 (see `Entry.flags`). */
-  flags?: bigint;
   /** Set on the events that carry the state found when the watch started. */
   initial?: true;
 }

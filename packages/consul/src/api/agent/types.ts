@@ -1,4 +1,5 @@
 import type { ConnectCaRoot } from '../connect.js';
+import type { HealthCheck } from '../health.js';
 
 /** A gossip pool member (`GET /v1/agent/members`, `agent/self`'s `Member`). */
 export interface AgentMember {
@@ -89,23 +90,9 @@ export type AgentTokenType =
 /** A health status. `maintenance` appears only in aggregated agent health. */
 export type AgentHealthStatus = 'passing' | 'warning' | 'critical' | 'maintenance';
 
-/** A check as the agent reports it (`GET /v1/agent/checks`). */
-export interface AgentCheck {
-  Node: string;
-  CheckID: string;
-  Name: string;
+/** A check as the agent reports it (`GET /v1/agent/checks`): the catalog's, without `maintenance`. */
+export interface AgentCheck extends Omit<HealthCheck, 'Status'> {
   Status: 'passing' | 'warning' | 'critical';
-  Notes: string;
-  Output: string;
-  ServiceID: string;
-  ServiceName: string;
-  ServiceTags: string[] | null;
-  /** `ttl`, `http`, `tcp`, `script`, `docker`, `grpc`, `alias`, or `''` (serfHealth). */
-  Type: string;
-  Definition: Record<string, unknown>;
-  CreateIndex: number;
-  ModifyIndex: number;
-  Namespace?: string;
 }
 
 /** The definition of a check: exactly one kind (`TTL`, `HTTP`, `TCP`, `Args`, `GRPC`, `AliasService`, ...). */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { isPolykvError } from '../errors.js';
-import type { Store } from '../store.js';
-import { STORE_OPTIONS, type OptionKind, type StoreMethod } from '../validate.js';
+import { isPolykvError } from '../../errors.js';
+import type { Store } from '../../store.js';
+import type { StoreTest } from './support.js';
+import { STORE_OPTIONS, type OptionKind, type StoreMethod } from '../../validate.js';
 
 /** Calls one Store method with `options` (a synchronous throw counts as a rejection). */
 const CALLS: Record<StoreMethod, ((store: Store, options: object) => unknown) | undefined> = {
@@ -113,4 +114,15 @@ export async function checkOptionMistakes(store: Store): Promise<void> {
     'prevIdx',
     'compareAndSwap with an unknown condition key',
   );
+}
+
+/** Options: every option of every method checked, and the common mistakes refused before anything happens. */
+export function optionTests(test: StoreTest): void {
+  test('every option of every method: an unknown key or a wrong type is INVALID_ARGUMENT naming it', async (open) => {
+    await checkStoreOptions(await open());
+  });
+
+  test('set { tll }, list { recursive: "yes" }, CAS { prevValue: 5 }: INVALID_ARGUMENT, nothing written', async (open) => {
+    await checkOptionMistakes(await open());
+  });
 }

@@ -1,5 +1,5 @@
 import { keyProblem } from '@polykv/core';
-import type { KvPair } from './api/kv.js';
+import type { KvPair } from '../api/kv.js';
 
 /**
  * Which Consul keys the portable key model can carry. Consul takes any string as a key; the model

@@ -1,24 +1,7 @@
 import assert from 'node:assert/strict';
-import { binaryCodec, jsonCodec, type Codec } from '../codec.js';
-import { isPolykvError, type PolykvErrorCode } from '../errors.js';
-import type { Store } from '../store.js';
-import type { WatchEvent } from '../watch/events.js';
-
-/** For `assert.rejects`: a PolykvError with this code. */
-export function expectCode(code: PolykvErrorCode): (error: unknown) => boolean {
-  return (error: unknown) => {
-    assert.ok(isPolykvError(error), `expected a PolykvError with code ${code}, got ${String(error)}`);
-    assert.equal(error.code, code, `expected code ${code}, got ${error.code}: ${error.message}`);
-    return true;
-  };
-}
-
-/** The suite's test helper: fresh stores on one fresh prefix (see `runStoreConformance`). */
-export type StoreTest = (
-  title: string,
-  fn: (open: <V = string>(codec?: Codec<V>) => Promise<Store<V>>) => Promise<void>,
-  timeout?: number,
-) => void;
+import { binaryCodec, jsonCodec } from '../../codec.js';
+import type { WatchEvent } from '../../watch/events.js';
+import { expectCode, type StoreTest } from './support.js';
 
 /**
  * Fidelity with data other tools wrote (issue 12): flags are carried where the backend has them

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { KvPair } from './api/kv.js';
-import type { SessionEntry } from './api/session.js';
-import type { ConsulClient } from './client.js';
-import type { QueryOptions } from './options.js';
+import type { KvPair } from '../api/kv.js';
+import type { SessionEntry } from '../api/session.js';
+import type { ConsulClient } from '../client.js';
+import type { QueryOptions } from '../options.js';
 
 /**
  * The Consul Store's TTL keys: a TTL is a session with `Behavior: delete` that holds the key. The

@@ -1,0 +1,268 @@
+import {
+  decodeValue,
+  isReservedKey,
+  runWatchLoop,
+  type Entry,
+  type WatchSink,
+  type WatchStart,
+  type WatchTiming,
+} from '@polykv/core';
+import type { KvPair } from '../api/kv.js';
+import { ConsulBlockingSource, type AnswerKind } from '../watch/source.js';
+import { EMPTY, sameBytes, toEntry, type StoreParts } from './common.js';
+import { toStoreError } from './errors.js';
+import { userFlags } from './ttl.js';
+
+/** The retry rhythm of a Store watch. */
+const WATCH_TIMING: WatchTiming = { backoffMs: 100, maxBackoffMs: 5000 };
+/** How long a write waits for this store's own watchers to see it. */
+const SETTLE_MS = 250;
+
+/** A running watch of this store, as its own writes see it (see {@link StoreWatches.settle}). */
+interface LocalWatch {
+  /** The watched user key (`''`: the store's root). */
+  key: string;
+  recursive: boolean;
+  /** False until the first answer was processed. */
+  ready: boolean;
+  /** The index of every key the watch has delivered and not seen go. */
+  seen: ReadonlyMap<string, { index: number }>;
+  /** Called after each processed answer, and when the watch ends. */
+  wake: Set<() => void>;
+}
+
+/** What a watch has delivered of a key: a later answer is a change when any of it differs. */
+interface Seen {
+  index: number;
+  createIndex: number;
+  value: Uint8Array | null;
+  session: string | undefined;
+}
+
+/**
+ * The Store's watches, and its writes' wait for them. A watch is core's watch loop over the Consul
+ * poll source (`watch/source.ts`), reading the key (or the folder) through the client's shared KV
+ * reads, each answer diffed per key against what this watch has delivered. Consul keeps no
+ * history, so writes that follow each other faster than a blocking query's round trip would reach
+ * a watcher as one event: a store's own writes wait (briefly) until its own watchers have seen them.
+ */
+export class StoreWatches<V> {
+  readonly #parts: StoreParts<V>;
+  readonly #waitMs: number;
+  readonly #local = new Set<LocalWatch>();
+
+  constructor(parts: StoreParts<V>, waitMs: number) {
+    this.#parts = parts;
+    this.#waitMs = waitMs;
+  }
+
+  /** No watch is running: writes need not wait for any. */
+  get idle(): boolean {
+    return this.#local.size === 0;
+  }
+
+  /**
+   * Runs one watch until its sink stops. The source's index rules make the first round, every
+   * round after a failure and the round after an index reset a plain read: the agent may have
+   * restarted with lower indexes, and a blocking query on the old index would hide its changes for
+   * the whole wait. Such a read's differences are followed by `resync`.
+   */
+  run(sink: WatchSink<V>, start: WatchStart): Promise<void> {
+    const { client, keys, codec } = this.#parts;
+    const { path, fromIndex, initial } = start;
+    // The store's root is a folder: watched with everything below it.
+    const recursive = start.recursive || path === keys.prefix;
+    const seen = new Map<string, Seen>();
+    const local: LocalWatch = {
+      key: keys.fromBackend(path) ?? '',
+      recursive,
+      ready: false,
+      seen,
+      wake: new Set(),
+    };
+    this.#local.add(local);
+    const folder = path === '' ? '' : `${path}/`;
+    // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
+    const listed = path === keys.prefix ? folder : path;
+    const target = recursive ? listed : path;
+    // Shared blocking reads: the watches of keys under one folder share one long poll of it.
+    const reads = client.kvReads;
+    /** After each processed answer: the initial state arrives before `connected`. */
+    const processed = (): void => {
+      local.ready = true;
+      if (local.wake.size > 0) for (const wake of [...local.wake]) wake();
+    };
+    /**
+     * Diffs one answer and emits its events, synchronously unless a vanished key was held by a TTL
+     * session (whether it expired takes a request): then it resolves when done. Synchronous
+     * handling matters for latency (S5 in bench/): the loop sends the next blocking query right
+     * after, and an event queued for later would wait for that request to be written.
+     */
+    const handle = (data: KvPair[], index: number, kind: AnswerKind): Promise<void> | undefined => {
+      const now = new Set<string>();
+      const puts: { key: string; pair: KvPair }[] = [];
+      for (const pair of data) {
+        if (pair.Key.endsWith('/')) continue; // directory markers hold no value
+        if (recursive ? pair.Key !== path && !pair.Key.startsWith(folder) : pair.Key !== path) continue;
+        const key = keys.fromBackend(pair.Key);
+        if (key === undefined || isReservedKey(key)) continue;
+        now.add(key);
+        const before = seen.get(key);
+        const session = pair.Session || undefined;
+        if (
+          before &&
+          before.index === pair.ModifyIndex &&
+          before.createIndex === pair.CreateIndex &&
+          sameBytes(before.value, pair.Value)
+        ) {
+          before.session = session;
+          continue;
+        }
+        seen.set(key, {
+          index: pair.ModifyIndex,
+          createIndex: pair.CreateIndex,
+          value: pair.Value,
+          session,
+        });
+        puts.push({ key, pair });
+      }
+      if (puts.length > 1) puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
+      if (kind === 'first' && fromIndex !== undefined) {
+        sink.resync(
+          puts
+            .filter(({ pair }) => pair.ModifyIndex >= fromIndex)
+            .map(({ pair }) => toEntry(this.#parts, pair)),
+          index,
+        );
+      } else if (kind !== 'first' || initial) {
+        for (const { key, pair } of puts) {
+          const flags = userFlags(pair);
+          sink.emit({
+            type: 'put',
+            key,
+            value: decodeValue(codec, pair.Value ?? EMPTY, key),
+            index: pair.ModifyIndex,
+            createIndex: pair.CreateIndex,
+            ...(flags !== undefined ? { flags } : {}),
+            ...(kind === 'first' ? { initial: true as const } : {}),
+          });
+        }
+      }
+      const done = (): undefined => {
+        if (kind === 'resync') sink.resynced(index);
+        processed();
+        return undefined;
+      };
+      let gone: [string, Seen][] | undefined;
+      if (seen.size > now.size) {
+        for (const entry of seen) if (!now.has(entry[0])) (gone ??= []).push(entry);
+      }
+      if (gone === undefined) return done();
+      for (const [key] of gone) seen.delete(key);
+      const vanished = gone;
+      if (!vanished.some(([, before]) => before.session !== undefined)) {
+        for (const [key] of vanished) sink.emit({ type: 'delete', key, index });
+        return done();
+      }
+      return (async () => {
+        for (const [key, before] of vanished) {
+          // A key held by a TTL session that is gone has expired; one deleted while its session lives was deleted.
+          const expired =
+            before.session !== undefined && !(await this.#sessionExists(before.session, sink.signal));
+          sink.emit({ type: expired ? 'expire' : 'delete', key, index });
+        }
+        done();
+      })();
+    };
+    const source = new ConsulBlockingSource<KvPair[]>(
+      (options) => reads.read(target, { ...options, recursive }),
+      {
+        query: this.#parts.read,
+        index: undefined,
+        waitMs: this.#waitMs,
+        minInterval: 0,
+        backoffBase: 100,
+        backoffMax: 5000,
+        random: undefined,
+        // The shared reads take the watch's StopSignal as is (no AbortSignal per watch: about 0.7 KB of an idle watcher, S6 in bench/).
+        signal: sink.stop as unknown as AbortSignal,
+      },
+      (result, kind) => handle(result.data, result.meta.index ?? 0, kind),
+    );
+    return runWatchLoop(source, sink, { stop: sink.stop, timing: WATCH_TIMING }).then(
+      () => this.#end(local),
+      (error: unknown) => {
+        this.#end(local);
+        if (sink.stop.aborted) return;
+        throw toStoreError(error, keys.fromBackend(path) ?? path);
+      },
+    );
+  }
+
+  /** Resolves `entry` once this store's watchers of its key have seen it (see {@link settle}). */
+  async written(entry: Entry<V>): Promise<Entry<V>> {
+    const { key, index } = entry;
+    await this.settle(key, false, (seen) => (seen.get(key)?.index ?? 0) >= index);
+    return entry;
+  }
+
+  /** After a delete of `key` (with `tree`, of everything at or below it). */
+  gone(key: string, tree: boolean): Promise<void> {
+    return this.settle(key, tree, (seen) => {
+      if (!tree) return !seen.has(key);
+      for (const known of seen.keys()) {
+        if (key === '' || known === key || known.startsWith(`${key}/`)) return false;
+      }
+      return true;
+    });
+  }
+
+  /**
+   * Waits (at most {@link SETTLE_MS}) until every running watch of this store that covers `key`
+   * has seen a write that just succeeded. With this, a store's own writes reach its own watchers
+   * one by one, in order. Free without watchers.
+   */
+  async settle(key: string, tree: boolean, done: (seen: LocalWatch['seen']) => boolean): Promise<void> {
+    if (this.#local.size === 0) return;
+    const waits: Promise<void>[] = [];
+    for (const watch of this.#local) {
+      const covers = watch.recursive
+        ? watch.key === '' ||
+          key === watch.key ||
+          key.startsWith(`${watch.key}/`) ||
+          (tree && (key === '' || watch.key.startsWith(`${key}/`)))
+        : key === watch.key || (tree && (key === '' || watch.key.startsWith(`${key}/`)));
+      if (!covers || !watch.ready || done(watch.seen)) continue;
+      waits.push(
+        new Promise<void>((resolve) => {
+          const finish = (): void => {
+            clearTimeout(timer);
+            watch.wake.delete(check);
+            resolve();
+          };
+          const check = (): void => {
+            if (!watch.ready || done(watch.seen)) finish();
+          };
+          const timer = setTimeout(finish, SETTLE_MS);
+          watch.wake.add(check);
+        }),
+      );
+    }
+    if (waits.length > 0) await Promise.all(waits);
+  }
+
+  /** A watch ended: its writers stop waiting for it. */
+  #end(local: LocalWatch): void {
+    this.#local.delete(local);
+    local.ready = false;
+    if (local.wake.size > 0) for (const wake of [...local.wake]) wake();
+  }
+
+  async #sessionExists(session: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      return (await this.#parts.client.session.info(session, { signal })).data !== null;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import type { Entry } from '../../types.js';
+import { expectCode, type StoreTest } from './support.js';
+
+/** Directories and `list`: implied and made directories, flat and recursive listings, typed-directory rules. */
+export function directoryTests(test: StoreTest): void {
+  test('set creates parent directories; list is flat or recursive, sorted', async (open) => {
+    const store = await open();
+    await store.set('a/b/c', '1');
+    await store.set('a/b/d', '2');
+    await store.set('a/e', '3');
+    await store.set('a/f/g/h', '4');
+    await store.set('z', '5');
+    const flat = await store.list('a');
+    assert.deepEqual(
+      flat.map((entry) => [entry.key, entry.dir === true]),
+      [
+        ['a/b', true],
+        ['a/e', false],
+        ['a/f', true],
+      ],
+    );
+    const deep = await store.list('a', { recursive: true });
+    const values = deep.filter((entry) => !entry.dir);
+    assert.deepEqual(
+      values.map((entry) => entry.key),
+      ['a/b/c', 'a/b/d', 'a/e', 'a/f/g/h'],
+    );
+    assert.equal((values[0] as Entry).value, '1');
+    assert.deepEqual(
+      (await store.list('a/', { recursive: true })).map((e) => e.key),
+      deep.map((e) => e.key),
+      'trailing slash',
+    );
+    assert.deepEqual(
+      (await store.list('')).map((entry) => entry.key),
+      ['a', 'z'],
+    );
+  });
+
+  test('list of a missing path or of a value is empty', async (open) => {
+    const store = await open();
+    await store.set('leaf', 'v');
+    assert.deepEqual(await store.list('missing'), []);
+    assert.deepEqual(await store.list('missing', { recursive: true }), []);
+    assert.deepEqual(await store.list('leaf'), []);
+  });
+
+  test('a folder prefix never matches a longer sibling (app vs apple)', async (open) => {
+    const store = await open();
+    await store.set('app/x', '1');
+    await store.set('apple', '2');
+    await store.set('app2/y', '3');
+    assert.deepEqual(
+      (await store.list('app', { recursive: true })).map((entry) => entry.key),
+      ['app/x'],
+    );
+    await store.del('app', { recursive: true });
+    assert.equal((await store.get('apple'))?.value, '2');
+    assert.equal((await store.get('app2/y'))?.value, '3');
+  });
+
+  test('get of a directory resolves null', async (open) => {
+    const store = await open();
+    await store.set('d/k', 'v');
+    assert.equal(await store.get('d'), null);
+  });
+
+  test('typed directories: IS_A_DIRECTORY and NOT_A_DIRECTORY', async (open) => {
+    const store = await open();
+    if (!store.capabilities.typedDirectories) return;
+    await store.set('d/k', 'v');
+    await assert.rejects(store.set('d', 'v'), expectCode('IS_A_DIRECTORY'));
+    await assert.rejects(store.set('d/k/under', 'v'), expectCode('NOT_A_DIRECTORY'));
+    assert.equal((await store.get('d/k'))?.value, 'v');
+  });
+
+  test('mkdir makes an empty directory; again gives ALREADY_EXISTS', async (open) => {
+    const store = await open();
+    const dir = await store.mkdir('empty/dir');
+    assert.equal(dir.dir, true);
+    assert.equal(dir.key, 'empty/dir');
+    assert.deepEqual(
+      (await store.list('empty')).map((entry) => [entry.key, entry.dir]),
+      [['empty/dir', true]],
+    );
+    await assert.rejects(store.mkdir('empty/dir'), expectCode('ALREADY_EXISTS'));
+    await store.set('value', 'v');
+    await assert.rejects(store.mkdir('value'), expectCode('ALREADY_EXISTS'));
+  });
+
+  test('del: value, missing, empty dir, non-empty dir, recursive', async (open) => {
+    const store = await open();
+    await store.set('k', 'v');
+    assert.equal(await store.del('k'), true);
+    assert.equal(await store.get('k'), null);
+    assert.equal(await store.del('k'), false);
+    await store.mkdir('e');
+    assert.equal(await store.del('e'), true);
+    assert.deepEqual(await store.list(''), []);
+    await store.set('t/a', '1');
+    await store.set('t/b/c', '2');
+    await assert.rejects(store.del('t'), expectCode('IS_A_DIRECTORY'));
+    assert.equal((await store.get('t/a'))?.value, '1', 'nothing deleted by the failed call');
+    assert.equal(await store.del('t', { recursive: true }), true);
+    assert.deepEqual(await store.list('', { recursive: true }), []);
+  });
+
+  test("del('', recursive) empties only this store's prefix", async (open) => {
+    const store = await open();
+    await store.set('a', '1');
+    await store.set('b/c', '2');
+    assert.equal(await store.del('', { recursive: true }), true);
+    assert.deepEqual(await store.list('', { recursive: true }), []);
+    await assert.rejects(store.del(''), expectCode('INVALID_ARGUMENT'));
+  });
+}

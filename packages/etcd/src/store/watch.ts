@@ -1,0 +1,78 @@
+import {
+  isReservedKey,
+  runWatchLoop,
+  type Entry,
+  type KeySpace,
+  type WatchSink,
+  type WatchStart,
+} from '@polykv/core';
+import type { EtcdResult } from '../api/keys.js';
+import type { EtcdClient } from '../client.js';
+import { EtcdPollSource } from '../watch/source.js';
+import { isDeletion, trimSlashes } from './common.js';
+import { toStoreError } from './errors.js';
+import type { EtcdValues } from './values.js';
+
+/**
+ * A Store watch: core's watch loop over the etcd v2 source (`watch/source.ts`). Without `fromIndex`
+ * the first round reads the key (the initial events; a watch started during an outage waits for
+ * it, reporting `disconnected`); after a 401 the source re-reads and the sink emits the
+ * differences, then `resync`.
+ */
+export function runStoreWatch<V>(
+  client: EtcdClient,
+  keys: KeySpace,
+  values: EtcdValues<V>,
+  sink: WatchSink<V>,
+  { path, recursive, fromIndex, initial }: WatchStart,
+): Promise<void> {
+  const source = new EtcdPollSource<string>(
+    client.waits,
+    client.keys,
+    path,
+    { recursive, fromIndex, stop: sink.stop },
+    {
+      event: (result) => emitEvent(keys, values, sink, result),
+      read: (nodes, index, cleared) => {
+        const entries: Entry<V>[] = [];
+        for (const node of nodes) {
+          const key = keys.fromBackend(node.key);
+          if (key !== undefined && !isReservedKey(key)) entries.push(values.entry(node));
+        }
+        entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+        if (cleared) sink.resync(entries, index);
+        else if (initial)
+          for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
+      },
+    },
+  );
+  // From an index, the first wait may block until the next event: the watch is anchored now.
+  if (fromIndex !== undefined) sink.connected();
+  return runWatchLoop(source, sink, { stop: sink.stop, timing: client.options }).catch((error: unknown) => {
+    throw toStoreError(error, keys.fromBackend(path) ?? path);
+  });
+}
+
+function emitEvent<V>(keys: KeySpace, values: EtcdValues<V>, sink: WatchSink<V>, result: EtcdResult): void {
+  const { node } = result;
+  if (isDeletion(result.action)) {
+    const type = result.action === 'expire' ? 'expire' : 'delete';
+    if (!node.dir) {
+      const key = keys.fromBackend(node.key);
+      if (key !== undefined && !isReservedKey(key)) sink.emit({ type, key, index: node.modifiedIndex });
+      return;
+    }
+    // A directory went: one event per key below it that this watcher has delivered.
+    const dirPath = trimSlashes(node.key);
+    for (const key of [...sink.known.keys()]) {
+      const backend = keys.toBackend(key);
+      if (dirPath === '' || backend === dirPath || backend.startsWith(`${dirPath}/`))
+        sink.emit({ type, key, index: node.modifiedIndex });
+    }
+    return;
+  }
+  if (node.dir) return;
+  const key = keys.fromBackend(node.key);
+  if (key === undefined || isReservedKey(key)) return;
+  sink.emit({ type: 'put', ...values.entry(node) });
+}
