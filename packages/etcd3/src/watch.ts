@@ -12,7 +12,7 @@ import {
 } from './proto/watch.js';
 import { Reader, toBytes, type BytesLike } from './proto/wire.js';
 import type { Requester } from './request.js';
-import type { GrpcStream, Transport } from './transport.js';
+import type { CallHeaders, GrpcStream, Transport } from './transport.js';
 
 /** Options of {@link Etcd3Client.watch}. */
 export interface Etcd3WatchOptions extends KeyRange {
@@ -168,10 +168,26 @@ export class Etcd3Watcher extends EventEmitter<Etcd3WatcherEvents> {
 /** How long a stream without watchers stays open for the next one. */
 const LINGER_MS = 1000;
 
+/**
+ * Asks etcd to end the stream when its member has had no leader for a while (etcd's
+ * `WithRequireLeader`): a member cut off from the others would otherwise keep the stream open and
+ * send nothing, a watch that looks alive and is mute. It also refuses to open a stream on such a
+ * member, so the watcher goes to another host.
+ */
+const REQUIRE_LEADER = 'hasleader';
+
 /** One gRPC Watch stream on one host, with the watchers on it. */
 export class WatchStream {
   readonly host: string;
+  /** The headers it was opened with (its token): a refusal for the token names them. */
+  readonly headers: CallHeaders;
   readonly #watchers = new Map<number, Etcd3Watcher>();
+  /**
+   * Watchers whose create request etcd has not answered yet, in the order sent. etcd answers the
+   * creates of a stream in order, and etcd 3.4 answers a refused one (an expired token, no
+   * permission) with watch ID -1 rather than the watcher's own: the refusal is the oldest's.
+   */
+  readonly #creating: Etcd3Watcher[] = [];
   readonly #grpc: GrpcStream;
   readonly #onEnd: (stream: WatchStream) => void;
   #nextId = 1;
@@ -181,12 +197,14 @@ export class WatchStream {
   constructor(
     transport: Transport,
     host: string,
-    headers: Readonly<Record<string, string>>,
+    headers: CallHeaders,
     onEnd: (stream: WatchStream, error: Etcd3Error | undefined) => void,
   ) {
     this.host = host;
+    this.headers = headers;
     this.#onEnd = (stream) => onEnd(stream, undefined);
-    this.#grpc = transport.stream(host, '/etcdserverpb.Watch/Watch', 'Watch/Watch', headers, {
+    const streamHeaders = { ...headers, [REQUIRE_LEADER]: 'true' };
+    this.#grpc = transport.stream(host, '/etcdserverpb.Watch/Watch', 'Watch/Watch', streamHeaders, {
       message: (message) => this.#onMessage(readWatchResponse(new Reader(message), message.length)),
       close: (error) => {
         this.#ended = true;
@@ -202,6 +220,7 @@ export class WatchStream {
           });
         const watchers = [...this.#watchers.values()];
         this.#watchers.clear();
+        this.#creating.length = 0;
         for (const watcher of watchers) watcher.fail(cause);
       },
     });
@@ -222,6 +241,7 @@ export class WatchStream {
     watcher.stream = this;
     watcher.host = this.host;
     this.#watchers.set(id, watcher);
+    this.#creating.push(watcher);
     const { options } = watcher;
     this.#grpc.write(
       watchCreateFrame({
@@ -253,6 +273,11 @@ export class WatchStream {
     if (!this.#ended) this.#grpc.write(watchProgressFrame());
   }
 
+  /** No new watchers come (its token is stale): it closes once its last watcher goes. */
+  retire(): void {
+    if (this.#watchers.size === 0) this.close();
+  }
+
   close(): void {
     if (this.#ended) return;
     this.#ended = true;
@@ -269,10 +294,23 @@ export class WatchStream {
 
   #onMessage(response: WatchResponse): void {
     if (response.watchId === -1) {
+      if (response.created || response.canceled) {
+        // etcd refused the oldest create request (see #creating).
+        const refused = this.#creating.shift();
+        if (refused && this.#watchers.get(refused.id) === refused) {
+          this.#watchers.delete(refused.id);
+          refused.fail(canceledError(response, this.host));
+        }
+        return;
+      }
       // A progress answer for the whole stream (after `requestProgress`).
       for (const watcher of this.#watchers.values())
         if (watcher.created) watcher.onProgress(response.header.revision);
       return;
+    }
+    if (response.created) {
+      const at = this.#creating.findIndex((waiting) => waiting.id === response.watchId);
+      if (at !== -1) this.#creating.splice(at, 1);
     }
     const watcher = this.#watchers.get(response.watchId);
     if (!watcher) return; // canceled meanwhile
@@ -313,7 +351,10 @@ function canceledError(response: WatchResponse, host: string): Etcd3Error {
  * host; a watcher whose stream cannot be opened there goes to the next host by the pool's rules.
  */
 export class WatchStreams {
+  /** The stream new watchers of each host go to. */
   readonly #streams = new Map<string, WatchStream>();
+  /** Every open stream, also those new watchers no longer go to (a stale token). */
+  readonly #all = new Set<WatchStream>();
   readonly #transport: Transport;
   readonly #requester: Requester;
   readonly #maxRetries: number;
@@ -338,41 +379,62 @@ export class WatchStreams {
     return watcher;
   }
 
+  /**
+   * Places the watcher on the stream of the pinned host (opening one when there is none), with the
+   * host pool's failover. A stream whose token etcd refused (it expired while the stream was open:
+   * etcd checks the token of a stream when a watcher is added, not when it opened) is retired: its
+   * watchers keep running, new ones go to a new stream with a fresh token, this one first.
+   */
   async #place(watcher: Etcd3Watcher): Promise<void> {
-    await this.#requester.pool.run(
-      async (host) => {
-        if (watcher.ended) return;
-        const { headers } = await this.#requester.streamTarget(undefined, host);
-        let stream = this.#streams.get(host);
-        if (!stream || stream.ended) {
-          stream = new WatchStream(this.#transport, host, headers, (ended) => {
-            if (this.#streams.get(host) === ended) this.#streams.delete(host);
-          });
-          this.#streams.set(host, stream);
-        }
-        // Until etcd arms it, a stream failure is the pool's to handle (another host); after, the watcher's.
-        const placed = watcher.placed();
-        stream.add(watcher);
-        await placed;
-      },
-      {
-        idempotent: true,
-        signal: undefined,
-        maxRetries: this.#maxRetries,
-        method: 'Watch/Watch',
-        path: 'watch',
-      },
-    );
+    for (let refreshed = false; ; refreshed = true) {
+      let used: WatchStream | undefined;
+      try {
+        await this.#requester.pool.run(
+          async (host) => {
+            if (watcher.ended) return;
+            const { headers } = await this.#requester.streamTarget(undefined, host);
+            let stream = this.#streams.get(host);
+            if (!stream || stream.ended || stream.headers !== headers) {
+              stream = new WatchStream(this.#transport, host, headers, (ended) => {
+                this.#all.delete(ended);
+                if (this.#streams.get(host) === ended) this.#streams.delete(host);
+              });
+              this.#streams.set(host, stream);
+              this.#all.add(stream);
+            }
+            used = stream;
+            // Until etcd arms it, a stream failure is the pool's to handle (another host); after, the watcher's.
+            const placed = watcher.placed();
+            stream.add(watcher);
+            await placed;
+          },
+          {
+            idempotent: true,
+            signal: undefined,
+            maxRetries: this.#maxRetries,
+            method: 'Watch/Watch',
+            path: 'watch',
+          },
+        );
+        return;
+      } catch (error) {
+        if (refreshed || used === undefined || !this.#requester.refreshAfter(error, used.headers))
+          throw error;
+        if (this.#streams.get(used.host) === used) this.#streams.delete(used.host);
+        used.retire();
+      }
+    }
   }
 
   /** Asks every stream for a progress answer (`progress` on each armed watcher). */
   requestProgress(): void {
-    for (const stream of this.#streams.values()) stream.requestProgress();
+    for (const stream of this.#all) stream.requestProgress();
   }
 
   close(): void {
-    for (const stream of [...this.#streams.values()]) stream.shutdown();
+    for (const stream of [...this.#all]) stream.shutdown();
     this.#streams.clear();
+    this.#all.clear();
   }
 }
 
