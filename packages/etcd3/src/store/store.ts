@@ -231,7 +231,8 @@ export class Etcd3Store<V = string> implements Store<V> {
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
     const checked = beginCall(options, this.#closed, 'mkdir');
     const shape = this.#shape(key);
-    if (checked.ttl !== undefined)
+    // A TTL that is no TTL at all is INVALID_ARGUMENT, as on every other call.
+    if (checkTtl(checked.ttl, this.capabilities.minTtl) !== undefined)
       throw new NotSupportedError(
         'mkdir with a ttl is not supported on etcd3 (a lease would expire the marker key, not the keys below it)',
         { key },
@@ -333,7 +334,7 @@ export class Etcd3Store<V = string> implements Store<V> {
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
     const checked = beginCall(options, this.#closed, 'push');
     checkNoFlags(checked.flags, dir, 'etcd v3');
-    const dirKey = this.#keys.fromBackend(this.#keys.toBackend(dir, { root: true, argument: 'dir' }))!;
+    const dirKey = this.#keys.fromBackend(this.#keys.toBackend(dir, { argument: 'dir' }))!;
     const raw = this.codec.encode(value);
     const ttl = checkTtl(checked.ttl, this.capabilities.minTtl);
     const counter = this.#keys.reserved('push', ...(dirKey === '' ? [] : [dirKey]));
