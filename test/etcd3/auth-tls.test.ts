@@ -10,7 +10,7 @@ import { etcd3Code, text } from './util.js';
 after(stopAllServers);
 
 describe('etcd v3 auth and TLS', { timeout: 180_000 }, () => {
-  it('auth turned on through the API: users, roles, permissions; a token that expired is renewed', async () => {
+  it('auth turned on through the API: users, roles, permissions; a token that expired is renewed, for calls and for watch streams', async () => {
     // Tokens expire after 2 s unused, so the test sees a renewal.
     const member = await startEtcd({ extraArgs: ['--auth-token-ttl', '2'] });
     const admin = new Etcd3Client({ hosts: member.host });
@@ -42,17 +42,25 @@ describe('etcd v3 auth and TLS', { timeout: 180_000 }, () => {
       await assert.rejects(app.kv.put('other/k', 'v'), etcd3Code('ETCD3_PERMISSION_DENIED'));
       await assert.rejects(anonymous.kv.get('app/k'), etcd3Code('ETCD3_PERMISSION_DENIED'));
       await assert.rejects(wrong.kv.get('app/k'), etcd3Code('ETCD3_AUTH_FAILED'));
+      // A watch stream opened now, with the token of now.
+      const early = app.watch('app/early', { prefix: true });
+      await early.ready;
       // Unused for longer than --auth-token-ttl: etcd forgot the token; the client authenticates again.
       await new Promise((resolve) => setTimeout(resolve, 4000));
-      assert.equal(text((await app.kv.get('app/k'))?.value), 'v');
+      // etcd checks a stream's token when a watcher is added (it refuses it with watch ID -1): the
+      // new watcher goes to a new stream with a fresh token; the early one keeps its stream.
       const watcher = app.watch('app/', { prefix: true });
       await watcher.ready;
-      await root.kv.put('app/w', 'seen');
-      const [event] = await new Promise<Parameters<Parameters<typeof watcher.on<'events'>>[1]>>((resolve) =>
-        watcher.once('events', (...args) => resolve(args)),
-      );
-      assert.equal(text(event[0]!.kv.value), 'seen');
+      assert.equal(text((await app.kv.get('app/k'))?.value), 'v');
+      const firstEvent = (w: typeof watcher): Promise<string | undefined> =>
+        new Promise((resolve) => w.once('events', (events) => resolve(text(events[0]!.kv.value))));
+      const seen = firstEvent(watcher);
+      const seenEarly = firstEvent(early);
+      await root.kv.put('app/early', 'seen');
+      assert.equal(await seen, 'seen');
+      assert.equal(await seenEarly, 'seen');
       await watcher.cancel();
+      await early.cancel();
       await root.auth.changePassword('app', 'newpw');
       await root.auth.revokeRole('app', 'app');
       await root.auth.disable();

@@ -2,19 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { createMemoryStore, isPolykvError, type Codec, type PolykvErrorCode, type Store } from '@polykv/core';
 import { createConsulStore } from '@polykv/consul';
 import { createEtcdStore } from '@polykv/etcd';
+import { createEtcd3Store } from '@polykv/etcd3';
 import { startConsulDev, startEtcd } from '../helpers/servers.js';
 
 /** Opens a store of one backend on a prefix. */
 export type Opener = <V = string>(prefix: string, codec?: Codec<V>) => Store<V>;
 
 export interface Backend {
-  name: 'memory' | 'etcd' | 'consul';
+  name: 'memory' | 'etcd' | 'etcd3' | 'consul';
   open: Opener;
 }
 
 /**
- * One store of every backend: memory://, a real etcd member and a real Consul dev agent (one server
- * of each per test file). Call from a `before()`; `after(stopAllServers)` stops them.
+ * One store of every backend: memory://, a real etcd member (its v2 API for `etcd`, its v3 API for
+ * `etcd3`: separate key spaces) and a real Consul dev agent (one server of each per test file). Call from a `before()`; `after(stopAllServers)` stops them.
  */
 export async function startBackends(): Promise<Backend[]> {
   const [etcd, consul] = await Promise.all([startEtcd(), startConsulDev()]);
@@ -29,6 +30,10 @@ export async function startBackends(): Promise<Backend[]> {
       // etcd v2 holds text: arbitrary bytes need the base64 opt-in (test/etcd/store.binary covers the refusal).
       open: (prefix, codec) =>
         createEtcdStore({ hosts: etcd.host, prefix, binaryEncoding: 'base64', ...(codec ? { codec } : {}) }),
+    },
+    {
+      name: 'etcd3',
+      open: (prefix, codec) => createEtcd3Store({ hosts: etcd.host, prefix, ...(codec ? { codec } : {}) }),
     },
     {
       name: 'consul',

@@ -80,7 +80,7 @@ async function expectInvalid(what: string, fn: () => unknown): Promise<void> {
 }
 
 function forEachBackend(title: string, fn: (backend: Backend) => Promise<void>, timeout = 60_000): void {
-  for (const name of ['memory', 'etcd', 'consul'] as const) {
+  for (const name of ['memory', 'etcd', 'etcd3', 'consul'] as const) {
     it(`${name}: ${title}`, { timeout }, async () => {
       const backend = backends.find((b) => b.name === name)!;
       await fn(backend);
@@ -356,6 +356,9 @@ describe('bad input: store URLs', () => {
     ['consul://127.0.0.1:8500/p%ZZ', 'bad percent-encoding'],
     ['consul://127.0.0.1:8500/p#frag', 'a fragment'],
     ['etcd://127.0.0.1:2379/p?bogus=1', 'unknown parameter'],
+    ['etcd3://', 'etcd3: no host'],
+    ['etcd3://127.0.0.1:2379/p?bogus=1', 'etcd3: unknown parameter'],
+    ['etcd3s://127.0.0.1:2379/a/../b', 'etcd3s: prefix with ..'],
     ['consul://127.0.0.1:8500/p?timeout=-5', 'negative timeout'],
     ['etcd://127.0.0.1:2379/p?maxRetries=many', 'maxRetries not a number'],
     ['memory://a,b', 'two memory names'],

@@ -82,7 +82,7 @@ const seed = process.env.FC_SEED === undefined ? undefined : Number(process.env.
 const RUNS = 100;
 
 describe('property: arbitrary keys and binary values round-trip through every backend', () => {
-  for (const name of ['memory', 'etcd', 'consul'] as const) {
+  for (const name of ['memory', 'etcd', 'etcd3', 'consul'] as const) {
     it(`${name}: ${RUNS} random keys and values`, { timeout: 120_000 }, async () => {
       const backend = backends.find((b) => b.name === name)!;
       const prefix = freshPrefix('property');

@@ -6,7 +6,8 @@ import { resolveOptions, type Etcd3ClientOptions, type ResolvedEtcd3Options } fr
 import type { BytesLike } from './proto/wire.js';
 import { Requester, type CallFn } from './request.js';
 import { Transport } from './transport.js';
-import { WatchStreams, type Etcd3Watcher, type Etcd3WatchOptions } from './watch.js';
+import { WatchStreams } from './watch/streams.js';
+import type { Etcd3Watcher, Etcd3WatchOptions } from './watch/watcher.js';
 
 /**
  * The native etcd v3 client: gRPC over HTTP/2 (`node:http2`, no gRPC library), one connection per

@@ -48,7 +48,7 @@ export {
 } from './api/lease.js';
 export { ClusterApi, MaintenanceApi, type Etcd3Member, type Etcd3Status } from './api/cluster.js';
 export { AuthApi, type Etcd3Permission, type Etcd3PermissionGrant } from './api/auth.js';
-export { Etcd3Watcher, type Etcd3WatchOptions, type Etcd3WatcherEvents } from './watch.js';
+export { Etcd3Watcher, type Etcd3WatchOptions, type Etcd3WatcherEvents } from './watch/watcher.js';
 export { createEtcd3Store, Etcd3Store } from './store/store.js';
 export type { Etcd3StoreOptions } from './store/common.js';
 export { storeFromUrl } from './store/url.js';

@@ -256,19 +256,27 @@ export class Requester {
     return { host, headers: await this.#authHeaders(signal) };
   }
 
-  /** After a stream was refused for its token: the next stream authenticates again. */
-  tokenRejected(headers: CallHeaders): void {
+  /**
+   * Whether a stream's refusal (`error`, for a stream opened with `headers`) is one a fresh token
+   * fixes; if so, the token is forgotten, and the next {@link streamTarget} authenticates again.
+   */
+  refreshAfter(error: unknown, headers: CallHeaders): boolean {
+    if (!this.#options.auth || !tokenRefused(error, headers)) return false;
     this.#dropToken(headers);
+    return true;
   }
 }
 
 /**
- * True when etcd refused the call for its token (expired: "invalid auth token"), or for the lack of
- * one while the client has credentials (auth was turned on after the client saw it off).
+ * True when etcd refused the call for its token (expired: "invalid auth token"; made before an auth
+ * change: "revision of auth store is old"), or for the lack of one while the client has
+ * credentials (auth was turned on after the client saw it off).
  */
 function tokenRefused(error: unknown, sent: CallHeaders): boolean {
   if (!isEtcd3Error(error)) return false;
   if (error.code === 'ETCD3_INVALID_TOKEN') return true;
+  // A token made before users or roles changed: a new one carries the auth store's new revision.
+  if (/revision of auth store is old/.test(error.etcdMessage ?? '')) return true;
   return sent.token === undefined && /user name is empty/.test(error.etcdMessage ?? '');
 }
 

@@ -11,7 +11,7 @@ import type { ResolvedEtcd3Options } from './options.js';
  * @module
  */
 
-const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** Error codes of a request that never reached etcd, beyond those of core's `classify`. */
 export const HTTP2_NOT_SENT = new Set([
@@ -124,6 +124,10 @@ export class Transport {
       ...(tls?.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
       ...(tls?.servername !== undefined ? { servername: tls.servername } : {}),
       rejectUnauthorized: tls?.rejectUnauthorized ?? true,
+      // Node's default (10 MB) counts the request bodies queued on the session: a put of a value
+      // over it was closed locally without a word, never reaching etcd. With room for 64 MB, etcd
+      // itself answers one over its limit (--max-request-bytes) with RESOURCE_EXHAUSTED.
+      maxSessionMemory: 64,
     });
     const connection: Connection = { session, active: 0, pinger: undefined };
     const forget = (): void => {
@@ -213,6 +217,8 @@ export class Transport {
       let outcome: Etcd3Error | 'ok' | undefined;
       let failure: Etcd3Error | undefined;
       let timer: NodeJS.Timeout | undefined;
+      /** Bytes of the request still queued when the answer ended (etcd did not read them all). */
+      let unsent = 0;
       const onAbort = (): void => {
         failure ??= new Etcd3Error({
           code: 'ETCD3_ABORTED',
@@ -220,7 +226,7 @@ export class Transport {
           method,
           host: origin,
         });
-        request.close(NGHTTP2_CANCEL);
+        cancel(request);
       };
       if (attemptTimeout > 0) {
         timer = setTimeout(() => {
@@ -231,7 +237,7 @@ export class Transport {
             method,
             origin,
           );
-          request.close(NGHTTP2_CANCEL);
+          cancel(request);
         }, attemptTimeout);
       }
       if (signal?.aborted) onAbort();
@@ -248,6 +254,14 @@ export class Transport {
           });
       });
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        // The answer is complete, but Node emits 'close' only once the request body left: when etcd
+        // answered before reading all of it (a message over its limit), end the stream now.
+        if (request.writableLength > 0) {
+          unsent = request.writableLength;
+          request.destroy();
+        }
+      });
       request.on('trailers', (trailers: http2.IncomingHttpHeaders) => {
         outcome = statusOf(trailers, method, origin) ?? outcome;
       });
@@ -260,6 +274,17 @@ export class Transport {
         this.#release(connection);
         if (failure) return reject(failure);
         if (outcome instanceof Etcd3Error) return reject(outcome);
+        if (outcome !== 'ok' && unsent > 0 && request.rstCode === NGHTTP2_NO_ERROR) {
+          // Closed without an answer before the request was sent in full: etcd never had it.
+          return reject(
+            new Etcd3Error({
+              code: 'ETCD3_RESOURCE_EXHAUSTED',
+              message: `etcd ${method} on ${origin}: the stream closed before the ${frame.length}-byte request was sent (too large to send)`,
+              method,
+              host: origin,
+            }),
+          );
+        }
         if (outcome !== 'ok') {
           const code = request.rstCode;
           const error = Object.assign(
@@ -355,7 +380,7 @@ export class Transport {
           method,
           host: origin,
         });
-        request.close(NGHTTP2_CANCEL);
+        cancel(request);
       },
     };
   }
@@ -369,6 +394,16 @@ export class Transport {
     }
     this.#connections.clear();
   }
+}
+
+/**
+ * Ends a stream now: RST_STREAM (CANCEL), and torn down even when the other side closed it already
+ * with part of the request still queued (Node emits 'close' only once the queue is empty, so such
+ * a stream would otherwise never settle).
+ */
+function cancel(request: ClientHttp2Stream): void {
+  request.close(NGHTTP2_CANCEL);
+  request.destroy();
 }
 
 function closedError(method: string): Etcd3Error {

@@ -40,6 +40,13 @@ export function toStoreError(error: unknown, key: string | undefined, bound?: De
       return new AbortError(message, { cause: error.cause ?? error, ...at });
     case 'ETCD3_CLOSED':
       return new ClosedError(message, { cause: error, ...at });
+    case 'ETCD3_RESOURCE_EXHAUSTED':
+      if (/larger than max|too large to send/.test(error.message))
+        return new ValueTooLargeError(`${message} (etcd's --max-request-bytes, 1.5 MiB by default)`, {
+          cause: error,
+          ...at,
+        });
+      return new BackendError(message, { cause: error, ...at });
     case 'ETCD3_INVALID_ARGUMENT':
       if (/request is too large/.test(error.etcdMessage ?? ''))
         return new ValueTooLargeError(`${message} (etcd's --max-request-bytes, 1.5 MiB by default)`, {

@@ -1,6 +1,8 @@
+import { isReservedKey, keyProblem, type DirEntry, type KeySpace, type UnlistedKey } from '@polykv/core';
 import type { KvApi } from '../api/kv.js';
 import type { KeyValue, RequestOp } from '../proto/kv.js';
 import { prefixEnd } from '../proto/wire.js';
+import { modelled } from './common.js';
 
 /** Keys per request while listing. */
 const PAGE = 256;
@@ -77,15 +79,32 @@ export async function listTree(
   dir: string,
   call: { signal?: AbortSignal; serializable?: boolean },
 ): Promise<KeyValue[]> {
-  const { key: start, end } = below(dir);
+  const { key, end } = below(dir);
+  return (await readRange(kv, key, end, call)).kvs;
+}
+
+/**
+ * Every key in `[key, end)` (`end` undefined: the key alone), in pages of 1,000 pinned to the first
+ * page's revision, so the read is one snapshot; resolves the keys and that revision.
+ */
+export async function readRange(
+  kv: KvApi,
+  key: string | Uint8Array,
+  end: Uint8Array | undefined,
+  call: { signal?: AbortSignal; serializable?: boolean },
+): Promise<{ kvs: KeyValue[]; revision: number }> {
+  if (end === undefined) {
+    const single = await kv.range(key, call);
+    return { kvs: single.kvs, revision: single.header.revision };
+  }
   const out: KeyValue[] = [];
-  let from: Uint8Array | string = start;
+  let from: Uint8Array | string = key;
   let revision = 0;
   for (;;) {
     const page = await kv.range(from, { end, limit: 1000, ...(revision ? { revision } : {}), ...call });
     revision ||= page.header.revision;
     out.push(...page.kvs);
-    if (!page.more) return out;
+    if (!page.more) return { kvs: out, revision };
     from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
   }
 }
@@ -111,4 +130,90 @@ export async function deleteTree(
         ];
   const response = await kv.txn({ success: ops }, call);
   return response.responses.some((op) => 'deleteRange' in op && op.deleteRange.deleted > 0);
+}
+
+/**
+ * What `list` shows below `path`: the values (with their Store keys) and the directories (from
+ * `dir/` markers, or implied by deeper keys; `index` 0 when there is no marker). Keys outside the
+ * key model and the reserved space are left out.
+ */
+export async function listing(
+  kv: KvApi,
+  keys: KeySpace,
+  path: string,
+  recursive: boolean,
+  call: { signal?: AbortSignal; serializable?: boolean },
+): Promise<{ values: { kv: KeyValue; key: string }[]; dirs: DirEntry[] }> {
+  const values: { kv: KeyValue; key: string }[] = [];
+  const dirs = new Map<string, DirEntry>();
+  const addDir = (backend: string, marker: KeyValue | undefined): void => {
+    const key = keys.fromBackend(backend);
+    if (key === undefined || !modelled(key)) return;
+    const existing = dirs.get(backend);
+    if (existing && (marker === undefined || existing.index !== 0)) return;
+    dirs.set(backend, {
+      key,
+      dir: true,
+      index: marker?.modRevision ?? 0,
+      createIndex: marker?.createRevision ?? 0,
+    });
+  };
+  const addValue = (text: string, item: KeyValue): void => {
+    const key = keys.fromBackend(text);
+    if (key !== undefined && modelled(key)) values.push({ kv: item, key });
+  };
+  if (!recursive) {
+    for (const item of await listChildren(kv, path, call)) {
+      if (item.kind === 'dir') addDir(item.path, item.marker);
+      else addValue(item.path, item.kv);
+    }
+    return { values, dirs: [...dirs.values()] };
+  }
+  const base = path === '' ? '' : `${path}/`;
+  for (const item of await listTree(kv, path, call)) {
+    const text = keyText(item);
+    if (text === undefined || !text.startsWith(base) || text === base) continue;
+    const marker = text.endsWith('/');
+    const rest = (marker ? text.slice(0, -1) : text).slice(base.length);
+    const segments = rest.split('/');
+    for (let i = 1; i < segments.length; i++) addDir(base + segments.slice(0, i).join('/'), undefined);
+    if (marker) addDir(base + rest, item);
+    else addValue(text, item);
+  }
+  return { values, dirs: [...dirs.values()] };
+}
+
+/**
+ * Keys below `path` that etcd holds and `list` leaves out (see `Etcd3Store.unlisted`); `prefix` is
+ * the store's, which the paths are relative to.
+ */
+export async function unlistedBelow(
+  kv: KvApi,
+  path: string,
+  prefix: string,
+  call: { signal?: AbortSignal },
+): Promise<UnlistedKey[]> {
+  const base = prefix === '' ? '' : `${prefix}/`;
+  const out: UnlistedKey[] = [];
+  for (const item of await listTree(kv, path, { ...call, serializable: false })) {
+    const text = keyText(item);
+    if (text === undefined) {
+      const shown = JSON.stringify(item.key.toString('latin1')).slice(1, -1);
+      out.push({ path: shown, code: 'invalid-key', reason: 'the key is not UTF-8' });
+      continue;
+    }
+    const relative = text.slice(base.length);
+    const marker = relative.endsWith('/');
+    const body = marker ? relative.slice(0, -1) : relative;
+    if (body === '' || isReservedKey(body)) continue;
+    const problem = keyProblem(body);
+    if (problem !== undefined) out.push({ path: relative, code: 'invalid-key', reason: problem });
+    else if (marker && item.value.byteLength > 0)
+      out.push({
+        path: relative,
+        code: 'trailing-slash',
+        reason: `the key ends in "/" and holds a value of ${item.value.byteLength} bytes; the key model has no key ending in "/" (an empty "dir/" is a directory)`,
+      });
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   CompareFailedError,
   InvalidArgumentError,
   KeyExistsError,
@@ -12,12 +13,13 @@ import {
   checkNoFlags,
   checkOptionTable,
   checkOptions,
+  checkIndex,
   checkSwapCondition,
   decodeValue,
-  keyProblem,
+  runWatchLoop,
+  Watcher,
   checkTtl,
   deadline,
-  isReservedKey,
   sleep,
   utf8Codec,
   type CallOptions,
@@ -37,16 +39,14 @@ import {
   type SwapCondition,
   type UnlistedKey,
   type WatchOptions,
-  type Watcher,
 } from '@polykv/core';
 import { Etcd3Client } from '../client.js';
-import type { Compare, KeyValue } from '../proto/kv.js';
+import type { Compare } from '../proto/kv.js';
 import { prefixEnd } from '../proto/wire.js';
 import { toStoreError } from './errors.js';
 import {
   NO_CHECK,
   casCompares,
-  modelled,
   PUSH_DIGITS,
   compareKeys,
   countOf,
@@ -56,9 +56,13 @@ import {
   type WriteCheck,
   ETCD3_STORE_OPTIONS,
 } from './common.js';
-import { below, deleteTree, keyText, listChildren, listTree } from './list.js';
+import { below, deleteTree, listing, unlistedBelow } from './list.js';
+import { writeKey } from './write.js';
+import { Etcd3PollSource } from '../watch/source.js';
+import { leaseTtls, toEntry } from './entries.js';
 import { Etcd3LockQueue } from './lock.js';
 import { shapeCompares, shapeFailure, shapeProbes, shaped, type Shaped } from './shape.js';
+import { StoreWatchHandler, readWatched, watchRange } from './watch.js';
 
 /** Makes an etcd v3 {@link Store}. See the package README, "Store", for the key mapping. */
 export function createEtcd3Store<V = string>(options: Etcd3StoreOptions<V> = {}): Etcd3Store<V> {
@@ -84,6 +88,9 @@ export class Etcd3Store<V = string> implements Store<V> {
   readonly #serializable: boolean;
   readonly #queue: Etcd3LockQueue;
   readonly #locks = new Set<Lock>();
+  readonly #watchers = new Set<{ close(): Promise<void> }>();
+  /** An ended watcher leaves `#watchers` (one function for all of them). */
+  readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
   #closed = false;
 
   constructor(options: Etcd3StoreOptions<V> = {}) {
@@ -130,7 +137,10 @@ export class Etcd3Store<V = string> implements Store<V> {
         ...call,
         serializable: this.#serializable && !checked.consistent,
       });
-      return kv ? this.#entry(kv, call) : null;
+      if (!kv) return null;
+      const key = this.#keys.fromBackend(path)!;
+      const ttls = kv.lease === '0' ? undefined : await leaseTtls(this.client.lease, [kv.lease], call);
+      return toEntry(kv, key, this.codec, ttls);
     });
   }
 
@@ -139,45 +149,18 @@ export class Etcd3Store<V = string> implements Store<V> {
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const read = { serializable: this.#serializable && !checked.consistent };
     return this.#call(dir, checked, async (call) => {
-      const out: ListEntry<V>[] = [];
-      const dirs = new Map<string, DirEntry>();
-      const addDir = (backend: string, marker: KeyValue | undefined): void => {
-        const key = this.#keys.fromBackend(backend);
-        if (key === undefined || !modelled(key)) return;
-        const existing = dirs.get(backend);
-        if (existing && (marker === undefined || existing.index !== 0)) return;
-        dirs.set(backend, {
-          key,
-          dir: true,
-          index: marker?.modRevision ?? 0,
-          createIndex: marker?.createRevision ?? 0,
-        });
-      };
-      if (!checked.recursive) {
-        for (const item of await listChildren(this.client.kv, path, { ...call, ...read })) {
-          if (item.kind === 'dir') addDir(item.path, item.marker);
-          else {
-            const key = this.#keys.fromBackend(item.path);
-            if (key !== undefined && modelled(key)) out.push(await this.#entry(item.kv, call, key));
-          }
-        }
-      } else {
-        const base = path === '' ? '' : `${path}/`;
-        for (const kv of await listTree(this.client.kv, path, { ...call, ...read })) {
-          const text = keyText(kv);
-          if (text === undefined || !text.startsWith(base) || text === base) continue;
-          const marker = text.endsWith('/');
-          const rest = (marker ? text.slice(0, -1) : text).slice(base.length);
-          const segments = rest.split('/');
-          for (let i = 1; i < segments.length; i++) addDir(base + segments.slice(0, i).join('/'), undefined);
-          if (marker) addDir(base + rest, kv);
-          else {
-            const key = this.#keys.fromBackend(text);
-            if (key !== undefined && modelled(key)) out.push(await this.#entry(kv, call, key));
-          }
-        }
-      }
-      out.push(...dirs.values());
+      const { values, dirs } = await listing(this.client.kv, this.#keys, path, checked.recursive ?? false, {
+        ...call,
+        ...read,
+      });
+      const ttls = await leaseTtls(
+        this.client.lease,
+        values.map(({ kv }) => kv.lease),
+        call,
+      );
+      const now = Date.now();
+      const out: ListEntry<V>[] = values.map(({ kv, key }) => toEntry(kv, key, this.codec, ttls, now));
+      out.push(...dirs);
       return out.sort((a, b) => compareKeys(a.key, b.key) || (a.dir ? 1 : -1));
     });
   }
@@ -191,31 +174,7 @@ export class Etcd3Store<V = string> implements Store<V> {
   async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
     const checked = beginCall(options, this.#closed, 'unlisted');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
-    const base = this.prefix === '' ? '' : `${this.prefix}/`;
-    return this.#call(dir, checked, async (call) => {
-      const out: UnlistedKey[] = [];
-      for (const kv of await listTree(this.client.kv, path, { ...call, serializable: false })) {
-        const text = keyText(kv);
-        if (text === undefined) {
-          const shown = JSON.stringify(kv.key.toString('latin1')).slice(1, -1);
-          out.push({ path: shown, code: 'invalid-key', reason: 'the key is not UTF-8' });
-          continue;
-        }
-        const relative = text.slice(base.length);
-        const marker = relative.endsWith('/');
-        const body = marker ? relative.slice(0, -1) : relative;
-        if (body === '' || isReservedKey(body)) continue;
-        const problem = keyProblem(body);
-        if (problem !== undefined) out.push({ path: relative, code: 'invalid-key', reason: problem });
-        else if (marker && kv.value.byteLength > 0)
-          out.push({
-            path: relative,
-            code: 'trailing-slash',
-            reason: `the key ends in "/" and holds a value of ${kv.value.byteLength} bytes; the key model has no key ending in "/" (an empty "dir/" is a directory)`,
-          });
-      }
-      return out;
-    });
+    return this.#call(dir, checked, (call) => unlistedBelow(this.client.kv, path, this.prefix, call));
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
@@ -272,7 +231,8 @@ export class Etcd3Store<V = string> implements Store<V> {
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
     const checked = beginCall(options, this.#closed, 'mkdir');
     const shape = this.#shape(key);
-    if (checked.ttl !== undefined)
+    // A TTL that is no TTL at all is INVALID_ARGUMENT, as on every other call.
+    if (checkTtl(checked.ttl, this.capabilities.minTtl) !== undefined)
       throw new NotSupportedError(
         'mkdir with a ttl is not supported on etcd3 (a lease would expire the marker key, not the keys below it)',
         { key },
@@ -374,7 +334,7 @@ export class Etcd3Store<V = string> implements Store<V> {
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
     const checked = beginCall(options, this.#closed, 'push');
     checkNoFlags(checked.flags, dir, 'etcd v3');
-    const dirKey = this.#keys.fromBackend(this.#keys.toBackend(dir, { root: true, argument: 'dir' }))!;
+    const dirKey = this.#keys.fromBackend(this.#keys.toBackend(dir, { argument: 'dir' }))!;
     const raw = this.codec.encode(value);
     const ttl = checkTtl(checked.ttl, this.capabilities.minTtl);
     const counter = this.#keys.reserved('push', ...(dirKey === '' ? [] : [dirKey]));
@@ -414,12 +374,42 @@ export class Etcd3Store<V = string> implements Store<V> {
     });
   }
 
-  watch(_key: string, options?: WatchOptions): Watcher<V> {
-    checkOptions(options, 'watch');
-    // Watches of this store will be a poll source of core's shared watch engine (etcd's watch
-    // stream with revisions, compaction answered by a re-read and a resync); until that engine
-    // exists, the store does not watch.
-    throw new NotSupportedError('watch is not supported by the etcd3 store yet');
+  /**
+   * A watch on core's watch engine: the etcd v3 source (`watch/source.ts`) over the client's shared
+   * watch stream, with `fromIndex` as the start revision; see `store/watch.ts` for the mapping.
+   */
+  watch(key: string, options?: WatchOptions): Watcher<V> {
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
+    if (this.#closed) throw new ClosedError();
+    const path = this.#keys.toBackend(key, { root: true });
+    const userKey = this.#keys.fromBackend(path)!;
+    if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
+    const range = watchRange(path, recursive);
+    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal, onEnd: this.#forget }, (sink) => {
+      const handler = new StoreWatchHandler(sink, this.client, this.codec, this.#keys, path, {
+        recursive,
+        initial,
+      });
+      const source = new Etcd3PollSource(
+        this.client,
+        {
+          key: range.key,
+          end: range.end,
+          fromRevision: fromIndex,
+          readFirst: initial,
+          read: readWatched(this.client, range, this.#serializable),
+          stop: sink.stop,
+        },
+        handler,
+      );
+      return runWatchLoop(source, sink, { stop: sink.stop, timing: this.client.options }).catch(
+        (error: unknown) => {
+          throw toStoreError(error, userKey);
+        },
+      );
+    });
+    this.#watchers.add(watcher);
+    return watcher;
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
@@ -452,7 +442,10 @@ export class Etcd3Store<V = string> implements Store<V> {
     checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#locks].map((lock) => lock.release({ timeout: 5000 }).catch(() => undefined)));
+    await Promise.all([
+      ...[...this.#watchers].map((watcher) => watcher.close()),
+      ...[...this.#locks].map((lock) => lock.release({ timeout: 5000 }).catch(() => undefined)),
+    ]);
     if (this.#ownClient) await this.client.close();
   }
 
@@ -461,12 +454,7 @@ export class Etcd3Store<V = string> implements Store<V> {
     return shaped(this.prefix, this.#keys.fromBackend(backend)!);
   }
 
-  /**
-   * One write as one transaction: the caller's compares and the typed-directory compares, then
-   * `[...extra, put, read back]`; on failure, the caller's probes and the shape probes are read in
-   * the same transaction, and `explain` (else the shape) says why. A TTL is a fresh lease, granted
-   * first and revoked again when the write fails.
-   */
+  /** One write as one transaction (see `store/write.ts`), as the Store's entry. */
   async #write(
     shape: Shaped,
     raw: string | Uint8Array,
@@ -475,58 +463,14 @@ export class Etcd3Store<V = string> implements Store<V> {
     call: Call,
     userKey: string,
   ): Promise<Entry<V>> {
-    const extra = check.extra ?? [];
-    const lease = ttl === undefined ? undefined : await this.client.lease.grant(ttl, call);
-    try {
-      const response = await this.client.kv.txn(
-        {
-          compare: [...check.compare, ...(check.existing ? [] : shapeCompares(shape))],
-          success: [
-            ...extra,
-            { put: { key: shape.path, value: raw, ...(lease ? { lease: lease.id } : {}) } },
-            { range: { key: shape.path, keysOnly: true } },
-          ],
-          failure: [...check.probes, ...(check.existing ? [] : shapeProbes(shape))],
-        },
-        call,
-      );
-      if (response.succeeded) {
-        const kv = rangeOf(response.responses[extra.length + 1])[0]!;
-        return {
-          key: this.#keys.fromBackend(shape.path)!,
-          value: decodeValue(this.codec, typeof raw === 'string' ? raw : Uint8Array.from(raw), userKey),
-          index: kv.modRevision,
-          createIndex: kv.createRevision,
-          ...(lease ? { expiresAt: new Date(Date.now() + lease.ttl * 1000) } : {}),
-        };
-      }
-      throw (
-        check.explain?.(response.responses) ??
-        shapeFailure(shape, response.responses, check.probes.length, userKey) ??
-        new CompareFailedError(userKey)
-      );
-    } catch (error) {
-      if (lease) await this.client.lease.revoke(lease.id).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  async #entry(
-    kv: KeyValue,
-    call: Call,
-    key = this.#keys.fromBackend(kv.key.toString())!,
-  ): Promise<Entry<V>> {
-    const entry: Entry<V> = {
-      key,
-      value: decodeValue(this.codec, Uint8Array.from(kv.value), key),
-      index: kv.modRevision,
-      createIndex: kv.createRevision,
+    const written = await writeKey(this.client, shape, raw, ttl, check, call, userKey);
+    return {
+      key: this.#keys.fromBackend(shape.path)!,
+      value: decodeValue(this.codec, typeof raw === 'string' ? raw : Uint8Array.from(raw), userKey),
+      index: written.index,
+      createIndex: written.createIndex,
+      ...(written.expiresAt ? { expiresAt: written.expiresAt } : {}),
     };
-    if (kv.lease !== '0') {
-      const { ttl } = await this.client.lease.timeToLive(kv.lease, call);
-      if (ttl > 0) entry.expiresAt = new Date(Date.now() + ttl * 1000);
-    }
-    return entry;
   }
 
   async #call<T>(key: string, options: CallOptions, fn: (call: Call) => Promise<T>): Promise<T> {

@@ -1,0 +1,162 @@
+import { EventEmitter } from 'eventemitter3';
+import { rangeEnd, type KeyRange } from '../api/kv.js';
+import { Etcd3Error } from '../errors.js';
+import type { ResponseHeader } from '../proto/kv.js';
+import type { WatchEvent } from '../proto/watch.js';
+import { toBytes, type BytesLike } from '../proto/wire.js';
+
+/** What a watcher's stream is to it: where it cancels itself. */
+export interface WatcherStream {
+  remove(watcher: Etcd3Watcher): void;
+}
+
+/** Options of {@link Etcd3Client.watch}. */
+export interface Etcd3WatchOptions extends KeyRange {
+  /** Deliver every change from this revision on (history permitting); else from now. */
+  startRevision?: number;
+  /** Ask etcd for periodic `progress` answers while nothing changes (etcd sends them every 10 min by default). */
+  progressNotify?: boolean;
+  /** Events carry the key as it was before the change. */
+  prevKv?: boolean;
+  /** Leave out puts or deletes, on the server. */
+  filters?: ('noPut' | 'noDelete')[];
+  /** Cancels the watcher (it ends without an error). */
+  signal?: AbortSignal;
+}
+
+/** Events of an {@link Etcd3Watcher}. */
+export interface Etcd3WatcherEvents {
+  /** etcd armed the watcher: every change after `revision` (or from `startRevision`) will come. */
+  created: [revision: number];
+  /** Changes, in revision order, as one answer of etcd brought them. */
+  events: [events: WatchEvent[], header: ResponseHeader];
+  /** Nothing this watcher covers changed up to `revision` (a progress answer). */
+  progress: [revision: number];
+  /**
+   * The watcher is over because of `error`: `ETCD3_COMPACTED` (its history is gone: read the
+   * current state again; `compactRevision` says from where history starts), `ETCD3_CONNECTION` or
+   * `ETCD3_UNAVAILABLE` (the stream broke: watch again from {@link Etcd3Watcher.nextRevision}),
+   * `ETCD3_PERMISSION_DENIED`, `ETCD3_WATCH_CANCELED`. `end` follows.
+   */
+  error: [error: Etcd3Error];
+  /** The watcher is over (after `cancel()`, an error, or the client's close). Emitted once. */
+  end: [];
+}
+
+/**
+ * One watcher on a key or range: a low-level view of etcd's watch stream, with no retry of its own
+ * (a broken stream ends the watcher with an error and {@link nextRevision} to resume from). Many
+ * watchers share one gRPC stream per host.
+ */
+export class Etcd3Watcher extends EventEmitter<Etcd3WatcherEvents> {
+  readonly key: Buffer;
+  readonly rangeEnd: Uint8Array | undefined;
+  readonly options: Readonly<Etcd3WatchOptions>;
+  /** Resolves with the revision etcd armed the watcher at; rejects if it ends before that. */
+  readonly ready: Promise<number>;
+  /** Resolves when the watcher ends: with the error that ended it, or `undefined`. Never rejects. */
+  readonly closed: Promise<Etcd3Error | undefined>;
+  /** The host whose stream carries the watcher, once it is placed. */
+  host: string | undefined;
+  /** The revision to watch from to miss nothing and repeat nothing after this watcher ends. */
+  nextRevision: number;
+  /** @internal The watcher's ID on its stream. */
+  id = 0;
+  /** @internal The stream carrying the watcher. */
+  stream: WatcherStream | undefined;
+  #created = false;
+  #ended = false;
+  #placement: { resolve: () => void; reject: (error: Etcd3Error) => void } | undefined;
+  #resolveReady!: (revision: number) => void;
+  #rejectReady!: (error: Etcd3Error) => void;
+  #resolveClosed!: (error: Etcd3Error | undefined) => void;
+  readonly #cancel: (watcher: Etcd3Watcher) => void;
+
+  /** @internal Made by {@link Etcd3Client.watch}. */
+  constructor(key: BytesLike, options: Etcd3WatchOptions, cancel: (watcher: Etcd3Watcher) => void) {
+    super();
+    this.key = Buffer.from(toBytes(key));
+    const end = rangeEnd(key, options);
+    this.rangeEnd = end === undefined ? undefined : toBytes(end);
+    this.options = Object.freeze({ ...options });
+    this.nextRevision = options.startRevision ?? 0;
+    this.#cancel = cancel;
+    this.ready = new Promise<number>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // A caller that never awaits `ready` learns of the failure from `error`/`closed`.
+    this.ready.catch(() => undefined);
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  get created(): boolean {
+    return this.#created;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** Stops the watcher: etcd is told, and `end` follows at once. */
+  cancel(): Promise<void> {
+    if (!this.#ended) {
+      this.#cancel(this);
+      this.end(undefined);
+    }
+    return Promise.resolve();
+  }
+
+  /** @internal Resolves once etcd armed the watcher (or it ended); rejects when its stream failed first. */
+  placed(): Promise<void> {
+    return new Promise((resolve, reject) => (this.#placement = { resolve, reject }));
+  }
+
+  /** @internal Its stream failed: before etcd armed it, the placement is tried again elsewhere. */
+  fail(error: Etcd3Error): void {
+    this.stream = undefined;
+    const placement = this.#placement;
+    if (!this.#created && placement && !this.#ended) {
+      this.#placement = undefined;
+      placement.reject(error);
+    } else this.end(error);
+  }
+
+  /** @internal */
+  onCreated(revision: number): void {
+    this.#created = true;
+    this.#placement?.resolve();
+    this.#placement = undefined;
+    if (this.options.startRevision === undefined || this.options.startRevision <= revision)
+      this.nextRevision = Math.max(this.nextRevision, revision + 1);
+    this.emit('created', revision);
+    this.#resolveReady(revision);
+  }
+
+  /** @internal */
+  onEvents(events: WatchEvent[], header: ResponseHeader): void {
+    this.nextRevision = Math.max(this.nextRevision, events[events.length - 1]!.kv.modRevision + 1);
+    this.emit('events', events, header);
+  }
+
+  /** @internal */
+  onProgress(revision: number): void {
+    this.nextRevision = Math.max(this.nextRevision, revision + 1);
+    this.emit('progress', revision);
+  }
+
+  /** @internal Ends the watcher (once). */
+  end(error: Etcd3Error | undefined): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#placement?.resolve();
+    this.#placement = undefined;
+    this.#rejectReady(
+      error ??
+        new Etcd3Error({ code: 'ETCD3_ABORTED', message: 'the watcher was canceled before etcd armed it' }),
+    );
+    if (error) this.emit('error', error);
+    this.emit('end');
+    this.#resolveClosed(error);
+  }
+}
