@@ -145,3 +145,4 @@ export {
   type LiveConfig,
   type LiveConfigEvents,
 } from './config.js';
+export { Debouncer, checkDebounceWait, type DebounceWait } from './debounce.js';
