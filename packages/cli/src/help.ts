@@ -53,7 +53,7 @@ export function commandHelp(command: Command): string {
     ([name, spec]) =>
       [
         `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`,
-        spec.help,
+        spec.multiple ? `${spec.help} (repeatable)` : spec.help,
       ] as const,
   );
   options.push(['-h, --help', 'show this help']);

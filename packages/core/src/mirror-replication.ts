@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { copy, diff } from './copy.js';
 import { isPolykvError, PolykvError } from './errors.js';
 import { planFlags, planTtl, valueWithChildrenError } from './fidelity.js';
@@ -93,6 +94,8 @@ export class Replication {
 
   constructor(settings: RunSettings) {
     this.#s = settings;
+    // Every write in flight (a re-read's copy has `concurrency` of them) listens to the run's stop.
+    setMaxListeners(0, this.#stop.signal);
     const resuming = settings.resumeAfter !== undefined;
     this.#seen = settings.resumeAfter;
     this.#dirty = !resuming;
@@ -202,7 +205,9 @@ export class Replication {
   /** Options of a write: aborted when the run stops or the lock is lost; bounded while `ha`. */
   #call(): CallOptions {
     const lock = this.#s.lock;
-    const signal = lock ? AbortSignal.any([this.#stop.signal, lock.signal]) : this.#stop.signal;
+    if (!lock) return { signal: this.#stop.signal };
+    const signal = AbortSignal.any([this.#stop.signal, lock.signal]);
+    setMaxListeners(0, signal);
     return { signal, ...(this.#s.writeTimeout ? { timeout: this.#s.writeTimeout } : {}) };
   }
 

@@ -60,13 +60,13 @@ export type { MirrorEvents, MirrorStart } from './mirror-events.js';
 
 const MIRROR_OPTIONS = {
   prefix: 'string',
-  exclude: 'object',
+  exclude: 'array',
   concurrency: 'number',
   dropFlags: 'boolean',
   delete: 'boolean',
   checkpoint: 'object',
   ha: 'object',
-  signal: 'object',
+  signal: 'signal',
 } satisfies OptionTableOf<MirrorOptions>;
 
 /**
@@ -121,6 +121,14 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   /** Keys waiting to be written to the target. */
   get backlog(): number {
     return this.#run?.backlog ?? 0;
+  }
+
+  /**
+   * The keys not carried now (each with the target's refusal), as `skipped` reported them: a key
+   * leaves the list once a later change of it is carried or it is deleted on the source.
+   */
+  get notCarried(): ReadonlyMap<string, { code: string; message: string }> {
+    return this.#refused;
   }
 
   /** The name of the checkpoint and of the `ha` lock (`mirror/<id>`), from the source and prefix. */
