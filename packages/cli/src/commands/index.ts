@@ -19,7 +19,6 @@ export const commands: readonly Command[] = [
   ls,
   watch,
   lock,
-  exec,
   copy,
   diff,
   dump,
