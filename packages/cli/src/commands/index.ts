@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { copy } from './copy.js';
 import { diff } from './diff.js';
 import { dump } from './dump.js';
+import { exec } from './exec.js';
 import { get } from './get.js';
 import { load } from './load.js';
 import { lock } from './lock.js';
@@ -19,6 +20,7 @@ export const commands: readonly Command[] = [
   ls,
   watch,
   lock,
+  exec,
   copy,
   diff,
   dump,
