@@ -16,7 +16,7 @@ export interface CheckpointRecord {
   version: 1;
   /** The source's identity (see {@link sourceIdentity}): a checkpoint of another source is never used. */
   source: string;
-  /** The mirror's prefix, exclusions and delete rule: a checkpoint taken with others is not resumed from. */
+  /** The mirror's prefix, exclusions, delete and dropFlags: a checkpoint taken with others is not resumed from. */
   settings: string;
   /** Every source change with an index up to this one is on the target (or named as not carried). */
   index: number;
@@ -117,7 +117,9 @@ export class CheckpointKeeper {
     if (record.source !== this.#source)
       return { reason: `the checkpoint belongs to another source (${record.source})` };
     if (record.settings !== this.#settings)
-      return { reason: 'the checkpoint was taken with other settings (prefix, exclusions or delete)' };
+      return {
+        reason: 'the checkpoint was taken with other settings (prefix, exclusions, --delete or --drop-flags)',
+      };
     this.#lastIndex = record.index;
     return { index: record.index, record };
   }

@@ -40,7 +40,7 @@ export interface MirrorOptions {
    * which every change is on the target, kept in `store` (open it on the target's reserved space:
    * `openStore(checkpointUrl(targetUrl))`, so it never shows in `list` or `watch`). `source` names the
    * source (`sourceIdentity(url)`): a checkpoint of another source, or taken with another prefix,
-   * exclusions or `delete`, is not resumed from. `resume: false` starts with a full re-read anyway.
+   * exclusions, `delete` or `dropFlags`, is not resumed from. `resume: false` starts with a full re-read anyway.
    */
   checkpoint?: { store: Store<unknown>; source: string; resume?: boolean; interval?: number };
   /**
@@ -107,6 +107,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
         prefix: this.#prefix,
         exclude: [...this.#excluded].sort(),
         delete: options.delete ?? true,
+        dropFlags: options.dropFlags ?? false,
       });
       this.#checkpoint = new CheckpointKeeper(checkpoint.store, this.#id, checkpoint.source, settings);
     }

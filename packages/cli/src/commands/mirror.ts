@@ -43,16 +43,18 @@ export const mirror: Command = {
     'a progress bar on stderr), then carries every change of the source until Ctrl-C or SIGTERM, and\n' +
     'prints a summary. Values are carried byte for byte, with flags and TTLs (the rules of copy).\n' +
     '\n' +
-    'Checkpoint: the last source index carried (and which source, prefix, exclusions and --delete it\n' +
-    "belongs to) is kept in the target's reserved .polykv/ space (never listed or watched), so a\n" +
-    'restarted mirror resumes from it without copying again and without missing a change. When the\n' +
-    "source's history no longer reaches it (etcd keeps the last 1,000 events; Consul keeps no\n" +
-    'deletions), the mirror re-reads both sides and writes the differences. --fresh ignores it.\n' +
+    'Checkpoint: the last source index carried (with the source, --prefix, --exclude, --delete and\n' +
+    "--drop-flags it was taken with) is kept in the target's reserved .polykv/ space (never listed or\n" +
+    'watched), so a restarted mirror resumes from it without copying again and without missing a\n' +
+    "change. When the source's history no longer reaches it (etcd keeps its last 1,000 events;\n" +
+    'Consul keeps none, so a Consul source is always re-read), or the settings differ, the mirror\n' +
+    're-reads both sides and writes only the differences. --fresh ignores the checkpoint.\n' +
     '\n' +
     'Deletions the source reports are always carried. A target key below the prefix that the source\n' +
     'does not hold (found by the first copy or a re-read) is deleted only with --delete; without it, it\n' +
-    'is kept and listed. An --exclude path (a full key, like --prefix) and everything below it is\n' +
-    'neither carried nor deleted.\n' +
+    'is kept and listed (a re-read cannot tell a key deleted on a Consul source while no mirror ran\n' +
+    'from a key only the target has). An --exclude path (a full key, like --prefix) and everything\n' +
+    'below it is neither carried nor deleted.\n' +
     '\n' +
     '--ha: run several instances with the same --from, --to and --prefix; one is active (it holds a\n' +
     'lock on the target, renewed every --ttl/3 s), the others wait. Kill the active one and another\n' +
