@@ -152,6 +152,7 @@ export const exec: Command = {
     "n    <cmd>'s own exit code (128+n if signal n ended it)",
     '1    the keys could not be read, or the watch failed for good',
     '127  <cmd> could not be run',
+    '130  a second Ctrl-C: polykv exits at once (143: SIGTERM), without waiting for <cmd>',
   ],
   examples: [
     'polykv exec --url consul://127.0.0.1:8500 --prefix app --upcase -- ./server   # APP_DB_HOST=...',

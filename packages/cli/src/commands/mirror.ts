@@ -101,6 +101,7 @@ export const mirror: Command = {
   exitCodes: [
     '0    stopped by Ctrl-C or SIGTERM with every key carried',
     '1    some keys were not carried (listed in the summary), or the mirror failed',
+    '130  a second Ctrl-C: polykv exits at once, without the summary (143: SIGTERM)',
   ],
   examples: [
     'polykv mirror --from consul://dc1.example:8500 --to consul://dc2.example:8500 --prefix app --verbose',
