@@ -191,7 +191,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
       openDefault: () => open(context.url()),
     };
     const code = await command.run(context);
-    return signal.aborted ? interruptedCode(signal) : code;
+    return signal.aborted && !command.ownsInterrupt ? interruptedCode(signal) : code;
   } catch (error) {
     if (signal.aborted) {
       io.stderr.write('polykv: interrupted\n');

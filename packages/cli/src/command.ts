@@ -15,10 +15,12 @@ export interface OptionSpec {
   short?: string;
   /** The value's placeholder in help, e.g. `s` for `--ttl s`. */
   value?: string;
+  /** The option may be given more than once; its value is then a list (see {@link listOption}). */
+  multiple?: boolean;
   help: string;
 }
 
-export type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** What a command gets to run. */
 export interface Context {
@@ -56,6 +58,11 @@ export interface Command {
   passThrough?: boolean;
   /** Exit codes specific to this command, for its help. */
   exitCodes?: string[];
+  /**
+   * The command handles Ctrl-C / SIGTERM itself (it stops a child or a daemon and reports), and the
+   * code it returns then stands (instead of 130 / 143).
+   */
+  ownsInterrupt?: boolean;
   examples: string[];
   run(context: Context): Promise<number>;
 }
@@ -70,7 +77,7 @@ export const urlOption: OptionSpec = {
 /** A whole number option, or `undefined` when absent; a usage error when not a whole number in range. */
 export function intOption(context: Context, name: string, min: number): number | undefined {
   const text = context.values[name];
-  if (text === undefined || typeof text === 'boolean') return undefined;
+  if (typeof text !== 'string') return undefined;
   const value = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value) || value < min)
     throw new UsageError(
@@ -83,6 +90,13 @@ export function intOption(context: Context, name: string, min: number): number |
 export function stringOption(context: Context, name: string): string | undefined {
   const value = context.values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** Every value of a `multiple` option, in the order given (`[]` when absent). */
+export function listOption(context: Context, name: string): string[] {
+  const value = context.values[name];
+  if (Array.isArray(value)) return value;
+  return typeof value === 'string' ? [value] : [];
 }
 
 export function flag(context: Context, name: string): boolean {

@@ -4,11 +4,12 @@ import { commands } from './commands/index.js';
 
 const EXIT_CODES: readonly [code: string, meaning: string][] = [
   ['0', 'success (diff: the stores hold the same values)'],
-  ['1', 'failure; diff: the stores differ; copy/load: some keys failed'],
+  ['1', 'failure; diff: the stores differ; copy/load: some keys failed; mirror: some not carried'],
   ['2', 'usage error (unknown command or option, missing argument)'],
   ['3', 'not found (get or rm of a missing key)'],
   ['4', 'lock not acquired within --wait, or lost while the command ran'],
-  ['130', 'interrupted (Ctrl-C; 143 for SIGTERM); also how watch ends'],
+  ['n', "lock, exec: the command's own exit code (127: it could not be run)"],
+  ['130', 'interrupted (Ctrl-C; 143 for SIGTERM); also how watch ends (mirror, exec: their own code)'],
 ];
 
 function table(rows: readonly (readonly [string, string])[], indent = 2): string {
@@ -53,7 +54,7 @@ export function commandHelp(command: Command): string {
     ([name, spec]) =>
       [
         `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`,
-        spec.help,
+        spec.multiple ? `${spec.help} (repeatable)` : spec.help,
       ] as const,
   );
   options.push(['-h, --help', 'show this help']);

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { jsonCodec } from './codec.js';
+import { checkDebounceWait, Debouncer, type DebounceWait } from './debounce.js';
 import type { PolykvError } from './errors.js';
 import { normalizeKey } from './keys.js';
 import type { CallOptions } from './signal.js';
@@ -24,16 +25,36 @@ export interface LoadConfigOptions extends CallOptions {
 export interface WatchConfigOptions extends LoadConfigOptions {
   watch: true;
   /**
-   * Changes arriving within this many ms are coalesced into one snapshot. The last change of a burst
-   * is always followed by a snapshot that includes it. @defaultValue 50
+   * How long to wait after a change before publishing a snapshot (ms): `min` of quiet (each further
+   * change starts it again), at most `max` after the burst's first change (default 4 × `min`), so
+   * a burst of writes gives one snapshot, as consul-template's `wait` does. The last change of a
+   * burst is always followed by a snapshot that includes it. @defaultValue `{ min: debounce }`
    */
+  wait?: DebounceWait;
+  /** The same as `wait: { min: debounce }` (when `wait` is not given). @defaultValue 50 */
   debounce?: number;
+  /**
+   * Called with each new snapshot (not the first, which `loadConfig` resolves with): the tree and
+   * the flat values it was built from. Both are built at once from the state after a whole answer
+   * of the store (a re-read after an outage is applied whole), never from half of one, and are
+   * never changed afterwards.
+   */
+  onChange?: (config: ConfigTree, values: ReadonlyMap<string, unknown>) => void;
+  /**
+   * Called when the store cannot be reached (from the first failed attempt, also before the first
+   * snapshot); the watch retries, and the last good snapshot stays `current`.
+   */
+  onDisconnected?: (cause: unknown) => void;
 }
 
 /** Events of a {@link LiveConfig}. */
 export interface LiveConfigEvents {
-  /** A fresh snapshot after one or more changes. */
-  change: [config: ConfigTree];
+  /** A fresh snapshot after one or more changes (the same call as `onChange`). */
+  change: [config: ConfigTree, values: ReadonlyMap<string, unknown>];
+  /** The store cannot be reached; the watch retries, `current` keeps the last good snapshot. */
+  disconnected: [cause: unknown];
+  /** The store answers again (after `disconnected`). */
+  connected: [];
   /** The watch ended with an error; `current` keeps the last good snapshot. */
   error: [error: PolykvError];
 }
@@ -42,6 +63,8 @@ export interface LiveConfigEvents {
 export interface LiveConfig extends EventEmitter<LiveConfigEvents> {
   /** The latest snapshot. */
   readonly current: ConfigTree;
+  /** The latest snapshot's values by key (keys relative to the store, as `list` gives them). */
+  readonly values: ReadonlyMap<string, unknown>;
   close(): Promise<void>;
 }
 
@@ -80,7 +103,9 @@ export function buildTree(entries: Iterable<ListEntry<unknown>>, base: string, j
 /**
  * Reads every key below `prefix` into a plain nested object. The same data gives the same object
  * from etcd, Consul and `memory://`. With `watch: true` it resolves a {@link LiveConfig} whose
- * `current` follows the store and which emits a fresh snapshot on every change (bursts coalesced).
+ * `current` follows the store and which emits a fresh snapshot on every change (bursts coalesced,
+ * see `wait`); it resolves once the initial state is read (waiting through an outage, reported to
+ * `onDisconnected`) and rejects when the watch fails for good before that.
  */
 export function loadConfig<V>(
   store: Store<V>,
@@ -95,7 +120,7 @@ export function loadConfig<V>(
 export async function loadConfig<V>(
   store: Store<V>,
   prefix: string,
-  options: LoadConfigOptions & { watch?: boolean; debounce?: number } = {},
+  options: LoadConfigOptions & Partial<Omit<WatchConfigOptions, 'watch'>> & { watch?: boolean } = {},
 ): Promise<ConfigTree | LiveConfig> {
   const base = normalizeKey(prefix, { root: true, argument: 'prefix' });
   const json = options.json ?? false;
@@ -105,59 +130,75 @@ export async function loadConfig<V>(
   };
   if (!options.watch)
     return buildTree(await store.list(base, { ...call, recursive: true, consistent: true }), base, json);
-  return startLiveConfig(store, base, json, options.debounce ?? 50, options.signal);
+  const wait = checkDebounceWait(options.wait ?? { min: options.debounce ?? 50, max: Infinity });
+  return startLiveConfig(store, base, json, wait, options);
 }
 
-async function startLiveConfig<V>(
+class LiveConfigImpl extends EventEmitter<LiveConfigEvents> implements LiveConfig {
+  current: ConfigTree = {};
+  values: ReadonlyMap<string, unknown> = new Map();
+  close: () => Promise<void> = () => Promise.resolve();
+}
+
+function startLiveConfig<V>(
   store: Store<V>,
   base: string,
   json: boolean,
-  debounce: number,
-  signal: AbortSignal | undefined,
+  wait: Required<DebounceWait>,
+  options: Partial<Omit<WatchConfigOptions, 'watch'>>,
 ): Promise<LiveConfig> {
+  /** The state as the watch has delivered it; snapshots are copies. */
   const values = new Map<string, unknown>();
-  const watcher = store.watch(base, { recursive: true, ...(signal ? { signal } : {}) });
-  const emitter = new EventEmitter<LiveConfigEvents>() as EventEmitter<LiveConfigEvents> & {
-    current: ConfigTree;
-    close(): Promise<void>;
-  };
-  const snapshot = (): ConfigTree =>
-    buildTree(
+  const watcher = store.watch(base, {
+    recursive: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const live = new LiveConfigImpl();
+  const snapshot = (): void => {
+    live.values = new Map(values);
+    live.current = buildTree(
       [...values].map(([key, value]) => ({ key, value, index: 0, createIndex: 0 })),
       base,
       json,
     );
-  let timer: NodeJS.Timeout | undefined;
-  let ready: (() => void) | undefined;
-  const readyPromise = new Promise<void>((resolve) => (ready = resolve));
-  const publish = (): void => {
-    timer = undefined;
-    emitter.current = snapshot();
-    emitter.emit('change', emitter.current);
   };
-  watcher.on('change', (event) => {
-    if (event.type === 'put') values.set(event.key, event.value);
-    else if (event.type !== 'resync') values.delete(event.key);
-    if (ready) return;
-    clearTimeout(timer);
-    timer = setTimeout(publish, debounce);
-  });
-  watcher.on('connected', () => {
-    // The initial state has been delivered (as `initial` puts) once the watcher reports connected.
-    emitter.current = snapshot();
-    ready?.();
-    ready = undefined;
-  });
-  watcher.on('error', (error) => {
-    clearTimeout(timer);
-    emitter.emit('error', error);
-    ready?.();
-  });
-  emitter.current = {};
-  emitter.close = async () => {
-    clearTimeout(timer);
+  let ready = false;
+  const debouncer = new Debouncer(() => {
+    snapshot();
+    options.onChange?.(live.current, live.values);
+    live.emit('change', live.current, live.values);
+  }, wait);
+  live.close = async () => {
+    debouncer.cancel();
     await watcher.close();
   };
-  await readyPromise;
-  return emitter;
+  return new Promise<LiveConfig>((resolve, reject) => {
+    watcher.on('change', (event) => {
+      if (event.type === 'put') values.set(event.key, event.value);
+      else if (event.type !== 'resync') values.delete(event.key);
+      // A snapshot waits at least for the end of this task: a re-read's differences and its
+      // `resync` come in one go, and a snapshot taken between them would be half of it.
+      if (ready) debouncer.poke();
+    });
+    let down = false;
+    watcher.on('connected', () => {
+      if (!ready) {
+        // The initial state has been delivered (as `initial` puts) once the watcher reports connected.
+        ready = true;
+        snapshot();
+        resolve(live);
+      } else if (down) live.emit('connected');
+      down = false;
+    });
+    watcher.on('disconnected', (cause) => {
+      down = true;
+      options.onDisconnected?.(cause);
+      if (ready) live.emit('disconnected', cause);
+    });
+    watcher.on('error', (error) => {
+      debouncer.cancel();
+      if (ready) live.emit('error', error);
+      else reject(error);
+    });
+  });
 }

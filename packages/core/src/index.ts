@@ -138,7 +138,8 @@ export {
   type TtlPlan,
   type FlagsPlan,
 } from './fidelity.js';
-export { mirror, Mirror, type MirrorOptions, type MirrorEvents } from './mirror.js';
+export { mirror, Mirror, type MirrorOptions, type MirrorEvents, type MirrorStart } from './mirror.js';
+export { checkpointUrl, sourceIdentity, type CheckpointRecord } from './mirror-checkpoint.js';
 export {
   loadConfig,
   buildTree,
@@ -148,3 +149,4 @@ export {
   type LiveConfig,
   type LiveConfigEvents,
 } from './config.js';
+export { Debouncer, checkDebounceWait, type DebounceWait } from './debounce.js';

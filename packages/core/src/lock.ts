@@ -185,7 +185,7 @@ export class KeepAlive {
     }
     try {
       await this.#renew(
-        AbortSignal.any([this.#stop.signal, AbortSignal.timeout(Math.max(500, this.#ttlMs / 3))]),
+        AbortSignal.any([this.#stop.signal, AbortSignal.timeout(Math.max(500, Math.ceil(this.#ttlMs / 3)))]),
       );
       if (this.#stop.signal.aborted) return;
       this.#lastGood = sentAt;

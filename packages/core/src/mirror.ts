@@ -1,16 +1,25 @@
 import { EventEmitter } from 'eventemitter3';
-import { copy, diff, type CopySummary } from './copy.js';
-import { isPolykvError, type PolykvError } from './errors.js';
-import { planFlags, planTtl, valueWithChildrenError } from './fidelity.js';
+import { InvalidArgumentError, LockLostError, PolykvError, isPolykvError } from './errors.js';
 import { normalizeKey } from './keys.js';
-import { backoffDelay } from './signal.js';
+import type { Lock } from './lock.js';
+import { CheckpointKeeper, checkCheckpoint, mirrorId, type Resume } from './mirror-checkpoint.js';
+import { Replication, type RunEnd } from './mirror-replication.js';
+import { checkExcludes, excluding } from './mirror-view.js';
+import { backoffDelay, sleep } from './signal.js';
 import type { Store } from './store.js';
-import type { KeyEvent } from './watch/events.js';
+import { checkOptionTable, checkTtl, type OptionTableOf } from './validate.js';
+import type { MirrorEvents } from './mirror-events.js';
 
 /** Options of {@link mirror}. */
 export interface MirrorOptions {
   /** The directory to mirror, the same path on both sides. @defaultValue '' */
   prefix?: string;
+  /**
+   * Keys to leave out, each with everything below it: full keys like `prefix` (not relative to
+   * it), each below the prefix. An excluded key is not carried, and on the target it is never
+   * taken for an extra (never deleted).
+   */
+  exclude?: string[];
   /** Writes to the target in flight at once. @defaultValue 16 */
   concurrency?: number;
   /**
@@ -18,45 +27,47 @@ export interface MirrorOptions {
    * Without it such changes are `skipped` with `UNREPRESENTABLE`. @defaultValue false
    */
   dropFlags?: boolean;
+  /**
+   * Delete target keys below the prefix that the source does not hold, when a full re-read finds
+   * them (the initial copy; after the source's history ran out; after a failed write). Without it
+   * they are kept and reported once each (`kept`). Deletions the source's watch reports are carried
+   * either way. A re-read cannot tell a key deleted on the source while nobody watched (Consul keeps
+   * no deletion history) from a key only the target has: this option decides. @defaultValue true
+   */
+  delete?: boolean;
+  /**
+   * Keep a checkpoint so a restarted mirror resumes where it stopped: the last source index up to
+   * which every change is on the target, kept in `store` (open it on the target's reserved space:
+   * `openStore(checkpointUrl(targetUrl))`, so it never shows in `list` or `watch`). `source` names the
+   * source (`sourceIdentity(url)`): a checkpoint of another source, or taken with another prefix,
+   * exclusions, `delete` or `dropFlags`, is not resumed from. `resume: false` starts with a full re-read anyway.
+   */
+  checkpoint?: { store: Store<unknown>; source: string; resume?: boolean; interval?: number };
+  /**
+   * Several instances, one active: each takes the lock `mirror/<id>` on the target (Store `lock`,
+   * TTL `ttl` seconds) and only the holder writes. Its writes stop as soon as it does not hold the
+   * lock, each write is bounded by `fenceDelay` ms and a new holder waits that long before its
+   * first write (so no write of the old holder lands after it), and the checkpoint carries the
+   * lock's fencing token (a stale holder's checkpoint write is refused). An instance that loses
+   * the lock goes back to waiting for it. @defaultValue no `ha`
+   */
+  ha?: { ttl?: number; fenceDelay?: number };
   /** Stops the mirror. */
   signal?: AbortSignal;
 }
 
-/** Events of a {@link Mirror}. */
-export interface MirrorEvents {
-  /** The target matches the source (after the initial copy, and after each re-sync). */
-  synced: [summary: CopySummary];
-  /** A source change was written to the target. */
-  applied: [event: KeyEvent<unknown>];
-  /** A write to the target failed; it is retried (with the key's latest state) until it succeeds. */
-  retry: [key: string, error: unknown];
-  /**
-   * The target can never hold this change as it is (`INVALID_ARGUMENT`, `VALUE_TOO_LARGE`,
-   * `NOT_SUPPORTED`, `UNREPRESENTABLE`, `HELD`: a key etcd would hide, a value over Consul's limit,
-   * flags into etcd, a value with children into typed directories, a TTL on a key a foreign session
-   * holds): reported once per change and not retried, so one such key cannot stall the mirror. The
-   * key is missing on the target (or not as on the source).
-   */
-  skipped: [key: string, error: PolykvError];
-  /** The source watch ended with an error: the mirror has stopped. */
-  error: [error: PolykvError];
-  end: [];
-}
+export type { MirrorEvents, MirrorStart } from './mirror-events.js';
 
-/** Errors no retry can fix: the target refuses the key or value itself. */
-function isPermanent(error: unknown): error is PolykvError {
-  return (
-    isPolykvError(error) &&
-    (error.code === 'INVALID_ARGUMENT' ||
-      error.code === 'VALUE_TOO_LARGE' ||
-      error.code === 'NOT_SUPPORTED' ||
-      error.code === 'UNREPRESENTABLE' ||
-      error.code === 'HELD')
-  );
-}
-
-type Pending =
-  { type: 'put'; value: unknown; ttl: number | undefined; flags: bigint | undefined } | { type: 'delete' };
+const MIRROR_OPTIONS = {
+  prefix: 'string',
+  exclude: 'array',
+  concurrency: 'number',
+  dropFlags: 'boolean',
+  delete: 'boolean',
+  checkpoint: 'object',
+  ha: 'object',
+  signal: 'signal',
+} satisfies OptionTableOf<MirrorOptions>;
 
 /**
  * A running mirror; see {@link mirror}. `close()` stops it; `closed` settles when it has stopped
@@ -67,202 +78,172 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   readonly #from: Store<unknown>;
   readonly #to: Store<unknown>;
   readonly #prefix: string;
-  readonly #concurrency: number;
-  readonly #dropFlags: boolean;
-  /** The latest wanted state of each key not yet written: a burst of changes to one key costs one write. */
-  readonly #pending = new Map<string, Pending>();
-  /** Keys whose latest change was reported `skipped`: a re-sync does not report them again. */
-  readonly #refused = new Set<string>();
-  #inFlight = 0;
-  #attempt = 0;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #dirty = false;
-  #resyncing = false;
-  #stopped = false;
-  readonly #watcher;
+  readonly #excluded: string[];
+  readonly #options: MirrorOptions;
+  readonly #checkpoint: CheckpointKeeper | undefined;
+  readonly #id: string;
+  readonly #stop = new AbortController();
+  readonly #refused = new Map<string, { code: string; message: string }>();
+  #run: Replication | undefined;
 
   constructor(from: Store<unknown>, to: Store<unknown>, options: MirrorOptions) {
     super();
+    checkOptionTable(options, MIRROR_OPTIONS, 'mirror');
     this.#from = from;
     this.#to = to;
+    this.#options = options;
     this.#prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
-    this.#concurrency = options.concurrency ?? 16;
-    this.#dropFlags = options.dropFlags ?? false;
-    this.#watcher = from.watch(this.#prefix, {
-      recursive: true,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    this.#watcher.on('change', (event) => {
-      if (event.type === 'resync') return;
-      if (event.type !== 'put') this.#pending.set(event.key, { type: 'delete' });
-      else {
-        // The TTL rule of copy: rounded up, raised to the target's minimum; gone already: nothing to write.
-        const ttl = planTtl(event.expiresAt, to);
-        if (ttl === 'expired') return;
-        this.#pending.set(event.key, { type: 'put', value: event.value, ttl: ttl.ttl, flags: event.flags });
-      }
-      this.#pump();
-    });
-    // The first `connected` follows the initial state: once it is written, remove what the target has extra.
-    this.#watcher.once('connected', () => this.#markDirty());
-    this.#watcher.on('error', (error) => {
-      // Loud like a watcher: unhandled unless someone listens for `error` or awaits `closed`.
-      if (this.listenerCount('error') > 0) this.closed.catch(() => undefined);
-      this.emit('error', error);
-    });
-    this.closed = new Promise<void>((resolve, reject) => {
-      this.#watcher.once('end', () => {
-        this.#stopped = true;
-        clearTimeout(this.#retryTimer);
-        this.emit('end');
-        this.#watcher.closed.then(resolve, reject);
+    this.#excluded = checkExcludes(options.exclude, this.#prefix);
+    if (options.ha !== undefined) {
+      checkTtl(options.ha.ttl, 1, 'ha.ttl');
+      const fence = options.ha.fenceDelay;
+      if (fence !== undefined && !(Number.isFinite(fence) && fence >= 0))
+        throw new InvalidArgumentError('ha', 'ha.fenceDelay must be a number of ms >= 0');
+    }
+    const checkpoint = checkCheckpoint(options.checkpoint);
+    this.#id = mirrorId(checkpoint?.source ?? `${from.kind}:${from.prefix}`, this.#prefix);
+    if (checkpoint) {
+      const settings = JSON.stringify({
+        prefix: this.#prefix,
+        exclude: [...this.#excluded].sort(),
+        delete: options.delete ?? true,
+        dropFlags: options.dropFlags ?? false,
       });
-    });
+      this.#checkpoint = new CheckpointKeeper(checkpoint.store, this.#id, checkpoint.source, settings);
+    }
+    const interval = options.checkpoint?.interval;
+    if (interval !== undefined && !(Number.isFinite(interval) && interval >= 0))
+      throw new InvalidArgumentError('checkpoint', 'checkpoint.interval must be a number of ms >= 0');
+    if (options.signal?.aborted) this.#stop.abort();
+    options.signal?.addEventListener('abort', () => void this.close(), { once: true });
+    this.closed = this.#main();
   }
 
   /** Keys waiting to be written to the target. */
   get backlog(): number {
-    return this.#pending.size + this.#inFlight;
-  }
-
-  async close(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    await this.#watcher.close();
-  }
-
-  /** After a target failure (it may have lost data) or at start: reconcile the whole tree once writes flow. */
-  #markDirty(): void {
-    this.#dirty = true;
-    this.#pump();
-  }
-
-  #pump(): void {
-    if (this.#stopped || this.#retryTimer) return;
-    while (this.#inFlight < this.#concurrency && this.#pending.size > 0) {
-      const [key, wanted] = this.#pending.entries().next().value as [string, Pending];
-      this.#pending.delete(key);
-      this.#inFlight++;
-      void this.#apply(key, wanted).finally(() => {
-        this.#inFlight--;
-        this.#pump();
-      });
-    }
-    if (this.#dirty && this.#inFlight === 0 && this.#pending.size === 0 && !this.#resyncing)
-      void this.#resync();
-  }
-
-  async #apply(key: string, wanted: Pending): Promise<void> {
-    try {
-      if (wanted.type === 'put') {
-        const entry = { key, value: wanted.value, index: 0, createIndex: 0 };
-        const flags = planFlags(
-          wanted.flags === undefined ? entry : { ...entry, flags: wanted.flags },
-          this.#to,
-          this.#dropFlags,
-        );
-        if ('error' in flags) throw flags.error;
-        await this.#to.set(key, wanted.value, {
-          ...(wanted.ttl === undefined ? {} : { ttl: wanted.ttl }),
-          ...(flags.flags === undefined ? {} : { flags: flags.flags }),
-        });
-      } else
-        await this.#to.del(key).catch((error: unknown) => {
-          if (!(isPolykvError(error) && error.code === 'IS_A_DIRECTORY')) throw error;
-        });
-      this.#attempt = 0;
-      this.#refused.delete(key);
-      this.emit(
-        'applied',
-        wanted.type === 'put'
-          ? { type: 'put', key, value: wanted.value, index: 0, createIndex: 0 }
-          : { type: 'delete', key, index: 0 },
-      );
-    } catch (caught) {
-      const error = await this.#typeConflict(key, caught);
-      if (isPermanent(error)) {
-        this.#refused.add(key);
-        this.emit('skipped', key, error);
-        return;
-      }
-      // Keep the newest state: a change that arrived meanwhile supersedes this one.
-      if (!this.#pending.has(key)) this.#pending.set(key, wanted);
-      this.#dirty = true;
-      this.emit('retry', key, error);
-      this.#backOff();
-    }
+    return this.#run?.backlog ?? 0;
   }
 
   /**
-   * A directory/value conflict on a target with typed directories (etcd, memory://) is permanent
-   * when the source (Consul) has a value with children at the key or above it: that key can never
-   * be carried as it is (copy names it the same way). Any other conflict is a moment of the
-   * mirror's own ordering, retried.
+   * The keys not carried now (each with the target's refusal), as `skipped` reported them: a key
+   * leaves the list once a later change of it is carried or it is deleted on the source.
    */
-  async #typeConflict(key: string, error: unknown): Promise<unknown> {
-    const conflict =
-      isPolykvError(error) && (error.code === 'NOT_A_DIRECTORY' || error.code === 'IS_A_DIRECTORY');
-    if (!conflict || this.#from.capabilities.typedDirectories || !this.#to.capabilities.typedDirectories)
-      return error;
-    try {
-      const segments = key.split('/');
-      for (let end = 1; end <= segments.length; end++) {
-        const at = segments.slice(0, end).join('/');
-        if ((await this.#from.get(at)) && (await this.#from.list(at)).length > 0)
-          return valueWithChildrenError(at, this.#to);
-      }
-    } catch {
-      // The source cannot tell now: retry like any failure.
-    }
-    return error;
+  get notCarried(): ReadonlyMap<string, { code: string; message: string }> {
+    return this.#refused;
   }
 
-  async #resync(): Promise<void> {
-    this.#resyncing = true;
+  /** The name of the checkpoint and of the `ha` lock (`mirror/<id>`), from the source and prefix. */
+  get id(): string {
+    return this.#id;
+  }
+
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await this.#run?.stop({ reason: 'closed' });
+    await this.closed.catch(() => undefined);
+  }
+
+  async #main(): Promise<void> {
     try {
-      const summary = await copy(this.#from, this.#to, {
-        prefix: this.#prefix,
-        overwrite: true,
-        concurrency: this.#concurrency,
-        dropFlags: this.#dropFlags,
-      });
-      const { extra } = await diff(this.#from, this.#to, { prefix: this.#prefix });
-      for (const key of extra) await this.#to.del(key);
-      for (const { key, error } of summary.failed) {
-        if (!isPermanent(error) || this.#refused.has(key)) continue;
-        this.#refused.add(key);
-        this.emit('skipped', key, error);
-      }
-      const failure = summary.failed.find(({ error }) => !isPermanent(error));
-      if (failure) throw failure.error;
-      this.#dirty = false;
-      this.#attempt = 0;
-      this.emit('synced', summary);
+      // Listeners attached right after `mirror()` hear the first events (`standby`, `start`).
+      await Promise.resolve();
+      await this.#loop();
     } catch (error) {
-      this.emit('retry', this.#prefix, error);
-      this.#backOff();
+      const failure = isPolykvError(error)
+        ? error
+        : new PolykvError('BACKEND_ERROR', 'the mirror failed', { cause: error });
+      // Loud like a watcher: unhandled unless someone listens for `error` or awaits `closed`.
+      if (this.listenerCount('error') > 0) this.closed.catch(() => undefined);
+      this.emit('error', failure);
+      throw failure;
     } finally {
-      this.#resyncing = false;
+      this.emit('end');
     }
   }
 
-  #backOff(): void {
-    if (this.#stopped || this.#retryTimer) return;
-    this.#retryTimer = setTimeout(
-      () => {
-        this.#retryTimer = undefined;
-        this.#pump();
-      },
-      backoffDelay(this.#attempt++, 100, 5000),
-    );
+  /** Runs until closed: (with `ha`: wait for the lock,) take the checkpoint, replicate. */
+  async #loop(): Promise<void> {
+    const ha = this.#options.ha;
+    const ttl = ha?.ttl ?? 15;
+    const fenceDelay = ha?.fenceDelay ?? Math.min(5000, (ttl * 1000) / 3);
+    const signal = this.#stop.signal;
+    for (let attempt = 0; !signal.aborted;) {
+      let lock: Lock | undefined;
+      try {
+        if (ha) {
+          this.emit('standby');
+          lock = await this.#to.lock(`mirror/${this.#id}`, { ttl, signal });
+          this.emit('active', lock.fencingToken);
+          // Any write of the previous holder is bounded by fenceDelay: let them land first.
+          await sleep(fenceDelay, AbortSignal.any([signal, lock.signal]));
+        }
+        const resume: Resume = this.#checkpoint
+          ? await this.#checkpoint.claim(lock?.fencingToken, this.#options.checkpoint?.resume ?? true, {
+              signal,
+            })
+          : { reason: 'no checkpoint' };
+        attempt = 0;
+        if ('index' in resume) {
+          this.emit('start', { resumedFrom: resume.index });
+          this.#refused.clear();
+          for (const { key, code, message } of resume.record.refused) {
+            this.#refused.set(key, { code, message });
+            this.emit('skipped', key, new PolykvError(code as PolykvError['code'], message, { key }));
+          }
+        } else this.emit('start', { fullRead: resume.reason });
+        const end = await this.#replicate(lock, 'index' in resume ? resume.index : undefined, fenceDelay);
+        if (end.reason === 'error') throw end.error;
+        if (end.reason === 'lost') this.emit('lost', end.error);
+      } catch (error) {
+        if (signal.aborted) break;
+        const lockLost = isPolykvError(error) && error.code === 'LOCK_LOST';
+        if (ha && (lockLost || (lock !== undefined && !lock.held)))
+          this.emit('lost', lockLost ? error : new LockLostError(`mirror/${this.#id}`));
+        else if (!isPolykvError(error) || !RETRIED.has(error.code)) throw error;
+        else this.emit('retry', this.#prefix, error);
+        await sleep(backoffDelay(attempt++, 200, 5000), signal).catch(() => undefined);
+      } finally {
+        if (lock?.held) await lock.release({ timeout: 5000 }).catch(() => undefined);
+      }
+    }
+  }
+
+  async #replicate(lock: Lock | undefined, resumeAfter: number | undefined, fenceDelay: number) {
+    const run = new Replication({
+      from: this.#from,
+      to: this.#to,
+      fromView: excluding(this.#from, this.#excluded),
+      toView: excluding(this.#to, this.#excluded),
+      prefix: this.#prefix,
+      excluded: this.#excluded,
+      concurrency: this.#options.concurrency ?? 16,
+      dropFlags: this.#options.dropFlags ?? false,
+      deleteExtras: this.#options.delete ?? true,
+      checkpoint: this.#checkpoint,
+      checkpointInterval: this.#options.checkpoint?.interval ?? 1000,
+      resumeAfter,
+      refused: this.#refused,
+      lock,
+      writeTimeout: lock ? fenceDelay : undefined,
+      emit: (event, ...args) => (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args),
+    });
+    this.#run = run;
+    if (this.#stop.signal.aborted) void run.stop({ reason: 'closed' });
+    const end: RunEnd = await run.ended;
+    return end;
   }
 }
 
+/** Failures of taking the lock or reading the checkpoint that a later attempt may not meet. */
+const RETRIED = new Set(['UNAVAILABLE', 'TIMEOUT', 'BACKEND_ERROR', 'LOCK_LOST', 'COMPARE_FAILED']);
+
 /**
- * Keeps `to` equal to `from` below `prefix`: an initial copy, then every change as the source's
- * watch reports it. It survives a restart of either side: the source's watch resumes or re-syncs by
- * itself, and after any failed write the mirror reconciles the whole tree (copy + delete extras)
- * once the target answers again, so no change is lost, only superseded by a newer one.
+ * Keeps `to` equal to `from` below `prefix`: an initial copy (only keys that differ are written),
+ * then every change as the source's watch reports it. It survives a restart of either side: the
+ * source's watch resumes or re-reads by itself, and after any failed write the mirror re-reads
+ * the whole tree (copy, then extras) once the target answers again, so no change is lost, only
+ * superseded by a newer one. With `checkpoint`, a restarted mirror resumes from the last source
+ * index it carried; with `ha`, several instances share the work, one at a time.
  */
 export function mirror<V>(from: Store<V>, to: Store<V>, options: MirrorOptions = {}): Mirror {
   return new Mirror(from, to, options);
