@@ -8,9 +8,8 @@ export const cliPath = fileURLToPath(repoPath('packages/cli/dist/main.js'));
 /** The environment of a CLI run: this process's, without anything the CLI reads, plus `env`. */
 export function cliEnv(env: Record<string, string> = {}): Record<string, string | undefined> {
   const base: Record<string, string | undefined> = { ...process.env };
-  delete base.POLYKV_URL;
-  delete base.CONSUL_HTTP_TOKEN;
-  delete base.POLYKV_DEBUG;
+  for (const name of Object.keys(base))
+    if (/^(POLYKV_|CONSUL_|ETCDCTL_)/.test(name) && name !== 'POLYKV_TEST_RUN') delete base[name];
   return { ...base, ...env };
 }
 

@@ -1,3 +1,4 @@
+import { entryJson, toJson } from '../bytes.js';
 import { ExitCode } from '../errors.js';
 import { flag, urlOption, write, type Command } from '../command.js';
 
@@ -8,7 +9,7 @@ export const ls: Command = {
   description:
     'Lists the children of [dir] (default: the root of the URL), one key per line, sorted;\n' +
     'directories end with `/`. A missing path lists nothing. With --json, an array of entries\n' +
-    '(values included).',
+    '(values included, as `get --json` prints them).',
   options: {
     url: urlOption,
     recursive: { type: 'boolean', short: 'r', help: 'every descendant, not only the children' },
@@ -21,7 +22,7 @@ export const ls: Command = {
     const store = await context.openDefault();
     const entries = await store.list(dir, { signal: context.signal, recursive: flag(context, 'recursive') });
     const text = flag(context, 'json')
-      ? `${JSON.stringify(entries)}\n`
+      ? `${toJson(entries.map(entryJson))}\n`
       : entries.map((entry) => `${entry.key}${entry.dir ? '/' : ''}\n`).join('');
     await write(context.io.stdout, text);
     return ExitCode.OK;

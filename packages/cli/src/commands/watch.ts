@@ -1,14 +1,22 @@
 import type { WatchEvent } from '@polykv/core';
+import { entryJson, textOf, toJson } from '../bytes.js';
 import { ExitCode } from '../errors.js';
 import { flag, intOption, urlOption, type Command } from '../command.js';
 
+/** A value on one line: text with its line breaks escaped, other bytes as `base64:...`. */
+function showValue(bytes: Uint8Array): string {
+  const text = textOf(bytes);
+  if (text === undefined) return `base64:${Buffer.from(bytes).toString('base64')}`;
+  return text.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n');
+}
+
 /** One event as a line of text: `put app/x = value (index 12)`. */
-export function formatEvent(event: WatchEvent): string {
+export function formatEvent(event: WatchEvent<Uint8Array>): string {
   const at = `(index ${event.index})`;
   switch (event.type) {
     case 'put':
       // One event, one line: a value's own line breaks are shown escaped.
-      return `put ${event.key} = ${event.value.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n')} ${at}${event.initial ? ' initial' : ''}`;
+      return `put ${event.key} = ${showValue(event.value)} ${at}${event.initial ? ' initial' : ''}`;
     case 'delete':
     case 'expire':
       return `${event.type} ${event.key} ${at}`;
@@ -24,7 +32,8 @@ export const watch: Command = {
   description:
     'Prints one line per change to <key> (with -r, to every key below it): put, delete, expire, and\n' +
     'resync (the store lost history; the lines before it caught up). With --from-index it first\n' +
-    'replays every change from that index on. Connection failures are retried (noted on stderr).\n' +
+    'replays every change from that index on. Values that are not UTF-8 text show as base64:...\n' +
+    '(--json: valueBase64). Connection failures are retried, each noted on stderr.\n' +
     'Runs until Ctrl-C (or SIGTERM), then closes the watch and exits with 130 (143).',
   options: {
     url: urlOption,
@@ -52,7 +61,13 @@ export const watch: Command = {
     const { stdout, stderr } = context.io;
     let announced = false;
     watcher.on('change', (event) => {
-      stdout.write(`${json ? JSON.stringify(event) : formatEvent(event)}\n`);
+      const line =
+        event.type === 'put' && json
+          ? toJson({ type: 'put', ...entryJson({ ...event, dir: false }) })
+          : json
+            ? toJson(event)
+            : formatEvent(event);
+      stdout.write(`${line}\n`);
     });
     watcher.on('connected', () => {
       if (!announced) {
@@ -64,9 +79,16 @@ export const watch: Command = {
       const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
       stderr.write(`watch disconnected, retrying: ${reason}\n`);
     });
-    // Resolves when the watch is closed (Ctrl-C aborts context.signal, which closes it); rejects
-    // with the terminal error, which the CLI reports as one line.
-    await watcher.closed;
+    // A watch on memory:// holds no socket or timer of its own: without this handle Node would see
+    // an empty event loop and end the process (exit 13, an unsettled top-level await) at once.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      // Resolves when the watch is closed (Ctrl-C aborts context.signal, which closes it); rejects
+      // with the terminal error, which the CLI reports as one line.
+      await watcher.closed;
+    } finally {
+      clearInterval(keepAlive);
+    }
     return ExitCode.OK;
   },
 };
