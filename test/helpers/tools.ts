@@ -319,3 +319,18 @@ export class Etcdctl {
     if (result.code !== 0 && !/Key not found/.test(result.stderr)) checked(`etcdctl rm -r ${dir}`, result);
   }
 }
+
+/**
+ * `polykv ...args` (the built CLI) to its end, stdout as bytes. The environment holds only what
+ * `env` gives of the variables the CLI reads.
+ */
+export function runPolykv(
+  args: readonly string[],
+  options: { input?: Uint8Array | string; env?: Record<string, string> } = {},
+): Promise<ToolResult> {
+  const cli = new URL(repoPath('packages/cli/dist/main.js')).pathname;
+  const own: Record<string, string> = {};
+  for (const name of Object.keys(process.env))
+    if (name.startsWith('POLYKV_') && name !== 'POLYKV_TEST_RUN') own[name] = '';
+  return runTool(process.execPath, [cli, ...args], { ...options, env: { ...own, ...options.env } });
+}
