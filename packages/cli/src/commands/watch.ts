@@ -1,5 +1,5 @@
 import type { WatchEvent } from '@polykv/core';
-import { entryJson, textOf, toJson } from '../bytes.js';
+import { flagsOf, textOf, toJson, valueFields } from '../bytes.js';
 import { ExitCode } from '../errors.js';
 import { flag, intOption, urlOption, type Command } from '../command.js';
 
@@ -8,6 +8,14 @@ function showValue(bytes: Uint8Array): string {
   const text = textOf(bytes);
   if (text === undefined) return `base64:${Buffer.from(bytes).toString('base64')}`;
   return text.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n');
+}
+
+/** An event as --json prints it: a put's value as text or base64, as `get --json` does. */
+function eventJson(event: WatchEvent<Uint8Array>): object {
+  if (event.type !== 'put') return event;
+  const { value, ...rest } = event;
+  const flags = flagsOf(event);
+  return { ...rest, ...valueFields(value), ...(flags !== undefined ? { flags } : {}) };
 }
 
 /** One event as a line of text: `put app/x = value (index 12)`. */
@@ -61,12 +69,7 @@ export const watch: Command = {
     const { stdout, stderr } = context.io;
     let announced = false;
     watcher.on('change', (event) => {
-      const line =
-        event.type === 'put' && json
-          ? toJson({ type: 'put', ...entryJson({ ...event, dir: false }) })
-          : json
-            ? toJson(event)
-            : formatEvent(event);
+      const line = json ? toJson(eventJson(event)) : formatEvent(event);
       stdout.write(`${line}\n`);
     });
     watcher.on('connected', () => {
