@@ -23,13 +23,24 @@ export function formatOption(context: Context): Format {
   return format as Format;
 }
 
-/** The entries as dump items; `relative` strips the prefix (all formats but consul's). */
-function itemsOf(entries: readonly ListEntry<Uint8Array>[], prefix: string, relative: boolean): Item[] {
+/**
+ * The entries as dump items; `relative` strips the prefix (all formats but consul's). A directory
+ * that only stands for an unlisted `dir/` key (a Consul key ending in / that holds a value) is left
+ * out: the key is named instead, and a folder marker in its place would be a silent change.
+ */
+function itemsOf(
+  entries: readonly ListEntry<Uint8Array>[],
+  prefix: string,
+  relative: boolean,
+  unlisted: readonly Unlisted[],
+): Item[] {
   const keys = entries.map((entry) => entry.key);
+  const shadowed = new Set(unlisted.map(({ path }) => path));
   const items: Item[] = [];
   for (const entry of entries) {
     const key = relative && prefix !== '' ? entry.key.slice(prefix.length + 1) : entry.key;
     if (entry.dir) {
+      if (shadowed.has(`${entry.key}/`)) continue;
       // A directory is data of its own when it is empty or has a TTL; else its keys imply it.
       const empty = !keys.some((other) => other.startsWith(`${entry.key}/`));
       if (empty || entry.expiresAt)
@@ -105,7 +116,7 @@ export const dump: Command = {
     const store = await context.openDefault();
     const entries = await store.list(prefix, { signal: context.signal, recursive: true, consistent: true });
     const unlisted: Unlisted[] = await unlistedKeys(store, prefix, context.signal);
-    const items = itemsOf(entries, prefix, format !== 'consul');
+    const items = itemsOf(entries, prefix, format !== 'consul', unlisted);
     let output: { text: string; refused: Refusal[] };
     if (format === 'consul') output = writeConsul(items);
     else if (format === 'polykv') output = { text: writePolykv(items, { prefix }), refused: [] };
