@@ -208,6 +208,18 @@ describe('Consul fixture → copy, diff, mirror', () => {
       'bytes are still refused',
     );
     await etcdctl.rmTree(target);
+
+    // The text summary names the same keys, and never says "failed 0".
+    const text = await polykv(
+      ['copy', '--from', consulUrl(fixture.prefix), '--to', etcdUrl(`${target}-text`)],
+      1,
+    );
+    const out = text.stdout.toString();
+    assert.match(out, new RegExp(`; failed ${summary.failed.length}\n`));
+    for (const { key } of summary.failed)
+      assert.ok(out.includes(`\n  failed  ${key}  `), `${key} is named in the text summary`);
+    assert.match(out, /^ {2}failed {2}bin {2}UNREPRESENTABLE: /m);
+    await etcdctl.rmTree(`${target}-text`);
   });
 
   it('mirror Consul → memory:// keeps bytes and flags; what memory cannot hold is skipped by name', async () => {

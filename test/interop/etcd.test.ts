@@ -8,7 +8,8 @@ import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd } from '../helpers/servers.js';
 import { ConsulCli, Etcdctl } from '../helpers/tools.js';
 import { BINARY, writeEtcdFixture, type EtcdFixture } from './fixture.js';
-import { assertCarriedOrNamed, openBytes, polykv, valuesOf, type CopyJson } from './expect.js';
+import { mirror } from '@polykv/core';
+import { assertCarriedOrNamed, eventually, openBytes, polykv, valuesOf, type CopyJson } from './expect.js';
 
 after(stopAllServers);
 const [etcd, other, consul] = await Promise.all([startEtcd(), startEtcd(), startConsulDev()]);
@@ -113,6 +114,36 @@ describe('etcdctl fixture → polykv', () => {
     for (const [key, value] of listed)
       if (key !== 'ttl') assert.deepEqual(await tools.kvGet(`${fixture.prefix}/${key}`), value, key);
     assert.deepEqual(await tools.kvGet(`${fixture.prefix}/emptydir/`), Buffer.alloc(0));
+  });
+});
+
+describe('etcdctl fixture → mirror → consul kv', () => {
+  it('every listed key reaches Consul byte for byte, or is skipped by name (the TTL directory)', async () => {
+    const target = fresh('mirrored');
+    const from = await openBytes(etcdUrl(fixture.prefix));
+    const to = await openBytes(`consul://${consul.address}/${target}`);
+    const running = mirror(from, to);
+    const skipped = new Map<string, string>();
+    running.on('skipped', (key, error) => skipped.set(key, error.code));
+    try {
+      await eventually(async () => {
+        for (const [key, value] of listed)
+          if (!skipped.has(key) && !(await tools.kvGet(`${target}/${key}`))?.equals(value)) return false;
+        return true;
+      }, 'every key mirrored or skipped');
+      assert.deepEqual(
+        [...skipped.keys()].filter((key) => key !== 'tdir'),
+        [],
+      );
+      await etcdctl.set(`${fixture.prefix}/live`, 'changed by etcdctl');
+      await eventually(
+        async () => (await tools.kvGet(`${target}/live`))?.toString() === 'changed by etcdctl',
+        'a live change',
+      );
+    } finally {
+      await running.close();
+      await Promise.all([from.close(), to.close()]);
+    }
   });
 });
 
