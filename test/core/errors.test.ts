@@ -8,6 +8,7 @@ import {
   InvalidArgumentError,
   isPolykvError,
   KeyExistsError,
+  KeyHeldError,
   KeyNotFoundError,
   KeyTypeError,
   LockLostError,
@@ -16,6 +17,7 @@ import {
   PolykvError,
   TimeoutError,
   UnavailableError,
+  UnrepresentableError,
   ValueTooLargeError,
 } from '@polykv/core';
 
@@ -42,6 +44,16 @@ describe('errors', () => {
       [new NotSupportedError('no', { cause }), 'NOT_SUPPORTED', 'NotSupportedError'],
       [new ClosedError(undefined, { cause }), 'CLOSED', 'ClosedError'],
       [new BackendError('odd', { cause }), 'BACKEND_ERROR', 'BackendError'],
+      [
+        new UnrepresentableError('bytes', { what: 'value', key: 'k', cause }),
+        'UNREPRESENTABLE',
+        'UnrepresentableError',
+      ],
+      [
+        new KeyHeldError('k', { session: 's-1', sessionName: 'leader', node: 'n1' }, { cause }),
+        'HELD',
+        'KeyHeldError',
+      ],
     ];
     for (const [error, code, name] of cases) {
       assert.equal(error.code, code);
@@ -53,6 +65,13 @@ describe('errors', () => {
     }
     assert.equal(new KeyNotFoundError('a/b').key, 'a/b');
     assert.equal(new UnavailableError('x', { hosts: [{ host: 'h', error: cause }] }).hosts.length, 1);
+    assert.equal(new UnrepresentableError('x', { what: 'flags' }).what, 'flags');
+    const held = new KeyHeldError('svc/leader', { session: 's-1', sessionName: 'leader', node: 'n1' });
+    assert.deepEqual(
+      [held.key, held.session, held.sessionName, held.node],
+      ['svc/leader', 's-1', 'leader', 'n1'],
+    );
+    assert.match(held.message, /svc\/leader is held by session "leader" \(s-1\) on node n1/);
   });
 
   it('isPolykvError recognizes errors by brand, not by class identity', () => {

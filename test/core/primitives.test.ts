@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import {
   backoffDelay,
   binaryCodec,
+  checkFlags,
   deadline,
+  decodeValue,
   isPolykvError,
   jsonCodec,
   KeySpace,
@@ -85,6 +87,36 @@ describe('codecs', () => {
     assert.throws(() => jsonCodec.encode(cyclic), /cannot be serialized/);
     assert.equal(sameRaw('abc', new TextEncoder().encode('abc')), true);
     assert.equal(sameRaw(new Uint8Array([1]), new Uint8Array([2])), false);
+  });
+
+  it('text codecs decode strictly: bytes that are not UTF-8 are UNREPRESENTABLE, never U+FFFD', () => {
+    const bad = new Uint8Array([0xff, 0xfe, 0x61]);
+    for (const codec of [utf8Codec, jsonCodec]) {
+      assert.throws(
+        () => codec.decode(bad),
+        (error: unknown) =>
+          isPolykvError(error) && error.code === 'UNREPRESENTABLE' && error.key === undefined,
+      );
+      assert.throws(
+        () => decodeValue(codec, bad, 'a/b'),
+        (error: unknown) => isPolykvError(error) && error.code === 'UNREPRESENTABLE' && error.key === 'a/b',
+      );
+    }
+    // U+FFFD written as text is text: only undecodable bytes are refused.
+    assert.equal(utf8Codec.decode(new Uint8Array([0xef, 0xbf, 0xbd])), '\ufffd');
+    // The binary codec never reinterprets: text is its own UTF-8 bytes (no base64 decoding).
+    assert.deepEqual(binaryCodec.decode('AAH/QQ=='), new TextEncoder().encode('AAH/QQ=='));
+  });
+
+  it('checkFlags: 0 to 2^64 - 1, numbers only while exact', () => {
+    assert.equal(checkFlags(undefined), 0n);
+    assert.equal(checkFlags(42), 42n);
+    assert.equal(checkFlags((1n << 64n) - 1n), (1n << 64n) - 1n);
+    for (const bad of [-1, 1.5, 2 ** 53, 1n << 64n, -1n, '1', null])
+      assert.throws(
+        () => checkFlags(bad),
+        (error: unknown) => isPolykvError(error) && error.code === 'INVALID_ARGUMENT',
+      );
   });
 });
 

@@ -55,8 +55,10 @@ describe('etcd request function (fake servers)', () => {
     assert.equal(keyPath('a/b c/%/?#/🔑'), '/v2/keys/a/b%20c/%25/%3F%23/%F0%9F%94%91');
     assert.equal(keyPath('/a/'), '/v2/keys/a');
     assert.equal(keyPath(''), '/v2/keys/');
-    const fake = await fakeServer((_request, response) =>
-      json(response, 200, { action: 'set', node }, { 'x-etcd-index': '9' }),
+    // Each answer has the action etcd gives that method: the client checks it.
+    const actions: Record<string, string> = { GET: 'get', PUT: 'set', DELETE: 'delete', POST: 'create' };
+    const fake = await fakeServer((request, response) =>
+      json(response, 200, { action: actions[request.method], node }, { 'x-etcd-index': '9' }),
     );
     const client = new EtcdClient({ hosts: fake.host, auth: { username: 'u', password: 'p' } });
     const result = await client.keys.set('a b', 'x&y=z', { ttl: 5, prevIndex: 3 });

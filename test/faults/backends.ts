@@ -26,7 +26,9 @@ export async function startBackends(): Promise<Backend[]> {
     },
     {
       name: 'etcd',
-      open: (prefix, codec) => createEtcdStore({ hosts: etcd.host, prefix, ...(codec ? { codec } : {}) }),
+      // etcd v2 holds text: arbitrary bytes need the base64 opt-in (test/etcd/store.binary covers the refusal).
+      open: (prefix, codec) =>
+        createEtcdStore({ hosts: etcd.host, prefix, binaryEncoding: 'base64', ...(codec ? { codec } : {}) }),
     },
     {
       name: 'consul',

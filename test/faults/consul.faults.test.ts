@@ -58,7 +58,8 @@ const scenario: FaultScenario = {
   open,
   direct,
   // SIGKILL + restart, SIGSTOP + SIGCONT, proxy resets; the leader included.
-  faults: (stop) => rotateMemberFaults(stop, cluster.servers, () => cluster.leader(), proxies, 2000),
+  faults: (stop, afterFault) =>
+    rotateMemberFaults(stop, cluster.servers, () => cluster.leader(), proxies, 2000, afterFault),
 };
 
 describe('consul faults', () => {

@@ -64,7 +64,8 @@ const scenario: FaultScenario = {
   backend: 'etcd',
   open,
   direct: (prefix) => createEtcdStore({ hosts: cluster.hosts, prefix }),
-  faults: (stop) => rotateMemberFaults(stop, cluster.members, () => cluster.leader(), proxies, 1500),
+  faults: (stop, afterFault) =>
+    rotateMemberFaults(stop, cluster.members, () => cluster.leader(), proxies, 1500, afterFault),
 };
 
 describe('etcd faults', () => {

@@ -28,7 +28,7 @@ export interface FakeReply {
 export class FakeServer {
   readonly requests: RecordedRequest[] = [];
   #replies: (FakeReply | ((request: RecordedRequest) => FakeReply))[] = [];
-  #fallback: FakeReply = { status: 200, body: {} };
+  #fallback: FakeReply | ((request: RecordedRequest) => FakeReply) = { status: 200, body: {} };
 
   private constructor(
     private readonly server: Server,
@@ -85,7 +85,7 @@ export class FakeServer {
   }
 
   /** The answer when the queue is empty. */
-  setFallback(reply: FakeReply): void {
+  setFallback(reply: FakeReply | ((request: RecordedRequest) => FakeReply)): void {
     this.#fallback = reply;
   }
 

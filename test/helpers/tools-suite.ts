@@ -75,7 +75,7 @@ export function runToolsSuite(name: string, source: OpenStore, target: OpenStore
         assert.deepEqual((await to.get('app/deep/er/key'))?.value, new Uint8Array(0));
         assert.ok((await to.get('app/temp'))?.expiresAt, 'the TTL came along');
         assert.ok((await to.list('app')).some((entry) => entry.key === 'app/empty' && entry.dir));
-        assert.deepEqual(await diff(from, to), { missing: [], extra: [], different: [] });
+        assert.deepEqual(await diff(from, to), { missing: [], extra: [], different: [], unlisted: [] });
         const again = await copy(from, to);
         assert.deepEqual(again.copied, []);
         assert.equal(again.skipped.filter((skip) => skip.reason === 'same').length, 4);
@@ -107,10 +107,16 @@ export function runToolsSuite(name: string, source: OpenStore, target: OpenStore
           missing: [],
           extra: [],
           different: ['a/two'],
+          unlisted: [],
         });
         const replaced = await copy(from, to, { prefix: 'a', overwrite: true });
         assert.deepEqual(replaced.copied, ['a/two']);
-        assert.deepEqual(await diff(from, to), { missing: ['b/three'], extra: [], different: [] });
+        assert.deepEqual(await diff(from, to), {
+          missing: ['b/three'],
+          extra: [],
+          different: [],
+          unlisted: [],
+        });
       } finally {
         await from.del('', { recursive: true });
         await to.del('', { recursive: true });

@@ -61,9 +61,7 @@ describe('Consul fixture → polykv Store', () => {
   it('unlisted: the trailing-slash key that holds a value is named, the marker is not', async () => {
     const store = await openBytes(consulUrl(fixture.prefix));
     try {
-      const unlisted = await (
-        store as unknown as { unlisted(dir: string): Promise<{ path: string; reason: string }[]> }
-      ).unlisted('');
+      const unlisted = await store.unlisted('');
       assert.deepEqual(
         unlisted.map(({ path }) => path),
         ['trail/'],

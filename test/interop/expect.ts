@@ -10,9 +10,8 @@ export function openBytes(url: string): Promise<Store<Uint8Array>> {
 }
 
 /** Consul's Flags of an entry as the library reports them (absent when 0); 0n when absent. */
-export function flagsOf(entry: object | null | undefined): bigint {
-  const flags = (entry as { flags?: unknown } | null | undefined)?.flags;
-  return typeof flags === 'bigint' ? flags : 0n;
+export function flagsOf(entry: { flags?: bigint } | null | undefined): bigint {
+  return entry?.flags ?? 0n;
 }
 
 /** `polykv ...args`, expecting the exit code `code`; the result for further checks. */

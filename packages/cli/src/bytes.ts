@@ -23,17 +23,11 @@ export function valueFields(bytes: Uint8Array): { value: string } | { valueBase6
 }
 
 /**
- * Consul's Flags of an entry, when the store reports them (the library leaves them out when 0 and
- * hides its own TTL stamp).
+ * Consul's Flags of an entry or put event, when not 0 (the library leaves them out when 0 and hides
+ * its own TTL stamp).
  */
-export function flagsOf(entry: object): bigint | undefined {
-  const flags = (entry as { flags?: unknown }).flags;
-  return typeof flags === 'bigint' && flags !== 0n ? flags : undefined;
-}
-
-/** True when the store keeps Consul's Flags (`capabilities.flags`). */
-export function keepsFlags(store: Store<unknown>): boolean {
-  return (store.capabilities as { flags?: unknown }).flags === true;
+export function flagsOf(entry: { flags?: bigint }): bigint | undefined {
+  return entry.flags !== undefined && entry.flags !== 0n ? entry.flags : undefined;
 }
 
 const BIGINT_MARK = '\u0000polykv-bigint:';
@@ -90,27 +84,4 @@ export function describeError(error: unknown): string {
 /** `n thing` or `n things`. */
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
-}
-
-/** A key the backend holds below a directory that the Store's model cannot list (see `Store.unlisted`). */
-export interface Unlisted {
-  path: string;
-  reason: string;
-}
-
-/**
- * The keys below `dir` the store holds but cannot list (a Consul key ending in `/` with a value...),
- * when the store can tell (`Store.unlisted`); [] for a store that cannot.
- */
-export async function unlistedKeys(
-  store: Store<unknown>,
-  dir: string,
-  signal: AbortSignal,
-): Promise<Unlisted[]> {
-  const method = (
-    store as { unlisted?: (dir: string, options: { signal: AbortSignal }) => Promise<Unlisted[]> }
-  ).unlisted;
-  if (typeof method !== 'function') return [];
-  const found = await method.call(store, dir, { signal });
-  return found.map(({ path, reason }) => ({ path, reason }));
 }

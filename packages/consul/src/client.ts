@@ -17,7 +17,7 @@ import { Status } from './api/status.js';
 import { Txn } from './api/txn.js';
 import { ConsulLock, type ConsulLockOptions } from './lock.js';
 import { SplitDispatcher } from './dispatchers.js';
-import type { ConsulClientOptions, ConsulResult } from './options.js';
+import { checkClientOptions, type ConsulClientOptions, type ConsulResult } from './options.js';
 import { Transport, type RequestSpec, type ResponseOf } from './request.js';
 import { ConsulSemaphore, type ConsulSemaphoreOptions } from './semaphore.js';
 import { SharedKvReads, type SharedWatchOptions } from './shared-kv-reads.js';
@@ -76,6 +76,7 @@ export class ConsulClient {
   #kvReads: SharedKvReads | undefined;
 
   constructor(options: ConsulClientOptions = {}) {
+    checkClientOptions(options);
     this.#dispatcher = options.dispatcher ? undefined : new SplitDispatcher(options);
     const transport = new Transport(
       this.#dispatcher ? { ...options, dispatcher: this.#dispatcher } : options,

@@ -38,10 +38,15 @@ export class ConsulError extends Error {
   readonly method: string | undefined;
   /** The request path without the query string. */
   readonly path: string | undefined;
-  /** The response body (Consul's errors are plain text). */
+  /**
+   * The response body (Consul's errors are plain text): at most 4 KiB of it, with the call's token
+   * and the client's basic-auth credentials replaced by `[redacted]`.
+   */
   readonly body: string | undefined;
   /** For `CONSUL_UNAVAILABLE`: what each agent tried said. */
   readonly causes: readonly AgentFailure[];
+  /** For `CONSUL_INVALID_ARGUMENT`: the argument or option at fault (`token`, `tls`, ...), when known. */
+  readonly argument: string | undefined;
 
   constructor(
     code: ConsulErrorCode,
@@ -53,6 +58,7 @@ export class ConsulError extends Error {
       body?: string;
       cause?: unknown;
       causes?: readonly AgentFailure[];
+      argument?: string;
     } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -62,6 +68,7 @@ export class ConsulError extends Error {
     this.path = details.path;
     this.body = details.body;
     this.causes = details.causes ?? [];
+    this.argument = details.argument;
     Object.defineProperty(this, brand, { value: true });
   }
 

@@ -115,9 +115,23 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
     };
   }
 
-  /** Whether the lock is held now. */
+  /**
+   * Whether the lock is held now: false also once the session's renewal deadline passed (see
+   * {@link ConsulLock.validUntil}), even before any timer ran; reading it then declares the loss.
+   */
   get held(): boolean {
+    const renewal = this.#renewal;
+    if (this.#held !== undefined && renewal !== undefined && Date.now() >= renewal.validUntil)
+      this.#loseLock(lostError(this.key, 'no renewal of its session was confirmed within the TTL'));
     return this.#held !== undefined;
+  }
+
+  /**
+   * When the holding ends unless a session renewal is confirmed first (epoch ms); `Infinity` with
+   * a session of the caller's own (which the lock does not renew).
+   */
+  get validUntil(): number {
+    return this.#renewal?.validUntil ?? Infinity;
   }
 
   /** The current holding (or `undefined`). */
@@ -170,6 +184,24 @@ export class ConsulLock extends EventEmitter<ConsulLockEvents> {
     }
     this.emit('release');
     this.emit('end');
+  }
+
+  /**
+   * Deletes the lock's key once nobody uses it (as the Go api's `Lock.Destroy`): resolves `false`
+   * and deletes nothing while the lock is held (by anyone) or the key is not a lock. The delete is
+   * conditional on the key's index, so a contender that takes the lock in between keeps its key.
+   */
+  async destroy(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (this.#held) return false;
+    const call = { ...this.#call, consistent: true, ...(options.signal ? { signal: options.signal } : {}) };
+    const { data: pair } = await this.#client.kv.get(this.key, call);
+    if (!pair) return true;
+    if (pair.Flags !== LOCK_FLAG_VALUE || pair.Session) return false;
+    return this.#client.kv.delete(this.key, {
+      ...this.#call,
+      cas: pair.ModifyIndex,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   async #session(signal: AbortSignal | undefined): Promise<string> {

@@ -1,4 +1,6 @@
+import { optionProblem, type OptionTable, type OptionTableOf } from '@polykv/core';
 import type { Dispatcher } from 'undici';
+import { ConsulError } from './errors.js';
 import type { SharedWatchOptions } from './shared-kv-reads.js';
 
 /** Options every Consul call accepts. */
@@ -141,4 +143,89 @@ export interface QueryMeta {
 export interface ConsulResult<T> {
   data: T;
   meta: QueryMeta;
+}
+
+const CALL_OPTIONS = {
+  signal: 'signal',
+  timeout: 'number',
+  dc: 'string',
+  token: 'string',
+  ns: 'string',
+  partition: 'string',
+} satisfies OptionTableOf<ConsulCallOptions>;
+
+/** Every option the request function reads (see {@link QueryOptions}), with its type. */
+export const QUERY_OPTIONS = {
+  ...CALL_OPTIONS,
+  consistent: 'boolean',
+  stale: 'boolean',
+  cached: 'boolean',
+  maxAge: 'number',
+  staleIfError: 'number',
+  index: 'number',
+  wait: ['number', 'string'],
+  hash: 'string',
+  filter: 'string',
+  near: 'string',
+  nodeMeta: 'object',
+} satisfies OptionTableOf<QueryOptions>;
+
+const CLIENT_OPTIONS = {
+  address: ['string', 'array'],
+  secure: 'boolean',
+  tls: 'object',
+  basicAuth: 'object',
+  token: 'string',
+  dc: 'string',
+  failover: 'boolean',
+  timeout: 'number',
+  defaults: 'object',
+  dispatcher: 'object',
+  connections: 'number',
+  sharedWatches: ['boolean', 'object'],
+} satisfies OptionTableOf<ConsulClientOptions>;
+
+const NESTED: Record<string, OptionTable> = {
+  tls: {
+    ca: ['string', 'object', 'array'],
+    cert: ['string', 'object'],
+    key: ['string', 'object'],
+    passphrase: 'string',
+    servername: 'string',
+    rejectUnauthorized: 'boolean',
+  } satisfies OptionTableOf<ConsulTlsOptions>,
+  basicAuth: { username: 'string', password: 'string' } satisfies OptionTableOf<
+    NonNullable<ConsulClientOptions['basicAuth']>
+  >,
+  defaults: QUERY_OPTIONS,
+  sharedWatches: {
+    maxPolls: 'number',
+    minCallers: 'number',
+    linger: 'number',
+    minInterval: 'number',
+    wait: 'number',
+    deletionLog: 'number',
+  } satisfies OptionTableOf<SharedWatchOptions>,
+};
+
+/** Throws `CONSUL_INVALID_ARGUMENT` naming the option when `options` does not fit `table`. */
+export function checkConsulOptions(options: unknown, table: OptionTable, what: string, prefix = ''): void {
+  const problem = optionProblem(options, table, what, prefix);
+  if (problem)
+    throw new ConsulError('CONSUL_INVALID_ARGUMENT', problem.message, { argument: problem.option });
+}
+
+/** Checks the client's options, nested ones included (`tls`, `basicAuth`, `defaults`, `sharedWatches`). */
+export function checkClientOptions(options: ConsulClientOptions): void {
+  const what = 'new ConsulClient';
+  checkConsulOptions(options, CLIENT_OPTIONS, what);
+  for (const [name, table] of Object.entries(NESTED)) {
+    const value = (options as Record<string, unknown>)[name];
+    if (typeof value === 'object' && value !== null) checkConsulOptions(value, table, what, `${name}.`);
+  }
+  const auth = options.basicAuth;
+  if (auth && (typeof auth.username !== 'string' || typeof auth.password !== 'string'))
+    throw new ConsulError('CONSUL_INVALID_ARGUMENT', `${what}: basicAuth needs a username and a password`, {
+      argument: 'basicAuth',
+    });
 }

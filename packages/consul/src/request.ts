@@ -1,8 +1,23 @@
 import { Readable } from 'node:stream';
-import { deadline, MAX_TIMER_MS, TimeoutError, type Deadline } from '@polykv/core';
+import {
+  deadline,
+  keepText,
+  MAX_TIMER_MS,
+  readCapped,
+  safeParseError,
+  TimeoutError,
+  type Deadline,
+} from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { ConsulError, isConsulError, type AgentFailure } from './errors.js';
-import type { ConsulClientOptions, ConsulTlsOptions, QueryMeta, QueryOptions } from './options.js';
+import {
+  checkConsulOptions,
+  QUERY_OPTIONS,
+  type ConsulClientOptions,
+  type ConsulTlsOptions,
+  type QueryMeta,
+  type QueryOptions,
+} from './options.js';
 
 type QueryValue = string | number | boolean | bigint | undefined | null | readonly string[];
 
@@ -32,6 +47,11 @@ export interface RequestSpec {
   /** Parses JSON text (e.g. losslessly for uint64 fields) instead of `JSON.parse`. */
   parse?: (text: string) => unknown;
   /**
+   * Checks the shape of the parsed JSON answer: returns what is wrong with it, or `undefined`. A
+   * wrong shape is `CONSUL_BAD_RESPONSE`: nothing the agent did not confirm passes as a success.
+   */
+  check?: (data: unknown, status: number) => string | undefined;
+  /**
    * Safe to send again to another agent even if the first may have applied it. Reads are; most
    * writes are not (session create, event fire, CAS). Only used with the client's `failover`.
    * @defaultValue true for GET, false otherwise
@@ -41,6 +61,11 @@ export interface RequestSpec {
   headers?: Record<string, string>;
   /** The body is JSON text already: sent as it is, with `content-type: application/json`. */
   json?: boolean;
+  /**
+   * Options of the endpoint's own that `options` may carry (the endpoint reads them itself, e.g.
+   * `tag`): any other key than these and {@link QUERY_OPTIONS} is `CONSUL_INVALID_ARGUMENT`.
+   */
+  extraOptions?: readonly string[];
 }
 
 /** What {@link Transport.request} resolves. */
@@ -441,6 +466,8 @@ export class Transport {
   readonly #failover: boolean;
   readonly #baseHeaders: Record<string, string>;
   readonly #jsonHeaders: Record<string, string>;
+  /** The client's secrets an error must never show (a server or proxy may echo the headers). */
+  readonly #secrets: readonly string[];
   /** The headers of the last token seen (without and with a JSON content type), built once per token. */
   #tokenHeaders: { token: string; plain: Record<string, string>; json: Record<string, string> } | undefined;
   /** The agent that answered last: failover moves on from here, and only on connection errors. */
@@ -468,6 +495,16 @@ export class Transport {
     }
     this.#baseHeaders = Object.freeze(base);
     this.#jsonHeaders = Object.freeze({ ...base, ...JSON_HEADERS });
+    const secrets = [defaults.token ?? ''];
+    if (options.basicAuth) {
+      const { username, password } = options.basicAuth;
+      secrets.push(
+        Buffer.from(`${username}:${password}`).toString('base64'),
+        `${username}:${password}`,
+        password,
+      );
+    }
+    this.#secrets = Object.freeze(secrets.filter((secret) => secret !== ''));
     if (options.dispatcher) {
       this.#dispatcher = options.dispatcher;
       this.#ownsDispatcher = false;
@@ -488,6 +525,9 @@ export class Transport {
    */
   async request<T>(spec: RequestSpec): Promise<ResponseOf<T>> {
     if (this.#closed) throw new ConsulError('CONSUL_CLOSED', 'the Consul client is closed');
+    // The caller's bag: unknown keys (a typo) and wrong types are refused before anything is sent.
+    // Frozen bags are the library's own (the Store's), checked where they were made.
+    if (spec.options !== undefined && !Object.isFrozen(spec.options)) checkCallOptions(spec);
     const options = this.#options(spec.options);
     const path =
       spec.query === undefined && !hasQuery(options) ? spec.path : spec.path + queryString(spec, options);
@@ -537,12 +577,27 @@ export class Transport {
         }
         this.#pinned = slot;
         const meta = readMeta(response.headers, Date.now() - started, agent);
-        return await this.#read<T>(spec, response, meta, bound);
+        return await this.#read<T>(spec, response, meta, bound, options);
       }
       throw new ConsulError('CONSUL_UNAVAILABLE', `${spec.method} ${spec.path}: no agent to try`);
     } finally {
       bound.dispose();
     }
+  }
+
+  /**
+   * What may be kept of response text (in an error, or a reason handed to the caller): at most
+   * 4 KiB, without the call's token or the client's credentials.
+   */
+  keep(text: string, options?: QueryOptions, limit?: number): string {
+    const token = this.#options(options).token;
+    return keepText(
+      text,
+      token !== undefined && token !== '' && !this.#secrets.includes(token)
+        ? [token, ...this.#secrets]
+        : this.#secrets,
+      limit,
+    );
   }
 
   /** Frees every socket the client opened (not those of an injected dispatcher). */
@@ -619,20 +674,25 @@ export class Transport {
     response: Dispatcher.ResponseData,
     meta: QueryMeta,
     bound: Deadline,
+    options: QueryOptions,
   ): Promise<ResponseOf<T>> {
     const { statusCode: status, headers, body } = response;
+    // Response text in an error: capped, without secrets (a proxy may echo the request's headers).
+    const keep = (text: string, limit?: number): string => this.keep(text, options, limit);
     try {
       if (spec.ok === undefined ? status !== 200 : !spec.ok.includes(status)) {
-        const text = await body.text();
+        // Only so much of an error answer is read: a 10 MB error page is cut off, not kept.
+        const text = await readCapped(body);
         if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
-        const detail = `${spec.method} ${spec.path}: ${status}${text ? ` ${text.trim().slice(0, 500)}` : ''}`;
+        const shown = keep(text);
+        const detail = `${spec.method} ${spec.path}: ${status}${shown ? ` ${shown.trim().slice(0, 500)}` : ''}`;
         if (status === 401 || status === 403)
-          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, text);
+          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
         // Some 1.8 routes (event fire, keyring) answer an ACL failure with 500 and the ACL error text.
         if (status === 500 && ACL_FAILURE.test(text))
-          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, text);
-        if (status === 413) throw statusError(spec, status, 'CONSUL_TOO_LARGE', detail, text);
-        throw statusError(spec, status, 'CONSUL_HTTP_STATUS', detail, text);
+          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
+        if (status === 413) throw statusError(spec, status, 'CONSUL_TOO_LARGE', detail, shown);
+        throw statusError(spec, status, 'CONSUL_HTTP_STATUS', detail, shown);
       }
       switch (spec.read ?? 'json') {
         case 'stream':
@@ -645,32 +705,46 @@ export class Transport {
         case 'text':
           return { status, data: (await body.text()) as T, meta, headers };
         case 'bool': {
-          const text = (await body.text()).trim();
+          const text = (await readCapped(body)).trim();
           if (text !== 'true' && text !== 'false') {
+            const shown = keep(text);
             throw statusError(
               spec,
               status,
               'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: expected true or false, got ${text.slice(0, 100)}`,
-              text,
+              `${spec.method} ${spec.path}: expected true or false, got ${shown.slice(0, 100)}`,
+              shown,
             );
           }
           return { status, data: (text === 'true') as T, meta, headers };
         }
         case 'json': {
           const text = await body.text();
+          let data: unknown;
           try {
-            return { status, data: (spec.parse ? spec.parse(text) : JSON.parse(text)) as T, meta, headers };
+            data = spec.parse ? spec.parse(text) : JSON.parse(text);
           } catch (cause) {
+            const shown = keep(text);
             throw statusError(
               spec,
               status,
               'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: the answer is not JSON (${text.slice(0, 100)})`,
-              text,
-              cause,
+              `${spec.method} ${spec.path}: the answer is not JSON (${shown.slice(0, 100)})`,
+              shown,
+              safeParseError(cause, (message) => keep(message, 500)),
             );
           }
+          const problem = spec.check?.(data, status);
+          if (problem !== undefined) {
+            throw statusError(
+              spec,
+              status,
+              'CONSUL_BAD_RESPONSE',
+              `${spec.method} ${spec.path}: a malformed answer (${keep(problem, 500)})`,
+              keep(text),
+            );
+          }
+          return { status, data: data as T, meta, headers };
         }
       }
     } catch (error) {
@@ -701,6 +775,16 @@ export class Transport {
       },
     );
   }
+}
+
+function checkCallOptions(spec: RequestSpec): void {
+  let options: object = spec.options!;
+  if (spec.extraOptions !== undefined) {
+    const rest: Record<string, unknown> = { ...options };
+    for (const name of spec.extraOptions) delete rest[name];
+    options = rest;
+  }
+  checkConsulOptions(options, QUERY_OPTIONS, `${spec.method} ${spec.path.split('?')[0]}`);
 }
 
 function describe(error: unknown): string {

@@ -5,6 +5,7 @@ import {
   CompareFailedError,
   InvalidArgumentError,
   KeyExistsError,
+  KeyHeldError,
   KeyNotFoundError,
   KeySpace,
   KeyTypeError,
@@ -20,10 +21,13 @@ import {
   checkIndex,
   beginCall,
   checkOptions,
+  checkOptionTable,
   checkSwapCondition,
+  checkFlags,
   checkTtl,
   checkUrlParams,
   deadline,
+  decodeValue,
   isPolykvError,
   isReservedKey,
   joinKey,
@@ -40,40 +44,38 @@ import {
   type ListOptions,
   type LockOptions,
   type OpenStoreOptions,
+  type OptionTableOf,
   type SetOptions,
   type Store,
   type StoreCapabilities,
+  type StoreMethod,
   type StoreUrl,
   type SwapCondition,
+  type UnlistedKey,
   type WatchOptions,
   type WatchSink,
   type BulkWrite,
+  type ForeignHold,
 } from '@polykv/core';
 import type { KvPair } from './api/kv.js';
+import type { SessionEntry } from './api/session.js';
 import type { TxnKvOp, TxnOp, TxnOpError, TxnResponse } from './api/txn.js';
 import { ConsulClient } from './client.js';
 import { KV_MAX_VALUE_SIZE, TXN_MAX_OPS, valueBytes } from './codec.js';
 import { isConsulError, type ConsulError } from './errors.js';
 import { ConsulLock } from './lock.js';
 import type { ConsulClientOptions, ConsulResult, QueryMeta, QueryOptions } from './options.js';
+import { keyProblem, unmodelled } from './key-model.js';
+import {
+  createTtlSession,
+  destroyQuietly,
+  expiryFlags,
+  expiryOf,
+  holderOf,
+  userFlags,
+  type Holder,
+} from './ttl-sessions.js';
 import { ConsulWatch } from './watch.js';
-
-/**
- * A TTL'd key's expiry lives in its session, which Consul does not date. The store writes it into
- * the key's `Flags` too: a 16-bit tag ("PK") over the expiry time in ms, so `get`, `list` and `copy`
- * can report `expiresAt` without another request. Only keys still held by a session report it.
- */
-const EXPIRY_TAG = 0x504bn;
-const EXPIRY_MASK = (1n << 48n) - 1n;
-
-function expiryFlags(ttlSeconds: number): bigint {
-  return (EXPIRY_TAG << 48n) | BigInt(Date.now() + ttlSeconds * 1000);
-}
-
-function expiryFromFlags(flags: bigint | undefined): Date | undefined {
-  if (flags === undefined || flags >> 48n !== EXPIRY_TAG) return undefined;
-  return new Date(Number(flags & EXPIRY_MASK));
-}
 
 /** The byte size of an encoded value. */
 function rawSize(raw: Raw): number {
@@ -82,6 +84,17 @@ function rawSize(raw: Raw): number {
 
 /** A transaction operation refused by the ACL system (Consul reports it in `Errors[].What`). */
 const TXN_DENIED = /Permission denied|ACL not found/i;
+
+/** The options of {@link ConsulStoreOptions}, with their types (`client`'s are the client's to check). */
+const STORE_OPTIONS_TABLE = {
+  client: 'object',
+  prefix: 'string',
+  codec: 'object',
+  minTtl: 'number',
+  lockDelay: 'number',
+  watchWait: 'number',
+  consistent: 'boolean',
+} satisfies OptionTableOf<ConsulStoreOptions>;
 
 /** Options of {@link createConsulStore}. */
 export interface ConsulStoreOptions<V = string> {
@@ -168,7 +181,6 @@ export function storeFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): St
 const MAX_SESSION_TTL = 86_400;
 /** Values whose base64 would make a txn body this large go through `PUT /v1/kv` instead. */
 const TXN_VALUE_LIMIT = 380 * 1024;
-const TTL_SESSION_NAME = 'polykv-ttl';
 const LOCK_SESSION_NAME = 'polykv-lock';
 const EMPTY = new Uint8Array(0);
 const NO_OPTIONS: QueryOptions = Object.freeze({});
@@ -198,6 +210,7 @@ type Condition = { kind: 'none' } | { kind: 'absent' } | { kind: 'index'; index:
 type WriteResult = { ok: true; pair: KvPair } | { ok: false; errors: TxnOpError[] };
 
 const NONE: Condition = { kind: 'none' };
+const FREE: Holder = Object.freeze({ kind: 'free' });
 /** How many keys' backend paths a store remembers (see `#path`). */
 const PATH_CACHE_SIZE = 4096;
 
@@ -242,6 +255,7 @@ export class ConsulStore<V = string> implements Store<V> {
   #closed = false;
 
   constructor(options: ConsulStoreOptions<V> = {}) {
+    checkOptionTable(options, STORE_OPTIONS_TABLE, 'createConsulStore');
     this.#keys = new KeySpace(options.prefix ?? '');
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
@@ -261,6 +275,8 @@ export class ConsulStore<V = string> implements Store<V> {
       ttlExpiryFactor: 2,
       typedDirectories: false,
       watchHistory: 0,
+      flags: true,
+      binaryValues: true,
     });
     if (options.client instanceof ConsulClient) {
       this.client = options.client;
@@ -270,7 +286,8 @@ export class ConsulStore<V = string> implements Store<V> {
         this.client = new ConsulClient(options.client ?? {});
       } catch (cause) {
         // A bad client option is the Store's INVALID_ARGUMENT, not a native error.
-        throw new InvalidArgumentError('client', `consul store options: ${(cause as Error).message}`, {
+        const argument = isConsulError(cause) && cause.argument ? `client.${cause.argument}` : 'client';
+        throw new InvalidArgumentError(argument, `consul store options: ${(cause as Error).message}`, {
           cause,
         });
       }
@@ -279,7 +296,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'get');
     const path = this.#path(key);
     if (checked.signal === undefined && !checked.timeout && !checked.consistent) {
       // The common case, without a deadline or a closure: as close to one bare request as it gets.
@@ -298,10 +315,11 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const folder = path === '' ? '' : `${path}/`;
     const recursive = checked.recursive ?? false;
+    const prefixLength = this.#prefixLength();
     return this.#call(dir, checked, async (call) => {
       const read = checked.consistent ? { ...call, consistent: true } : call;
       const { data } = await this.client.kv.list(folder, read);
@@ -324,8 +342,10 @@ export class ConsulStore<V = string> implements Store<V> {
         const userKey = this.#keys.fromBackend(pair.Key);
         if (userKey === undefined || isReservedKey(userKey)) continue;
         const isMarker = rest.endsWith('/');
+        const relative = pair.Key.slice(prefixLength);
+        // A key the model cannot carry (`a//b`, `a/./b`, ...) is left out here and named by `unlisted`.
+        if (keyProblem(isMarker ? relative.slice(0, -1) : relative) !== undefined) continue;
         const segments = (isMarker ? rest.slice(0, -1) : rest).split('/');
-        if (segments.some((segment) => segment === '')) continue; // not a key of the portable model
         if (!recursive) {
           if (segments.length === 1 && !isMarker) out.push(this.#entry(pair));
           else addDir(folder + segments[0]!, segments.length === 1 ? pair : undefined);
@@ -340,16 +360,72 @@ export class ConsulStore<V = string> implements Store<V> {
     });
   }
 
+  /**
+   * Keys below `dir` that Consul holds and `list` leaves out: keys ending in `/` that hold a value
+   * or flags, keys with empty, `.` or `..` segments, characters that are not printable, over 4,096
+   * bytes. `path` is the Consul key relative to the store's prefix, verbatim.
+   */
+  async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
+    const checked = this.#begin(options, 'unlisted');
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const folder = path === '' ? '' : `${path}/`;
+    const prefixLength = this.#prefixLength();
+    return this.#call(dir, checked, async (call) => {
+      const { data } = await this.client.kv.list(folder, { ...call, consistent: true });
+      const out: UnlistedKey[] = [];
+      for (const pair of data) {
+        const relative = pair.Key.slice(prefixLength);
+        const body = relative.endsWith('/') ? relative.slice(0, -1) : relative;
+        if (isReservedKey(body)) continue; // polykv's own space
+        if (body === '' || pair.Key === folder) {
+          // The folder's (or the prefix's) own marker: a directory unless it holds something.
+          const why = unmodelled('x/', pair);
+          if (why?.code === 'trailing-slash')
+            out.push({ path: relative === '' ? '/' : relative, code: why.code, reason: why.reason });
+          continue;
+        }
+        const why = unmodelled(relative, pair);
+        if (why) out.push({ path: relative, code: why.code, reason: why.reason });
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The keys below `dir` held by sessions the store did not create (a Go service's lock, `consul
+   * lock`, anyone's session): `copy` names them, because a hold is not something it can copy. The
+   * optional `HoldReporter` capability of the Store.
+   */
+  async foreignHolds(dir: string, options?: CallOptions): Promise<ForeignHold[]> {
+    const checked = this.#begin(options, 'foreignHolds');
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const folder = path === '' ? '' : `${path}/`;
+    return this.#call(dir, checked, async (call) => {
+      const { data } = await this.client.kv.list(folder, { ...call, consistent: true });
+      const sessions = new Map<string, SessionEntry | null>();
+      const out: ForeignHold[] = [];
+      for (const pair of data) {
+        const key = pair.Session ? this.#keys.fromBackend(pair.Key) : undefined;
+        if (key === undefined || isReservedKey(key)) continue;
+        const holder = await holderOf(this.client, pair, pair.Flags, call, sessions);
+        if (holder.kind !== 'foreign') continue;
+        out.push({ key, session: holder.session, sessionName: holder.info.Name, node: holder.info.Node });
+      }
+      return out;
+    });
+  }
+
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'set');
     const path = this.#path(key);
     const raw = this.#encode(key, value);
     const ttl = this.#checkTtl(checked.ttl);
+    const flags = this.#checkFlags(checked.flags, ttl, key);
     if (ttl === undefined && checked.signal === undefined && !checked.timeout) {
       // The common case (no TTL, no deadline): one transaction, no closure, no deadline object.
       let result: WriteResult;
       try {
-        result = await this.#write(path, raw, undefined, NONE, this.#read);
+        result = await this.#write(path, raw, undefined, NONE, this.#read, flags);
       } catch (error) {
         throw this.#mapError(error, key);
       }
@@ -359,7 +435,7 @@ export class ConsulStore<V = string> implements Store<V> {
     }
     return this.#call(key, checked, async (call) => {
       for (let attempt = 0; ; attempt++) {
-        const result = await this.#write(path, raw, ttl, NONE, call);
+        const result = await this.#write(path, raw, ttl, NONE, call, flags);
         if (result.ok) return this.#written(this.#entry(result.pair, ttl, raw));
         // Only a TTL write can fail unconditionally: another writer took the key in between.
         if (ttl === undefined || attempt >= 20) throw this.#txnFailure(key, result.errors);
@@ -369,7 +445,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async del(key: string, options?: DelOptions): Promise<boolean> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'del');
     const recursive = checked.recursive ?? false;
     const path = this.#keys.toBackend(key, { root: recursive });
     const deleted = await this.#call(key, checked, async (call) => {
@@ -405,7 +481,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'mkdir');
     const path = this.#path(key);
     if (checked.ttl !== undefined) {
       throw new NotSupportedError(
@@ -440,21 +516,23 @@ export class ConsulStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'compareAndSwap');
     const path = this.#path(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     const raw = this.#encode(key, value);
     const ttl = this.#checkTtl(checked.ttl);
+    const flags = this.#checkFlags(checked.flags, ttl, key);
     return this.#call(key, checked, async (call) => {
       if (check.kind === 'prevExist') {
-        const result = await this.#write(path, raw, ttl, { kind: 'absent' }, call);
+        const result = await this.#write(path, raw, ttl, { kind: 'absent' }, call, flags);
         if (!result.ok) throw new KeyExistsError(key);
         return this.#written(this.#entry(result.pair, ttl, raw));
       }
       if (check.kind === 'prevIndex') {
         // Consul's cas=0 means "create": no key ever has index 0, so that condition can only fail.
         if (check.prevIndex !== 0) {
-          const result = await this.#write(path, raw, ttl, { kind: 'index', index: check.prevIndex }, call);
+          const at: Condition = { kind: 'index', index: check.prevIndex };
+          const result = await this.#write(path, raw, ttl, at, call, flags);
           if (result.ok) return this.#written(this.#entry(result.pair, ttl, raw));
         }
         const { data } = await this.client.kv.get(path, call);
@@ -469,7 +547,8 @@ export class ConsulStore<V = string> implements Store<V> {
         if (!data) throw new KeyNotFoundError(key);
         if (!sameBytes(data.Value, expected))
           throw new CompareFailedError(key, { message: `compare failed: ${key} holds another value` });
-        const result = await this.#write(path, raw, ttl, { kind: 'index', index: data.ModifyIndex }, call);
+        const at: Condition = { kind: 'index', index: data.ModifyIndex };
+        const result = await this.#write(path, raw, ttl, at, call, flags);
         if (result.ok) return this.#written(this.#entry(result.pair, ttl, raw));
         // Written in between: compare again with what is there now.
         if (attempt > 0) await sleep(backoffDelay(attempt, 10, 200), call.signal);
@@ -478,9 +557,9 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'compareAndDelete');
     const path = this.#path(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     if (check.kind === 'prevExist')
       throw new InvalidArgumentError('condition', 'compareAndDelete takes prevValue or prevIndex');
     await this.#call(key, checked, async (call) => {
@@ -514,12 +593,13 @@ export class ConsulStore<V = string> implements Store<V> {
    * optional `BulkWriter` capability of the Store, used by `copy`.
    */
   async writeMany(writes: readonly BulkWrite<V>[], options?: CallOptions): Promise<unknown[]> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'writeMany');
     const one = async (write: BulkWrite<V>): Promise<unknown> => {
       try {
         const condition =
           write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };
-        await this.compareAndSwap(write.key, write.value, condition, checked);
+        const flags = write.flags === undefined ? {} : { flags: write.flags };
+        await this.compareAndSwap(write.key, write.value, condition, { ...checked, ...flags });
         return undefined;
       } catch (error) {
         if (checked.signal?.aborted) throw error;
@@ -530,14 +610,18 @@ export class ConsulStore<V = string> implements Store<V> {
     if (writes.length === 0) return [];
     let ops: { KV: TxnKvOp & { Value: Raw } }[];
     try {
-      ops = writes.map((write) => ({
-        KV: {
-          Verb: 'cas' as const,
+      ops = writes.map((write) => {
+        const op: TxnKvOp & { Value: Raw } = {
+          Verb: 'cas',
           Key: this.#path(write.key),
           Value: this.#encode(write.key, write.value),
           Index: write.prevIndex,
-        },
-      }));
+        };
+        // Carried as Consul keeps them (copy passes the source's flags); none writes 0, as a set does.
+        const flags = checkFlags(write.flags);
+        if (flags !== 0n) op.Flags = flags;
+        return { KV: op };
+      });
     } catch {
       return each();
     }
@@ -554,40 +638,48 @@ export class ConsulStore<V = string> implements Store<V> {
       return each();
     }
     if (!response.ok) return each();
-    // A key an earlier TTL session held keeps that session under a cas: make it permanent, as set() does.
-    const held = writes.filter((_, i) => response.Results[i]?.KV?.Session);
-    const released = new Map<string, unknown>();
-    for (const write of held)
-      released.set(
-        write.key,
-        await this.set(write.key, write.value, checked).then(
-          () => undefined,
-          (error: unknown) => error,
-        ),
-      );
-    return writes.map((write) => released.get(write.key));
+    // A key held by a session keeps it under a cas. The store's own TTL session is released and
+    // destroyed (the key becomes permanent, as with set()); anyone else's hold stays, as
+    // `consul kv put` leaves it.
+    return Promise.all(
+      writes.map(async (write, i) => {
+        const pair = response.Results[i]?.KV;
+        if (!pair?.Session) return undefined;
+        const { Key, Value, Flags = 0n } = ops[i]!.KV;
+        try {
+          const flags = BigInt(Flags);
+          await this.#call(write.key, checked, (call) => this.#releaseOwn(Key, Value, flags, pair, call));
+          return undefined;
+        } catch (error) {
+          if (checked.signal?.aborted) throw error;
+          return error;
+        }
+      }),
+    );
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'push');
     const dirPath = this.#keys.toBackend(dir, { argument: 'dir' });
     const dirKey = this.#keys.fromBackend(dirPath)!;
     const raw = this.#encode(dir, value);
     const ttl = this.#checkTtl(checked.ttl);
+    const flags = this.#checkFlags(checked.flags, ttl, dir);
     const counter = this.#keys.reserved('push', dirKey);
     return this.#call(dir, checked, async (call) => {
       let skip = 0;
       let session: string | undefined;
       try {
-        if (ttl !== undefined) session = await this.#ttlSession(ttl, call);
         for (let attempt = 0; ; attempt++) {
           const { data } = await this.client.kv.get(counter, { ...call, consistent: true });
           const last = data ? Number(Buffer.from(data.Value ?? EMPTY).toString()) || 0 : 0;
           const next = last + 1 + skip;
           const item = joinKey(dirPath, String(next).padStart(20, '0'));
+          // A TTL session is bound to the one key it holds (see ttl-sessions.ts): made per item.
+          if (ttl !== undefined) session = await createTtlSession(this.client, item, ttl, call);
           const write: TxnKvOp =
             session === undefined
-              ? { Verb: 'set', Key: item, Value: raw }
+              ? { Verb: 'set', Key: item, Value: raw, ...(flags !== 0n ? { Flags: flags } : {}) }
               : { Verb: 'lock', Key: item, Value: raw, Session: session, Flags: expiryFlags(ttl!) };
           const response = await this.#txn(
             [
@@ -603,6 +695,10 @@ export class ConsulStore<V = string> implements Store<V> {
             session = undefined;
             return await this.#written(entry);
           }
+          if (session !== undefined) {
+            await destroyQuietly(this.client, session);
+            session = undefined;
+          }
           if (response.Errors.some((error) => error.OpIndex === 1)) skip++;
           else if (response.Errors.some((error) => error.OpIndex !== 0))
             throw this.#txnFailure(dir, response.Errors);
@@ -610,13 +706,13 @@ export class ConsulStore<V = string> implements Store<V> {
           await sleep(backoffDelay(Math.min(attempt, 6), 5, 100), call.signal);
         }
       } finally {
-        if (session !== undefined) await this.#destroyQuietly(session);
+        if (session !== undefined) await destroyQuietly(this.client, session);
       }
     });
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
     if (this.#closed) throw new ClosedError();
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
@@ -632,7 +728,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'lock');
     const path = this.#path(key);
     const userKey = this.#keys.fromBackend(path)!;
     const ttl = Math.max(checkTtl(checked.ttl ?? 15, 1)!, this.#minTtl);
@@ -671,16 +767,28 @@ export class ConsulStore<V = string> implements Store<V> {
       });
       native.on('error', () => undefined);
       const held = await native.acquire(signal ? { signal } : {});
-      const lock = new Lock(userKey, held.fencingToken, async (releaseOptions) => {
-        if (!native.held) return;
-        try {
-          await native.release(releaseOptions.signal ? { signal: releaseOptions.signal } : {});
-        } catch (error) {
-          if (native.held) throw this.#mapError(error, key);
-        }
-      });
+      const lock = new Lock(
+        userKey,
+        held.fencingToken,
+        async (releaseOptions) => {
+          if (!native.held) return;
+          const options = releaseOptions.signal ? { signal: releaseOptions.signal } : {};
+          try {
+            await native.release(options);
+          } catch (error) {
+            if (native.held) throw this.#mapError(error, key);
+          }
+          // Nothing stays behind once nobody waits: the lock key goes unless a session holds it
+          // again (a cas on its index; a waiter that takes it in between keeps it). Best effort.
+          await native.destroy(options).catch(() => undefined);
+        },
+        () => native.validUntil,
+      );
       const onLost = (cause: unknown): void => lock.markLost(new LockLostError(userKey, { cause }));
       native.once('lost', onLost);
+      // Lost by the renewal deadline (read on `lock.held`): reading the native lock's `held` past
+      // the same deadline gives its session up too.
+      lock.once('lost', () => void native.held);
       if (held.signal.aborted && !native.held) onLost(held.signal.reason);
       this.#locks.add(lock);
       const forget = (): void => void this.#locks.delete(lock);
@@ -700,10 +808,14 @@ export class ConsulStore<V = string> implements Store<V> {
    */
   async breakLock(lock: Lock): Promise<void> {
     const { data } = await this.client.kv.get(this.#keys.reserved('locks', lock.key), { consistent: true });
-    if (data?.Session) await this.client.session.destroy(data.Session);
+    if (!data?.Session) return;
+    // Only a lock session of polykv's: never anyone else's.
+    const { data: info } = await this.client.session.info(data.Session, { consistent: true });
+    if (info?.Name === LOCK_SESSION_NAME) await this.client.session.destroy(data.Session);
   }
 
-  async close(): Promise<void> {
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
@@ -724,8 +836,8 @@ export class ConsulStore<V = string> implements Store<V> {
     return path;
   }
 
-  #begin<T extends CallOptions>(options: T | undefined): T {
-    return beginCall(options, this.#closed);
+  #begin<T extends CallOptions>(options: T | undefined, method: StoreMethod): T {
+    return beginCall(options, this.#closed, method);
   }
 
   /** Runs one Store call: one deadline for all its requests, native errors mapped up. */
@@ -761,7 +873,7 @@ export class ConsulStore<V = string> implements Store<V> {
       case 'CONSUL_ABORTED':
         return new AbortError(`consul: ${error.message}`, options);
       case 'CONSUL_INVALID_ARGUMENT':
-        return new InvalidArgumentError('argument', `consul: ${error.message}`, options);
+        return new InvalidArgumentError(error.argument ?? 'argument', `consul: ${error.message}`, options);
       case 'CONSUL_CLOSED':
         return new ClosedError(`consul: ${error.message}`, options);
       default:
@@ -822,44 +934,92 @@ export class ConsulStore<V = string> implements Store<V> {
     return checked;
   }
 
+  /** `SetOptions.flags`, checked; with a TTL only 0 (the TTL's expiry stamp lives in `Flags`). */
+  #checkFlags(flags: number | bigint | undefined, ttl: number | undefined, key: string): bigint {
+    if (flags === undefined) return 0n;
+    const checked = checkFlags(flags);
+    if (checked !== 0n && ttl !== undefined) {
+      throw new NotSupportedError(
+        `${key}: Consul cannot keep flags on a key with a TTL (the store keeps the TTL's expiry in Flags)`,
+        { key },
+      );
+    }
+    return checked;
+  }
+
+  /** How many characters of a Consul key are the store's prefix and its `/`. */
+  #prefixLength(): number {
+    return this.#keys.prefix === '' ? 0 : this.#keys.prefix.length + 1;
+  }
+
   /** An entry from a pair; `raw`: the value just written (write results carry no value). */
   #entry(pair: KvPair, ttl?: number, raw?: Raw): Entry<V> {
+    const key = this.#keys.fromBackend(pair.Key)!;
     const entry: Entry<V> = {
-      key: this.#keys.fromBackend(pair.Key)!,
+      key,
       // Bytes are copied, so that the caller changing its array later cannot change the entry.
-      value: this.codec.decode(
+      value: decodeValue(
+        this.codec,
         raw === undefined ? (pair.Value ?? EMPTY) : typeof raw === 'string' ? raw : raw.slice(),
+        key,
       ),
       index: pair.ModifyIndex,
       createIndex: pair.CreateIndex,
     };
     if (ttl !== undefined) entry.expiresAt = new Date(Date.now() + ttl * 1000);
-    else if (pair.Session) {
-      const expiresAt = expiryFromFlags(pair.Flags);
+    else {
+      const expiresAt = expiryOf(pair);
       if (expiresAt !== undefined) entry.expiresAt = expiresAt;
     }
+    const flags = userFlags(pair);
+    if (flags !== undefined) entry.flags = flags;
     return entry;
   }
 
-  async #ttlSession(ttl: number, call: QueryOptions): Promise<string> {
-    return this.client.session.create(
-      { Name: TTL_SESSION_NAME, TTL: `${ttl}s`, Behavior: 'delete', LockDelay: '0s' },
-      call,
-    );
+  /** The `HELD` error for a key a foreign session holds. */
+  #held(path: string, holder: Extract<Holder, { kind: 'foreign' }>): KeyHeldError {
+    return new KeyHeldError(this.#keys.fromBackend(path) ?? path, {
+      session: holder.session,
+      sessionName: holder.info.Name,
+      node: holder.info.Node,
+    });
   }
 
-  async #destroyQuietly(session: string): Promise<void> {
-    try {
-      await this.client.session.destroy(session);
-    } catch {
-      // Best effort: an unused TTL session holds nothing and expires on its own.
-    }
+  /**
+   * After a plain write found the key held (`pair.Session`): the store's own TTL session is
+   * unlocked from the key and destroyed, so the key becomes permanent; a session polykv did not
+   * create keeps its hold, exactly as `consul kv put` leaves it. Resolves the key's newest pair.
+   */
+  async #releaseOwn(
+    path: string,
+    raw: Raw,
+    flags: bigint,
+    pair: KvPair,
+    call: QueryOptions,
+  ): Promise<KvPair> {
+    const holder = await holderOf(this.client, pair, undefined, call);
+    if (holder.kind !== 'own') return pair;
+    const unlock: TxnKvOp = { Verb: 'unlock', Key: path, Value: raw, Session: holder.session };
+    if (flags !== 0n) unlock.Flags = flags;
+    const released = await this.#txn(
+      [
+        { KV: { Verb: 'check-index', Key: path, Index: pair.ModifyIndex } },
+        { KV: unlock },
+        { KV: { Verb: 'get', Key: path } },
+      ],
+      call,
+    );
+    await destroyQuietly(this.client, holder.session);
+    if (!released.ok) return pair; // written again since: the newer write decides
+    return released.Results.at(-1)!.KV!;
   }
 
   /**
    * Writes a value under a condition, in one transaction that also reads the entry back. Without a
-   * TTL a key still held by an earlier TTL session is released from it (so it becomes permanent);
-   * with a TTL a new session with `Behavior=delete` locks the key, replacing the earlier one.
+   * TTL a key held by the store's own TTL session is released from it (so it becomes permanent),
+   * and a key held by anyone else's session stays held. With a TTL a new session with
+   * `Behavior=delete` locks the key, replacing the store's earlier one; a key held by anyone
+   * else's session is refused (`HELD`).
    */
   async #write(
     path: string,
@@ -867,46 +1027,41 @@ export class ConsulStore<V = string> implements Store<V> {
     ttl: number | undefined,
     condition: Condition,
     call: QueryOptions,
+    flags: bigint,
   ): Promise<WriteResult> {
     // Base64 of a string takes at most 4 characters per UTF-16 unit: short strings need no byte count.
     if (typeof raw !== 'string' || raw.length * 4 > TXN_VALUE_LIMIT) {
       const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
       if (Math.ceil(bytes / 3) * 4 > TXN_VALUE_LIMIT)
-        return this.#writeLarge(path, raw, ttl, condition, call);
+        return this.#writeLarge(path, raw, ttl, condition, call, flags);
     }
     if (ttl === undefined) {
       const write: TxnKvOp =
         condition.kind === 'none'
           ? { Verb: 'set', Key: path, Value: raw }
           : { Verb: 'cas', Key: path, Value: raw, Index: condition.kind === 'absent' ? 0 : condition.index };
+      if (flags !== 0n) write.Flags = flags;
       // A `set`/`cas` result carries the entry's indexes and session (not its value): one op is enough.
       const response = await this.#txn([{ KV: write }], call);
       if (!response.ok) return { ok: false, errors: response.Errors };
       const pair = response.Results.at(-1)!.KV!;
       if (pair.Session === undefined || pair.Session === '') return { ok: true, pair };
-      // The key was set with a TTL before: a plain write keeps its session, so release it.
-      const released = await this.#txn(
-        [
-          { KV: { Verb: 'check-index', Key: path, Index: pair.ModifyIndex } },
-          { KV: { Verb: 'unlock', Key: path, Value: raw, Session: pair.Session } },
-          { KV: { Verb: 'get', Key: path } },
-        ],
-        call,
-      );
-      await this.#destroyQuietly(pair.Session);
-      if (!released.ok) return { ok: true, pair }; // written again since: the newer write decides
-      return { ok: true, pair: released.Results.at(-1)!.KV! };
+      return { ok: true, pair: await this.#releaseOwn(path, raw, flags, pair, call) };
     }
     const { data: current } = await this.client.kv.get(path, { ...call, consistent: true });
     if (condition.kind === 'index' && current?.ModifyIndex !== condition.index) {
       return { ok: false, errors: [{ OpIndex: 0, What: 'index is stale', op: undefined }] };
     }
-    const session = await this.#ttlSession(ttl, call);
+    if (condition.kind === 'absent' && current) {
+      return { ok: false, errors: [{ OpIndex: 0, What: 'key exists', op: undefined }] };
+    }
+    const holder: Holder = current ? await holderOf(this.client, current, current.Flags, call) : FREE;
+    if (holder.kind === 'foreign') throw this.#held(path, holder);
+    const session = await createTtlSession(this.client, path, ttl, call);
     const ops: TxnOp[] = [];
-    if (condition.kind === 'absent') ops.push({ KV: { Verb: 'check-not-exists', Key: path } });
-    else if (current) ops.push({ KV: { Verb: 'check-index', Key: path, Index: current.ModifyIndex } });
+    if (current) ops.push({ KV: { Verb: 'check-index', Key: path, Index: current.ModifyIndex } });
     else ops.push({ KV: { Verb: 'check-not-exists', Key: path } });
-    const old = current?.Session;
+    const old = holder.kind === 'own' ? holder.session : undefined;
     if (old) ops.push({ KV: { Verb: 'unlock', Key: path, Session: old } });
     ops.push(
       { KV: { Verb: 'lock', Key: path, Value: raw, Session: session, Flags: expiryFlags(ttl) } },
@@ -916,24 +1071,25 @@ export class ConsulStore<V = string> implements Store<V> {
     try {
       response = await this.#txn(ops, call);
     } catch (error) {
-      await this.#destroyQuietly(session);
+      await destroyQuietly(this.client, session);
       throw error;
     }
     if (!response.ok) {
-      await this.#destroyQuietly(session);
+      await destroyQuietly(this.client, session);
       return { ok: false, errors: response.Errors };
     }
-    if (old) await this.#destroyQuietly(old);
+    if (old) await destroyQuietly(this.client, old);
     return { ok: true, pair: response.Results.at(-1)!.KV! };
   }
 
-  /** Values too large for a transaction body: `PUT /v1/kv` and a read. */
+  /** Values too large for a transaction body: `PUT /v1/kv` and a read. Holds as in {@link #write}. */
   async #writeLarge(
     path: string,
     raw: Raw,
     ttl: number | undefined,
     condition: Condition,
     call: QueryOptions,
+    flags: bigint,
   ): Promise<WriteResult> {
     if (ttl !== undefined && condition.kind !== 'none') {
       throw new NotSupportedError(
@@ -941,29 +1097,41 @@ export class ConsulStore<V = string> implements Store<V> {
       );
     }
     const { data: current } = await this.client.kv.get(path, { ...call, consistent: true });
-    if (current?.Session) await this.client.kv.release(path, current.Session, undefined, call);
+    const holder: Holder = current ? await holderOf(this.client, current, current.Flags, call) : FREE;
+    if (holder.kind === 'foreign' && ttl !== undefined) throw this.#held(path, holder);
+    const own = holder.kind === 'own' ? holder.session : undefined;
+    const withFlags = flags !== 0n ? { flags } : {};
     let session: string | undefined;
     let ok: boolean;
     if (ttl !== undefined) {
-      session = await this.#ttlSession(ttl, call);
+      // Our earlier session lets go first (writing the new value), then the new one takes the key.
+      if (own) await this.client.kv.release(path, own, raw, call);
+      session = await createTtlSession(this.client, path, ttl, call);
       ok = await this.client.kv.put(path, raw, { ...call, acquire: session, flags: expiryFlags(ttl) });
+    } else if (own) {
+      // Write the value and free it from our own session in one step.
+      const stale =
+        condition.kind === 'absent' ||
+        (condition.kind === 'index' && current!.ModifyIndex !== condition.index);
+      ok = !stale && (await this.client.kv.release(path, own, raw, { ...call, ...withFlags }));
     } else if (condition.kind === 'none') {
       // Always a `?cas=` on the index just read: a plain PUT counts as idempotent and could be
       // resent to another agent after a connection broke, landing after a newer write. Someone
-      // writing in between only means reading again (a set wins either way).
+      // writing in between only means reading again (a set wins either way). A foreign session's
+      // hold stays (a cas keeps the key's session, as `consul kv put` does).
       let seen = current;
       ok = false;
       for (let attempt = 0; attempt < 10 && !ok; attempt++) {
-        ok = await this.client.kv.put(path, raw, { ...call, cas: seen?.ModifyIndex ?? 0 });
+        ok = await this.client.kv.put(path, raw, { ...call, ...withFlags, cas: seen?.ModifyIndex ?? 0 });
         if (!ok) ({ data: seen } = await this.client.kv.get(path, { ...call, consistent: true }));
       }
     } else {
       const cas = condition.kind === 'absent' ? 0 : condition.index;
-      ok = await this.client.kv.put(path, raw, { ...call, cas });
+      ok = await this.client.kv.put(path, raw, { ...call, ...withFlags, cas });
     }
-    if (current?.Session) await this.#destroyQuietly(current.Session);
+    if (own) await destroyQuietly(this.client, own);
     if (!ok) {
-      if (session) await this.#destroyQuietly(session);
+      if (session) await destroyQuietly(this.client, session);
       return { ok: false, errors: [{ OpIndex: 0, What: 'conditional write refused', op: undefined }] };
     }
     const { data } = await this.client.kv.get(path, { ...call, consistent: true });
@@ -1100,12 +1268,14 @@ export class ConsulStore<V = string> implements Store<V> {
         );
       } else if (!first || initial) {
         for (const { key, pair } of puts) {
+          const flags = userFlags(pair);
           sink.emit({
             type: 'put',
             key,
-            value: this.codec.decode(pair.Value ?? EMPTY),
+            value: decodeValue(this.codec, pair.Value ?? EMPTY, key),
             index: pair.ModifyIndex,
             createIndex: pair.CreateIndex,
+            ...(flags !== undefined ? { flags } : {}),
             ...(first ? { initial: true as const } : {}),
           });
         }

@@ -1,9 +1,11 @@
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError, UnrepresentableError, isPolykvError } from './errors.js';
 
 /**
  * Turns a store's values into what the backend stores. Text codecs (`binary: false`) produce
- * strings, which every backend stores as UTF-8; the binary codec produces bytes, which Consul and
- * `memory://` store as they are and etcd (whose v2 API only holds text) stores as base64.
+ * strings, which every backend stores as UTF-8, and read bytes only when they are UTF-8 (anything
+ * else rejects with `UNREPRESENTABLE`, never a U+FFFD); the binary codec produces bytes, which
+ * Consul and `memory://` store as they are and etcd v2 (which holds text) stores as their UTF-8
+ * text, refusing other bytes unless the etcd store opted into base64.
  */
 export interface Codec<V> {
   readonly name: string;
@@ -15,7 +17,41 @@ export interface Codec<V> {
   decode(raw: string | Uint8Array): V;
 }
 
-const decoder = new TextDecoder();
+// Strict: bytes that are not UTF-8 throw instead of turning into U+FFFD (a silent change).
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The UTF-8 text of `raw`; `UnrepresentableError` (without a key) when the bytes are not UTF-8. */
+function strictText(raw: string | Uint8Array, codec: string): string {
+  if (typeof raw === 'string') return raw;
+  try {
+    return decoder.decode(raw);
+  } catch (cause) {
+    throw new UnrepresentableError(
+      `the value is not UTF-8 text (${raw.byteLength} bytes), so the ${codec} codec cannot read it; ` +
+        'open the store with binaryCodec to read its bytes',
+      { what: 'value', cause },
+    );
+  }
+}
+
+/**
+ * `codec.decode(raw)` for the value of `key`: a codec's `UNREPRESENTABLE` (it knows no key) is
+ * thrown again with the key. Stores decode every value they read through this.
+ */
+export function decodeValue<V>(codec: Codec<V>, raw: string | Uint8Array, key: string): V {
+  try {
+    return codec.decode(raw);
+  } catch (error) {
+    if (isPolykvError(error) && error.code === 'UNREPRESENTABLE' && error.key === undefined) {
+      throw new UnrepresentableError(`${key}: ${error.message}`, {
+        what: (error as UnrepresentableError).what,
+        key,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
 
 /** Strings stored as UTF-8. The default codec. */
 export const utf8Codec: Codec<string> = {
@@ -37,11 +73,14 @@ export const utf8Codec: Codec<string> = {
     return value;
   },
   decode(raw) {
-    return typeof raw === 'string' ? raw : decoder.decode(raw);
+    return strictText(raw, 'utf8');
   },
 };
 
-/** `Uint8Array` values, round-tripped byte for byte. */
+/**
+ * `Uint8Array` values, round-tripped byte for byte. Text a backend holds (etcd v2) reads as its own
+ * UTF-8 bytes; this codec never reinterprets text (no base64 decoding).
+ */
 export const binaryCodec: Codec<Uint8Array> = {
   name: 'binary',
   binary: true,
@@ -56,7 +95,10 @@ export const binaryCodec: Codec<Uint8Array> = {
   },
 };
 
-/** Any JSON value, stored as its JSON text. A stored value that is not JSON decodes as a string. */
+/**
+ * Any JSON value, stored as its JSON text. A stored value that is UTF-8 text but not JSON decodes as
+ * a string; bytes that are not UTF-8 reject with `UNREPRESENTABLE`.
+ */
 export const jsonCodec: Codec<unknown> = {
   name: 'json',
   binary: false,
@@ -72,7 +114,7 @@ export const jsonCodec: Codec<unknown> = {
     return text;
   },
   decode(raw) {
-    const text = typeof raw === 'string' ? raw : decoder.decode(raw);
+    const text = strictText(raw, 'json');
     try {
       return JSON.parse(text) as unknown;
     } catch {

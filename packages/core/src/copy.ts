@@ -1,9 +1,19 @@
 import { isPolykvError } from './errors.js';
-import { sameRaw } from './codec.js';
+import { decodeValue, sameRaw } from './codec.js';
+import {
+  holdNotes,
+  planFlags,
+  planTtl,
+  ttlRefusal,
+  unlistedFailures,
+  valueWithChildrenError,
+  valuesWithChildren,
+  type TtlPlan,
+} from './fidelity.js';
 import { normalizeKey } from './keys.js';
 import { throwIfAborted, type CallOptions } from './signal.js';
 import type { Store } from './store.js';
-import type { Entry, ListEntry } from './types.js';
+import type { DirEntry, Entry, ListEntry } from './types.js';
 
 /** Progress of a {@link copy}, reported after every key. */
 export interface CopyProgress {
@@ -33,6 +43,11 @@ export interface CopyOptions extends CallOptions {
   overwrite?: boolean;
   /** Requests in flight at once, per store. @defaultValue 16 */
   concurrency?: number;
+  /**
+   * Carry keys that have flags into a target without flags (etcd), without the flags; each such key
+   * is listed in `adjusted`. Without it they fail with `UNREPRESENTABLE`. @defaultValue false
+   */
+  dropFlags?: boolean;
   onProgress?: (progress: CopyProgress) => void;
 }
 
@@ -47,7 +62,17 @@ export interface CopySummary {
   /** Empty directories created. */
   dirs: string[];
   skipped: { key: string; reason: SkipReason }[];
+  /**
+   * Keys not carried, with why: the target refused the write, or the key cannot be carried at all
+   * (`UNREPRESENTABLE`: a key the source's `list` cannot name, a value with children into typed
+   * directories, flags into a target without flags, a TTL the target cannot hold).
+   */
   failed: { key: string; error: unknown }[];
+  /**
+   * Keys carried with a change the target forced, each named with what changed: a TTL raised to the
+   * target's minimum, flags dropped (`dropFlags`), a source session's hold not copied.
+   */
+  adjusted: { key: string; note: string }[];
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; stops starting new work once `signal` aborts. */
@@ -72,6 +97,8 @@ export interface BulkWrite<V> {
   key: string;
   value: V;
   prevIndex: number;
+  /** The key's flags (only on targets with `capabilities.flags`); none writes 0. */
+  flags?: bigint;
 }
 
 /**
@@ -91,14 +118,6 @@ export function isBulkWriter<V>(store: object): store is BulkWriter<V> {
   return typeof (store as Partial<BulkWriter<V>>).writeMany === 'function';
 }
 
-/** Seconds left of a TTL'd entry on the target's terms, or `'expired'`. */
-function remainingTtl(entry: Entry<unknown>, to: Store<unknown>): number | undefined | 'expired' {
-  if (!entry.expiresAt) return undefined;
-  const seconds = Math.ceil((entry.expiresAt.getTime() - Date.now()) / 1000);
-  if (seconds <= 0) return 'expired';
-  return Math.max(seconds, to.capabilities.minTtl);
-}
-
 /** The directories of a recursive listing that have nothing below them. */
 export function emptyDirs(entries: readonly ListEntry<unknown>[]): string[] {
   const keys = entries.map((entry) => entry.key);
@@ -110,10 +129,13 @@ export function emptyDirs(entries: readonly ListEntry<unknown>[]): string[] {
 
 /**
  * Copies every key below `prefix` from one store to another (etcd to Consul, memory to either...):
- * values byte for byte (open both stores with `binaryCodec` for arbitrary bytes), empty directories,
- * and the remaining TTL of keys that have one (raised to the target's minimum). Idempotent: keys the
- * target already holds with the same value are skipped, so a re-run after an interruption finishes
- * the job. Keys that fail are listed in the summary; the copy goes on.
+ * values byte for byte (open both stores with `binaryCodec` for arbitrary bytes: with a text codec a
+ * value that is not UTF-8 is `UNREPRESENTABLE`, never changed), flags (where the target has them),
+ * empty directories, directories with a TTL (into etcd and memory://), and the remaining TTL of
+ * keys that have one (rounded up to whole seconds, raised to the target's minimum). Every source key
+ * is carried, carried with a named adjustment (`adjusted`), or named in `failed` (see fidelity.ts
+ * for the rules). Idempotent: keys the target already holds with the same value and flags are
+ * skipped, so a re-run after an interruption finishes the job. A key that fails does not stop the copy.
  */
 export async function copy<V, W = V>(
   from: Store<V>,
@@ -121,6 +143,7 @@ export async function copy<V, W = V>(
   options: CopyOptions = {},
 ): Promise<CopySummary> {
   const { dryRun = false, overwrite = false, concurrency = 16, signal, timeout, onProgress } = options;
+  const dropFlags = options.dropFlags ?? false;
   const prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
   const call = { ...(signal ? { signal } : {}), ...(timeout ? { timeout } : {}) };
   let listed = await from.list(prefix, { ...call, recursive: true, consistent: true });
@@ -130,16 +153,26 @@ export async function copy<V, W = V>(
   }
   const values = listed.filter((entry): entry is Entry<V> => !entry.dir);
   // One listing of the target instead of a read per key: the copy costs one write per changed key.
-  const targetListing = await to.list(prefix, { ...call, recursive: true, consistent: true });
+  const [targetListing, unlisted, holds] = await Promise.all([
+    to.list(prefix, { ...call, recursive: true, consistent: true }),
+    unlistedFailures(from, prefix, call),
+    holdNotes(from, prefix, call),
+  ]);
   const target = new Map<string, Entry<W>>();
   for (const entry of targetListing) if (!entry.dir) target.set(entry.key, entry);
   if (targetListing.length === 0 && prefix !== '' && values.length === 1) {
     const single = await to.get(prefix, call);
     if (single) target.set(single.key, single);
   }
-  const dirs = emptyDirs(listed);
-  const summary: CopySummary = { dryRun, copied: [], dirs: [], skipped: [], failed: [] };
-  const total = values.length + dirs.length;
+  // Directories with a TTL are made first (with it), so that their children are written into them.
+  const timedDirs = listed
+    .filter((entry): entry is DirEntry => entry.dir === true && entry.expiresAt !== undefined)
+    .sort((a, b) => a.key.split('/').length - b.key.split('/').length);
+  const timed = new Set(timedDirs.map((entry) => entry.key));
+  const dirs = emptyDirs(listed).filter((dir) => !timed.has(dir));
+  const withChildren = to.capabilities.typedDirectories ? valuesWithChildren(listed) : new Set<string>();
+  const summary: CopySummary = { dryRun, copied: [], dirs: [], skipped: [], failed: [], adjusted: [] };
+  const total = values.length + dirs.length + timedDirs.length + unlisted.length;
   let done = 0;
   const report = (key: string): void =>
     onProgress?.({
@@ -150,40 +183,99 @@ export async function copy<V, W = V>(
       failed: summary.failed.length,
       key,
     });
+  const fail = (key: string, error: unknown): void => {
+    summary.failed.push({ key, error });
+    report(key);
+  };
+  for (const { key, error } of unlisted) fail(key, error);
+  /** Notes of keys being written: they go to `adjusted` once the key is carried. */
+  const notes = new Map<string, string[]>();
+  const noteAll = (key: string): void => {
+    for (const note of notes.get(key) ?? []) summary.adjusted.push({ key, note });
+  };
+
+  for (const dir of timedDirs) {
+    const plan = planTtl(dir.expiresAt, to);
+    if (plan === 'expired') {
+      summary.skipped.push({ key: dir.key, reason: 'expired' });
+      report(dir.key);
+      continue;
+    }
+    try {
+      if (!dryRun) await to.mkdir(dir.key, { ...call, ttl: plan.ttl });
+      summary.dirs.push(dir.key);
+      if (plan.note !== undefined) summary.adjusted.push({ key: dir.key, note: plan.note });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      if (isPolykvError(error) && error.code === 'ALREADY_EXISTS')
+        summary.skipped.push({ key: dir.key, reason: 'exists' });
+      else summary.failed.push({ key: dir.key, error: ttlRefusal(error, dir.key, to, true) });
+    }
+    report(dir.key);
+  }
 
   // Decide every key first (no I/O); then write: TTL'd keys one by one, the others in batches
   // when the target can write many keys per round trip (Consul: one transaction per batch).
   const plain: BulkWrite<W>[] = [];
-  const timed: { write: BulkWrite<W>; ttl: number }[] = [];
+  const ttls: { write: BulkWrite<W>; ttl: number }[] = [];
   for (const entry of values) {
-    const ttl = remainingTtl(entry, to);
+    const key = entry.key;
+    if (withChildren.has(key)) {
+      fail(key, valueWithChildrenError(key, to));
+      continue;
+    }
+    const ttl = planTtl(entry.expiresAt, to);
+    const flags = planFlags(entry, to, dropFlags);
+    if ('error' in flags) {
+      fail(key, flags.error);
+      continue;
+    }
     const raw = from.codec.encode(entry.value);
-    const existing = target.get(entry.key);
+    const existing = target.get(key);
+    const sameFlags = !to.capabilities.flags || (flags.flags ?? 0n) === (existing?.flags ?? 0n);
     let reason: SkipReason | undefined;
     if (ttl === 'expired') reason = 'expired';
-    else if (existing && sameRaw(to.codec.encode(existing.value), raw)) reason = 'same';
+    else if (existing && sameFlags && sameRaw(to.codec.encode(existing.value), raw)) reason = 'same';
     else if (existing && !overwrite) reason = 'exists';
     if (reason !== undefined) {
-      summary.skipped.push({ key: entry.key, reason });
-      report(entry.key);
+      summary.skipped.push({ key, reason });
+      report(key);
+      continue;
+    }
+    let value: W;
+    try {
+      value = decodeValue(to.codec, raw, key);
+    } catch (error) {
+      fail(key, error);
       continue;
     }
     const write: BulkWrite<W> = {
-      key: entry.key,
-      value: to.codec.decode(raw),
+      key,
+      value,
       prevIndex: existing?.index ?? 0,
+      ...(flags.flags !== undefined ? { flags: flags.flags } : {}),
     };
-    if (ttl === undefined) plain.push(write);
-    else timed.push({ write, ttl: ttl as number });
+    const keyNotes = [(ttl as Exclude<TtlPlan, 'expired'>).note, flags.note, holds.get(key)];
+    const named = keyNotes.filter((note): note is string => note !== undefined);
+    if (named.length > 0) notes.set(key, named);
+    const seconds = (ttl as Exclude<TtlPlan, 'expired'>).ttl;
+    if (seconds === undefined) plain.push(write);
+    else ttls.push({ write, ttl: seconds });
   }
   const settle = (key: string, error: unknown): void => {
-    if (error === undefined) summary.copied.push(key);
-    else summary.failed.push({ key, error });
+    if (error === undefined) {
+      summary.copied.push(key);
+      noteAll(key);
+    } else summary.failed.push({ key, error });
     report(key);
   };
   const writeOne = async (write: BulkWrite<W>, ttl?: number): Promise<void> => {
     if (dryRun) return settle(write.key, undefined);
-    const writeOptions = { ...call, ...(ttl !== undefined ? { ttl } : {}) };
+    const writeOptions = {
+      ...call,
+      ...(ttl !== undefined ? { ttl } : {}),
+      ...(write.flags !== undefined ? { flags: write.flags } : {}),
+    };
     try {
       const condition =
         write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };
@@ -191,7 +283,7 @@ export async function copy<V, W = V>(
       settle(write.key, undefined);
     } catch (error) {
       if (signal?.aborted) throw error;
-      settle(write.key, error);
+      settle(write.key, ttl === undefined ? error : ttlRefusal(error, write.key, to, false));
     }
   };
   const bulk = isBulkWriter<W>(to) && !dryRun ? to : undefined;
@@ -205,7 +297,7 @@ export async function copy<V, W = V>(
   } else {
     await forEachLimit(plain, concurrency, signal, (write) => writeOne(write));
   }
-  await forEachLimit(timed, concurrency, signal, ({ write, ttl }) => writeOne(write, ttl));
+  await forEachLimit(ttls, concurrency, signal, ({ write, ttl }) => writeOne(write, ttl));
 
   await forEachLimit(dirs, concurrency, signal, async (dir) => {
     try {
@@ -220,6 +312,7 @@ export async function copy<V, W = V>(
     }
   });
   summary.copied.sort();
+  summary.adjusted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return summary;
 }
 
@@ -229,11 +322,13 @@ export interface DiffResult {
   missing: string[];
   /** Keys with a value in `b` and none in `a`. */
   extra: string[];
-  /** Keys whose values differ (byte for byte). */
+  /** Keys whose values (byte for byte) or flags differ. */
   different: string[];
+  /** Keys a side holds that its `list` cannot return (see `Store.unlisted`): not compared, named. */
+  unlisted: { side: 'a' | 'b'; path: string; reason: string }[];
 }
 
-/** Compares the values below `prefix` in two stores. Empty when they hold the same data. */
+/** Compares the values and flags below `prefix` in two stores. Empty when they hold the same data. */
 export async function diff<V, W = V>(
   a: Store<V>,
   b: Store<W>,
@@ -244,20 +339,33 @@ export async function diff<V, W = V>(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeout ? { timeout: options.timeout } : {}),
   };
-  const [left, right] = await Promise.all([
+  const [left, right, unlistedA, unlistedB] = await Promise.all([
     a.list(prefix, { ...call, recursive: true, consistent: true }),
     b.list(prefix, { ...call, recursive: true, consistent: true }),
+    a.unlisted(prefix, call),
+    b.unlisted(prefix, call),
   ]);
-  const rightValues = new Map<string, string | Uint8Array>();
-  for (const entry of right) if (!entry.dir) rightValues.set(entry.key, b.codec.encode(entry.value));
-  const result: DiffResult = { missing: [], extra: [], different: [] };
+  const rightValues = new Map<string, { raw: string | Uint8Array; flags: bigint }>();
+  for (const entry of right)
+    if (!entry.dir)
+      rightValues.set(entry.key, { raw: b.codec.encode(entry.value), flags: entry.flags ?? 0n });
+  const result: DiffResult = {
+    missing: [],
+    extra: [],
+    different: [],
+    unlisted: [
+      ...unlistedA.map(({ path, reason }) => ({ side: 'a' as const, path, reason })),
+      ...unlistedB.map(({ path, reason }) => ({ side: 'b' as const, path, reason })),
+    ],
+  };
   const seen = new Set<string>();
   for (const entry of left) {
     if (entry.dir) continue;
     seen.add(entry.key);
     const other = rightValues.get(entry.key);
     if (other === undefined) result.missing.push(entry.key);
-    else if (!sameRaw(a.codec.encode(entry.value), other)) result.different.push(entry.key);
+    else if ((entry.flags ?? 0n) !== other.flags || !sameRaw(a.codec.encode(entry.value), other.raw))
+      result.different.push(entry.key);
   }
   for (const key of rightValues.keys()) if (!seen.has(key)) result.extra.push(key);
   result.extra.sort();

@@ -23,7 +23,9 @@ export type PolykvErrorCode =
   | 'PERMISSION_DENIED'
   | 'NOT_SUPPORTED'
   | 'CLOSED'
-  | 'BACKEND_ERROR';
+  | 'BACKEND_ERROR'
+  | 'UNREPRESENTABLE'
+  | 'HELD';
 
 const brand = Symbol.for('polykv.error');
 
@@ -180,5 +182,57 @@ export class ClosedError extends PolykvError {
 export class BackendError extends PolykvError {
   constructor(message: string, options?: { cause?: unknown; key?: string }) {
     super('BACKEND_ERROR', message, options);
+  }
+}
+
+/** What part of the data an {@link UnrepresentableError} is about. */
+export type UnrepresentableWhat = 'value' | 'key' | 'flags' | 'ttl' | 'dir';
+
+/**
+ * Data that cannot be held or read faithfully, refused rather than changed: bytes that are not
+ * UTF-8 read with a text codec (never replaced by U+FFFD) or written to etcd v2 without its base64
+ * opt-in, flags for a backend without flags, a TTL the target cannot keep at all, a key the
+ * target's model cannot hold. `what` says which part. Nothing was written. Code `UNREPRESENTABLE`.
+ */
+export class UnrepresentableError extends PolykvError {
+  readonly what: UnrepresentableWhat;
+  constructor(message: string, options: { what: UnrepresentableWhat; key?: string; cause?: unknown }) {
+    super('UNREPRESENTABLE', message, options);
+    this.what = options.what;
+  }
+}
+
+/** Who holds a key: the Consul session, as `/v1/session/info` reports it. */
+export interface KeyHolder {
+  /** The session's ID. */
+  session: string;
+  /** The session's name (`''` when it has none or is gone). */
+  sessionName: string;
+  /** The node the session belongs to (`''` when unknown). */
+  node: string;
+}
+
+/**
+ * A TTL write (or a lock on a user-named key) found the key held by a session polykv did not
+ * create: polykv never takes over, releases, renews or destroys such a session. The message says
+ * who holds it. Nothing was written. Code `HELD`.
+ */
+export class KeyHeldError extends PolykvError {
+  readonly session: string;
+  readonly sessionName: string;
+  readonly node: string;
+  constructor(key: string, holder: KeyHolder, options?: { cause?: unknown; message?: string }) {
+    const name = holder.sessionName === '' ? '' : ` "${holder.sessionName}"`;
+    const node = holder.node === '' ? '' : ` on node ${holder.node}`;
+    super(
+      'HELD',
+      options?.message ??
+        `${key} is held by session${name} (${holder.session})${node}, which polykv did not create; ` +
+          'a TTL write would take the key from it',
+      { ...options, key },
+    );
+    this.session = holder.session;
+    this.sessionName = holder.sessionName;
+    this.node = holder.node;
   }
 }

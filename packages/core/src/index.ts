@@ -18,7 +18,7 @@ export {
   MAX_KEY_BYTES,
   RESERVED_SEGMENT,
 } from './keys.js';
-export { utf8Codec, binaryCodec, jsonCodec, sameRaw, type Codec } from './codec.js';
+export { utf8Codec, binaryCodec, jsonCodec, sameRaw, decodeValue, type Codec } from './codec.js';
 export type {
   Entry,
   DirEntry,
@@ -32,6 +32,8 @@ export type {
   WatchOptions,
   LockOptions,
   StoreCapabilities,
+  UnlistedKey,
+  UnlistedCode,
 } from './types.js';
 export type { Store } from './store.js';
 export {
@@ -45,6 +47,14 @@ export {
   type ResyncEvent,
   type WatcherEvents,
 } from './watcher.js';
+export {
+  keepText,
+  readCapped,
+  safeParseError,
+  ERROR_BODY_LIMIT,
+  ERROR_READ_LIMIT,
+  REDACTED,
+} from './redact.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
@@ -55,8 +65,18 @@ export {
   checkOptions,
   checkIndex,
   checkSwapCondition,
+  checkFlags,
+  checkNoFlags,
+  checkOptionTable,
+  optionProblem,
+  STORE_OPTIONS,
   MAX_TTL_SECONDS,
   type CheckedSwap,
+  type OptionKind,
+  type OptionProblem,
+  type OptionTable,
+  type OptionTableOf,
+  type StoreMethod,
 } from './validate.js';
 export { createMemoryStore, MemoryStore, type MemoryStoreOptions } from './memory.js';
 export { parseStoreUrl, checkUrlParams, type StoreUrl, type StoreUrlHost } from './url.js';
@@ -75,6 +95,16 @@ export {
   type DiffResult,
   type SkipReason,
 } from './copy.js';
+export {
+  reportsHolds,
+  planTtl,
+  planFlags,
+  storeName,
+  type HoldReporter,
+  type ForeignHold,
+  type TtlPlan,
+  type FlagsPlan,
+} from './fidelity.js';
 export { mirror, Mirror, type MirrorOptions, type MirrorEvents } from './mirror.js';
 export {
   loadConfig,

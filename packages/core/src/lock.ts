@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { LockLostError } from './errors.js';
 import { MAX_TIMER_MS, type CallOptions } from './signal.js';
+import { checkOptions } from './validate.js';
 
 /** Events of a held {@link Lock}. */
 export interface LockEvents {
@@ -20,25 +21,58 @@ export class Lock extends EventEmitter<LockEvents> {
   readonly key: string;
   /** Grows with every acquisition of this key: etcd's createdIndex, Consul's LockIndex/ModifyIndex. */
   readonly fencingToken: number;
-  /** Aborted when the lock is lost (reason: the `LockLostError`) or released. */
-  readonly signal: AbortSignal;
 
   readonly #controller = new AbortController();
   readonly #release: (options: CallOptions) => Promise<void>;
+  readonly #validUntil: (() => number) | undefined;
   #state: 'held' | 'lost' | 'released' = 'held';
   #releasing: Promise<void> | undefined;
 
-  constructor(key: string, fencingToken: number, release: (options: CallOptions) => Promise<void>) {
+  /**
+   * @param validUntil - when the holding ends unless a renewal is confirmed first (epoch ms; the
+   *   keep-alive's local deadline). Past it, `held` is false and `lost` fires, even before any
+   *   timer ran: a process stopped (SIGSTOP, a long GC pause, a suspended VM) past its TTL must not
+   *   read `held` as true when it wakes up, while its timers are still pending.
+   */
+  constructor(
+    key: string,
+    fencingToken: number,
+    release: (options: CallOptions) => Promise<void>,
+    validUntil?: () => number,
+  ) {
     super();
     this.key = key;
     this.fencingToken = fencingToken;
-    this.signal = this.#controller.signal;
     this.#release = release;
+    this.#validUntil = validUntil;
   }
 
-  /** True until the lock is lost or released. */
+  /**
+   * True until the lock is lost or released, or its renewal deadline passed. Reading it past the
+   * deadline is what declares the loss (`lost` fires, `signal` aborts) when no timer has yet.
+   */
   get held(): boolean {
+    this.#checkDeadline();
     return this.#state === 'held';
+  }
+
+  /**
+   * Aborted when the lock is lost (reason: the `LockLostError`) or released. Read `lock.signal`
+   * afresh (rather than keeping the signal) to have the renewal deadline checked at that moment.
+   */
+  get signal(): AbortSignal {
+    this.#checkDeadline();
+    return this.#controller.signal;
+  }
+
+  #checkDeadline(): void {
+    if (this.#state !== 'held' || this.#validUntil === undefined) return;
+    if (Date.now() < this.#validUntil()) return;
+    this.markLost(
+      new LockLostError(this.key, {
+        message: `lock ${this.key} lost: no renewal was confirmed within its TTL (the holder may have been stalled)`,
+      }),
+    );
   }
 
   /**
@@ -46,6 +80,11 @@ export class Lock extends EventEmitter<LockEvents> {
    * resolves at once. Safe to call more than once.
    */
   release(options: CallOptions = {}): Promise<void> {
+    try {
+      checkOptions(options, 'release');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#state === 'lost') return Promise.resolve();
     this.#releasing ??= (async () => {
       this.#state = 'released';
@@ -97,6 +136,14 @@ export class KeepAlive {
     this.#schedule(this.#ttlMs / 3);
   }
 
+  /**
+   * When the claim ends unless a renewal is confirmed first (epoch ms): the last confirmed renewal's
+   * send time plus the TTL, less a margin so that the holder hears of it before the server acts.
+   */
+  get deadline(): number {
+    return this.#lastGood + this.#ttlMs - this.#margin;
+  }
+
   /** Stops renewing (on release). */
   stop(): void {
     this.#stop.abort();
@@ -104,15 +151,18 @@ export class KeepAlive {
     clearTimeout(this.#deadline);
   }
 
+  /** Give up a little before the server could: the holder must hear of the loss first. */
+  get #margin(): number {
+    return Math.min(1000, this.#ttlMs / 10);
+  }
+
   #armDeadline(): void {
     clearTimeout(this.#deadline);
-    // Give up a little before the server could: the holder must hear of the loss first.
-    const margin = Math.min(1000, this.#ttlMs / 10);
-    const remaining = this.#lastGood + this.#ttlMs - margin - Date.now();
+    const remaining = this.deadline - Date.now();
     this.#deadline = setTimeout(
       () => {
         // A TTL longer than one timer can wait takes several timers.
-        if (Date.now() < this.#lastGood + this.#ttlMs - margin) this.#armDeadline();
+        if (Date.now() < this.deadline) this.#armDeadline();
         else this.#lose(new Error('no renewal succeeded within the TTL'));
       },
       Math.min(MAX_TIMER_MS, Math.max(0, remaining)),
@@ -127,6 +177,12 @@ export class KeepAlive {
 
   async #tick(): Promise<void> {
     const sentAt = Date.now();
+    // Woken past the deadline (the process was stopped): the claim may be gone; a renewal that
+    // still succeeded would revive a holding the holder was already told (or will be) it lost.
+    if (sentAt >= this.deadline) {
+      this.#lose(new Error('no renewal succeeded within the TTL'));
+      return;
+    }
     try {
       await this.#renew(
         AbortSignal.any([this.#stop.signal, AbortSignal.timeout(Math.max(500, this.#ttlMs / 3))]),

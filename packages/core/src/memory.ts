@@ -1,16 +1,10 @@
-import { utf8Codec, sameRaw, type Codec } from './codec.js';
-import {
-  ClosedError,
-  CompareFailedError,
-  KeyExistsError,
-  KeyNotFoundError,
-  KeyTypeError,
-  LockLostError,
-} from './errors.js';
+import { decodeValue, utf8Codec, sameRaw, type Codec } from './codec.js';
+import { ClosedError, CompareFailedError, KeyExistsError, KeyNotFoundError, KeyTypeError } from './errors.js';
 import { isReservedKey, joinKey, KeySpace, parentKey } from './keys.js';
 import type { Lock } from './lock.js';
-import { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
-import { MAX_TIMER_MS, throwIfAborted, type CallOptions } from './signal.js';
+import { acquireQueueLock } from './queue-lock.js';
+import { memoryLockQueue } from './memory-lock.js';
+import type { CallOptions } from './signal.js';
 import type { Store } from './store.js';
 import type {
   DelOptions,
@@ -24,36 +18,29 @@ import type {
   SetOptions,
   StoreCapabilities,
   SwapCondition,
+  UnlistedKey,
   WatchOptions,
 } from './types.js';
-import { beginCall, checkIndex, checkOptions, checkSwapCondition, checkTtl } from './validate.js';
+import {
+  beginCall,
+  checkFlags,
+  checkIndex,
+  checkOptions,
+  checkSwapCondition,
+  checkOptionTable,
+  checkTtl,
+  type OptionTableOf,
+  type StoreMethod,
+} from './validate.js';
 import { Watcher, type WatchSink } from './watcher.js';
-
-type Raw = string | Uint8Array;
-
-interface MemoryNode {
-  dir: boolean;
-  raw: Raw | undefined;
-  index: number;
-  createIndex: number;
-  expiresAt: number | undefined;
-  children: Set<string> | undefined;
-}
-
-interface HistoryEvent {
-  type: 'put' | 'delete' | 'expire';
-  path: string;
-  raw: Raw | undefined;
-  index: number;
-  createIndex: number;
-  expiresAt: number | undefined;
-}
-
-interface Subscription {
-  path: string;
-  recursive: boolean;
-  deliver(event: HistoryEvent): void;
-}
+import {
+  memoryBackend,
+  type MemoryBackend,
+  type HistoryEvent,
+  type MemoryNode,
+  type Raw,
+  type Subscription,
+} from './memory-backend.js';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions<V> {
@@ -77,91 +64,20 @@ export interface MemoryStoreOptions<V> {
   historySize?: number;
 }
 
-/** The shared state of one in-memory "server". */
-class MemoryBackend {
-  index = 0;
-  readonly nodes = new Map<string, MemoryNode>([
-    ['', { dir: true, raw: undefined, index: 0, createIndex: 0, expiresAt: undefined, children: new Set() }],
-  ]);
-  readonly history: HistoryEvent[] = [];
-  /** The highest index whose events were dropped from `history`. */
-  droppedUpTo = 0;
-  readonly subscriptions = new Set<Subscription>();
-  readonly timers = new Map<string, NodeJS.Timeout>();
-
-  constructor(readonly historySize: number) {}
-
-  record(event: HistoryEvent): void {
-    this.history.push(event);
-    while (this.history.length > this.historySize) this.droppedUpTo = this.history.shift()!.index;
-    for (const subscription of this.subscriptions) {
-      const { path, recursive } = subscription;
-      const matches =
-        event.path === path || (recursive && (path === '' || event.path.startsWith(`${path}/`)));
-      // Delivered on a microtask, in order, so that listeners never run inside the writer's call.
-      if (matches) queueMicrotask(() => subscription.deliver(event));
-    }
-  }
-
-  /** Every value path at or below `path`, with its node, in key order. */
-  values(path: string): [string, MemoryNode][] {
-    const node = this.nodes.get(path);
-    if (!node) return [];
-    if (!node.dir) return [[path, node]];
-    const out: [string, MemoryNode][] = [];
-    for (const name of [...node.children!].sort()) out.push(...this.values(joinKey(path, name)));
-    return out;
-  }
-
-  /** Removes `path` and its subtree; records one event per value removed. */
-  remove(path: string, type: 'delete' | 'expire', index: number): void {
-    const node = this.nodes.get(path);
-    if (!node) return;
-    if (node.dir) for (const name of [...node.children!]) this.remove(joinKey(path, name), type, index);
-    this.clearTimer(path);
-    if (path === '') return;
-    this.nodes.delete(path);
-    this.nodes.get(parentKey(path))?.children?.delete(path.slice(path.lastIndexOf('/') + 1));
-    if (!node.dir) {
-      this.record({ type, path, raw: undefined, index, createIndex: node.createIndex, expiresAt: undefined });
-    }
-  }
-
-  clearTimer(path: string): void {
-    const timer = this.timers.get(path);
-    if (timer) {
-      clearTimeout(timer);
-      this.timers.delete(path);
-    }
-  }
-
-  armExpiry(path: string, node: MemoryNode): void {
-    this.clearTimer(path);
-    if (node.expiresAt === undefined) return;
-    const expiresAt = node.expiresAt;
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(path);
-        const current = this.nodes.get(path);
-        if (current?.expiresAt !== expiresAt) return;
-        // A TTL longer than one timer can wait (about 24.8 days) takes several timers.
-        if (Date.now() < expiresAt) this.armExpiry(path, current);
-        else this.remove(path, 'expire', ++this.index);
-      },
-      Math.min(MAX_TIMER_MS, Math.max(0, expiresAt - Date.now())),
-    );
-    timer.unref();
-    this.timers.set(path, timer);
-  }
-}
-
-const namedBackends = new Map<string, MemoryBackend>();
+const MEMORY_OPTIONS = {
+  prefix: 'string',
+  codec: 'object',
+  name: 'string',
+  historySize: 'number',
+} satisfies OptionTableOf<MemoryStoreOptions<unknown>>;
 
 const capabilities: StoreCapabilities = Object.freeze({
   minTtl: 1,
   ttlExpiryFactor: 1,
   typedDirectories: true,
   watchHistory: 1000,
+  flags: true,
+  binaryValues: true,
 });
 
 /**
@@ -188,6 +104,7 @@ export class MemoryStore<V = string> implements Store<V> {
   #closed = false;
 
   constructor(options: MemoryStoreOptions<V> = {}) {
+    checkOptionTable(options, MEMORY_OPTIONS, 'createMemoryStore');
     this.#keys = new KeySpace(options.prefix ?? '');
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
@@ -195,27 +112,18 @@ export class MemoryStore<V = string> implements Store<V> {
     this.capabilities =
       historySize === 1000 ? capabilities : Object.freeze({ ...capabilities, watchHistory: historySize });
     this.#shared = options.name !== undefined;
-    if (options.name !== undefined) {
-      let backend = namedBackends.get(options.name);
-      if (!backend) {
-        backend = new MemoryBackend(historySize);
-        namedBackends.set(options.name, backend);
-      }
-      this.#backend = backend;
-    } else {
-      this.#backend = new MemoryBackend(historySize);
-    }
+    this.#backend = memoryBackend(options.name, historySize);
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
-    this.#begin(options);
+    this.#begin(options, 'get');
     const path = this.#keys.toBackend(key);
     const node = this.#backend.nodes.get(path);
     return node && !node.dir ? this.#entry(path, node) : null;
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
-    const { recursive = false } = this.#begin(options);
+    const { recursive = false } = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const node = this.#backend.nodes.get(path);
     if (!node?.dir) return [];
@@ -239,17 +147,25 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl } = this.#begin(options);
+    const { ttl, flags } = this.#begin(options, 'set');
     const path = this.#keys.toBackend(key);
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
+    const checkedFlags = checkFlags(flags);
     const existing = this.#backend.nodes.get(path);
     if (existing?.dir) throw new KeyTypeError('IS_A_DIRECTORY', key);
-    return this.#write(key, path, raw, expiresIn, existing);
+    return this.#write(key, path, raw, expiresIn, existing, checkedFlags);
+  }
+
+  /** memory:// holds exactly the portable key model: nothing is ever left out of `list`. */
+  async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
+    this.#begin(options, 'unlisted');
+    this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    return [];
   }
 
   async del(key: string, options?: DelOptions): Promise<boolean> {
-    const { recursive = false } = this.#begin(options);
+    const { recursive = false } = this.#begin(options, 'del');
     const path = this.#keys.toBackend(key, { root: recursive });
     const node = this.#backend.nodes.get(path);
     if (!node) return false;
@@ -270,7 +186,7 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
-    const { ttl } = this.#begin(options);
+    const { ttl } = this.#begin(options, 'mkdir');
     const path = this.#keys.toBackend(key);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
     if (this.#backend.nodes.has(path)) throw new KeyExistsError(key);
@@ -282,6 +198,7 @@ export class MemoryStore<V = string> implements Store<V> {
       createIndex: index,
       expiresAt: expiresIn === undefined ? undefined : Date.now() + expiresIn * 1000,
       children: new Set(),
+      flags: 0n,
     };
     this.#link(path, node);
     return this.#dirEntry(path, node);
@@ -293,20 +210,21 @@ export class MemoryStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const { ttl } = this.#begin(options);
+    const { ttl, flags } = this.#begin(options, 'compareAndSwap');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
+    const checkedFlags = checkFlags(flags);
     const existing = this.#backend.nodes.get(path);
     this.#compare(key, existing, check);
-    return this.#write(key, path, raw, expiresIn, existing);
+    return this.#write(key, path, raw, expiresIn, existing, checkedFlags);
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
-    this.#begin(options);
+    this.#begin(options, 'compareAndDelete');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     if (check.kind === 'prevExist')
       throw new KeyExistsError(key, { message: 'compareAndDelete takes prevValue or prevIndex' });
     const existing = this.#backend.nodes.get(path);
@@ -315,17 +233,19 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl } = this.#begin(options);
+    const { ttl, flags } = this.#begin(options, 'push');
     const dirPath = this.#keys.toBackend(dir, { argument: 'dir' });
     const raw = this.codec.encode(value);
     const expiresIn = checkTtl(ttl, this.capabilities.minTtl);
+    const checkedFlags = checkFlags(flags);
     const name = String(this.#backend.index + 1).padStart(20, '0');
     const path = joinKey(dirPath, name);
-    return this.#write(joinKey(this.#keys.fromBackend(dirPath)!, name), path, raw, expiresIn, undefined);
+    const key = joinKey(this.#keys.fromBackend(dirPath)!, name);
+    return this.#write(key, path, raw, expiresIn, undefined, checkedFlags);
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
     if (this.#closed) throw new ClosedError();
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
@@ -337,7 +257,7 @@ export class MemoryStore<V = string> implements Store<V> {
         ? { fromIndex, initialEntries: [] }
         : {
             fromIndex: this.#backend.index + 1,
-            initialEntries: initial ? this.#snapshot(path, recursive) : [],
+            initialEntries: initial ? this.#snapshotNodes(path, recursive) : [],
           };
     const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal }, (sink) =>
       this.#runWatch(sink, path, recursive, start.fromIndex, start.initialEntries),
@@ -348,11 +268,13 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'lock');
     const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
     const ttl = checkTtl(checked.ttl ?? 15, this.capabilities.minTtl)!;
     const lock = await acquireQueueLock(
-      this.#lockQueue(userKey),
+      memoryLockQueue(this.#backend, userKey, this.#keys.reserved(), (path, ttl) =>
+        this.#write(userKey, path, '', ttl, undefined, 0n),
+      ),
       userKey,
       this.#keys.reserved('locks', userKey),
       {
@@ -382,7 +304,8 @@ export class MemoryStore<V = string> implements Store<V> {
     }
   }
 
-  async close(): Promise<void> {
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
@@ -390,18 +313,24 @@ export class MemoryStore<V = string> implements Store<V> {
     if (!this.#shared) for (const path of [...this.#backend.timers.keys()]) this.#backend.clearTimer(path);
   }
 
-  #begin<T extends CallOptions>(options: T | undefined): T {
-    return beginCall(options, this.#closed);
+  #begin<T extends CallOptions>(options: T | undefined, method: StoreMethod): T {
+    return beginCall(options, this.#closed, method);
   }
 
   #entry(path: string, node: MemoryNode): Entry<V> {
+    const key = this.#keys.fromBackend(path)!;
     const entry: Entry<V> = {
-      key: this.#keys.fromBackend(path)!,
-      value: this.codec.decode(typeof node.raw === 'string' ? node.raw : new Uint8Array(node.raw!)),
+      key,
+      value: decodeValue(
+        this.codec,
+        typeof node.raw === 'string' ? node.raw : new Uint8Array(node.raw!),
+        key,
+      ),
       index: node.index,
       createIndex: node.createIndex,
     };
     if (node.expiresAt !== undefined) entry.expiresAt = new Date(node.expiresAt);
+    if (node.flags !== 0n) entry.flags = node.flags;
     return entry;
   }
 
@@ -457,6 +386,7 @@ export class MemoryStore<V = string> implements Store<V> {
         createIndex: index,
         expiresAt: undefined,
         children: new Set(),
+        flags: 0n,
       });
     }
     return index;
@@ -474,6 +404,7 @@ export class MemoryStore<V = string> implements Store<V> {
     raw: Raw,
     ttl: number | undefined,
     existing: MemoryNode | undefined,
+    flags: bigint,
   ): Entry<V> {
     const index = existing ? ++this.#backend.index : this.#makeParents(key, path);
     const node: MemoryNode = {
@@ -484,6 +415,7 @@ export class MemoryStore<V = string> implements Store<V> {
       createIndex: existing?.createIndex ?? index,
       expiresAt: ttl === undefined ? undefined : Date.now() + ttl * 1000,
       children: undefined,
+      flags,
     };
     this.#link(path, node);
     this.#backend.record({
@@ -493,6 +425,7 @@ export class MemoryStore<V = string> implements Store<V> {
       index,
       createIndex: node.createIndex,
       expiresAt: node.expiresAt,
+      flags,
     });
     return this.#entry(path, node);
   }
@@ -502,116 +435,77 @@ export class MemoryStore<V = string> implements Store<V> {
     path: string,
     recursive: boolean,
     fromIndex: number,
-    initialEntries: Entry<V>[],
+    initialNodes: [string, MemoryNode][],
   ): Promise<void> {
     const backend = this.#backend;
     const toEvent = (event: HistoryEvent): void => {
       const key = this.#keys.fromBackend(event.path);
       if (key === undefined || isReservedKey(key)) return;
       if (event.type === 'put') {
+        const raw = typeof event.raw === 'string' ? event.raw : new Uint8Array(event.raw!);
         sink.emit({
           type: 'put',
           key,
-          value: this.codec.decode(typeof event.raw === 'string' ? event.raw : new Uint8Array(event.raw!)),
+          value: decodeValue(this.codec, raw, key),
           index: event.index,
           createIndex: event.createIndex,
           ...(event.expiresAt === undefined ? {} : { expiresAt: new Date(event.expiresAt) }),
+          ...(event.flags === 0n ? {} : { flags: event.flags }),
         });
       } else {
         sink.emit({ type: event.type, key, index: event.index });
       }
     };
-    for (const entry of initialEntries) sink.emit({ type: 'put', ...entry, initial: true } as const);
-    // Replay and subscribe in one synchronous step, so no write can fall between the two.
-    if (fromIndex <= backend.droppedUpTo) {
-      sink.resync(this.#snapshot(path, recursive), backend.index);
-    } else {
-      for (const event of backend.history) {
-        const matches =
-          event.path === path || (recursive && (path === '' || event.path.startsWith(`${path}/`)));
-        if (event.index >= fromIndex && matches) toEvent(event);
-      }
-    }
-    const subscription: Subscription = { path, recursive, deliver: toEvent };
-    backend.subscriptions.add(subscription);
-    sink.connected();
+    // A value the codec cannot read (UNREPRESENTABLE) ends the watch loudly, from a delivery too.
+    let fail: (error: unknown) => void = () => undefined;
+    const ended = new Promise<void>((resolve, reject) => {
+      fail = reject;
+      sink.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const subscription: Subscription = {
+      path,
+      recursive,
+      deliver: (event) => {
+        try {
+          toEvent(event);
+        } catch (error) {
+          backend.subscriptions.delete(subscription);
+          fail(error);
+        }
+      },
+    };
     try {
-      await new Promise<void>((resolve) =>
-        sink.signal.addEventListener('abort', () => resolve(), { once: true }),
-      );
+      for (const [valuePath, node] of initialNodes)
+        sink.emit({ type: 'put', ...this.#entry(valuePath, node), initial: true } as const);
+      // Replay and subscribe in one synchronous step, so no write can fall between the two.
+      if (fromIndex <= backend.droppedUpTo) {
+        sink.resync(this.#snapshot(path, recursive), backend.index);
+      } else {
+        for (const event of backend.history) {
+          const matches =
+            event.path === path || (recursive && (path === '' || event.path.startsWith(`${path}/`)));
+          if (event.index >= fromIndex && matches) toEvent(event);
+        }
+      }
+      backend.subscriptions.add(subscription);
+      sink.connected();
+      await ended;
     } finally {
       backend.subscriptions.delete(subscription);
     }
   }
 
-  #snapshot(path: string, recursive: boolean): Entry<V>[] {
+  /** The value nodes a watch starts from, taken at `watch()` (a write replaces a node, never changes it). */
+  #snapshotNodes(path: string, recursive: boolean): [string, MemoryNode][] {
     return this.#backend
       .values(path)
-      .filter(([valuePath]) => recursive || valuePath === path)
-      .map(([valuePath, node]) => this.#entry(valuePath, node))
-      .filter((entry) => !isReservedKey(entry.key));
+      .filter(
+        ([valuePath]) =>
+          (recursive || valuePath === path) && !isReservedKey(this.#keys.fromBackend(valuePath)!),
+      );
   }
 
-  #lockQueue(userKey: string): LockQueue {
-    const backend = this.#backend;
-    const nodeOf = (path: string): MemoryNode | undefined => backend.nodes.get(path);
-    const queueNode = (path: string, node: MemoryNode): QueueNode => ({
-      path,
-      index: node.index,
-      createIndex: node.createIndex,
-    });
-    return {
-      enqueue: async (dir, ttl, signal) => {
-        throwIfAborted(signal);
-        const name = String(backend.index + 1).padStart(20, '0');
-        const path = joinKey(dir, name);
-        this.#write(userKey, path, '', ttl, undefined);
-        return queueNode(path, nodeOf(path)!);
-      },
-      refresh: async (node, ttl) => {
-        const current = nodeOf(node.path);
-        if (!current || current.index !== node.index) throw new LockLostError(userKey);
-        current.index = ++backend.index;
-        current.expiresAt = Date.now() + ttl * 1000;
-        backend.armExpiry(node.path, current);
-        return current.index;
-      },
-      contenders: async (dir) => {
-        const node = nodeOf(dir);
-        if (!node?.dir) return [];
-        return [...node.children!]
-          .map((name) => queueNode(joinKey(dir, name), nodeOf(joinKey(dir, name))!))
-          .sort((a, b) => a.createIndex - b.createIndex);
-      },
-      waitGone: (node, signal) =>
-        new Promise<void>((resolve, reject) => {
-          if (nodeOf(node.path)?.createIndex !== node.createIndex) {
-            resolve();
-            return;
-          }
-          const subscription: Subscription = {
-            path: node.path,
-            recursive: false,
-            deliver: (event) => {
-              if (event.type === 'put') return;
-              backend.subscriptions.delete(subscription);
-              resolve();
-            },
-          };
-          backend.subscriptions.add(subscription);
-          signal.addEventListener(
-            'abort',
-            () => {
-              backend.subscriptions.delete(subscription);
-              reject(signal.reason instanceof Error ? signal.reason : new ClosedError('wait aborted'));
-            },
-            { once: true },
-          );
-        }),
-      remove: async (node) => {
-        if (nodeOf(node.path)?.createIndex === node.createIndex)
-          backend.remove(node.path, 'delete', ++backend.index);
-      },
-    };
+  #snapshot(path: string, recursive: boolean): Entry<V>[] {
+    return this.#snapshotNodes(path, recursive).map(([valuePath, node]) => this.#entry(valuePath, node));
   }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { copy, diff, type CopySummary } from './copy.js';
 import { isPolykvError, type PolykvError } from './errors.js';
+import { planFlags, planTtl, valueWithChildrenError } from './fidelity.js';
 import { normalizeKey } from './keys.js';
 import { backoffDelay } from './signal.js';
 import type { Store } from './store.js';
@@ -12,6 +13,11 @@ export interface MirrorOptions {
   prefix?: string;
   /** Writes to the target in flight at once. @defaultValue 16 */
   concurrency?: number;
+  /**
+   * Carry keys that have flags into a target without flags, without the flags (see `copy`).
+   * Without it such changes are `skipped` with `UNREPRESENTABLE`. @defaultValue false
+   */
+  dropFlags?: boolean;
   /** Stops the mirror. */
   signal?: AbortSignal;
 }
@@ -26,8 +32,10 @@ export interface MirrorEvents {
   retry: [key: string, error: unknown];
   /**
    * The target can never hold this change as it is (`INVALID_ARGUMENT`, `VALUE_TOO_LARGE`,
-   * `NOT_SUPPORTED`: a key etcd would hide, a value over Consul's limit): reported once per change
-   * and not retried, so one such key cannot stall the mirror. The key is missing on the target.
+   * `NOT_SUPPORTED`, `UNREPRESENTABLE`, `HELD`: a key etcd would hide, a value over Consul's limit,
+   * flags into etcd, a value with children into typed directories, a TTL on a key a foreign session
+   * holds): reported once per change and not retried, so one such key cannot stall the mirror. The
+   * key is missing on the target (or not as on the source).
    */
   skipped: [key: string, error: PolykvError];
   /** The source watch ended with an error: the mirror has stopped. */
@@ -39,11 +47,16 @@ export interface MirrorEvents {
 function isPermanent(error: unknown): error is PolykvError {
   return (
     isPolykvError(error) &&
-    (error.code === 'INVALID_ARGUMENT' || error.code === 'VALUE_TOO_LARGE' || error.code === 'NOT_SUPPORTED')
+    (error.code === 'INVALID_ARGUMENT' ||
+      error.code === 'VALUE_TOO_LARGE' ||
+      error.code === 'NOT_SUPPORTED' ||
+      error.code === 'UNREPRESENTABLE' ||
+      error.code === 'HELD')
   );
 }
 
-type Pending = { type: 'put'; value: unknown; ttl: number | undefined } | { type: 'delete' };
+type Pending =
+  { type: 'put'; value: unknown; ttl: number | undefined; flags: bigint | undefined } | { type: 'delete' };
 
 /**
  * A running mirror; see {@link mirror}. `close()` stops it; `closed` settles when it has stopped
@@ -55,6 +68,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   readonly #to: Store<unknown>;
   readonly #prefix: string;
   readonly #concurrency: number;
+  readonly #dropFlags: boolean;
   /** The latest wanted state of each key not yet written: a burst of changes to one key costs one write. */
   readonly #pending = new Map<string, Pending>();
   /** Keys whose latest change was reported `skipped`: a re-sync does not report them again. */
@@ -73,20 +87,20 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     this.#to = to;
     this.#prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
     this.#concurrency = options.concurrency ?? 16;
+    this.#dropFlags = options.dropFlags ?? false;
     this.#watcher = from.watch(this.#prefix, {
       recursive: true,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     this.#watcher.on('change', (event) => {
       if (event.type === 'resync') return;
-      const ttl =
-        event.type === 'put' && event.expiresAt
-          ? Math.max(to.capabilities.minTtl, Math.ceil((event.expiresAt.getTime() - Date.now()) / 1000))
-          : undefined;
-      this.#pending.set(
-        event.key,
-        event.type === 'put' ? { type: 'put', value: event.value, ttl } : { type: 'delete' },
-      );
+      if (event.type !== 'put') this.#pending.set(event.key, { type: 'delete' });
+      else {
+        // The TTL rule of copy: rounded up, raised to the target's minimum; gone already: nothing to write.
+        const ttl = planTtl(event.expiresAt, to);
+        if (ttl === 'expired') return;
+        this.#pending.set(event.key, { type: 'put', value: event.value, ttl: ttl.ttl, flags: event.flags });
+      }
       this.#pump();
     });
     // The first `connected` follows the initial state: once it is written, remove what the target has extra.
@@ -140,9 +154,19 @@ export class Mirror extends EventEmitter<MirrorEvents> {
 
   async #apply(key: string, wanted: Pending): Promise<void> {
     try {
-      if (wanted.type === 'put')
-        await this.#to.set(key, wanted.value, wanted.ttl === undefined ? {} : { ttl: wanted.ttl });
-      else
+      if (wanted.type === 'put') {
+        const entry = { key, value: wanted.value, index: 0, createIndex: 0 };
+        const flags = planFlags(
+          wanted.flags === undefined ? entry : { ...entry, flags: wanted.flags },
+          this.#to,
+          this.#dropFlags,
+        );
+        if ('error' in flags) throw flags.error;
+        await this.#to.set(key, wanted.value, {
+          ...(wanted.ttl === undefined ? {} : { ttl: wanted.ttl }),
+          ...(flags.flags === undefined ? {} : { flags: flags.flags }),
+        });
+      } else
         await this.#to.del(key).catch((error: unknown) => {
           if (!(isPolykvError(error) && error.code === 'IS_A_DIRECTORY')) throw error;
         });
@@ -154,7 +178,8 @@ export class Mirror extends EventEmitter<MirrorEvents> {
           ? { type: 'put', key, value: wanted.value, index: 0, createIndex: 0 }
           : { type: 'delete', key, index: 0 },
       );
-    } catch (error) {
+    } catch (caught) {
+      const error = await this.#typeConflict(key, caught);
       if (isPermanent(error)) {
         this.#refused.add(key);
         this.emit('skipped', key, error);
@@ -168,6 +193,30 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     }
   }
 
+  /**
+   * A directory/value conflict on a target with typed directories (etcd, memory://) is permanent
+   * when the source (Consul) has a value with children at the key or above it: that key can never
+   * be carried as it is (copy names it the same way). Any other conflict is a moment of the
+   * mirror's own ordering, retried.
+   */
+  async #typeConflict(key: string, error: unknown): Promise<unknown> {
+    const conflict =
+      isPolykvError(error) && (error.code === 'NOT_A_DIRECTORY' || error.code === 'IS_A_DIRECTORY');
+    if (!conflict || this.#from.capabilities.typedDirectories || !this.#to.capabilities.typedDirectories)
+      return error;
+    try {
+      const segments = key.split('/');
+      for (let end = 1; end <= segments.length; end++) {
+        const at = segments.slice(0, end).join('/');
+        if ((await this.#from.get(at)) && (await this.#from.list(at)).length > 0)
+          return valueWithChildrenError(at, this.#to);
+      }
+    } catch {
+      // The source cannot tell now: retry like any failure.
+    }
+    return error;
+  }
+
   async #resync(): Promise<void> {
     this.#resyncing = true;
     try {
@@ -175,6 +224,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
         prefix: this.#prefix,
         overwrite: true,
         concurrency: this.#concurrency,
+        dropFlags: this.#dropFlags,
       });
       const { extra } = await diff(this.#from, this.#to, { prefix: this.#prefix });
       for (const key of extra) await this.#to.del(key);

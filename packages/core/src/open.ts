@@ -3,6 +3,7 @@ import { InvalidArgumentError, NotSupportedError } from './errors.js';
 import { createMemoryStore } from './memory.js';
 import type { Store } from './store.js';
 import { checkUrlParams, parseStoreUrl, type StoreUrl } from './url.js';
+import { checkOptionTable, type OptionTableOf } from './validate.js';
 
 /** Options of {@link openStore}. Backend options are passed on to that backend's factory. */
 export interface OpenStoreOptions<V = string> {
@@ -12,6 +13,12 @@ export interface OpenStoreOptions<V = string> {
   /** Options for `createConsulStore`, merged over what the URL says. */
   consul?: Record<string, unknown>;
 }
+
+const OPEN_OPTIONS = {
+  codec: 'object',
+  etcd: 'object',
+  consul: 'object',
+} satisfies OptionTableOf<OpenStoreOptions>;
 
 /** What a backend package exports for {@link openStore}. */
 export type StoreFromUrl = <V>(url: StoreUrl, options: OpenStoreOptions<V>) => Store<V> | Promise<Store<V>>;
@@ -64,6 +71,7 @@ export async function openStore<V = string>(
   url: string,
   options: OpenStoreOptions<V> = {},
 ): Promise<Store<V>> {
+  checkOptionTable(options, OPEN_OPTIONS, 'openStore');
   const parsed = parseStoreUrl(url);
   const entry = schemes[parsed.scheme];
   if (!entry) {

@@ -33,6 +33,13 @@ export interface LockQueue {
   waitGone(node: QueueNode, signal: AbortSignal): Promise<void>;
   /** Deletes the node if it is still the same node; a missing node is fine. */
   remove(node: QueueNode, signal: AbortSignal | undefined): Promise<void>;
+  /**
+   * Deletes the queue directory `dir` (and empty parents in the library's space) if it is empty,
+   * so that nothing stays behind once nobody waits. Never deletes a directory that has a node:
+   * etcd refuses a non-recursive delete of a non-empty directory. Best effort: called after
+   * `remove`, its failures are ignored.
+   */
+  removeEmpty?(dir: string, signal: AbortSignal | undefined): Promise<void>;
 }
 
 /**
@@ -66,9 +73,15 @@ export async function acquireQueueLock(
       else waiting.abort(error);
     },
   );
+  const cleanUp = async (signal: AbortSignal | undefined): Promise<void> => {
+    await queue.removeEmpty?.(dir, signal).catch(() => undefined);
+  };
   const giveUp = async (error: unknown): Promise<never> => {
     keepAlive.stop();
-    await queue.remove(me, undefined).catch(() => undefined);
+    await queue.remove(me, undefined).then(
+      () => cleanUp(undefined),
+      () => undefined,
+    );
     throw error;
   };
   const started = Date.now();
@@ -106,14 +119,40 @@ export async function acquireQueueLock(
   } finally {
     bound.dispose();
   }
-  held.lock = new Lock(key, me.createIndex, async (releaseOptions) => {
+  // The holder watches its own node: a delete by someone else (or an expiry) is a loss now, not at
+  // the next refresh (a third of the TTL later, while a waiting contender takes the lock at once).
+  const watching = new AbortController();
+  const lock = new Lock(
+    key,
+    me.createIndex,
+    async (releaseOptions) => {
+      watching.abort();
+      keepAlive.stop();
+      const release = deadline(releaseOptions.signal, releaseOptions.timeout);
+      try {
+        await queue.remove(me, release.signal);
+        await cleanUp(release.signal);
+      } finally {
+        release.dispose();
+      }
+    },
+    () => keepAlive.deadline,
+  );
+  held.lock = lock;
+  lock.once('lost', () => {
+    watching.abort();
     keepAlive.stop();
-    const release = deadline(releaseOptions.signal, releaseOptions.timeout);
-    try {
-      await queue.remove(me, release.signal);
-    } finally {
-      release.dispose();
-    }
+    // Lost by the local deadline, our node may still be there: take it away (only if it is still
+    // ours), so that the next contender need not wait for its TTL.
+    void queue.remove(me, undefined).catch(() => undefined);
   });
-  return held.lock;
+  queue.waitGone(me, watching.signal).then(
+    () =>
+      lock.markLost(
+        new LockLostError(key, { message: `lock ${key} lost: its queue node was deleted or expired` }),
+      ),
+    // Stopped (released, lost), or the watch failed for good: the keep-alive still guards the lock.
+    () => undefined,
+  );
+  return lock;
 }

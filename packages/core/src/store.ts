@@ -13,6 +13,7 @@ import type {
   SetOptions,
   StoreCapabilities,
   SwapCondition,
+  UnlistedKey,
   WatchOptions,
 } from './types.js';
 import type { Watcher } from './watcher.js';
@@ -27,7 +28,9 @@ import type { Watcher } from './watcher.js';
  *   trailing slash ignored, no empty, `.` or `..` segments. Every key is relative to the store's
  *   `prefix`, and no key can reach outside it.
  * - Values go through the store's `codec`: strings by default, `Uint8Array` with `binaryCodec`
- *   (byte-exact on every backend), any JSON value with `jsonCodec`.
+ *   (byte-exact where `capabilities.binaryValues`; etcd v2 holds UTF-8 text, and other bytes only
+ *   with its base64 opt-in), any JSON value with `jsonCodec`. A value a text codec cannot decode
+ *   (not UTF-8) rejects with `UNREPRESENTABLE`; no value is ever changed silently.
  * - Every method ends with an options bag with `signal` and `timeout`. A call rejects with a
  *   `PolykvError` whose `code` is stable: see the error classes. A call that rejects has not written
  *   anything, except where a backend cannot know (a connection lost after the request was sent:
@@ -55,6 +58,15 @@ export interface Store<V = string> {
    * value, lists as `[]`.
    */
   list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]>;
+
+  /**
+   * Keys below directory `dir` (`''` for the root) that the backend holds but `list` cannot return,
+   * because the portable key model cannot carry them: on Consul a key ending in `/` that holds a
+   * value or flags, keys with empty, `.` or `..` segments, non-printable characters, over 4,096
+   * bytes. `[]` on clean data, on `memory://`, and on etcd v2 (which cannot enumerate its hidden
+   * `_` keys at all). The reserved `.polykv/` space is not reported: it is polykv's own.
+   */
+  unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]>;
 
   /**
    * Writes `value` at `key`, creating missing parent directories; with `ttl`, the key expires.

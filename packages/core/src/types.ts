@@ -11,6 +11,11 @@ export interface Entry<V = string> {
   createIndex: number;
   /** When the key expires, for keys set with a TTL. */
   expiresAt?: Date;
+  /**
+   * The key's flags (Consul's `Flags`, a uint64), present only when not 0. polykv's own TTL stamp
+   * in Consul's `Flags` is never reported as flags. Only on backends with `capabilities.flags`.
+   */
+  flags?: bigint;
   dir?: false;
 }
 
@@ -51,6 +56,14 @@ export interface SetOptions extends CallOptions {
    * expire late (Consul: at least 10 s, and up to twice the TTL); see `store.capabilities`.
    */
   ttl?: number;
+  /**
+   * The key's flags, 0 to 2^64 - 1 (Consul's `Flags`). A write without `flags` writes 0: a write
+   * replaces the whole entry, as `consul kv put` does. Non-zero flags on a backend without
+   * `capabilities.flags` reject with `NOT_SUPPORTED`, and so do flags with a `ttl` on Consul (the
+   * TTL's stamp lives in `Flags`). Ignored by `mkdir`.
+   * @defaultValue 0
+   */
+  flags?: number | bigint;
 }
 
 /** Options of `del`. */
@@ -121,4 +134,23 @@ export interface StoreCapabilities {
   typedDirectories: boolean;
   /** How many past events the backend can replay to a watch with `fromIndex`. */
   watchHistory: number;
+  /** True when keys carry flags (`Entry.flags`, `SetOptions.flags`): Consul and `memory://`. */
+  flags: boolean;
+  /**
+   * True when any byte sequence is held as it is (Consul, `memory://`). False for etcd v2, which
+   * holds text: bytes that are not UTF-8 are refused there unless the store opted into base64.
+   */
+  binaryValues: boolean;
+}
+
+/** Why a key the backend holds cannot be returned by `list`; see `Store.unlisted`. */
+export type UnlistedCode = 'trailing-slash' | 'invalid-key' | 'reserved';
+
+/** A key the backend holds that the portable key model cannot carry. */
+export interface UnlistedKey {
+  /** The backend's key relative to the store's prefix, verbatim (it may end in `/`, have `//`...). */
+  path: string;
+  code: UnlistedCode;
+  /** Why, in words. */
+  reason: string;
 }

@@ -1,6 +1,15 @@
-import { ClosedError, InvalidArgumentError } from './errors.js';
+import { ClosedError, InvalidArgumentError, NotSupportedError } from './errors.js';
 import { throwIfAborted, type CallOptions } from './signal.js';
-import type { DeleteCondition, SwapCondition } from './types.js';
+import type {
+  DeleteCondition,
+  DelOptions,
+  GetOptions,
+  ListOptions,
+  LockOptions,
+  SetOptions,
+  SwapCondition,
+  WatchOptions,
+} from './types.js';
 
 /** The largest TTL any backend is asked for: 2^31 - 1 seconds (about 68 years). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
@@ -24,10 +33,165 @@ export function checkTtl(ttl: unknown, minTtl = 1, argument = 'ttl'): number | u
   return ttl;
 }
 
-/** Checks the common options bag (`signal`, `timeout`) and that it is an object at all. */
-export function checkOptions<T extends CallOptions>(options: T | undefined): T {
+/** The type an option must have; a list for any of several. */
+export type OptionKind =
+  'boolean' | 'number' | 'string' | 'bigint' | 'object' | 'array' | 'function' | 'signal' | 'null' | 'any';
+
+/** The options a call knows, each with its type(s). */
+export type OptionTable = Readonly<Record<string, OptionKind | readonly OptionKind[]>>;
+
+/**
+ * A table for the options interface `T`: every key of `T` must have a row (so that an option added
+ * to the interface and forgotten here fails to compile), and more rows are allowed.
+ */
+export type OptionTableOf<T> = {
+  readonly [K in keyof Required<T>]-?: OptionKind | readonly OptionKind[];
+} & OptionTable;
+
+/** What is wrong with an options bag: the option, and a sentence naming it. */
+export interface OptionProblem {
+  option: string;
+  message: string;
+}
+
+function kindMatches(value: unknown, kind: OptionKind): boolean {
+  switch (kind) {
+    case 'any':
+      return true;
+    case 'null':
+      return value === null;
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    case 'signal':
+      return value instanceof AbortSignal;
+    default:
+      return typeof value === kind;
+  }
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`;
+  return typeof value;
+}
+
+/** The known option one edit (or a swap of two neighbours) away from `name`, for a hint. */
+function nearest(name: string, known: readonly string[]): string | undefined {
+  const close = (a: string, b: string): boolean => {
+    if (Math.abs(a.length - b.length) > 1 || a === b) return false;
+    if (a.length === b.length) {
+      const diff = [...a].flatMap((char, i) => (char === b[i] ? [] : [i]));
+      return (
+        diff.length === 1 ||
+        (diff.length === 2 &&
+          diff[1] === diff[0]! + 1 &&
+          a[diff[0]!] === b[diff[1]] &&
+          a[diff[1]] === b[diff[0]!])
+      );
+    }
+    const [short, long] = a.length < b.length ? [a, b] : [b, a];
+    for (let i = 0; i < long.length; i++) if (long.slice(0, i) + long.slice(i + 1) === short) return true;
+    return false;
+  };
+  return known.find((candidate) => close(name.toLowerCase(), candidate.toLowerCase()));
+}
+
+/**
+ * What is wrong with `options` against `table` (an unknown key, or a value of the wrong type;
+ * `undefined` values are fine), or `undefined`. For the native clients, which throw their own
+ * error class; the Store uses {@link checkOptions}.
+ */
+export function optionProblem(
+  options: unknown,
+  table: OptionTable,
+  what: string,
+  prefix = '',
+): OptionProblem | undefined {
+  if (options === undefined || options === null) return undefined;
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    const option = prefix === '' ? 'options' : prefix.slice(0, -1);
+    return { option, message: `${what}: ${option} must be an object, got ${typeOf(options)}` };
+  }
+  for (const key of Object.keys(options)) {
+    const name = prefix + key;
+    const kind = Object.hasOwn(table, key) ? table[key] : undefined;
+    if (kind === undefined) {
+      const known = Object.keys(table).map((option) => prefix + option);
+      const hint = nearest(name, known);
+      return {
+        option: name,
+        message: `${what}: unknown option ${JSON.stringify(name)}${hint ? ` (did you mean ${hint}?)` : ''}; known: ${known.join(', ')}`,
+      };
+    }
+    const value = (options as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const kinds: readonly OptionKind[] = typeof kind === 'string' ? [kind] : kind;
+    if (!kinds.some((one) => kindMatches(value, one))) {
+      return {
+        option: name,
+        message: `${what}: option ${name} must be ${kinds.map((one) => (one === 'signal' ? 'an AbortSignal' : one)).join(' or ')}, got ${typeOf(value)}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+const CALL = { signal: 'signal', timeout: 'number' } satisfies OptionTableOf<CallOptions>;
+// `flags` (a uint64 stored with the value) is known to every store; backends without flags refuse it by name.
+const WRITE = { ...CALL, ttl: 'number', flags: ['number', 'bigint'] } satisfies OptionTableOf<SetOptions>;
+
+/**
+ * The options each Store method knows (the `Store` contract's option types as data). Unknown keys
+ * and wrong types are `INVALID_ARGUMENT` naming the option, on every backend. The conformance suite
+ * checks every row against every store.
+ */
+export const STORE_OPTIONS = Object.freeze({
+  get: { ...CALL, consistent: 'boolean' } satisfies OptionTableOf<GetOptions>,
+  list: { ...CALL, consistent: 'boolean', recursive: 'boolean' } satisfies OptionTableOf<ListOptions>,
+  set: WRITE,
+  mkdir: WRITE,
+  compareAndSwap: WRITE,
+  push: WRITE,
+  del: { ...CALL, recursive: 'boolean' } satisfies OptionTableOf<DelOptions>,
+  compareAndDelete: CALL,
+  unlisted: CALL,
+  /** The optional `HoldReporter.foreignHolds`. */
+  foreignHolds: CALL,
+  watch: {
+    ...CALL,
+    recursive: 'boolean',
+    fromIndex: 'number',
+    initial: 'boolean',
+  } satisfies OptionTableOf<WatchOptions>,
+  lock: { ...CALL, ttl: 'number', wait: 'number' } satisfies OptionTableOf<LockOptions>,
+  close: CALL,
+  /** `Lock.release`. */
+  release: CALL,
+  /** The optional `BulkWriter.writeMany`. */
+  writeMany: CALL,
+} satisfies Record<string, OptionTable>);
+
+/** A Store method with an options bag. */
+export type StoreMethod = keyof typeof STORE_OPTIONS;
+
+/** Throws `INVALID_ARGUMENT` naming the option when `options` does not fit `table`. */
+export function checkOptionTable(options: unknown, table: OptionTable, what: string, prefix = ''): void {
+  const problem = optionProblem(options, table, what, prefix);
+  if (problem) throw new InvalidArgumentError(problem.option, problem.message);
+}
+
+/**
+ * Checks the common options bag (`signal`, `timeout`) and that it is an object at all; with
+ * `method`, also every other option of that Store method (unknown keys, types: {@link STORE_OPTIONS}).
+ */
+export function checkOptions<T extends CallOptions>(options: T | undefined, method?: StoreMethod): T {
   if (options === undefined || options === null) return {} as T;
   if (typeof options !== 'object') throw new InvalidArgumentError('options', 'options must be an object');
+  if (method !== undefined) checkOptionTable(options, STORE_OPTIONS[method], method);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new InvalidArgumentError('signal', 'signal must be an AbortSignal');
   }
@@ -48,13 +212,33 @@ export function checkIndex(index: unknown, argument: string): number {
 export type CheckedSwap<V> =
   { kind: 'prevExist' } | { kind: 'prevValue'; prevValue: V } | { kind: 'prevIndex'; prevIndex: number };
 
-/** Checks that a CAS condition has exactly one of its forms. */
-export function checkSwapCondition<V>(condition: SwapCondition<V> | DeleteCondition<V>): CheckedSwap<V> {
+const CONDITION: OptionTable = { prevValue: 'any', prevIndex: 'any', prevExist: 'any' };
+
+/**
+ * Checks that a CAS condition has exactly one of its forms; with `codec`, that a `prevValue` is a
+ * value of the store (so that a wrong type is `INVALID_ARGUMENT` before anything is read, on every
+ * backend).
+ */
+export function checkSwapCondition<V>(
+  condition: SwapCondition<V> | DeleteCondition<V>,
+  codec?: { encode(value: V): unknown },
+): CheckedSwap<V> {
   if (typeof condition !== 'object' || condition === null) {
     throw new InvalidArgumentError(
       'condition',
       'condition must be { prevValue }, { prevIndex } or { prevExist: false }',
     );
+  }
+  checkOptionTable(condition, CONDITION, 'condition');
+  if (codec !== undefined && 'prevValue' in condition) {
+    try {
+      codec.encode(condition.prevValue);
+    } catch (cause) {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      throw new InvalidArgumentError('prevValue', `prevValue is not a value of this store: ${message}`, {
+        cause,
+      });
+    }
   }
   const forms = ['prevExist', 'prevValue', 'prevIndex'].filter((name) => name in condition);
   if (forms.length !== 1) {
@@ -74,11 +258,16 @@ export function checkSwapCondition<V>(condition: SwapCondition<V> | DeleteCondit
 }
 
 /**
- * The start of every Store call: checks the options bag, then rejects when the store is closed or
- * the caller's signal has already fired.
+ * The start of every Store call: checks the options bag (against `method`'s row of
+ * {@link STORE_OPTIONS}), then rejects when the store is closed or the caller's signal has already
+ * fired.
  */
-export function beginCall<T extends CallOptions>(options: T | undefined, closed: boolean): T {
-  const checked = checkOptions(options);
+export function beginCall<T extends CallOptions>(
+  options: T | undefined,
+  closed: boolean,
+  method?: StoreMethod,
+): T {
+  const checked = checkOptions(options, method);
   if (closed) throw new ClosedError();
   throwIfAborted(checked.signal);
   return checked;
@@ -94,4 +283,28 @@ export function checkWait(wait: unknown): number {
     );
   }
   return wait;
+}
+
+const MAX_FLAGS = (1n << 64n) - 1n;
+
+/**
+ * Checks `SetOptions.flags`: a whole number from 0 to 2^64 - 1 (a `number` only up to 2^53 - 1, a
+ * `bigint` for more). Resolves `0n` when absent.
+ */
+export function checkFlags(flags: unknown): bigint {
+  if (flags === undefined) return 0n;
+  if (typeof flags === 'number' && Number.isSafeInteger(flags) && flags >= 0) return BigInt(flags);
+  if (typeof flags === 'bigint' && flags >= 0n && flags <= MAX_FLAGS) return flags;
+  throw new InvalidArgumentError(
+    'flags',
+    `flags must be a whole number from 0 to 2^64 - 1 (a bigint past 2^53), got ${
+      typeof flags === 'number' || typeof flags === 'bigint' ? String(flags) : typeof flags
+    }`,
+  );
+}
+
+/** For backends without `capabilities.flags`: non-zero flags reject with `NOT_SUPPORTED`, before anything is written. */
+export function checkNoFlags(flags: unknown, key: string, backend: string): void {
+  if (checkFlags(flags) !== 0n)
+    throw new NotSupportedError(`${backend} keys have no flags: cannot write flags on ${key}`, { key });
 }

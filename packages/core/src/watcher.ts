@@ -11,6 +11,8 @@ export interface PutEvent<V = string> {
   index: number;
   createIndex: number;
   expiresAt?: Date;
+  /** The key's flags, when not 0 (see `Entry.flags`). */
+  flags?: bigint;
   /** Set on the events that carry the state found when the watch started. */
   initial?: true;
 }

@@ -1,3 +1,4 @@
+import type { OptionTable } from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
 import { Agent, Dispatcher } from 'undici';
 import { AuthApi } from './api/auth.js';
@@ -8,6 +9,9 @@ import { StatsApi } from './api/stats.js';
 import { EtcdError } from './errors.js';
 import { HostPool } from './host-pool.js';
 import {
+  CALL_OPTIONS,
+  checkClientOptions,
+  checkEtcdOptions,
   DEFAULTS,
   normalizeHost,
   resolveOptions,
@@ -50,6 +54,8 @@ class SplitDispatcher extends Dispatcher {
     await Promise.all([this.#requests.destroy(), this.#polls.destroy()]);
   }
 }
+
+const RAW_OPTIONS = { ...CALL_OPTIONS, idempotent: 'boolean', json: 'boolean' } satisfies OptionTable;
 
 /** Events of {@link EtcdClient}. */
 export interface EtcdClientEvents {
@@ -103,6 +109,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     super();
     const opts: EtcdClientOptions =
       typeof options === 'string' || Array.isArray(options) ? { hosts: options } : options;
+    checkClientOptions(opts);
     const given =
       opts.hosts === undefined ? [DEFAULTS.host] : Array.isArray(opts.hosts) ? opts.hosts : [opts.hosts];
     const hosts = [...new Set(given.map((host) => normalizeHost(host)))];
@@ -171,6 +178,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     body?: string | Record<string, string | number | boolean>,
     options: EtcdCallOptions & { idempotent?: boolean; json?: boolean } = {},
   ): Promise<EtcdResponse<T>> {
+    checkEtcdOptions(options, RAW_OPTIONS, 'raw');
     const text =
       body === undefined || typeof body === 'string'
         ? body
@@ -226,6 +234,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
    * same cluster id) before use; the seed hosts always stay. Resolves the new host list.
    */
   async refreshHosts(options: EtcdCallOptions = {}): Promise<readonly string[]> {
+    checkEtcdOptions(options, CALL_OPTIONS, 'refreshHosts');
     let urls: string[];
     let clusterId: string | undefined;
     let answeredBy = this.#pool.current;

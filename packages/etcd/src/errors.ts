@@ -102,6 +102,8 @@ export interface EtcdErrorFields {
   path?: string;
   body?: string;
   uncertain?: boolean;
+  /** For `ETCD_INVALID_ARGUMENT`: the argument or option at fault. */
+  argument?: string;
 }
 
 /** Every error of the native etcd client. */
@@ -119,7 +121,10 @@ export class EtcdError extends Error {
   readonly host: string | undefined;
   /** The request path (with query), without credentials. */
   readonly path: string | undefined;
-  /** The raw response body, for HTTP errors that were not etcd JSON. */
+  /**
+   * The response body, for HTTP errors that were not etcd JSON: at most 4 KiB of it, with the
+   * client's credentials replaced by `[redacted]` (a proxy may echo the request's headers).
+   */
   readonly body: string | undefined;
   /**
    * True when the request may have been applied although it failed: the connection was lost (or
@@ -127,6 +132,8 @@ export class EtcdError extends Error {
    * non-idempotent calls.
    */
   readonly uncertain: boolean;
+  /** For `ETCD_INVALID_ARGUMENT`: the argument or option at fault (`ttl`, `tls`, ...), when known. */
+  readonly argument: string | undefined;
 
   constructor(fields: EtcdErrorFields) {
     const code = fields.code ?? codeOf(fields.errorCode, fields.statusCode);
@@ -146,6 +153,7 @@ export class EtcdError extends Error {
     this.path = fields.path;
     this.body = fields.body;
     this.uncertain = fields.uncertain ?? false;
+    this.argument = fields.argument;
     Object.defineProperty(this, brand, { value: true });
   }
 

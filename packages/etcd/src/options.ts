@@ -1,3 +1,4 @@
+import { optionProblem, type OptionTable, type OptionTableOf } from '@polykv/core';
 import type { Dispatcher } from 'undici';
 import { EtcdError } from './errors.js';
 
@@ -136,6 +137,8 @@ export interface ResolvedEtcdOptions {
   readonly refreshMs: number | undefined;
   readonly json: boolean;
   readonly authHeader: string | undefined;
+  /** What an error must never show of a response (the credentials, as sent and as echoed). */
+  readonly secrets: readonly string[];
   readonly connections: number;
   /** `undefined`: sharing is off. */
   readonly sharedWatches: Readonly<EtcdSharedWatchOptions> | undefined;
@@ -220,5 +223,106 @@ export function resolveOptions(options: EtcdClientOptions, hosts: readonly strin
     authHeader: options.auth
       ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
       : undefined,
+    secrets: Object.freeze(
+      options.auth
+        ? [
+            Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64'),
+            `${options.auth.username}:${options.auth.password}`,
+            options.auth.password,
+          ].filter((secret) => secret !== '')
+        : [],
+    ),
   });
+}
+
+/** The options of every call (see {@link EtcdCallOptions}). */
+export const CALL_OPTIONS = {
+  signal: 'signal',
+  timeout: 'number',
+  maxRetries: 'number',
+} satisfies OptionTableOf<EtcdCallOptions>;
+
+/** Calls that may name the member to ask (`stats`, `cluster`). */
+export const HOST_CALL_OPTIONS = { ...CALL_OPTIONS, host: 'string' } satisfies OptionTable;
+
+const TLS_OPTIONS = {
+  ca: ['string', 'object', 'array'],
+  cert: ['string', 'object'],
+  key: ['string', 'object'],
+  passphrase: 'string',
+  rejectUnauthorized: 'boolean',
+  servername: 'string',
+} satisfies OptionTableOf<EtcdTlsOptions>;
+
+const AUTH_OPTIONS = { username: 'string', password: 'string' } satisfies OptionTableOf<
+  NonNullable<EtcdClientOptions['auth']>
+>;
+
+const CLIENT_OPTIONS = {
+  hosts: ['string', 'array'],
+  dispatcher: 'object',
+  tls: 'object',
+  auth: 'object',
+  timeout: 'number',
+  attemptTimeout: 'number',
+  connectTimeout: 'number',
+  maxRetries: 'number',
+  backoffMs: 'number',
+  maxBackoffMs: 'number',
+  deterministicOrder: 'boolean',
+  random: 'function',
+  refresh: ['boolean', 'object'],
+  json: 'boolean',
+  connections: 'number',
+  sharedWatches: ['boolean', 'object'],
+} satisfies OptionTableOf<EtcdClientOptions>;
+
+/** The keys of {@link EtcdClientOptions}, with their types (the etcd Store's options include them). */
+export const ETCD_CLIENT_OPTIONS = CLIENT_OPTIONS;
+
+const NESTED: Record<string, OptionTable> = {
+  tls: TLS_OPTIONS,
+  auth: AUTH_OPTIONS,
+  refresh: { intervalMs: 'number' } satisfies OptionTableOf<EtcdRefreshOptions>,
+  sharedWatches: {
+    maxPolls: 'number',
+    lingerMs: 'number',
+    batchReads: 'number',
+  } satisfies OptionTableOf<EtcdSharedWatchOptions>,
+};
+
+/** Throws `ETCD_INVALID_ARGUMENT` naming the option when `options` does not fit `table`. */
+export function checkEtcdOptions(options: unknown, table: OptionTable, what: string, prefix = ''): void {
+  const problem = optionProblem(options, table, what, prefix);
+  if (problem) {
+    throw new EtcdError({
+      code: 'ETCD_INVALID_ARGUMENT',
+      message: problem.message,
+      argument: problem.option,
+    });
+  }
+}
+
+/** A call's options bag, checked against `table` (default: {@link CALL_OPTIONS}). */
+export function callOptions<T>(options: T, what: string, table: OptionTable = CALL_OPTIONS): T {
+  checkEtcdOptions(options, table, what);
+  return options;
+}
+
+/** Checks the client's options, nested ones included (`tls`, `auth`, `refresh`, `sharedWatches`). */
+export function checkClientOptions(options: EtcdClientOptions, what = 'new EtcdClient'): void {
+  checkEtcdOptions(options, ETCD_CLIENT_OPTIONS, what);
+  for (const [name, table] of Object.entries(NESTED)) {
+    const value = (options as Record<string, unknown>)[name];
+    if (typeof value === 'object' && value !== null) checkEtcdOptions(value, table, what, `${name}.`);
+  }
+  if (
+    options.auth &&
+    (typeof options.auth.username !== 'string' || typeof options.auth.password !== 'string')
+  )
+    throw new EtcdError({
+      code: 'ETCD_INVALID_ARGUMENT',
+      message: `${what}: auth needs a username and a password (strings)`,
+      argument: 'auth',
+    });
 }

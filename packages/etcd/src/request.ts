@@ -1,4 +1,4 @@
-import { deadline } from '@polykv/core';
+import { deadline, keepText, readCapped, safeParseError } from '@polykv/core';
 import type { Dispatcher } from 'undici';
 import { EtcdError, isEtcdError } from './errors.js';
 import type { HostPool } from './host-pool.js';
@@ -30,6 +30,11 @@ export interface EtcdRequest {
    * result shape, made without a second object or await. An empty body is `ETCD_BAD_RESPONSE`.
    */
   merge?: boolean;
+  /**
+   * Checks the shape of a successful JSON answer: returns what is wrong with it, or `undefined`. A
+   * wrong shape is `ETCD_BAD_RESPONSE` (with the status, so it is final: never sent to another host).
+   */
+  check?: ((body: unknown) => string | undefined) | undefined;
   signal?: AbortSignal | undefined;
   timeout?: number | undefined;
   maxRetries?: number | undefined;
@@ -82,6 +87,8 @@ export function createRequest(
   const getHeaders = Object.freeze({ ...auth });
   const formHeaders = Object.freeze({ ...auth, 'content-type': 'application/x-www-form-urlencoded' });
   const jsonHeaders = Object.freeze({ ...auth, 'content-type': 'application/json' });
+  /** What an error keeps of a response: capped, without the credentials (a proxy may echo them). */
+  const keep = (text: string, limit?: number): string => keepText(text, options.secrets, limit);
 
   async function attempt<T>(
     origin: string,
@@ -101,17 +108,19 @@ export function createRequest(
       // A long poll may be silent for minutes; only the caller's timeout bounds it.
       bodyTimeout: request.wait ? 0 : options.attemptTimeout,
     });
-    // Always drained, on every path, so the socket goes back to the pool.
-    const text = await response.body.text();
     const { statusCode, headers } = response;
+    const success = (statusCode >= 200 && statusCode < 300) || request.okStatuses?.includes(statusCode);
+    // Always drained, on every path, so the socket goes back to the pool; an error answer only up
+    // to a limit (then the connection closes): a 10 MB error page is not held in memory.
+    const text = success ? await response.body.text() : await readCapped(response.body);
     if (statusCode === 307 || statusCode === 308 || statusCode === 301 || statusCode === 302) {
       const location = header(headers, 'location');
       if (location === undefined)
-        throw new EtcdError({ statusCode, method: request.method, host: origin, path, body: text });
+        throw new EtcdError({ statusCode, method: request.method, host: origin, path, body: keep(text) });
       if (redirects >= MAX_REDIRECTS) {
         throw new EtcdError({
           code: 'ETCD_TOO_MANY_REDIRECTS',
-          message: `more than ${MAX_REDIRECTS} redirects (last to ${location})`,
+          message: `more than ${MAX_REDIRECTS} redirects (last to ${keep(location, 500)})`,
           method: request.method,
           host: origin,
           path,
@@ -121,7 +130,7 @@ export function createRequest(
       return attempt(target.origin, `${target.pathname}${target.search}`, request, signal, redirects + 1);
     }
     const etcdIndex = intHeader(headers, 'x-etcd-index');
-    if ((statusCode >= 200 && statusCode < 300) || request.okStatuses?.includes(statusCode)) {
+    if (success) {
       let body: unknown = undefined;
       if (text !== '') {
         try {
@@ -132,15 +141,32 @@ export function createRequest(
             throw new EtcdError({
               code: 'ETCD_BAD_RESPONSE',
               message: `etcd at ${origin} sent a body that is not JSON`,
-              cause,
+              cause: safeParseError(cause, (message) => keep(message, 500)),
               statusCode: undefined,
               method: request.method,
               host: origin,
               path,
-              body: text.slice(0, 500),
+              body: keep(text),
             });
           }
           body = text;
+        }
+      }
+      if (body !== undefined && request.check !== undefined) {
+        const problem = request.check(body);
+        if (problem !== undefined) {
+          // A whole, parsed answer of the wrong shape: final (the host answered), and for a write
+          // the write may have been applied, so the error says it is uncertain.
+          throw new EtcdError({
+            code: 'ETCD_BAD_RESPONSE',
+            message: `etcd at ${origin} sent a malformed answer to ${request.method} ${path.split('?')[0]}: ${keep(problem, 500)}`,
+            statusCode,
+            method: request.method,
+            host: origin,
+            path,
+            body: keep(text),
+            uncertain: request.method !== 'GET',
+          });
         }
       }
       if (request.merge) {
@@ -152,7 +178,7 @@ export function createRequest(
             method: request.method,
             host: origin,
             path,
-            body: text.slice(0, 500),
+            body: keep(text),
           });
         }
         const result = body as Record<string, unknown>;
@@ -182,8 +208,8 @@ export function createRequest(
     if (parsed && typeof parsed.errorCode === 'number') {
       throw new EtcdError({
         errorCode: parsed.errorCode,
-        ...(parsed.message !== undefined ? { etcdMessage: parsed.message } : {}),
-        ...(parsed.cause !== undefined ? { cause: parsed.cause } : {}),
+        ...(parsed.message !== undefined ? { etcdMessage: keep(String(parsed.message), 500) } : {}),
+        ...(parsed.cause !== undefined ? { cause: keep(String(parsed.cause), 1000) } : {}),
         ...((parsed.index ?? etcdIndex) !== undefined ? { index: parsed.index ?? etcdIndex } : {}),
         statusCode,
         method: request.method,
@@ -196,7 +222,7 @@ export function createRequest(
       method: request.method,
       host: origin,
       path,
-      body: text.slice(0, 1000),
+      body: keep(text),
       ...(etcdIndex !== undefined ? { index: etcdIndex } : {}),
     });
   }

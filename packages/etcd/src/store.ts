@@ -7,10 +7,13 @@ import {
   beginCall,
   checkIndex,
   checkOptions,
+  checkNoFlags,
+  checkOptionTable,
   checkSwapCondition,
   checkTtl,
   checkUrlParams,
   ClosedError,
+  decodeValue,
   CompareFailedError,
   InvalidArgumentError,
   isPolykvError,
@@ -24,6 +27,7 @@ import {
   sleep,
   TimeoutError,
   UnavailableError,
+  UnrepresentableError,
   utf8Codec,
   ValueTooLargeError,
   Watcher,
@@ -40,13 +44,16 @@ import {
   type LockOptions,
   type LockQueue,
   type OpenStoreOptions,
+  type OptionTableOf,
   type PolykvError,
   type QueueNode,
   type SetOptions,
   type Store,
   type StoreCapabilities,
+  type StoreMethod,
   type StoreUrl,
   type SwapCondition,
+  type UnlistedKey,
   type WatchOptions,
   type WatchSink,
   type AnySignal,
@@ -54,9 +61,10 @@ import {
 import type { EtcdNode, EtcdResult } from './api/keys.js';
 import { EtcdClient } from './client.js';
 import { AllHostsFailedError, EtcdError, isEtcdError } from './errors.js';
-import type { EtcdClientOptions } from './options.js';
+import { ETCD_CLIENT_OPTIONS, type EtcdClientOptions } from './options.js';
 import { isTerminalWatchError, runWatchLoop } from './watch.js';
 import { watchRead } from './shared-reads.js';
+import { BASE64_MARKER, bytesToText, decodeStored, textBytes, textToStored } from './value-encoding.js';
 
 /** Options of {@link createEtcdStore}: the client's options, or a client, plus the store's. */
 export interface EtcdStoreOptions<V = string> extends EtcdClientOptions {
@@ -66,6 +74,13 @@ export interface EtcdStoreOptions<V = string> extends EtcdClientOptions {
   codec?: Codec<V>;
   /** Use this client (the store then does not close it) instead of making one from the options. */
   client?: EtcdClient;
+  /**
+   * etcd v2 holds text. Without this option a value whose bytes are not UTF-8 is refused
+   * (`UNREPRESENTABLE`); with `'base64'` such values are stored as `polykv:base64:` followed by
+   * their base64 and read back as the bytes (other tools see that text). Text is always stored and
+   * read as it is. URL: `?binaryEncoding=base64`.
+   */
+  binaryEncoding?: 'base64';
 }
 
 const capabilities: StoreCapabilities = Object.freeze({
@@ -73,15 +88,35 @@ const capabilities: StoreCapabilities = Object.freeze({
   ttlExpiryFactor: 1,
   typedDirectories: true,
   watchHistory: 1000,
+  flags: false,
+  binaryValues: false,
 });
 
+/** The store's own options and the client's (nested ones are the client's to check). */
+const STORE_OPTIONS_TABLE = {
+  ...ETCD_CLIENT_OPTIONS,
+  prefix: 'string',
+  codec: 'object',
+  client: 'object',
+  binaryEncoding: 'string',
+} satisfies OptionTableOf<EtcdStoreOptions>;
+
 /** A client from store options; a bad option is the Store's INVALID_ARGUMENT, not a native error. */
-function makeClient(options: EtcdClientOptions): EtcdClient {
+function makeClient(options: EtcdStoreOptions<unknown>): EtcdClient {
+  // The store's own options are not the client's.
+  const {
+    prefix: _prefix,
+    codec: _codec,
+    client: _client,
+    binaryEncoding: _binary,
+    ...clientOptions
+  } = options;
   try {
-    return new EtcdClient(options);
+    return new EtcdClient(clientOptions);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
-    throw new InvalidArgumentError('hosts', `etcd store options: ${message}`, { cause });
+    const argument = isEtcdError(cause) && cause.argument !== undefined ? cause.argument : 'hosts';
+    throw new InvalidArgumentError(argument, `etcd store options: ${message}`, { cause });
   }
 }
 
@@ -90,7 +125,7 @@ export function createEtcdStore<V = string>(options: EtcdStoreOptions<V> = {}): 
   return new EtcdStore<V>(options);
 }
 
-const URL_PARAMS = ['timeout', 'attemptTimeout', 'connectTimeout', 'maxRetries', 'refresh'];
+const URL_PARAMS = ['timeout', 'attemptTimeout', 'connectTimeout', 'maxRetries', 'refresh', 'binaryEncoding'];
 
 /** For `openStore('etcd://h1:2379,h2:2379/prefix')` and `etcds://`. */
 export function storeFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): Store<V> {
@@ -115,6 +150,12 @@ export function storeFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): St
     if (value !== undefined) fromUrl[name] = value;
   }
   if (url.params.get('refresh') === 'true') fromUrl.refresh = true;
+  const binaryEncoding = url.params.get('binaryEncoding');
+  if (binaryEncoding !== null) {
+    if (binaryEncoding !== 'base64')
+      throw new InvalidArgumentError('url', `store URL ${url.redacted}: binaryEncoding must be base64`);
+    fromUrl.binaryEncoding = 'base64';
+  }
   return createEtcdStore<V>({ ...fromUrl, ...(options.etcd as EtcdStoreOptions<V> | undefined) });
 }
 
@@ -142,6 +183,8 @@ export class EtcdStore<V = string> implements Store<V> {
   readonly #keys: KeySpace;
   readonly #ownClient: boolean;
   readonly #binary: boolean;
+  /** `binaryEncoding: 'base64'`: bytes that are not UTF-8 are stored encoded (see value-encoding.ts). */
+  readonly #base64: boolean;
   readonly #watchers = new Set<{ close(): Promise<void> }>();
   /** An ended watcher leaves `#watchers` (one function for all of them). */
   readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
@@ -149,16 +192,20 @@ export class EtcdStore<V = string> implements Store<V> {
   #closed = false;
 
   constructor(options: EtcdStoreOptions<V> = {}) {
+    checkOptionTable(options, STORE_OPTIONS_TABLE, 'createEtcdStore');
     this.#keys = new KeySpace(options.prefix ?? '');
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
     this.#binary = this.codec.binary;
+    if (options.binaryEncoding !== undefined && options.binaryEncoding !== 'base64')
+      throw new InvalidArgumentError('binaryEncoding', "binaryEncoding must be 'base64'");
+    this.#base64 = options.binaryEncoding === 'base64';
     this.#ownClient = options.client === undefined;
     this.client = options.client ?? makeClient(options);
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
-    const { consistent, signal, timeout } = this.#begin(options);
+    const { consistent, signal, timeout } = this.#begin(options, 'get');
     const path = this.#keys.toBackend(key);
     try {
       const { node } = await this.client.keys.get(path, { quorum: consistent === true, signal, timeout });
@@ -171,7 +218,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
-    const { recursive = false, consistent, signal, timeout } = this.#begin(options);
+    const { recursive = false, consistent, signal, timeout } = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     let node: EtcdNode;
     try {
@@ -208,10 +255,18 @@ export class EtcdStore<V = string> implements Store<V> {
     return out;
   }
 
+  /** `[]`: etcd v2 cannot enumerate its hidden `_` keys, and every key it lists fits the model. */
+  async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
+    this.#begin(options, 'unlisted');
+    this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    return [];
+  }
+
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options, 'set');
     const path = this.#visiblePath(key);
-    const raw = this.#encode(value);
+    checkNoFlags(flags, key, 'etcd v2');
+    const raw = this.#encode(value, key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     const keys = this.client.keys;
     // etcd's plain `set` replaces the node (a new createdIndex); an update keeps it, as the
@@ -258,7 +313,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async del(key: string, options?: DelOptions): Promise<boolean> {
-    const { recursive = false, signal, timeout } = this.#begin(options);
+    const { recursive = false, signal, timeout } = this.#begin(options, 'del');
     const path = this.#keys.toBackend(key, { root: recursive });
     if (path === this.#keys.prefix) return this.#empty(path, signal, timeout);
     try {
@@ -306,7 +361,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout } = this.#begin(options, 'mkdir');
     const path = this.#visiblePath(key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
@@ -328,10 +383,11 @@ export class EtcdStore<V = string> implements Store<V> {
     condition: SwapCondition<V>,
     options?: SetOptions,
   ): Promise<Entry<V>> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options, 'compareAndSwap');
     const path = this.#visiblePath(key);
-    const check = checkSwapCondition(condition);
-    const raw = this.#encode(value);
+    const check = checkSwapCondition(condition, this.codec);
+    checkNoFlags(flags, key, 'etcd v2');
+    const raw = this.#encode(value, key);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
       const { node } = await this.client.keys.set(path, raw, {
@@ -339,7 +395,7 @@ export class EtcdStore<V = string> implements Store<V> {
           ? { prevExist: false }
           : check.kind === 'prevIndex'
             ? { prevIndex: check.prevIndex }
-            : { prevValue: this.#encode(check.prevValue) }),
+            : { prevValue: this.#encode(check.prevValue, key) }),
         ...(expiresIn !== undefined ? { ttl: expiresIn } : {}),
         signal,
         timeout,
@@ -376,16 +432,16 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
-    const { signal, timeout } = this.#begin(options);
+    const { signal, timeout } = this.#begin(options, 'compareAndDelete');
     const path = this.#keys.toBackend(key);
-    const check = checkSwapCondition(condition);
+    const check = checkSwapCondition(condition, this.codec);
     if (check.kind === 'prevExist')
       throw new KeyExistsError(key, { message: 'compareAndDelete takes prevValue or prevIndex' });
     try {
       await this.client.keys.del(path, {
         ...(check.kind === 'prevIndex'
           ? { prevIndex: check.prevIndex }
-          : { prevValue: this.#encode(check.prevValue) }),
+          : { prevValue: this.#encode(check.prevValue, key) }),
         signal,
         timeout,
       });
@@ -395,9 +451,10 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
-    const { ttl, signal, timeout } = this.#begin(options);
+    const { ttl, signal, timeout, flags } = this.#begin(options, 'push');
     const path = this.#visiblePath(dir, 'dir');
-    const raw = this.#encode(value);
+    checkNoFlags(flags, dir, 'etcd v2');
+    const raw = this.#encode(value, dir);
     const expiresIn = checkTtl(ttl, capabilities.minTtl);
     try {
       const { node } = await this.client.keys.create(path, raw, {
@@ -412,7 +469,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
-    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options);
+    const { recursive = false, fromIndex, initial = true, signal } = checkOptions(options, 'watch');
     if (this.#closed) throw new ClosedError();
     const path = this.#keys.toBackend(key, { root: true });
     const userKey = this.#keys.fromBackend(path)!;
@@ -506,7 +563,8 @@ export class EtcdStore<V = string> implements Store<V> {
         return index + 1;
       } catch (error) {
         if (sink.stop.aborted) return undefined;
-        if (isTerminalWatchError(error)) throw this.#fail(error, path);
+        // A value the codec cannot read (UNREPRESENTABLE) does not get better by retrying.
+        if (isTerminalWatchError(error) || isPolykvError(error)) throw this.#fail(error, path);
         sink.disconnected(error);
         await sleep(
           backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
@@ -541,7 +599,7 @@ export class EtcdStore<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options);
+    const checked = this.#begin(options, 'lock');
     const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
     const ttl = checkTtl(checked.ttl ?? 15, capabilities.minTtl)!;
     try {
@@ -664,6 +722,19 @@ export class EtcdStore<V = string> implements Store<V> {
           }
         }
       },
+      removeEmpty: async (dir, signal) => {
+        // A non-recursive directory delete, which etcd refuses (108) while a contender's node is
+        // in it: the queue folder, then each emptied parent up to `.polykv` itself.
+        const top = this.#keys.reserved();
+        for (let at = dir; at.startsWith(`${top}/`) || at === top; at = at.slice(0, at.lastIndexOf('/'))) {
+          try {
+            await keys.rmdir(at, { signal });
+          } catch (error) {
+            if (!(isEtcdError(error) && error.code === 'ETCD_KEY_NOT_FOUND')) return;
+          }
+          if (at === top) return;
+        }
+      },
     };
   }
 
@@ -678,7 +749,8 @@ export class EtcdStore<V = string> implements Store<V> {
     if (holder) await this.client.keys.del(holder.key);
   }
 
-  async close(): Promise<void> {
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all([...this.#watchers].map((watcher) => watcher.close()));
@@ -686,29 +758,39 @@ export class EtcdStore<V = string> implements Store<V> {
     if (this.#ownClient) await this.client.close();
   }
 
-  #begin<T extends CallOptions>(options: T | undefined): T {
-    return beginCall(options, this.#closed);
+  #begin<T extends CallOptions>(options: T | undefined, method: StoreMethod): T {
+    return beginCall(options, this.#closed, method);
   }
 
-  #encode(value: V): string {
+  /** A value as etcd v2 stores it: text (see value-encoding.ts). */
+  #encode(value: V, key: string): string {
     const raw = this.codec.encode(value);
-    if (typeof raw === 'string') return raw;
-    // etcd v2 holds text only: bytes go in as base64.
-    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+    if (typeof raw === 'string') return textToStored(raw, this.#base64);
+    const text = bytesToText(raw, this.#base64);
+    if (text === undefined) {
+      throw new UnrepresentableError(
+        `the value of ${JSON.stringify(key)} is not UTF-8 text (${raw.byteLength} bytes) and etcd v2 holds ` +
+          `text; open the store with binaryEncoding: 'base64' (URL ?binaryEncoding=base64) to store such ` +
+          `values as "${BASE64_MARKER}..." text`,
+        { what: 'value', key },
+      );
+    }
+    return text;
   }
 
-  #decode(text: string | undefined): V {
-    if (this.#binary) {
-      const bytes = Buffer.from(text ?? '', 'base64');
-      return this.codec.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice());
-    }
-    return this.codec.decode(text ?? '');
+  /** A stored text as the codec's value: the text's own bytes, never reinterpreted (but for the opt-in's marker). */
+  #decode(text: string | undefined, key: string): V {
+    const stored = text ?? '';
+    const bytes = decodeStored(stored, this.#base64);
+    if (bytes !== undefined) return decodeValue(this.codec, bytes, key);
+    return decodeValue(this.codec, this.#binary ? textBytes(stored) : stored, key);
   }
 
   #entry(node: EtcdNode): Entry<V> {
+    const key = this.#keys.fromBackend(node.key)!;
     const entry: Entry<V> = {
-      key: this.#keys.fromBackend(node.key)!,
-      value: this.#decode(node.value),
+      key,
+      value: this.#decode(node.value, key),
       index: node.modifiedIndex,
       createIndex: node.createdIndex,
     };
@@ -760,6 +842,8 @@ export class EtcdStore<V = string> implements Store<V> {
         return new AbortError(undefined, { cause: e.cause ?? e, key });
       case 'ETCD_CLOSED':
         return new ClosedError(undefined, { ...options, key });
+      case 'ETCD_INVALID_ARGUMENT':
+        return new InvalidArgumentError(e.argument ?? 'argument', e.message, { ...options, key });
       case 'ETCD_INVALID_FIELD':
         // etcd reports a request body over its limit as errorCode 210 "http: POST too large".
         if (/too large/i.test(`${e.etcdMessage ?? ''} ${e.message}`)) {

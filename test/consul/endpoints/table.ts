@@ -3,7 +3,7 @@ import type { FakeReply } from '../../helpers/fake-server.js';
 
 /**
  * One row of the Consul endpoint table: a client call and the exact HTTP request it must send.
- * `route` names the row of ../shared/reference/consul-endpoints.tsv it covers (`'GET /v1/kv/:key'`,
+ * `route` names the row of test/consul/consul-endpoints.tsv it covers (`'GET /v1/kv/:key'`,
  * spelled exactly as the TSV's method and path columns).
  */
 export interface EndpointRow {

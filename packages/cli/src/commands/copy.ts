@@ -4,16 +4,11 @@ import { ExitCode, UsageError } from '../errors.js';
 import { ProgressBar } from '../progress.js';
 import { flag, intOption, stringOption, write, type Command } from '../command.js';
 
-/** Keys the copy carried with a change the user should know of (a raised TTL, dropped flags...). */
-function adjustedOf(summary: CopySummary): { key: string; note: string }[] {
-  return (summary as { adjusted?: { key: string; note: string }[] }).adjusted ?? [];
-}
-
 /** The summary: one headline, then one line per key that needs attention. */
 export function formatSummary(summary: CopySummary): string {
   const reasons = { same: 0, exists: 0, expired: 0 };
   for (const skip of summary.skipped) reasons[skip.reason]++;
-  const adjusted = adjustedOf(summary);
+  const adjusted = summary.adjusted;
   const copied = `${plural(summary.copied.length, 'key')} and ${plural(summary.dirs.length, 'empty directory', 'empty directories')}`;
   const lines = [
     `${summary.dryRun ? 'dry run, nothing written: would copy' : 'copied'} ${copied}` +
@@ -82,7 +77,7 @@ export const copy: Command = {
       `${dryRun ? 'checking' : 'copying'} ${parseStoreUrl(from).redacted} -> ${parseStoreUrl(to).redacted}${where}\n`,
     );
     const bar = new ProgressBar(context.io.stderr, dryRun ? 'checking' : 'copying');
-    const options: CopyOptions & { dropFlags?: boolean } = {
+    const options: CopyOptions = {
       signal: context.signal,
       dryRun,
       overwrite: flag(context, 'overwrite'),
@@ -108,7 +103,6 @@ export const copy: Command = {
     if (flag(context, 'json')) {
       const plain = {
         ...summary,
-        adjusted: adjustedOf(summary),
         failed: summary.failed.map(({ key, error }) => ({ key, error: describeError(error) })),
       };
       await write(context.io.stdout, `${JSON.stringify(plain)}\n`);

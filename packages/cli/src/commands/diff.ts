@@ -1,9 +1,6 @@
-import { diff as diffStores, type DiffResult } from '@polykv/core';
+import { diff as diffStores } from '@polykv/core';
 import { ExitCode } from '../errors.js';
 import { flag, stringOption, write, type Command } from '../command.js';
-
-/** Keys either store holds but cannot list, as the library reports them (`DiffResult.unlisted`). */
-type Unlisted = { side: 'a' | 'b'; path: string; reason: string };
 
 export const diff: Command = {
   name: 'diff',
@@ -29,13 +26,13 @@ export const diff: Command = {
     const a = await context.open(context.positionals[0]!);
     const b = await context.open(context.positionals[1]!);
     const prefix = stringOption(context, 'prefix');
-    const result: DiffResult & { unlisted?: Unlisted[] } = await diffStores(a, b, {
+    const result = await diffStores(a, b, {
       signal: context.signal,
       ...(prefix !== undefined ? { prefix } : {}),
     });
-    const unlisted = result.unlisted ?? [];
+    const unlisted = result.unlisted;
     const count = result.missing.length + result.extra.length + result.different.length;
-    if (flag(context, 'json')) await write(context.io.stdout, `${JSON.stringify({ ...result, unlisted })}\n`);
+    if (flag(context, 'json')) await write(context.io.stdout, `${JSON.stringify(result)}\n`);
     else {
       const lines = [
         ...result.missing.map((key) => `- ${key}`),

@@ -1,5 +1,5 @@
-import { buildTree, normalizeKey, type ListEntry } from '@polykv/core';
-import { flagsOf, plural, textOf, unlistedKeys, type Unlisted } from '../bytes.js';
+import { buildTree, normalizeKey, type ListEntry, type UnlistedKey } from '@polykv/core';
+import { flagsOf, plural, textOf } from '../bytes.js';
 import { UsageError, ExitCode } from '../errors.js';
 import {
   FORMATS,
@@ -32,7 +32,7 @@ function itemsOf(
   entries: readonly ListEntry<Uint8Array>[],
   prefix: string,
   relative: boolean,
-  unlisted: readonly Unlisted[],
+  unlisted: readonly UnlistedKey[],
 ): Item[] {
   const keys = entries.map((entry) => entry.key);
   const shadowed = new Set(unlisted.map(({ path }) => path));
@@ -115,7 +115,7 @@ export const dump: Command = {
     const prefix = normalizeKey(stringOption(context, 'prefix') ?? '', { root: true, argument: 'prefix' });
     const store = await context.openDefault();
     const entries = await store.list(prefix, { signal: context.signal, recursive: true, consistent: true });
-    const unlisted: Unlisted[] = await unlistedKeys(store, prefix, context.signal);
+    const unlisted = await store.unlisted(prefix, { signal: context.signal });
     const items = itemsOf(entries, prefix, format !== 'consul', unlisted);
     let output: { text: string; refused: Refusal[] };
     if (format === 'consul') output = writeConsul(items);

@@ -7,7 +7,7 @@ import {
   parseStoreUrl,
   type SetOptions,
 } from '@polykv/core';
-import { describeError, keepsFlags, plural, textOf, type ByteStore } from '../bytes.js';
+import { describeError, plural, textOf, type ByteStore } from '../bytes.js';
 import { CliError, ExitCode } from '../errors.js';
 import {
   detectFormat,
@@ -43,7 +43,7 @@ async function loadItem(
     if (ttl > left) notes.push(`ttl raised from ${left} s to ${ttl} s (the target's minimum)`);
   }
   let flags = item.flags;
-  if (flags !== undefined && !keepsFlags(store)) {
+  if (flags !== undefined && !store.capabilities.flags) {
     if (!options.dropFlags)
       return {
         kind: 'failed',
@@ -52,7 +52,7 @@ async function loadItem(
     notes.push(`flags ${flags} dropped (--drop-flags)`);
     flags = undefined;
   }
-  const call: SetOptions & { flags?: bigint } = {
+  const call: SetOptions = {
     signal: options.signal,
     ...(ttl !== undefined ? { ttl } : {}),
     ...(flags !== undefined ? { flags } : {}),

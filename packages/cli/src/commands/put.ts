@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { SetOptions } from '@polykv/core';
-import { entryJson, keepsFlags, toJson } from '../bytes.js';
+import { entryJson, toJson } from '../bytes.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import {
   flag,
@@ -83,9 +83,9 @@ export const put: Command = {
     const value = await valueBytes(context, context.positionals[1]!);
     const store = await context.openDefault();
     // Checked here too, so that a store without flags can never drop them silently.
-    if (flags !== undefined && flags !== 0n && !keepsFlags(store))
+    if (flags !== undefined && flags !== 0n && !store.capabilities.flags)
       throw new CliError('NOT_SUPPORTED', `--flags: ${store.kind} keeps no flags (Consul and memory:// do)`);
-    const options: SetOptions & { flags?: bigint } = {
+    const options: SetOptions = {
       signal: context.signal,
       ...(ttl !== undefined ? { ttl } : {}),
       ...(flags !== undefined && flags !== 0n ? { flags } : {}),

@@ -234,6 +234,7 @@ export class Catalog {
       path: `/v1/catalog/service/${encodeURIComponent(service)}`,
       query: { tag: options?.tag },
       options,
+      extraOptions: ['tag'],
     });
     return { data, meta };
   }
@@ -252,6 +253,7 @@ export class Catalog {
       path: `/v1/catalog/connect/${encodeURIComponent(service)}`,
       query: { tag: options?.tag },
       options,
+      extraOptions: ['tag'],
     });
     return { data, meta };
   }

@@ -72,6 +72,7 @@ export class Config {
         query: { cas: options?.cas },
         body: entry,
         options,
+        extraOptions: ['cas'],
         read: 'bool',
         idempotent: options?.cas === undefined,
       })

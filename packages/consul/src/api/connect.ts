@@ -229,6 +229,7 @@ export class ConnectIntentions {
         path: '/v1/connect/intentions/check',
         query,
         options,
+        extraOptions: ['sourceType'],
       })
     ).data;
   }

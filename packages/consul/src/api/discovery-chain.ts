@@ -83,6 +83,7 @@ export class DiscoveryChain {
       query: { 'compile-dc': options?.compileDc },
       body: overrides,
       options,
+      extraOptions: ['compileDc'],
       // A POST here only reads.
       idempotent: true,
     });

@@ -48,6 +48,9 @@ export interface HealthServiceOptions extends QueryOptions {
  * filters silently, it does not answer 403).
  * @see https://developer.hashicorp.com/consul/api-docs/health
  */
+/** The options of the service reads (`HealthServiceOptions`) read here, not by the request function. */
+const SERVICE_OPTIONS = ['passing', 'tag'];
+
 export class Health {
   constructor(private readonly transport: Transport) {}
 
@@ -121,7 +124,13 @@ export class Health {
     query: Record<string, boolean | string | string[] | undefined>,
     options: QueryOptions | undefined,
   ): Promise<ConsulResult<T>> {
-    const { data, meta } = await this.transport.request<T>({ method: 'GET', path, query, options });
+    const { data, meta } = await this.transport.request<T>({
+      method: 'GET',
+      path,
+      query,
+      options,
+      extraOptions: SERVICE_OPTIONS,
+    });
     return { data, meta };
   }
 }

@@ -76,6 +76,39 @@ function decodePair(raw: RawKvPair): KvPair {
   return pair;
 }
 
+/** What is wrong with a KV entry of an answer, or `undefined` (also used for txn results). */
+export function pairProblem(value: unknown, where: string): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${where} is not an object`;
+  const pair = value as Record<string, unknown>;
+  if (typeof pair.Key !== 'string') return `${where}.Key is not a string`;
+  if (typeof pair.CreateIndex !== 'number' || typeof pair.ModifyIndex !== 'number')
+    return `${where} has no numeric CreateIndex and ModifyIndex`;
+  if (pair.LockIndex !== undefined && typeof pair.LockIndex !== 'number')
+    return `${where}.LockIndex is not a number`;
+  if (pair.Flags !== undefined && typeof pair.Flags !== 'number' && typeof pair.Flags !== 'bigint')
+    return `${where}.Flags is not a number`;
+  if (pair.Value !== undefined && pair.Value !== null && typeof pair.Value !== 'string')
+    return `${where}.Value is neither base64 text nor null`;
+  if (pair.Session !== undefined && typeof pair.Session !== 'string')
+    return `${where}.Session is not a string`;
+  return undefined;
+}
+
+/** A KV read's 200 answer: a list of entries (an absent key is a 404, never a 200). */
+function checkPairs(data: unknown): string | undefined {
+  if (!Array.isArray(data)) return 'not a list of entries';
+  for (let i = 0; i < data.length; i++) {
+    const problem = pairProblem(data[i], `entry ${i}`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+function checkKeys(data: unknown): string | undefined {
+  if (!Array.isArray(data)) return 'not a list of keys';
+  return data.every((key) => typeof key === 'string') ? undefined : 'a key is not a string';
+}
+
 /**
  * `/v1/kv`: the key/value store. Values are bytes (strings are sent as UTF-8); values over
  * 512 KiB are refused before sending (`CONSUL_TOO_LARGE`).
@@ -96,6 +129,7 @@ export class Kv {
       options,
       nullOn404: true,
       parse: parseKvJson,
+      check: checkPairs,
     });
     return { data: data?.[0] ? decodePair(data[0]) : null, meta };
   }
@@ -113,6 +147,7 @@ export class Kv {
       options,
       nullOn404: true,
       parse: parseKvJson,
+      check: checkPairs,
     });
     return { data: (data ?? []).map(decodePair), meta };
   }
@@ -129,6 +164,7 @@ export class Kv {
       query: { keys: true, separator },
       options: rest,
       nullOn404: true,
+      check: checkKeys,
     });
     return { data: data ?? [], meta };
   }

@@ -77,6 +77,9 @@ export interface KeyringOptions extends WriteOptions {
   localOnly?: boolean;
 }
 
+/** The options of {@link KeyringOptions} the keyring calls read themselves. */
+const KEYRING_OPTIONS = ['relayFactor', 'localOnly'];
+
 /**
  * `/v1/operator/raft`: the raft peer set.
  * @see https://developer.hashicorp.com/consul/api-docs/operator/raft
@@ -152,6 +155,7 @@ export class OperatorAutopilot {
         query: { cas: options?.cas },
         body: config,
         options,
+        extraOptions: ['cas'],
         read: 'bool',
         idempotent: options?.cas === undefined,
       })
@@ -195,6 +199,7 @@ export class OperatorKeyring {
       path: '/v1/operator/keyring',
       query: { 'relay-factor': options?.relayFactor, 'local-only': options?.localOnly },
       options,
+      extraOptions: KEYRING_OPTIONS,
     });
     return response.data;
   }
@@ -231,6 +236,7 @@ export class OperatorKeyring {
       query: { 'relay-factor': options?.relayFactor },
       body: { Key: key },
       options,
+      extraOptions: KEYRING_OPTIONS,
       read: 'none',
       idempotent: true,
     });

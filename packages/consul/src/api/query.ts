@@ -161,6 +161,7 @@ export class Query {
       path: `/v1/query/${encodeURIComponent(idOrName)}/execute`,
       query: { limit: options?.limit, connect: options?.connect },
       options,
+      extraOptions: ['limit', 'connect'],
     });
     return { data, meta };
   }

@@ -41,12 +41,50 @@ export interface SessionCreateRequest {
   ServiceChecks?: { ID: string; Namespace?: string }[];
 }
 
+/** A session entry's fields the client relies on (`ID`, a `TTL` it can read). */
+function sessionProblem(value: unknown, where: string): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${where} is not an object`;
+  const { ID: id, TTL: ttl } = value as Record<string, unknown>;
+  if (typeof id !== 'string' || id === '') return `${where}.ID is not a session ID`;
+  if (ttl !== undefined && typeof ttl !== 'string') return `${where}.TTL is not a duration`;
+  return undefined;
+}
+
+/** A list of sessions (1.8 answers `[]` when there is none, never `null`). */
+function checkSessions(data: unknown): string | undefined {
+  if (!Array.isArray(data)) return 'not a list of sessions';
+  for (let i = 0; i < data.length; i++) {
+    const problem = sessionProblem(data[i], `session ${i}`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** A renewal's 200 answer: the renewed session (a gone one is a 404). */
+function checkRenewed(data: unknown): string | undefined {
+  if (!Array.isArray(data) || data.length === 0) return 'not the renewed session';
+  return checkSessions(data);
+}
+
+function checkCreated(data: unknown): string | undefined {
+  return sessionProblem(data, 'the answer');
+}
+
+function checkBoolean(data: unknown): string | undefined {
+  return typeof data === 'boolean' ? undefined : 'neither true nor false';
+}
+
 /** Options of {@link Session.renewPeriodic}. */
 export interface SessionRenewPeriodicOptions extends WriteOptions {
   /** Stops renewing; the session is then destroyed and the promise resolves. */
   signal?: AbortSignal;
   /** Called for each failed renewal that is retried (the loop keeps going until the TTL runs out). */
   onError?: (error: unknown) => void;
+  /**
+   * Called after each confirmed renewal with the time it was sent (epoch ms) and the session's TTL
+   * in ms: the session lives at least until `sentAt + ttlMs` on the servers.
+   */
+  onRenewed?: (sentAt: number, ttlMs: number) => void;
 }
 
 /**
@@ -67,7 +105,15 @@ export class Session {
       ...(entry.LockDelay !== undefined ? { LockDelay: sessionDuration(entry.LockDelay) } : {}),
     };
     const path = '/v1/session/create';
-    return (await this.transport.request<{ ID: string }>({ method: 'PUT', path, body, options })).data.ID;
+    return (
+      await this.transport.request<{ ID: string }>({
+        method: 'PUT',
+        path,
+        body,
+        options,
+        check: checkCreated,
+      })
+    ).data.ID;
   }
 
   /**
@@ -76,7 +122,15 @@ export class Session {
    */
   async destroy(id: string, options?: WriteOptions): Promise<boolean> {
     const path = `/v1/session/destroy/${encodeURIComponent(id)}`;
-    return (await this.transport.request<boolean>({ method: 'PUT', path, options, idempotent: true })).data;
+    return (
+      await this.transport.request<boolean>({
+        method: 'PUT',
+        path,
+        options,
+        idempotent: true,
+        check: checkBoolean,
+      })
+    ).data;
   }
 
   /**
@@ -91,6 +145,7 @@ export class Session {
       path,
       options,
       nullOn404: true,
+      check: checkSessions,
     });
     return { data: data?.[0] ?? null, meta };
   }
@@ -105,6 +160,7 @@ export class Session {
       method: 'GET',
       path,
       options,
+      check: checkSessions,
     });
     return { data: data ?? [], meta };
   }
@@ -119,6 +175,7 @@ export class Session {
       method: 'GET',
       path,
       options,
+      check: checkSessions,
     });
     return { data: data ?? [], meta };
   }
@@ -136,6 +193,7 @@ export class Session {
       options,
       nullOn404: true,
       idempotent: true,
+      check: checkRenewed,
     });
     return data?.[0] ?? null;
   }
@@ -152,7 +210,7 @@ export class Session {
     ttl: number | string,
     options: SessionRenewPeriodicOptions = {},
   ): Promise<void> {
-    const { signal, onError, ...callOptions } = options;
+    const { signal, onError, onRenewed, ...callOptions } = options;
     let ttlMs = durationMs(ttl);
     let waitMs = ttlMs / 2;
     let lastRenew = Date.now();
@@ -163,13 +221,16 @@ export class Session {
         await this.#destroyQuietly(id, callOptions);
         return;
       }
+      const sentAt = Date.now();
       try {
         const entry = await this.renew(id, { ...callOptions, ...(signal ? { signal } : {}) });
         if (!entry) throw sessionGone(id, 'no longer exists');
         // The server may change the TTL on renewal.
         if (entry.TTL) ttlMs = durationMs(entry.TTL);
         waitMs = ttlMs / 2;
-        lastRenew = Date.now();
+        // From when it was sent: the server reset the TTL somewhere between then and the answer.
+        lastRenew = sentAt;
+        onRenewed?.(sentAt, ttlMs);
       } catch (error) {
         if (signal?.aborted) {
           await this.#destroyQuietly(id, callOptions);

@@ -12,7 +12,7 @@ import {
 import { ConsulError } from '../errors.js';
 import type { QueryOptions } from '../options.js';
 import type { Transport } from '../request.js';
-import type { KvPair } from './kv.js';
+import { pairProblem, type KvPair } from './kv.js';
 
 /** KV verbs of a transaction. */
 export type TxnKvVerb =
@@ -164,6 +164,60 @@ function encodeOp(op: TxnOp, flags: { big: boolean }): unknown {
   return { KV: out };
 }
 
+/** KV verbs whose operation yields one result when the transaction commits (Consul 1.8). */
+const RESULT_VERBS: ReadonlySet<string> = new Set([
+  'get',
+  'set',
+  'cas',
+  'lock',
+  'unlock',
+  'check-index',
+  'check-session',
+]);
+
+/**
+ * What is wrong with a transaction's answer, or `undefined`. A commit (200) carries at least one
+ * result per operation that yields one (`get-tree` may add any number), each with a well-formed
+ * entry; a rollback (409) names at least one failed operation of those sent.
+ */
+function txnProblem(data: unknown, status: number, ops: readonly TxnOp[]): string | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'not a transaction result';
+  const { Results: results, Errors: errors } = data as Record<string, unknown>;
+  if (status === 409) {
+    if (!Array.isArray(errors) || errors.length === 0) return 'a rollback without errors';
+    for (const error of errors as unknown[]) {
+      const { OpIndex: at, What: what } = (error ?? {}) as Record<string, unknown>;
+      if (
+        typeof at !== 'number' ||
+        !Number.isInteger(at) ||
+        at < 0 ||
+        at >= ops.length ||
+        typeof what !== 'string'
+      )
+        return 'an error without a valid OpIndex and What';
+    }
+    return undefined;
+  }
+  if (errors !== null && errors !== undefined && !(Array.isArray(errors) && errors.length === 0))
+    return 'a commit with errors';
+  if (results !== null && results !== undefined && !Array.isArray(results)) return 'Results is not a list';
+  const list = (results ?? []) as unknown[];
+  const onlyKv = ops.every((op) => 'KV' in op);
+  if (onlyKv) {
+    const expected = ops.filter((op) => 'KV' in op && RESULT_VERBS.has(op.KV.Verb)).length;
+    if (list.length < expected) return `${list.length} results for ${expected} operations that yield one`;
+  }
+  for (let i = 0; i < list.length; i++) {
+    const result = list[i];
+    if (typeof result !== 'object' || result === null) return `result ${i} is not an object`;
+    const kv = (result as { KV?: unknown }).KV;
+    if (kv === undefined && onlyKv) return `result ${i} has no KV entry`;
+    const problem = kv === undefined ? undefined : pairProblem(kv, `result ${i}.KV`);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
 /**
  * `/v1/txn`: several KV and catalog operations applied atomically (all or none).
  * @see https://developer.hashicorp.com/consul/api-docs/txn
@@ -205,6 +259,7 @@ export class Txn {
       options,
       ok: OK_STATUSES,
       parse: parseKvJson,
+      check: (answer, status) => txnProblem(answer, status, ops),
     });
     // Decoded in place: the parsed body is ours alone.
     const response = data as unknown as TxnResponse;
@@ -217,7 +272,11 @@ export class Txn {
       }
     }
     const errors = data.Errors ?? [];
-    for (const error of errors) (error as TxnOpError).op = ops[error.OpIndex];
+    for (const error of errors) {
+      (error as TxnOpError).op = ops[error.OpIndex];
+      // A reason ends up in error messages: it keeps no secret a proxy may have echoed into it.
+      error.What = this.transport.keep(error.What, options);
+    }
     response.ok = status === 200;
     response.Results = results as TxnResult[];
     response.Errors = errors as TxnOpError[];

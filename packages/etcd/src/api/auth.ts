@@ -1,4 +1,4 @@
-import type { EtcdCallOptions } from '../options.js';
+import { callOptions, type EtcdCallOptions } from '../options.js';
 import type { RequestFn } from '../request.js';
 
 /** A v2 auth user. */
@@ -44,19 +44,29 @@ export class AuthApi {
         method: 'GET',
         path: '/v2/auth/enable',
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'auth.enabled'),
       })
     ).body.enabled;
   }
 
   /** Turns auth on (needs the `root` user). `PUT /v2/auth/enable` */
   async enable(options: EtcdCallOptions = {}): Promise<void> {
-    await this.#request({ method: 'PUT', path: '/v2/auth/enable', idempotent: true, ...options });
+    await this.#request({
+      method: 'PUT',
+      path: '/v2/auth/enable',
+      idempotent: true,
+      ...callOptions(options, 'auth.enable'),
+    });
   }
 
   /** `DELETE /v2/auth/enable` (as root). */
   async disable(options: EtcdCallOptions = {}): Promise<void> {
-    await this.#request({ method: 'DELETE', path: '/v2/auth/enable', idempotent: true, ...options });
+    await this.#request({
+      method: 'DELETE',
+      path: '/v2/auth/enable',
+      idempotent: true,
+      ...callOptions(options, 'auth.disable'),
+    });
   }
 
   /** `GET /v2/auth/users` */
@@ -66,7 +76,7 @@ export class AuthApi {
         method: 'GET',
         path: '/v2/auth/users',
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'auth.users'),
       })
     ).body;
     return body.users ?? [];
@@ -79,7 +89,7 @@ export class AuthApi {
         method: 'GET',
         path: `/v2/auth/users/${encodeURIComponent(name)}`,
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'auth.user'),
       })
     ).body;
   }
@@ -93,7 +103,7 @@ export class AuthApi {
         body: JSON.stringify({ user: name, ...change }),
         json: true,
         idempotent: change.grant === undefined && change.revoke === undefined,
-        ...options,
+        ...callOptions(options, 'auth.putUser'),
       })
     ).body;
   }
@@ -104,7 +114,7 @@ export class AuthApi {
       method: 'DELETE',
       path: `/v2/auth/users/${encodeURIComponent(name)}`,
       idempotent: true,
-      ...options,
+      ...callOptions(options, 'auth.removeUser'),
     });
   }
 
@@ -115,7 +125,7 @@ export class AuthApi {
         method: 'GET',
         path: '/v2/auth/roles',
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'auth.roles'),
       })
     ).body;
     return body.roles ?? [];
@@ -128,7 +138,7 @@ export class AuthApi {
         method: 'GET',
         path: `/v2/auth/roles/${encodeURIComponent(name)}`,
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'auth.role'),
       })
     ).body;
   }
@@ -142,7 +152,7 @@ export class AuthApi {
         body: JSON.stringify({ role: name, ...change }),
         json: true,
         idempotent: false,
-        ...options,
+        ...callOptions(options, 'auth.putRole'),
       })
     ).body;
   }
@@ -153,7 +163,7 @@ export class AuthApi {
       method: 'DELETE',
       path: `/v2/auth/roles/${encodeURIComponent(name)}`,
       idempotent: true,
-      ...options,
+      ...callOptions(options, 'auth.removeRole'),
     });
   }
 }

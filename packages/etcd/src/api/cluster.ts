@@ -1,4 +1,4 @@
-import type { EtcdCallOptions } from '../options.js';
+import { callOptions, HOST_CALL_OPTIONS, type EtcdCallOptions } from '../options.js';
 import type { RequestFn } from '../request.js';
 
 /**
@@ -19,7 +19,7 @@ export class ClusterApi {
         method: 'GET',
         path: '/version',
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'cluster.version', HOST_CALL_OPTIONS),
       })
     ).body;
   }
@@ -31,7 +31,7 @@ export class ClusterApi {
       path: '/health',
       idempotent: true,
       okStatuses: [503],
-      ...options,
+      ...callOptions(options, 'cluster.health', HOST_CALL_OPTIONS),
     });
     return response.statusCode === 200 && String(response.body?.health) === 'true';
   }
@@ -42,7 +42,7 @@ export class ClusterApi {
       method: 'GET',
       path: '/v2/machines',
       idempotent: true,
-      ...options,
+      ...callOptions(options, 'cluster.machines', HOST_CALL_OPTIONS),
     });
     return String(response.body ?? '')
       .split(',')

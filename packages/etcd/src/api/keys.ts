@@ -1,4 +1,5 @@
-import type { EtcdCallOptions } from '../options.js';
+import { CALL_OPTIONS, checkEtcdOptions, type EtcdCallOptions } from '../options.js';
+import type { OptionTableOf } from '@polykv/core';
 import type { EtcdRequest, EtcdResponse, RequestFn } from '../request.js';
 
 /** A node of etcd's v2 key space. */
@@ -117,6 +118,96 @@ function form(parts: string[], name: string, value: string | number | boolean | 
 
 const NO_OPTIONS = Object.freeze({});
 
+// Each call's options with their types: an unknown key (a typo such as `ttl` spelled `tll`) or a
+// wrong type is ETCD_INVALID_ARGUMENT naming it, before anything is sent.
+const GET_OPTIONS = {
+  ...CALL_OPTIONS,
+  recursive: 'boolean',
+  sorted: 'boolean',
+  quorum: 'boolean',
+} satisfies OptionTableOf<EtcdGetOptions>;
+const WAIT_OPTIONS = {
+  ...CALL_OPTIONS,
+  recursive: 'boolean',
+  waitIndex: 'number',
+} satisfies OptionTableOf<EtcdWaitOptions>;
+const SET_OPTIONS = {
+  ...CALL_OPTIONS,
+  ttl: ['number', 'null'],
+  prevExist: 'boolean',
+  prevValue: 'string',
+  prevIndex: 'number',
+  refresh: 'boolean',
+  dir: 'boolean',
+  idempotent: 'boolean',
+} satisfies OptionTableOf<EtcdSetOptions>;
+const CREATE_OPTIONS = { ...CALL_OPTIONS, ttl: 'number' } satisfies OptionTableOf<EtcdCreateOptions>;
+const DEL_OPTIONS = {
+  ...CALL_OPTIONS,
+  recursive: 'boolean',
+  dir: 'boolean',
+  prevValue: 'string',
+  prevIndex: 'number',
+  idempotent: 'boolean',
+} satisfies OptionTableOf<EtcdDelOptions>;
+
+/** What is wrong with a node of an answer (and its children), or `undefined`. */
+function nodeProblem(value: unknown, where: string, keyless: boolean): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${where} is not an object`;
+  const node = value as Record<string, unknown>;
+  // Only the root answers without a key or indexes: `{ "dir": true }`.
+  if (!(keyless && node.key === undefined && node.dir === true)) {
+    if (typeof node.key !== 'string') return `${where}.key is not a string`;
+    if (typeof node.modifiedIndex !== 'number' || typeof node.createdIndex !== 'number')
+      return `${where} has no numeric modifiedIndex and createdIndex`;
+  }
+  if (node.dir !== undefined && typeof node.dir !== 'boolean') return `${where}.dir is not a boolean`;
+  if (node.value !== undefined && typeof node.value !== 'string') return `${where}.value is not a string`;
+  if (node.ttl !== undefined && typeof node.ttl !== 'number') return `${where}.ttl is not a number`;
+  if (node.expiration !== undefined && typeof node.expiration !== 'string')
+    return `${where}.expiration is not a string`;
+  if (node.nodes === undefined) return undefined;
+  if (!Array.isArray(node.nodes)) return `${where}.nodes is not a list`;
+  for (let i = 0; i < node.nodes.length; i++) {
+    const problem = nodeProblem(node.nodes[i], `${where}.nodes[${i}]`, false);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * A check of keys results (see `EtcdRequest.check`): an object whose `action` is one that the call
+ * can answer with, and well-formed nodes. A write answered with a read's action did not happen.
+ */
+function resultCheck(
+  actions: readonly string[],
+  options: { root?: boolean; dir?: boolean } = {},
+): (body: unknown) => string | undefined {
+  return (body) => {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      return 'not a keys result (an object with action and node)';
+    const result = body as Record<string, unknown>;
+    if (typeof result.action !== 'string' || !actions.includes(result.action))
+      return `action ${JSON.stringify(result.action)?.slice(0, 40) ?? 'missing'}, expected ${actions.join(' or ')}`;
+    const problem =
+      nodeProblem(result.node, 'node', options.root === true) ??
+      (result.prevNode === undefined ? undefined : nodeProblem(result.prevNode, 'prevNode', false));
+    if (problem !== undefined) return problem;
+    if (options.dir && (result.node as EtcdNode).dir !== true) return 'node is not a directory';
+    return undefined;
+  };
+}
+
+const WRITE_ACTIONS = ['set', 'update', 'create', 'compareAndSwap'];
+const DELETE_ACTIONS = ['delete', 'compareAndDelete'];
+const CHECK_GET = resultCheck(['get']);
+const CHECK_GET_ROOT = resultCheck(['get'], { root: true });
+const CHECK_SET = resultCheck(WRITE_ACTIONS);
+const CHECK_MKDIR = resultCheck(WRITE_ACTIONS, { dir: true });
+const CHECK_CREATE = resultCheck(['create']);
+const CHECK_DELETE = resultCheck(DELETE_ACTIONS);
+const CHECK_EVENT = resultCheck(['get', ...WRITE_ACTIONS, ...DELETE_ACTIONS, 'expire']);
+
 function parseResultValues<V>(result: EtcdResult<V>): EtcdResult<V> {
   parseValues(result.node as EtcdNode<unknown>);
   parseValues(result.prevNode as EtcdNode<unknown> | undefined);
@@ -176,6 +267,7 @@ export class KeysApi {
     body: string | undefined,
     idempotent: boolean,
     options: EtcdCallOptions,
+    check: (body: unknown) => string | undefined,
   ): Promise<EtcdResult<V>> {
     const pending = this.#request<EtcdResult<V>>({
       method,
@@ -183,6 +275,7 @@ export class KeysApi {
       body,
       idempotent,
       merge: true,
+      check,
       signal: options.signal,
       timeout: options.timeout,
       maxRetries: options.maxRetries,
@@ -204,12 +297,21 @@ export class KeysApi {
   get<V = string>(key: string, options: EtcdGetOptions = NO_OPTIONS): Promise<EtcdResult<V>> {
     // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
     try {
+      if (options !== NO_OPTIONS) checkEtcdOptions(options, GET_OPTIONS, 'keys.get');
       let query = '';
       if (options.recursive) query += '&recursive=true';
       if (options.sorted) query += '&sorted=true';
       if (options.quorum) query += '&quorum=true';
-      const path = query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`;
-      return this.#call<V>('GET', path, undefined, true, options);
+      const base = keyPath(key);
+      const path = query === '' ? base : `${base}?${query.slice(1)}`;
+      return this.#call<V>(
+        'GET',
+        path,
+        undefined,
+        true,
+        options,
+        base === '/v2/keys/' ? CHECK_GET_ROOT : CHECK_GET,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -226,6 +328,7 @@ export class KeysApi {
   ): Promise<EtcdResult<V>> {
     // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
     try {
+      if (options !== NO_OPTIONS) checkEtcdOptions(options, SET_OPTIONS, 'keys.set');
       const parts: string[] = [];
       const encoded = options.dir || options.refresh ? undefined : this.#encode(value);
       form(parts, 'value', encoded);
@@ -241,7 +344,8 @@ export class KeysApi {
         options.prevIndex !== undefined ||
         options.refresh === true;
       const body = parts.length === 1 ? parts[0] : parts.join('&');
-      return this.#call<V>('PUT', keyPath(key), body, options.idempotent ?? !conditional, options);
+      const check = options.dir ? CHECK_MKDIR : CHECK_SET;
+      return this.#call<V>('PUT', keyPath(key), body, options.idempotent ?? !conditional, options, check);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -263,6 +367,7 @@ export class KeysApi {
    * `POST /v2/keys/:dir`
    */
   async create<V = string>(dir: string, value: V, options: EtcdCreateOptions = {}): Promise<EtcdResult<V>> {
+    checkEtcdOptions(options, CREATE_OPTIONS, 'keys.create');
     const parts: string[] = [];
     form(parts, 'value', this.#encode(value));
     form(parts, 'ttl', options.ttl);
@@ -271,6 +376,7 @@ export class KeysApi {
       path: keyPath(dir),
       body: parts.join('&'),
       idempotent: false,
+      check: CHECK_CREATE,
       signal: options.signal,
       timeout: options.timeout,
       maxRetries: options.maxRetries,
@@ -287,6 +393,7 @@ export class KeysApi {
   del<V = string>(key: string, options: EtcdDelOptions = NO_OPTIONS): Promise<EtcdResult<V>> {
     // Not async (one await layer fewer), yet a bad argument still rejects rather than throws.
     try {
+      if (options !== NO_OPTIONS) checkEtcdOptions(options, DEL_OPTIONS, 'keys.del');
       let query = '';
       if (options.recursive) query += '&recursive=true';
       if (options.dir || options.recursive) query += '&dir=true';
@@ -294,7 +401,14 @@ export class KeysApi {
       if (options.prevIndex !== undefined) query += `&prevIndex=${options.prevIndex}`;
       const conditional = options.prevValue !== undefined || options.prevIndex !== undefined;
       const path = query === '' ? keyPath(key) : `${keyPath(key)}?${query.slice(1)}`;
-      return this.#call<V>('DELETE', path, undefined, options.idempotent ?? !conditional, options);
+      return this.#call<V>(
+        'DELETE',
+        path,
+        undefined,
+        options.idempotent ?? !conditional,
+        options,
+        CHECK_DELETE,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -342,6 +456,7 @@ export class KeysApi {
    * `GET /v2/keys/:key?wait=true`
    */
   async wait<V = string>(key: string, options: EtcdWaitOptions = {}): Promise<EtcdResult<V> | EtcdEmptyWait> {
+    checkEtcdOptions(options, WAIT_OPTIONS, 'keys.wait');
     let query = 'wait=true';
     if (options.recursive) query += '&recursive=true';
     if (options.waitIndex !== undefined) query += `&waitIndex=${options.waitIndex}`;
@@ -350,6 +465,7 @@ export class KeysApi {
       path: `${keyPath(key)}?${query}`,
       idempotent: true,
       wait: true,
+      check: CHECK_EVENT,
       signal: options.signal,
       timeout: options.timeout,
       maxRetries: options.maxRetries,

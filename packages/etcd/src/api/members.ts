@@ -1,4 +1,4 @@
-import type { EtcdCallOptions } from '../options.js';
+import { callOptions, type EtcdCallOptions } from '../options.js';
 import type { RequestFn } from '../request.js';
 
 /** A cluster member, as `/v2/members` reports it. */
@@ -25,7 +25,7 @@ export class MembersApi {
       method: 'GET',
       path: '/v2/members',
       idempotent: true,
-      ...options,
+      ...callOptions(options, 'members.list'),
     });
     return response.body.members ?? [];
   }
@@ -38,7 +38,7 @@ export class MembersApi {
       body: JSON.stringify({ peerURLs }),
       json: true,
       idempotent: false,
-      ...options,
+      ...callOptions(options, 'members.add'),
     });
     return response.body;
   }
@@ -49,7 +49,7 @@ export class MembersApi {
       method: 'DELETE',
       path: `/v2/members/${encodeURIComponent(id)}`,
       idempotent: false,
-      ...options,
+      ...callOptions(options, 'members.remove'),
     });
   }
 
@@ -61,7 +61,7 @@ export class MembersApi {
       body: JSON.stringify({ peerURLs }),
       json: true,
       idempotent: true,
-      ...options,
+      ...callOptions(options, 'members.update'),
     });
   }
 
@@ -71,7 +71,7 @@ export class MembersApi {
       method: 'GET',
       path: '/v2/members/leader',
       idempotent: true,
-      ...options,
+      ...callOptions(options, 'members.leader'),
     });
     return response.body;
   }

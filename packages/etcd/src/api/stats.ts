@@ -1,4 +1,4 @@
-import type { EtcdCallOptions } from '../options.js';
+import { callOptions, HOST_CALL_OPTIONS, type EtcdCallOptions } from '../options.js';
 import type { RequestFn } from '../request.js';
 
 /** `/v2/stats/self`. */
@@ -30,7 +30,7 @@ export class StatsApi {
         method: 'GET',
         path: '/v2/stats/self',
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'stats.self', HOST_CALL_OPTIONS),
       })
     ).body;
   }
@@ -42,7 +42,7 @@ export class StatsApi {
         method: 'GET',
         path: '/v2/stats/store',
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'stats.store', HOST_CALL_OPTIONS),
       })
     ).body;
   }
@@ -56,7 +56,7 @@ export class StatsApi {
         method: 'GET',
         path: '/v2/stats/leader',
         idempotent: true,
-        ...options,
+        ...callOptions(options, 'stats.leader', HOST_CALL_OPTIONS),
       })
     ).body;
   }
