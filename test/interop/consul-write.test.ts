@@ -37,6 +37,14 @@ describe('polykv writes, consul kv reads', () => {
       assert.equal(detailed?.flags, flags, `${key} flags`);
     }
     assert.equal((await tools.kvGetDetailed(`${prefix}/max`))?.flags, 0xffff_ffff_ffff_ffffn);
+    // get --json shows flags as exact JSON numbers, and bytes as base64.
+    const json = (await polykv(['get', 'max', '--json', '--url', url(prefix)], 0)).stdout.toString();
+    assert.match(json, /"value":"m"/);
+    assert.match(json, /"flags":18446744073709551615[,}]/);
+    const bin = JSON.parse(
+      (await polykv(['get', 'file', '--json', '--url', url(prefix)], 0)).stdout.toString(),
+    );
+    assert.deepEqual([bin.valueBase64, bin.flags, bin.value], [BINARY.toString('base64'), 42, undefined]);
     // A put without --flags is a full replace, as `consul kv put` is: flags 0.
     await polykv(['put', 'file', 'text now', '--url', url(prefix)], 0);
     assert.equal((await tools.kvGetDetailed(`${prefix}/file`))?.flags, 0n);

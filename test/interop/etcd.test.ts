@@ -49,6 +49,23 @@ describe('etcdctl fixture → polykv', () => {
     }
   });
 
+  it('Store watch: the initial state and a later etcdctl set arrive as the same bytes', async () => {
+    const store = await openBytes(etcdUrl(fixture.prefix));
+    const seen = new Map<string, Uint8Array>();
+    const watcher = store.watch('', { recursive: true, initial: true });
+    watcher.on('put', (event) => seen.set(event.key, event.value));
+    try {
+      await eventually(() => [...listed.keys()].every((key) => seen.has(key)), 'the initial state');
+      for (const [key, value] of listed) assert.deepEqual(Buffer.from(seen.get(key)!), value, key);
+      await etcdctl.set(`${fixture.prefix}/watched/text`, 'aGVsbG8= is text');
+      await eventually(() => seen.has('watched/text'), 'the live set');
+      assert.deepEqual(Buffer.from(seen.get('watched/text')!), Buffer.from('aGVsbG8= is text'));
+    } finally {
+      await watcher.close();
+      await store.close();
+    }
+  });
+
   it('CLI get prints what etcdctl get prints, byte for byte', async () => {
     for (const entry of [...fixture.listed, ...fixture.hidden]) {
       const [ours, theirs] = await Promise.all([
