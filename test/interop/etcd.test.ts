@@ -180,5 +180,13 @@ describe('polykv writes, etcdctl reads', () => {
     const refused = await polykv(['put', 'bin', '-', '--url', u], 1, { input: BINARY });
     assert.match(refused.stderr, /^polykv: UNREPRESENTABLE: /m);
     assert.equal(await etcdctl.get(`${prefix}/bin`), null, 'nothing was written');
+    // Opted in by URL: the bytes round-trip, and etcdctl sees the named encoding, not mangled text.
+    const optIn = `${u}?binaryEncoding=base64`;
+    await polykv(['put', 'bin', '-', '--url', optIn], 0, { input: BINARY });
+    assert.deepEqual((await polykv(['get', 'bin', '--raw', '--url', optIn], 0)).stdout, BINARY);
+    assert.deepEqual(
+      await etcdctl.get(`${prefix}/bin`),
+      Buffer.from(`polykv:base64:${BINARY.toString('base64')}`),
+    );
   });
 });
