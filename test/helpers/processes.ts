@@ -1,5 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -54,17 +63,72 @@ export async function stopAllServers(): Promise<void> {
   await Promise.all([...live].map((child) => child.stop(2000)));
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small window for a race, retried by callers). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Server ports come from below Linux's ephemeral range (32768-60999), so that no client socket of
+ * any process takes a server's port while that server restarts, and each is reserved in a folder
+ * shared by every test process on the machine (a file per port naming the owner's pid), so that a
+ * port a test frees for a restart is never handed to another test's server. Both happened: a mirror
+ * test wrote to another test's etcd that had taken its stopped target's port, and a Consul agent
+ * failed with "address already in use".
+ */
+const PORT_LOW = 12_000;
+const PORT_HIGH = 32_000;
+const reservations = join(tmpdir(), 'polykv-test-ports');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Reserves `port` for this process unless a live process has it. */
+function reserve(port: number): boolean {
+  const file = join(reservations, String(port));
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+    return true;
+  } catch {
+    let owner = 0;
+    try {
+      owner = Number(readFileSync(file, 'utf8'));
+    } catch {
+      // Removed in between: try again below.
+    }
+    if (owner > 0 && alive(owner)) return false;
+    try {
+      unlinkSync(file);
+    } catch {
+      // Another process took the stale reservation over first.
+    }
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/** A TCP port on 127.0.0.1 nobody listens on, reserved for this test process (see above). */
+export async function freePort(): Promise<number> {
+  mkdirSync(reservations, { recursive: true });
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
+    if (reserve(port) && (await bindable(port))) return port;
+  }
+  throw new Error(`no free port between ${PORT_LOW} and ${PORT_HIGH} after 1000 tries`);
 }
 
 export async function freePorts(count: number): Promise<number[]> {

@@ -44,7 +44,12 @@ describe('mirror between two real etcd servers', () => {
     probe.on('error', () => undefined);
     const state = async (): Promise<string> => {
       const d = await diff(source, target).catch((error: unknown) => String(error));
-      return JSON.stringify({ ...log, backlog: running.backlog, diff: d });
+      // The values on both sides of each differing key, to tell a lost write from a late old one.
+      const values: Record<string, [unknown, unknown]> = {};
+      if (typeof d !== 'string')
+        for (const key of d.different)
+          values[key] = [(await source.get(key))?.value, (await target.get(key))?.value];
+      return JSON.stringify({ ...log, backlog: running.backlog, diff: d, values });
     };
     try {
       await until(inSync, 20_000, 'the initial copy');
