@@ -9,7 +9,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PEERS_DIR = `${BENCH}.peers`;
 
 /** The exact peer versions (checked with `npm view`): the newest of each major the issue names. */
-export const PEERS = { consul: '2.0.1', 'node-etcd': '7.0.0', etcdjs: '2.4.2' };
+export const PEERS = { consul: '2.0.1', 'node-etcd': '7.0.0', etcdjs: '2.4.2', etcd3: '1.1.2' };
 
 function installedVersion(name) {
   const file = `${PEERS_DIR}/node_modules/${name}/package.json`;

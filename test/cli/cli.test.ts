@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { probe, stopAllServers } from '../helpers/processes.js';
+import { freePort, probe, stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd, type ConsulAgent, type EtcdMember } from '../helpers/servers.js';
 import { cli, killAll, startCli, type Result } from './run.js';
 
@@ -90,6 +90,28 @@ describe('polykv help and usage (no server)', () => {
     const scheme = await cli(['get', 'k', '--url', 'redis://127.0.0.1']);
     assertOneErrorLine(scheme, 'INVALID_ARGUMENT');
     assert.match(scheme.stderr, /unknown scheme "redis"/);
+  });
+});
+describe('polykv watch without a server (issue 13.2)', () => {
+  it('an unreachable store: the watch prints its retry line from the first failure and keeps going', async () => {
+    const port = await freePort();
+    const watch = startCli(['watch', 'k', '--url', `etcd://127.0.0.1:${port}`]);
+    await watch.waitFor('stderr', /^watch disconnected, retrying: .*ECONNREFUSED/m);
+    assert.equal(watch.child.exitCode, null, 'still watching');
+    watch.child.kill('SIGINT');
+    const result = await watch.exited;
+    assert.equal(result.code, 130, result.stderr);
+  });
+
+  it('memory:// watches until Ctrl-C (it holds no socket that would keep the process alive)', async () => {
+    const watch = startCli(['watch', 'a', '--url', 'memory://']);
+    await watch.waitFor('stderr', /^watching a/m);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(watch.child.exitCode, null, `still watching: ${watch.stderr}`);
+    watch.child.kill('SIGINT');
+    const result = await watch.exited;
+    assert.equal(result.code, 130, result.stderr);
+    assert.doesNotMatch(result.stderr, /polykv: /, 'no error line');
   });
 });
 

@@ -16,12 +16,19 @@ import { Snapshot } from './api/snapshot.js';
 import { Status } from './api/status.js';
 import { Txn } from './api/txn.js';
 import { ConsulLock, type ConsulLockOptions } from './lock.js';
-import { SplitDispatcher } from './dispatchers.js';
-import { checkClientOptions, type ConsulClientOptions, type ConsulResult } from './options.js';
+import type { SplitDispatcher } from '@polykv/core';
+import { consulDispatcher } from './dispatchers.js';
+import {
+  checkClientOptions,
+  type ConsulClientOptions,
+  type ConsulResult,
+  type SharedWatchOptions,
+} from './options.js';
 import { Transport, type RequestSpec, type ResponseOf } from './request.js';
 import { ConsulSemaphore, type ConsulSemaphoreOptions } from './semaphore.js';
-import { SharedKvReads, type SharedWatchOptions } from './shared-kv-reads.js';
-import { ConsulWatch, type ConsulWatchOptions, type WatchMethod } from './watch.js';
+import { ConsulWatch, type ConsulWatchOptions } from './watch/consul-watch.js';
+import { SharedKvReads } from './watch/shared-polls.js';
+import type { WatchMethod } from './watch/source.js';
 
 /** A single key's read: its pair or `null`. */
 function firstPair({ data, meta }: ConsulResult<KvPair[]>): ConsulResult<KvPair | null> {
@@ -77,7 +84,7 @@ export class ConsulClient {
 
   constructor(options: ConsulClientOptions = {}) {
     checkClientOptions(options);
-    this.#dispatcher = options.dispatcher ? undefined : new SplitDispatcher(options);
+    this.#dispatcher = options.dispatcher ? undefined : consulDispatcher(options);
     const transport = new Transport(
       this.#dispatcher ? { ...options, dispatcher: this.#dispatcher } : options,
     );

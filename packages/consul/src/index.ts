@@ -1,5 +1,5 @@
 export { ConsulClient, type KvWatchOptions } from './client.js';
-export { SharedKvReads, type SharedKvReadOptions, type SharedWatchOptions } from './shared-kv-reads.js';
+export { SharedKvReads, type SharedKvReadOptions } from './watch/shared-polls.js';
 export { ConsulError, isConsulError, type ConsulErrorCode, type AgentFailure } from './errors.js';
 export type {
   ConsulCallOptions,
@@ -9,6 +9,7 @@ export type {
   ConsulTlsOptions,
   QueryMeta,
   ConsulResult,
+  SharedWatchOptions,
 } from './options.js';
 export { escapePath, formatDuration, durationMs, type RequestSpec, type ResponseOf } from './request.js';
 export * from './api/status.js';
@@ -31,7 +32,15 @@ export * from './api/snapshot.js';
 export * from './api/txn.js';
 // Coordination: values and flags, watches, locks, semaphores.
 export * from './codec.js';
-export * from './watch.js';
+export * from './watch/consul-watch.js';
+export {
+  ConsulBlockingSource,
+  isTerminal,
+  type WatchMethod,
+  type AnswerKind,
+  type BlockingHandler,
+  type BlockingSourceOptions,
+} from './watch/source.js';
 export * from './lock.js';
 export * from './semaphore.js';
 // The polykv Store over Consul (and `openStore('consul://...')`).

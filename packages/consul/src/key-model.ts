@@ -1,4 +1,4 @@
-import { MAX_KEY_BYTES, normalizeKey } from '@polykv/core';
+import { keyProblem } from '@polykv/core';
 import type { KvPair } from './api/kv.js';
 
 /**
@@ -8,28 +8,6 @@ import type { KvPair } from './api/kv.js';
  * store's directory marker; one that holds a value or flags is a key the model cannot name).
  * `list` leaves such keys out and `unlisted` names them, so `copy` and `diff` can report each one.
  */
-
-// Non-empty segments of printable ASCII: the common key, checked without the Unicode regex and
-// the split of `normalizeKey` (list runs this for every key).
-const PLAIN = /^[\x20-\x2e\x30-\x7e]+(?:\/[\x20-\x2e\x30-\x7e]+)*$/;
-const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
-
-/**
- * What is wrong with a Consul key (relative to the store's prefix, verbatim, without a marker's
- * final `/`) as a key of the model, or `undefined` when nothing is.
- */
-export function keyProblem(relative: string): string | undefined {
-  if (relative.length <= MAX_KEY_BYTES && PLAIN.test(relative) && !DOT_SEGMENT.test(relative))
-    return undefined;
-  try {
-    normalizeKey(relative);
-    // normalizeKey ignores one leading and one trailing slash; a Consul key cannot drop them.
-    if (relative.startsWith('/') || relative.endsWith('/')) return 'the key starts or ends with "/"';
-    return undefined;
-  } catch (error) {
-    return (error as Error).message.replace(/^key /, 'the key ');
-  }
-}
 
 /** Why a Consul pair cannot be a key of the model, or `undefined` when it can. */
 export function unmodelled(

@@ -7,7 +7,7 @@ import { ConsulError, isConsulError } from './errors.js';
 import type { WriteOptions } from './options.js';
 import { durationMs } from './request.js';
 import { RenewedSession } from './renewed-session.js';
-import { ConsulWatch } from './watch.js';
+import { ConsulWatch } from './watch/consul-watch.js';
 
 /** The flags the Go api sets on a lock key (and checks, to tell a lock from a semaphore). */
 export const LOCK_FLAG_VALUE = 0x2ddccbc058a50c18n;

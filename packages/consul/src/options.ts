@@ -1,7 +1,6 @@
 import { optionProblem, type OptionTable, type OptionTableOf } from '@polykv/core';
 import type { Dispatcher } from 'undici';
 import { ConsulError } from './errors.js';
-import type { SharedWatchOptions } from './shared-kv-reads.js';
 
 /** Options every Consul call accepts. */
 export interface ConsulCallOptions {
@@ -143,6 +142,35 @@ export interface QueryMeta {
 export interface ConsulResult<T> {
   data: T;
   meta: QueryMeta;
+}
+
+/** Options of the client's shared KV watches (`ConsulClientOptions.sharedWatches`). */
+export interface SharedWatchOptions {
+  /**
+   * The most folders polled at once; past it, a watch runs its own blocking query.
+   * @defaultValue 8
+   */
+  maxPolls?: number;
+  /**
+   * A folder is polled once this many reads under it are in flight at the same time; fewer read on
+   * their own. One watcher's blocking query on its key answers with that key alone, where a poll
+   * lists the whole folder on every change: sharing pays off only from a few watchers on.
+   * @defaultValue 4
+   */
+  minCallers?: number;
+  /** How long a poll nobody waits on is kept (ms) before it stops. @defaultValue 1500 */
+  linger?: number;
+  /**
+   * Rate limit of a poll (ms): two blocking queries of one poll start at least
+   * `min(minInterval, listed keys / 10)` ms apart. Each answer lists the whole folder, so a hot large
+   * folder is limited (1,000 keys: one listing per 100 ms at most) and a small one barely.
+   * @defaultValue 100
+   */
+  minInterval?: number;
+  /** How long each blocking query of a poll waits (ms). @defaultValue 60 000 */
+  wait?: number;
+  /** Deletions remembered per poll (older ones answer a caller at once). @defaultValue 1000 */
+  deletionLog?: number;
 }
 
 const CALL_OPTIONS = {

@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import {
+  classify,
   deadline,
+  errorCode,
   keepText,
   MAX_TIMER_MS,
   readCapped,
@@ -313,23 +315,6 @@ function readMeta(
 const ACL_FAILURE =
   /^\s*(?:rpc error(?: making call)?: )?(?:ACL not found|Permission denied)|denied (?:by|due to) ACLs/;
 
-/** Connection failures that prove the request never reached the agent: safe to send elsewhere. */
-const NOT_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  const cause = (error as { cause?: unknown } | null)?.cause;
-  return cause && cause !== error ? errorCode(cause) : undefined;
-}
-
 function normalizeAgent(address: string, secure: boolean): string {
   if (typeof address !== 'string') {
     throw new ConsulError(
@@ -567,7 +552,7 @@ export class Transport {
         } catch (error) {
           if (bound.signal?.aborted) throw this.#abortError(bound.error(error), spec);
           (failures ??= []).push({ agent, error });
-          const notSent = NOT_SENT.has(errorCode(error) ?? '');
+          const notSent = classify(error) === 'not-sent';
           if (this.#failover && (notSent || idempotent) && attempt + 1 < this.agents.length) continue;
           throw new ConsulError(
             'CONSUL_UNAVAILABLE',

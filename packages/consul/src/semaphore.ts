@@ -6,7 +6,7 @@ import { ConsulError, isConsulError } from './errors.js';
 import type { WriteOptions } from './options.js';
 import { durationMs } from './request.js';
 import { RenewedSession } from './renewed-session.js';
-import { ConsulWatch } from './watch.js';
+import { ConsulWatch } from './watch/consul-watch.js';
 
 /** The flags the Go api sets on semaphore keys (and checks, to tell a semaphore from a lock). */
 export const SEMAPHORE_FLAG_VALUE = 0xe0f69a2baa414de0n;

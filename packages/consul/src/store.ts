@@ -18,6 +18,7 @@ import {
   ValueTooLargeError,
   Watcher,
   backoffDelay,
+  runWatchLoop,
   checkIndex,
   beginCall,
   checkOptions,
@@ -30,6 +31,7 @@ import {
   decodeValue,
   isPolykvError,
   isReservedKey,
+  keyProblem,
   joinKey,
   sleep,
   utf8Codec,
@@ -54,6 +56,7 @@ import {
   type UnlistedKey,
   type WatchOptions,
   type WatchSink,
+  type WatchTiming,
   type BulkWrite,
   type ForeignHold,
 } from '@polykv/core';
@@ -64,8 +67,8 @@ import { ConsulClient } from './client.js';
 import { KV_MAX_VALUE_SIZE, TXN_MAX_OPS, valueBytes } from './codec.js';
 import { isConsulError, type ConsulError } from './errors.js';
 import { ConsulLock } from './lock.js';
-import type { ConsulClientOptions, ConsulResult, QueryMeta, QueryOptions } from './options.js';
-import { keyProblem, unmodelled } from './key-model.js';
+import type { ConsulClientOptions, QueryOptions } from './options.js';
+import { unmodelled } from './key-model.js';
 import {
   createTtlSession,
   destroyQuietly,
@@ -75,7 +78,7 @@ import {
   userFlags,
   type Holder,
 } from './ttl-sessions.js';
-import { ConsulWatch } from './watch.js';
+import { ConsulBlockingSource, type AnswerKind } from './watch/source.js';
 
 /** The byte size of an encoded value. */
 function rawSize(raw: Raw): number {
@@ -203,6 +206,17 @@ interface LocalWatch {
   /** Called after each processed answer, and when the watch ends. */
   wake: Set<() => void>;
 }
+
+/** What a watch has delivered of a key: a later answer is a change when any of it differs. */
+interface Seen {
+  index: number;
+  createIndex: number;
+  value: Uint8Array | null;
+  session: string | undefined;
+}
+
+/** The retry rhythm of a Store watch. */
+const WATCH_TIMING: WatchTiming = { backoffMs: 100, maxBackoffMs: 5000 };
 
 /** How long a write waits for this store's own watchers to see it. */
 const SETTLE_MS = 250;
@@ -1157,23 +1171,20 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   /**
-   * One blocking query per watch (the key, or the prefix as a plain string prefix filtered to the
-   * folder), diffed per key against what this watch has seen. An index that goes backwards (a
-   * restarted agent) makes the next round a full read, diffed the same way, so no change is lost.
+   * The watch: core's watch loop over the Consul poll source (`watch/source.ts`), reading the key
+   * (or the folder) through the client's shared KV reads, and each answer diffed per key against
+   * what this watch has delivered. The source's index rules make the first round, every round after
+   * a failure and the round after an index reset a plain read: the agent may have restarted with
+   * lower indexes, and a blocking query on the old index would hide its changes for the whole wait.
+   * Such a read's differences are followed by `resync`.
    */
-  async #runWatch(
+  #runWatch(
     sink: WatchSink<V>,
     path: string,
     recursive: boolean,
     fromIndex: number | undefined,
     initial: boolean,
   ): Promise<void> {
-    interface Seen {
-      index: number;
-      createIndex: number;
-      value: Uint8Array | null;
-      session: string | undefined;
-    }
     const seen = new Map<string, Seen>();
     const local: LocalWatch = {
       key: this.#keys.fromBackend(path) ?? '',
@@ -1189,50 +1200,21 @@ export class ConsulStore<V = string> implements Store<V> {
     const folder = path === '' ? '' : `${path}/`;
     // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
     const listed = path === this.#keys.prefix ? folder : path;
-    let first = true;
+    const target = recursive ? listed : path;
     // Shared blocking reads: the watches of keys under one folder share one long poll of it.
     const reads = this.client.kvReads;
-    const target = recursive ? listed : path;
-    const answered = (result: ConsulResult<KvPair[]>): ConsulResult<KvPair[]> => {
-      // Any answer after the first round means connected again, also one that changed nothing
-      // (the watch emits no change for it). The first round says so after its initial events.
-      if (!first) sink.connected();
-      return result;
-    };
-    // A `then`, not an async wrapper: no suspended frame per watch, one hop less per answer.
-    const method = (options: QueryOptions): Promise<ConsulResult<KvPair[]>> =>
-      reads.read(target, { ...options, recursive }).then(answered);
-    // The watch ends with the sink's stop: one listener, not an AbortSignal.any per round; the
-    // shared reads take the watch's StopSignal as is (no AbortSignal per watch).
-    const watch = new ConsulWatch<KvPair[]>(
-      method,
-      {
-        ...this.#read,
-        wait: this.#watchWait,
-        minInterval: 0,
-        backoffBase: 100,
-        backoffMax: 5000,
-      },
-      true,
-    );
-    const stop = (): void => watch.end();
-    if (sink.stop.aborted) stop();
-    else sink.stop.add(stop);
-    watch.on('error', (error) => sink.disconnected(error));
     /** After each processed answer: the initial state arrives before `connected`. */
     const processed = (): void => {
-      sink.connected();
       local.ready = true;
       wakeAll();
     };
     /**
      * Diffs one answer and emits its events, synchronously unless a vanished key was held by a TTL
      * session (whether it expired takes a request): then it resolves when done. Synchronous
-     * handling matters for latency: the watch sends its next blocking query right after `change`,
-     * and an event queued for later (an async iterator) would wait for that request to be written.
+     * handling matters for latency (S5 in bench/): the loop sends the next blocking query right
+     * after, and an event queued for later would wait for that request to be written.
      */
-    const handle = (data: KvPair[], meta: QueryMeta): Promise<void> | undefined => {
-      const index = meta.index ?? 0;
+    const handle = (data: KvPair[], index: number, kind: AnswerKind): Promise<void> | undefined => {
       const now = new Set<string>();
       const puts: { key: string; pair: KvPair }[] = [];
       for (const pair of data) {
@@ -1261,12 +1243,12 @@ export class ConsulStore<V = string> implements Store<V> {
         puts.push({ key, pair });
       }
       if (puts.length > 1) puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
-      if (first && fromIndex !== undefined) {
+      if (kind === 'first' && fromIndex !== undefined) {
         sink.resync(
           puts.filter(({ pair }) => pair.ModifyIndex >= fromIndex).map(({ pair }) => this.#entry(pair)),
           index,
         );
-      } else if (!first || initial) {
+      } else if (kind !== 'first' || initial) {
         for (const { key, pair } of puts) {
           const flags = userFlags(pair);
           sink.emit({
@@ -1276,25 +1258,25 @@ export class ConsulStore<V = string> implements Store<V> {
             index: pair.ModifyIndex,
             createIndex: pair.CreateIndex,
             ...(flags !== undefined ? { flags } : {}),
-            ...(first ? { initial: true as const } : {}),
+            ...(kind === 'first' ? { initial: true as const } : {}),
           });
         }
       }
-      first = false;
+      const done = (): undefined => {
+        if (kind === 'resync') sink.resynced(index);
+        processed();
+        return undefined;
+      };
       let gone: [string, Seen][] | undefined;
       if (seen.size > now.size) {
         for (const entry of seen) if (!now.has(entry[0])) (gone ??= []).push(entry);
       }
-      if (gone === undefined) {
-        processed();
-        return undefined;
-      }
+      if (gone === undefined) return done();
       for (const [key] of gone) seen.delete(key);
       const vanished = gone;
       if (!vanished.some(([, before]) => before.session !== undefined)) {
         for (const [key] of vanished) sink.emit({ type: 'delete', key, index });
-        processed();
-        return undefined;
+        return done();
       }
       return (async () => {
         for (const [key, before] of vanished) {
@@ -1303,50 +1285,39 @@ export class ConsulStore<V = string> implements Store<V> {
             before.session !== undefined && !(await this.#sessionExists(before.session, sink.signal));
           sink.emit({ type: expired ? 'expire' : 'delete', key, index });
         }
-        processed();
+        done();
       })();
     };
-    // Answers are handled in order: one still waiting on a session check queues those after it.
-    let tail: Promise<void> | undefined;
-    let failure: { error: unknown } | undefined;
-    const fail = (error: unknown): void => {
-      failure ??= { error };
-      watch.end();
-    };
-    watch.on('change', (data, meta) => {
-      if (failure) return;
-      let pending: Promise<void> | undefined;
-      if (tail === undefined) {
-        try {
-          pending = handle(data, meta);
-        } catch (error) {
-          fail(error);
-          return;
-        }
-        if (pending === undefined) return;
-      } else {
-        pending = tail.then(() => handle(data, meta));
-      }
-      tail = pending;
-      pending.then(() => {
-        if (tail === pending) tail = undefined;
-      }, fail);
-    });
-    try {
-      const ended = await watch.closed;
-      while (tail !== undefined) await tail.catch(() => undefined);
-      if (sink.stop.aborted) return;
-      if (failure) throw failure.error;
-      if (ended) throw ended;
-    } catch (error) {
-      if (sink.stop.aborted) return;
-      throw this.#mapError(error, this.#keys.fromBackend(path) ?? path);
-    } finally {
-      sink.stop.remove(stop);
-      this.#local.delete(local);
-      local.ready = false;
-      wakeAll();
-    }
+    const source = new ConsulBlockingSource<KvPair[]>(
+      (options) => reads.read(target, { ...options, recursive }),
+      {
+        query: this.#read,
+        index: undefined,
+        waitMs: this.#watchWait,
+        minInterval: 0,
+        backoffBase: 100,
+        backoffMax: 5000,
+        random: undefined,
+        // The shared reads take the watch's StopSignal as is (no AbortSignal per watch: about 0.7 KB of an idle watcher, S6 in bench/).
+        signal: sink.stop as unknown as AbortSignal,
+      },
+      (result, kind) => handle(result.data, result.meta.index ?? 0, kind),
+    );
+    return runWatchLoop(source, sink, { stop: sink.stop, timing: WATCH_TIMING }).then(
+      () => this.#endLocal(local),
+      (error: unknown) => {
+        this.#endLocal(local);
+        if (sink.stop.aborted) return;
+        throw this.#mapError(error, this.#keys.fromBackend(path) ?? path);
+      },
+    );
+  }
+
+  /** A watch ended: its writers stop waiting for it. */
+  #endLocal(local: LocalWatch): void {
+    this.#local.delete(local);
+    local.ready = false;
+    if (local.wake.size > 0) for (const wake of [...local.wake]) wake();
   }
 
   /**

@@ -10,6 +10,7 @@ export {
 } from './signal.js';
 export {
   normalizeKey,
+  keyProblem,
   isReservedKey,
   joinKey,
   parentKey,
@@ -36,17 +37,38 @@ export type {
   UnlistedCode,
 } from './types.js';
 export type { Store } from './store.js';
+// The watch engine (DEVELOPERS.md, "The watch engine").
+export type {
+  WatchEvent,
+  KeyEvent,
+  PutEvent,
+  DeleteEvent,
+  ExpireEvent,
+  ResyncEvent,
+  WatcherEvents,
+} from './watch/events.js';
+export { Watcher, type WatchSink } from './watch/watcher.js';
+export { WatchEmitter, type WatchRun } from './watch/emitter.js';
+export { KnownKeys } from './watch/known.js';
 export {
-  Watcher,
-  type WatchSink,
-  type WatchEvent,
-  type KeyEvent,
-  type PutEvent,
-  type DeleteEvent,
-  type ExpireEvent,
-  type ResyncEvent,
-  type WatcherEvents,
-} from './watcher.js';
+  runWatchLoop,
+  startWatchLoop,
+  pause,
+  type PollSource,
+  type LoopReport,
+  type WatchTiming,
+  type WatchLoopOptions,
+} from './watch/loop.js';
+export {
+  SharedPoll,
+  PollRegistry,
+  listenForAbort,
+  stopListening,
+  parentFolder,
+  type PollWaiter,
+} from './watch/shared-polls.js';
+export { classify, errorCode, isTlsError, type Delivery } from './net/classify.js';
+export { SplitDispatcher } from './net/split-dispatcher.js';
 export {
   keepText,
   readCapped,
@@ -55,6 +77,13 @@ export {
   ERROR_READ_LIMIT,
   REDACTED,
 } from './redact.js';
+export {
+  HostPool,
+  type FailureKind,
+  type HostPoolOptions,
+  type PoolFailure,
+  type RunOptions,
+} from './host-pool.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';

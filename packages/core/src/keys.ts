@@ -148,3 +148,26 @@ function normalizePrefix(prefix: string): string {
   }
   return path;
 }
+
+// Non-empty segments of printable ASCII: the common key, checked without the Unicode regex and
+// the split of `normalizeKey` (list runs this for every key).
+const PLAIN = /^[\x20-\x2e\x30-\x7e]+(?:\/[\x20-\x2e\x30-\x7e]+)*$/;
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
+/**
+ * What is wrong with a key a backend holds (relative to the store's prefix, verbatim, without a
+ * directory marker's final `/`) as a key of the model, or `undefined` when nothing is: for the
+ * stores' `unlisted`, which names the keys `list` leaves out.
+ */
+export function keyProblem(relative: string): string | undefined {
+  if (relative.length <= MAX_KEY_BYTES && PLAIN.test(relative) && !DOT_SEGMENT.test(relative))
+    return undefined;
+  try {
+    normalizeKey(relative);
+    // normalizeKey ignores one leading and one trailing slash; a stored key cannot drop them.
+    if (relative.startsWith('/') || relative.endsWith('/')) return 'the key starts or ends with "/"';
+    return undefined;
+  } catch (error) {
+    return (error as Error).message.replace(/^key /, 'the key ');
+  }
+}

@@ -32,7 +32,7 @@ import {
   type OptionTableOf,
   type StoreMethod,
 } from './validate.js';
-import { Watcher, type WatchSink } from './watcher.js';
+import { Watcher, type WatchSink } from './watch/watcher.js';
 import {
   memoryBackend,
   type MemoryBackend,

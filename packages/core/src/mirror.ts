@@ -5,7 +5,7 @@ import { planFlags, planTtl, valueWithChildrenError } from './fidelity.js';
 import { normalizeKey } from './keys.js';
 import { backoffDelay } from './signal.js';
 import type { Store } from './store.js';
-import type { KeyEvent } from './watcher.js';
+import type { KeyEvent } from './watch/events.js';
 
 /** Options of {@link mirror}. */
 export interface MirrorOptions {

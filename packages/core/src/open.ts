@@ -12,11 +12,14 @@ export interface OpenStoreOptions<V = string> {
   etcd?: Record<string, unknown>;
   /** Options for `createConsulStore`, merged over what the URL says. */
   consul?: Record<string, unknown>;
+  /** Options for `createEtcd3Store`, merged over what the URL says. */
+  etcd3?: Record<string, unknown>;
 }
 
 const OPEN_OPTIONS = {
   codec: 'object',
   etcd: 'object',
+  etcd3: 'object',
   consul: 'object',
 } satisfies OptionTableOf<OpenStoreOptions>;
 
@@ -52,6 +55,8 @@ const schemes: Record<string, { module: string } | { open: StoreFromUrl }> = {
   },
   etcd: { module: '@polykv/etcd' },
   etcds: { module: '@polykv/etcd' },
+  etcd3: { module: '@polykv/etcd3' },
+  etcd3s: { module: '@polykv/etcd3' },
   consul: { module: '@polykv/consul' },
   consuls: { module: '@polykv/consul' },
 };
@@ -59,7 +64,8 @@ const schemes: Record<string, { module: string } | { open: StoreFromUrl }> = {
 /**
  * Opens a store by URL:
  * - `memory://` (a private data set), `memory://name/prefix` (a data set shared by name in this process);
- * - `etcd://h1:2379,h2:2379/prefix`, `etcds://...` (TLS);
+ * - `etcd://h1:2379,h2:2379/prefix`, `etcds://...` (TLS): the etcd v2 API;
+ * - `etcd3://h1:2379,h2:2379/prefix`, `etcd3s://...` (TLS): the etcd v3 API;
  * - `consul://host:8500/prefix?dc=dc1`, `consuls://...` (TLS).
  *
  * The URL's path is a prefix that scopes every key. The typed factories (`createMemoryStore`,

@@ -16,7 +16,7 @@ import type {
   UnlistedKey,
   WatchOptions,
 } from './types.js';
-import type { Watcher } from './watcher.js';
+import type { Watcher } from './watch/watcher.js';
 
 /**
  * One key-value store, whatever the backend: `memory://`, etcd v2 or Consul.

@@ -13,7 +13,7 @@ export interface StoreUrlHost {
 export interface StoreUrl {
   /** `memory`, `etcd`, `etcds`, `consul` or `consuls`. */
   scheme: string;
-  /** True for `etcds://` and `consuls://`. */
+  /** True for `etcds://`, `etcd3s://` and `consuls://`. */
   tls: boolean;
   /** The hosts, in the order given. For `memory://name`, the name is the one host. */
   hosts: StoreUrlHost[];
@@ -145,7 +145,7 @@ export function parseStoreUrl(url: unknown): StoreUrl {
   }
   return {
     scheme,
-    tls: scheme === 'etcds' || scheme === 'consuls',
+    tls: scheme === 'etcds' || scheme === 'etcd3s' || scheme === 'consuls',
     hosts,
     username,
     password,

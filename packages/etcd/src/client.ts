@@ -1,13 +1,15 @@
 import type { OptionTable } from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
-import { Agent, Dispatcher } from 'undici';
+import { SplitDispatcher } from '@polykv/core';
+import { Agent, type Dispatcher } from 'undici';
 import { AuthApi } from './api/auth.js';
 import { ClusterApi } from './api/cluster.js';
 import { KeysApi } from './api/keys.js';
 import { MembersApi, type EtcdMember } from './api/members.js';
 import { StatsApi } from './api/stats.js';
 import { EtcdError } from './errors.js';
-import { HostPool } from './host-pool.js';
+import type { HostPool } from '@polykv/core';
+import { createHostPool } from './failover.js';
 import {
   CALL_OPTIONS,
   checkClientOptions,
@@ -23,37 +25,9 @@ import { createRequest, type EtcdRequest, type EtcdResponse, type RequestFn } fr
 import { discoverHosts } from './discovery.js';
 import { SyncRunner } from './sync.js';
 import type { EtcdDelOptions, EtcdGetOptions, EtcdResult, EtcdSetOptions } from './api/keys.js';
-import { EtcdWatcher, type EtcdWatcherOptions } from './watch.js';
-import { SharedWaits, type WaitSource } from './shared-waits.js';
-
-/**
- * Long polls (`wait=true`) on their own uncapped agent, every other request on the capped one: a
- * cap shared with polls would let idle watches starve reads.
- */
-class SplitDispatcher extends Dispatcher {
-  readonly #requests: Dispatcher;
-  readonly #polls: Dispatcher;
-
-  constructor(requests: Dispatcher, polls: Dispatcher) {
-    super();
-    this.#requests = requests;
-    this.#polls = polls;
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const { path } = options;
-    const target = path.includes('wait=true') ? this.#polls : this.#requests;
-    return target.dispatch(options, handler);
-  }
-
-  override async close(): Promise<void> {
-    await Promise.all([this.#requests.close(), this.#polls.close()]);
-  }
-
-  override async destroy(): Promise<void> {
-    await Promise.all([this.#requests.destroy(), this.#polls.destroy()]);
-  }
-}
+import { EtcdWatcher, type EtcdWatcherOptions } from './watch/watcher.js';
+import { SharedWaits } from './watch/shared-polls.js';
+import type { WaitSource } from './watch/wait-source.js';
 
 const RAW_OPTIONS = { ...CALL_OPTIONS, idempotent: 'boolean', json: 'boolean' } satisfies OptionTable;
 
@@ -115,7 +89,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     const hosts = [...new Set(given.map((host) => normalizeHost(host)))];
     this.#given = { ...opts, hosts };
     this.options = resolveOptions(opts, hosts);
-    this.#pool = new HostPool(hosts, this.options);
+    this.#pool = createHostPool(hosts, this.options);
     this.#ownDispatcher = opts.dispatcher === undefined;
     if (opts.dispatcher) this.#dispatcher = opts.dispatcher;
     else {
@@ -128,9 +102,11 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
         ...(opts.tls?.servername !== undefined ? { servername: opts.tls.servername } : {}),
         rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
       };
+      // Long polls (`wait=true`) on their own uncapped agent, every other request on the capped one.
       this.#dispatcher = new SplitDispatcher(
         new Agent({ keepAliveTimeout: 30_000, connections: this.options.connections, connect }),
         new Agent({ keepAliveTimeout: 30_000, connect }),
+        (path) => path.includes('wait=true'),
       );
     }
     this.request = createRequest(this.#dispatcher, this.#pool, this.options, () => this.#closed);

@@ -16,7 +16,7 @@ export {
   type EtcdErrorFields,
   type EtcdHostFailure,
 } from './errors.js';
-export { HostPool } from './host-pool.js';
+export { HostPool } from '@polykv/core';
 export type { EtcdRequest, EtcdResponse, RequestFn } from './request.js';
 export {
   KeysApi,
@@ -47,8 +47,10 @@ export {
   type EtcdWatchEvent,
   type EtcdReconnectInfo,
   type EtcdResyncInfo,
-} from './watch.js';
-export { SharedWaits, type WaitSource, type SharedWaitsOptions } from './shared-waits.js';
-export { SharedReads, watchRead, type SharedReadsOptions, type WatchReadOptions } from './shared-reads.js';
+} from './watch/watcher.js';
+export { EtcdPollSource, type EtcdSourceHandler, type EtcdSourceOptions } from './watch/source.js';
+export { SharedWaits, type SharedWaitsOptions } from './watch/shared-polls.js';
+export { watchRead, type WaitSource, type WatchReadOptions } from './watch/wait-source.js';
+export { SharedReads, type SharedReadsOptions } from './watch/batched-reads.js';
 export { createEtcdStore, storeFromUrl, EtcdStore, type EtcdStoreOptions } from './store.js';
 export { discoverHosts } from './discovery.js';

@@ -1,7 +1,6 @@
-import { deadline, keepText, readCapped, safeParseError } from '@polykv/core';
+import { deadline, keepText, readCapped, safeParseError, type HostPool } from '@polykv/core';
 import type { Dispatcher } from 'undici';
 import { EtcdError, isEtcdError } from './errors.js';
-import type { HostPool } from './host-pool.js';
 import type { ResolvedEtcdOptions } from './options.js';
 
 /** What a request needs. `path` is escaped already and carries its query string. */

@@ -3,7 +3,6 @@ import {
   AbortError,
   acquireQueueLock,
   BackendError,
-  backoffDelay,
   beginCall,
   checkIndex,
   checkOptions,
@@ -24,7 +23,8 @@ import {
   KeyTypeError,
   LockLostError,
   PermissionDeniedError,
-  sleep,
+  runWatchLoop,
+  StopSignal,
   TimeoutError,
   UnavailableError,
   UnrepresentableError,
@@ -56,15 +56,13 @@ import {
   type UnlistedKey,
   type WatchOptions,
   type WatchSink,
-  type AnySignal,
 } from '@polykv/core';
 import type { EtcdNode, EtcdResult } from './api/keys.js';
 import { EtcdClient } from './client.js';
 import { AllHostsFailedError, EtcdError, isEtcdError } from './errors.js';
 import { ETCD_CLIENT_OPTIONS, type EtcdClientOptions } from './options.js';
-import { isTerminalWatchError, runWatchLoop } from './watch.js';
-import { watchRead } from './shared-reads.js';
 import { BASE64_MARKER, bytesToText, decodeStored, textBytes, textToStored } from './value-encoding.js';
+import { EtcdPollSource } from './watch/source.js';
 
 /** Options of {@link createEtcdStore}: the client's options, or a client, plus the store's. */
 export interface EtcdStoreOptions<V = string> extends EtcdClientOptions {
@@ -481,39 +479,11 @@ export class EtcdStore<V = string> implements Store<V> {
     return watcher;
   }
 
-  /** The current state below `path` (quorum read) and the index it was read at. */
-  async #snapshot(
-    path: string,
-    recursive: boolean,
-    signal: AnySignal,
-  ): Promise<{ entries: Entry<V>[]; index: number }> {
-    const entries: Entry<V>[] = [];
-    try {
-      const result = await watchRead(this.client.waits, this.client.keys, path, { recursive, signal });
-      const visit = (node: EtcdNode): void => {
-        if (node.dir) {
-          if (recursive) for (const child of node.nodes ?? []) visit(child);
-          return;
-        }
-        const key = this.#keys.fromBackend(node.key);
-        if (key !== undefined && !isReservedKey(key)) entries.push(this.#entry(node));
-      };
-      if (result.node.dir ? recursive : true) visit(result.node);
-      entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      return { entries, index: result.etcdIndex ?? result.node.modifiedIndex };
-    } catch (error) {
-      if (
-        isEtcdError(error) &&
-        (error.code === 'ETCD_KEY_NOT_FOUND' || error.code === 'ETCD_NOT_A_DIRECTORY')
-      )
-        return { entries, index: error.index ?? 0 };
-      throw error;
-    }
-  }
-
   /**
-   * The watch: the start (a read, unless `fromIndex` is given), then the long-poll loop. A chain
-   * rather than one async function, so that an idle watch holds no suspended frame.
+   * The watch: core's watch loop over the etcd v2 source (`watch/source.ts`). Without `fromIndex`
+   * the first round reads the key (the initial events; a watch started during an outage waits for
+   * it, reporting `disconnected`); after a 401 the source re-reads and the sink emits the
+   * differences, then `resync`.
    */
   #runWatch(
     sink: WatchSink<V>,
@@ -522,56 +492,33 @@ export class EtcdStore<V = string> implements Store<V> {
     fromIndex: number | undefined,
     initial: boolean,
   ): Promise<void> {
-    const start =
-      fromIndex !== undefined ? Promise.resolve(fromIndex) : this.#startWatch(sink, path, recursive, initial);
-    return start.then((next) => {
-      if (next === undefined) return undefined;
-      sink.connected();
-      return runWatchLoop<string>(
-        this.client.waits,
-        path,
-        { recursive, waitIndex: next, signal: sink.stop, timing: this.client.options },
-        {
-          event: (result) => this.#emitEvent(sink, result),
-          cleared: async () => {
-            const { entries, index } = await this.#snapshot(path, recursive, sink.stop);
-            sink.resync(entries, index);
-            return index + 1;
-          },
-          connected: () => sink.connected(),
-          disconnected: (cause) => sink.disconnected(cause),
+    const source = new EtcdPollSource<string>(
+      this.client.waits,
+      this.client.keys,
+      path,
+      { recursive, fromIndex, stop: sink.stop },
+      {
+        event: (result) => this.#emitEvent(sink, result),
+        read: (nodes, index, cleared) => {
+          const entries: Entry<V>[] = [];
+          for (const node of nodes) {
+            const key = this.#keys.fromBackend(node.key);
+            if (key !== undefined && !isReservedKey(key)) entries.push(this.#entry(node));
+          }
+          entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+          if (cleared) sink.resync(entries, index);
+          else if (initial)
+            for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
         },
-      ).catch((error: unknown) => {
+      },
+    );
+    // From an index, the first wait may block until the next event: the watch is anchored now.
+    if (fromIndex !== undefined) sink.connected();
+    return runWatchLoop(source, sink, { stop: sink.stop, timing: this.client.options }).catch(
+      (error: unknown) => {
         throw this.#fail(error, this.#keys.fromBackend(path) ?? path);
-      });
-    });
-  }
-
-  /** The first read, retried like any poll (a watch started during an outage waits for it): the index to watch from, `undefined` once stopped. */
-  async #startWatch(
-    sink: WatchSink<V>,
-    path: string,
-    recursive: boolean,
-    initial: boolean,
-  ): Promise<number | undefined> {
-    const timing = this.client.options;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const { entries, index } = await this.#snapshot(path, recursive, sink.stop);
-        if (initial)
-          for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
-        return index + 1;
-      } catch (error) {
-        if (sink.stop.aborted) return undefined;
-        // A value the codec cannot read (UNREPRESENTABLE) does not get better by retrying.
-        if (isTerminalWatchError(error) || isPolykvError(error)) throw this.#fail(error, path);
-        sink.disconnected(error);
-        await sleep(
-          backoffDelay(attempt, timing.backoffMs, timing.maxBackoffMs, timing.random),
-          sink.signal,
-        ).catch(() => undefined);
-      }
-    }
+      },
+    );
   }
 
   #emitEvent(sink: WatchSink<V>, result: EtcdResult): void {
@@ -667,38 +614,41 @@ export class EtcdStore<V = string> implements Store<V> {
         }
       },
       waitGone: async (node, signal) => {
-        const stop = new AbortController();
-        const both = AbortSignal.any([signal, stop.signal]);
+        const stop = new StopSignal();
+        const onAbort = (): void => stop.abort(signal.reason);
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
         let gone = false;
-        const done = (): number => {
+        const done = (): void => {
           gone = true;
-          stop.abort();
-          return 0;
+          stop.abort(new AbortError());
         };
-        // A poll of its own, as before shared polls: a lock waits on one predecessor, so sharing
-        // saves nothing, and its safety should not depend on the shared layer.
-        await runWatchLoop<string>(
+        // A poll of its own (`keys`, not the shared polls), as before shared polls: a lock waits
+        // on one predecessor, so sharing saves nothing, and its safety should not depend on them.
+        const source = new EtcdPollSource<string>(
+          keys,
           keys,
           node.path,
-          { recursive: false, waitIndex: node.index + 1, signal: both, timing },
+          { recursive: false, fromIndex: node.index + 1, stop },
           {
             event: (result) => {
               if (isDeletion(result.action)) done();
             },
-            cleared: async (error) => {
-              try {
-                const current = await keys.get(node.path, { quorum: true, signal: both });
-                if (current.node.createdIndex !== node.createIndex) return done();
-                return (current.etcdIndex ?? error.index ?? 0) + 1;
-              } catch (readError) {
-                if (isEtcdError(readError) && readError.code === 'ETCD_KEY_NOT_FOUND') return done();
-                throw readError;
-              }
+            // After a 401: gone unless the node read is still the one we waited on.
+            read: (nodes) => {
+              if (nodes[0]?.createdIndex !== node.createIndex) done();
             },
-            connected: () => undefined,
-            disconnected: () => undefined,
           },
         );
+        try {
+          await runWatchLoop(
+            source,
+            { connected: () => undefined, disconnected: () => undefined },
+            { stop, timing },
+          );
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
         if (!gone) throw signal.reason instanceof Error ? signal.reason : new AbortError();
       },
       remove: async (node, signal) => {

@@ -82,9 +82,9 @@ export const watch: Command = {
       const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
       stderr.write(`watch disconnected, retrying: ${reason}\n`);
     });
-    // A watch on memory:// holds no socket or timer of its own: without this handle Node would see
-    // an empty event loop and end the process (exit 13, an unsettled top-level await) at once.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
+    // A watch may hold no socket or timer of its own (`memory://`, a backoff between retries):
+    // without this the process would find nothing left to do and exit (13, an unsettled await).
+    const keepAlive = setInterval(() => undefined, 2 ** 30);
     try {
       // Resolves when the watch is closed (Ctrl-C aborts context.signal, which closes it); rejects
       // with the terminal error, which the CLI reports as one line.

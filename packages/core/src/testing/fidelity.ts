@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { binaryCodec, jsonCodec, type Codec } from '../codec.js';
 import { isPolykvError, type PolykvErrorCode } from '../errors.js';
 import type { Store } from '../store.js';
-import type { WatchEvent } from '../watcher.js';
+import type { WatchEvent } from '../watch/events.js';
 
 /** For `assert.rejects`: a PolykvError with this code. */
 export function expectCode(code: PolykvErrorCode): (error: unknown) => boolean {

@@ -1,35 +1,7 @@
-import { abortSignal, offAbort, onAbort, type AnySignal } from '@polykv/core';
-import { keyPath, type EtcdNode, type EtcdResult, type KeysApi } from './api/keys.js';
-import { EtcdError, isEtcdError } from './errors.js';
-import type { WaitSource } from './shared-waits.js';
-
-/** Options of {@link WaitSource.read}. */
-export interface WatchReadOptions {
-  recursive?: boolean;
-  /** A `StopSignal` only through a source with `stopSignals`, or `client.keys` (made real here). */
-  signal?: AnySignal | undefined;
-}
-
-/** A watch's quorum read of `key`, through `waits.read` when it has one (coalesced), else `keys.get`. */
-export function watchRead<V = string>(
-  waits: WaitSource,
-  keys: KeysApi,
-  key: string,
-  options: WatchReadOptions,
-): Promise<EtcdResult<V>> {
-  if (waits.read)
-    return waits.read<V>(
-      key,
-      waits.stopSignals || options.signal === undefined
-        ? options
-        : { ...options, signal: abortSignal(options.signal) },
-    );
-  return keys.get<V>(key, {
-    recursive: options.recursive ?? false,
-    quorum: true,
-    ...(options.signal ? { signal: abortSignal(options.signal) } : {}),
-  });
-}
+import { abortSignal, listenForAbort, stopListening, type AnySignal } from '@polykv/core';
+import { keyPath, type EtcdNode, type EtcdResult, type KeysApi } from '../api/keys.js';
+import { EtcdError, isEtcdError } from '../errors.js';
+import { normalizeKey, type WatchReadOptions } from './wait-source.js';
 
 /** Options of {@link SharedReads}. */
 export interface SharedReadsOptions {
@@ -67,13 +39,6 @@ interface Batch {
 interface DirState {
   next: Batch | undefined;
   inFlight: Batch | undefined;
-}
-
-/** `/a//b/` → `a/b`. */
-function normalize(key: string): string {
-  let out = '';
-  for (const segment of key.split('/')) if (segment !== '') out = out === '' ? segment : `${out}/${segment}`;
-  return out;
 }
 
 /** A directory node as a non-recursive read shows it: its children, without theirs. */
@@ -125,15 +90,10 @@ export class SharedReads {
   read<V = string>(key: string, options: WatchReadOptions = {}): Promise<EtcdResult<V>> {
     const recursive = options.recursive ?? false;
     const { signal } = options;
-    const normalized = normalize(key);
+    const normalized = normalizeKey(key);
     const slash = normalized.lastIndexOf('/');
     const dir = slash === -1 ? '' : normalized.slice(0, slash);
-    if (
-      this.#minBatch <= 0 ||
-      dir === '' ||
-      normalized.charCodeAt(slash + 1) === 95 /* '_' */ ||
-      this.#refused.has(dir)
-    )
+    if (this.#minBatch <= 0 || dir === '' || normalized[slash + 1] === '_' || this.#refused.has(dir))
       return this.#single<V>(key, recursive, signal);
     if (signal?.aborted) return Promise.reject(aborted(key, recursive, signal));
     return new Promise<AnyResult>((resolve, reject) => {
@@ -145,10 +105,7 @@ export class SharedReads {
       }
       const batch = (state.next ??= { dir, readers: [], stop: undefined });
       batch.readers.push(reader);
-      if (signal) {
-        reader.onAbort = () => this.#leave(batch, reader);
-        onAbort(signal, reader.onAbort);
-      }
+      listenForAbort(reader, () => this.#leave(batch, reader));
       if (state.inFlight === undefined) this.#schedule();
     }) as Promise<EtcdResult<V>>;
   }
@@ -157,6 +114,7 @@ export class SharedReads {
     return this.#keys.get<V>(key, {
       recursive,
       quorum: true,
+      maxRetries: 0,
       ...(signal ? { signal: abortSignal(signal) } : {}),
     });
   }
@@ -190,13 +148,9 @@ export class SharedReads {
     if (batch.readers.length === 0) batch.stop?.abort();
   }
 
-  #detach(reader: Reader): void {
-    if (reader.onAbort) offAbort(reader.signal!, reader.onAbort);
-  }
-
   /** The reader's own read, as if it had never been batched. */
   #alone(reader: Reader): void {
-    this.#detach(reader);
+    stopListening(reader);
     this.#single<unknown>(reader.key, reader.recursive, reader.signal).then(reader.resolve, reader.reject);
   }
 
@@ -209,6 +163,8 @@ export class SharedReads {
       result = await this.#keys.get<unknown>(batch.dir, {
         recursive: true,
         quorum: true,
+        // The watches' loops retry (see `watchRead`).
+        maxRetries: 0,
         signal: stop.signal,
       });
     } catch (error) {
@@ -219,7 +175,7 @@ export class SharedReads {
     else this.#dirs.delete(batch.dir);
     const readers = batch.readers;
     batch.readers = [];
-    for (const reader of readers) this.#detach(reader);
+    for (const reader of readers) stopListening(reader);
     if (readers.length === 0) return;
     if (result === undefined) {
       if (isEtcdError(failure) && failure.code === 'ETCD_KEY_NOT_FOUND') {
@@ -247,7 +203,7 @@ export class SharedReads {
       return;
     }
     const children = new Map<string, AnyNode>();
-    for (const child of root.nodes ?? []) children.set(normalize(child.key), child);
+    for (const child of root.nodes ?? []) children.set(normalizeKey(child.key), child);
     for (const reader of readers) {
       const node = children.get(reader.normalized);
       if (node === undefined) {

@@ -1,0 +1,542 @@
+import {
+  CompareFailedError,
+  InvalidArgumentError,
+  KeyExistsError,
+  KeyNotFoundError,
+  KeySpace,
+  KeyTypeError,
+  NotSupportedError,
+  acquireQueueLock,
+  backoffDelay,
+  beginCall,
+  checkNoFlags,
+  checkOptionTable,
+  checkOptions,
+  checkSwapCondition,
+  decodeValue,
+  keyProblem,
+  checkTtl,
+  deadline,
+  isReservedKey,
+  sleep,
+  utf8Codec,
+  type CallOptions,
+  type Codec,
+  type DelOptions,
+  type DeleteCondition,
+  type DirEntry,
+  type Entry,
+  type GetOptions,
+  type ListEntry,
+  type ListOptions,
+  type Lock,
+  type LockOptions,
+  type SetOptions,
+  type Store,
+  type StoreCapabilities,
+  type SwapCondition,
+  type UnlistedKey,
+  type WatchOptions,
+  type Watcher,
+} from '@polykv/core';
+import { Etcd3Client } from '../client.js';
+import type { Compare, KeyValue } from '../proto/kv.js';
+import { prefixEnd } from '../proto/wire.js';
+import { toStoreError } from './errors.js';
+import {
+  NO_CHECK,
+  casCompares,
+  modelled,
+  PUSH_DIGITS,
+  compareKeys,
+  countOf,
+  rangeOf,
+  type Call,
+  type Etcd3StoreOptions,
+  type WriteCheck,
+  ETCD3_STORE_OPTIONS,
+} from './common.js';
+import { below, deleteTree, keyText, listChildren, listTree } from './list.js';
+import { Etcd3LockQueue } from './lock.js';
+import { shapeCompares, shapeFailure, shapeProbes, shaped, type Shaped } from './shape.js';
+
+/** Makes an etcd v3 {@link Store}. See the package README, "Store", for the key mapping. */
+export function createEtcd3Store<V = string>(options: Etcd3StoreOptions<V> = {}): Etcd3Store<V> {
+  return new Etcd3Store(options);
+}
+
+/**
+ * The etcd v3 `Store`: flat keys under the prefix, directories as key prefixes (an empty one as a
+ * `dir/` marker key), typed directories checked inside each write's transaction, TTLs as leases,
+ * CAS as transactions, `push` through a counter, and etcd's lock recipe (lease + lowest create
+ * revision).
+ */
+export class Etcd3Store<V = string> implements Store<V> {
+  readonly kind = 'etcd3';
+  readonly prefix: string;
+  readonly codec: Codec<V>;
+  readonly capabilities: StoreCapabilities;
+  /** The native client, for what the Store does not cover. */
+  readonly client: Etcd3Client;
+
+  readonly #keys: KeySpace;
+  readonly #ownClient: boolean;
+  readonly #serializable: boolean;
+  readonly #queue: Etcd3LockQueue;
+  readonly #locks = new Set<Lock>();
+  #closed = false;
+
+  constructor(options: Etcd3StoreOptions<V> = {}) {
+    checkOptionTable(options, ETCD3_STORE_OPTIONS, 'createEtcd3Store');
+    this.#keys = new KeySpace(options.prefix ?? '');
+    this.prefix = this.#keys.prefix;
+    this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
+    this.#serializable = options.serializable ?? false;
+    const minTtl = options.minTtl ?? 2;
+    if (!Number.isInteger(minTtl) || minTtl < 1)
+      throw new InvalidArgumentError('minTtl', 'minTtl must be a whole number of seconds >= 1');
+    this.capabilities = Object.freeze({
+      minTtl,
+      // etcd checks expiry twice a second, and a new leader gives every lease its full TTL again.
+      ttlExpiryFactor: 1.5,
+      typedDirectories: true,
+      watchHistory: Number.POSITIVE_INFINITY,
+      flags: false,
+      binaryValues: true,
+    });
+    if (options.client) {
+      this.client = options.client;
+      this.#ownClient = false;
+    } else {
+      try {
+        // The store's own options are not the client's.
+        const { prefix: _prefix, codec: _codec, serializable: _read, minTtl: _minTtl, ...client } = options;
+        this.client = new Etcd3Client(client);
+      } catch (cause) {
+        throw new InvalidArgumentError('client', `etcd3 store options: ${(cause as Error).message}`, {
+          cause,
+        });
+      }
+      this.#ownClient = true;
+    }
+    this.#queue = new Etcd3LockQueue(this.client);
+  }
+
+  async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
+    const checked = beginCall(options, this.#closed, 'get');
+    const path = this.#keys.toBackend(key);
+    return this.#call(key, checked, async (call) => {
+      const kv = await this.client.kv.get(path, {
+        ...call,
+        serializable: this.#serializable && !checked.consistent,
+      });
+      return kv ? this.#entry(kv, call) : null;
+    });
+  }
+
+  async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
+    const checked = beginCall(options, this.#closed, 'list');
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const read = { serializable: this.#serializable && !checked.consistent };
+    return this.#call(dir, checked, async (call) => {
+      const out: ListEntry<V>[] = [];
+      const dirs = new Map<string, DirEntry>();
+      const addDir = (backend: string, marker: KeyValue | undefined): void => {
+        const key = this.#keys.fromBackend(backend);
+        if (key === undefined || !modelled(key)) return;
+        const existing = dirs.get(backend);
+        if (existing && (marker === undefined || existing.index !== 0)) return;
+        dirs.set(backend, {
+          key,
+          dir: true,
+          index: marker?.modRevision ?? 0,
+          createIndex: marker?.createRevision ?? 0,
+        });
+      };
+      if (!checked.recursive) {
+        for (const item of await listChildren(this.client.kv, path, { ...call, ...read })) {
+          if (item.kind === 'dir') addDir(item.path, item.marker);
+          else {
+            const key = this.#keys.fromBackend(item.path);
+            if (key !== undefined && modelled(key)) out.push(await this.#entry(item.kv, call, key));
+          }
+        }
+      } else {
+        const base = path === '' ? '' : `${path}/`;
+        for (const kv of await listTree(this.client.kv, path, { ...call, ...read })) {
+          const text = keyText(kv);
+          if (text === undefined || !text.startsWith(base) || text === base) continue;
+          const marker = text.endsWith('/');
+          const rest = (marker ? text.slice(0, -1) : text).slice(base.length);
+          const segments = rest.split('/');
+          for (let i = 1; i < segments.length; i++) addDir(base + segments.slice(0, i).join('/'), undefined);
+          if (marker) addDir(base + rest, kv);
+          else {
+            const key = this.#keys.fromBackend(text);
+            if (key !== undefined && modelled(key)) out.push(await this.#entry(kv, call, key));
+          }
+        }
+      }
+      out.push(...dirs.values());
+      return out.sort((a, b) => compareKeys(a.key, b.key) || (a.dir ? 1 : -1));
+    });
+  }
+
+  /**
+   * Keys below `dir` that etcd holds and `list` leaves out: keys that are not UTF-8, keys with
+   * empty, `.` or `..` segments or characters that are not printable, and `dir/` markers that
+   * hold a value. `path` is the key relative to the store's prefix, verbatim (a key that is not
+   * UTF-8 is shown with its bytes escaped).
+   */
+  async unlisted(dir: string, options?: CallOptions): Promise<UnlistedKey[]> {
+    const checked = beginCall(options, this.#closed, 'unlisted');
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const base = this.prefix === '' ? '' : `${this.prefix}/`;
+    return this.#call(dir, checked, async (call) => {
+      const out: UnlistedKey[] = [];
+      for (const kv of await listTree(this.client.kv, path, { ...call, serializable: false })) {
+        const text = keyText(kv);
+        if (text === undefined) {
+          const shown = JSON.stringify(kv.key.toString('latin1')).slice(1, -1);
+          out.push({ path: shown, code: 'invalid-key', reason: 'the key is not UTF-8' });
+          continue;
+        }
+        const relative = text.slice(base.length);
+        const marker = relative.endsWith('/');
+        const body = marker ? relative.slice(0, -1) : relative;
+        if (body === '' || isReservedKey(body)) continue;
+        const problem = keyProblem(body);
+        if (problem !== undefined) out.push({ path: relative, code: 'invalid-key', reason: problem });
+        else if (marker && kv.value.byteLength > 0)
+          out.push({
+            path: relative,
+            code: 'trailing-slash',
+            reason: `the key ends in "/" and holds a value of ${kv.value.byteLength} bytes; the key model has no key ending in "/" (an empty "dir/" is a directory)`,
+          });
+      }
+      return out;
+    });
+  }
+
+  async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
+    const checked = beginCall(options, this.#closed, 'set');
+    checkNoFlags(checked.flags, key, 'etcd v3');
+    const shape = this.#shape(key);
+    const raw = this.codec.encode(value);
+    const ttl = checkTtl(checked.ttl, this.capabilities.minTtl);
+    return this.#call(key, checked, (call) => this.#write(shape, raw, ttl, NO_CHECK, call, key));
+  }
+
+  async del(key: string, options?: DelOptions): Promise<boolean> {
+    const checked = beginCall(options, this.#closed, 'del');
+    const recursive = checked.recursive ?? false;
+    const path = this.#keys.toBackend(key, { root: recursive });
+    return this.#call(key, checked, async (call) => {
+      if (recursive)
+        return deleteTree(
+          this.client.kv,
+          path,
+          path === this.#keys.prefix ? this.#keys.reserved() : undefined,
+          call,
+        );
+      const { end } = below(path);
+      // Keys below the path other than its own `path/` marker (an empty directory).
+      const rest: Compare = { key: `${path}/\0`, rangeEnd: end, target: 'version', result: '=', value: 0 };
+      const first = await this.client.kv.txn(
+        {
+          compare: [{ key: path, target: 'version', result: '>', value: 0 }],
+          success: [{ deleteRange: { key: path } }],
+          failure: [
+            { range: { key: rest.key, rangeEnd: end, countOnly: true, limit: 1 } },
+            { range: { key: `${path}/` } },
+          ],
+        },
+        call,
+      );
+      if (first.succeeded) return true;
+      if (countOf(first.responses[0]) > 0) throw new KeyTypeError('IS_A_DIRECTORY', key);
+      const marker = rangeOf(first.responses[1])[0];
+      if (!marker) return false;
+      const emptied = await this.client.kv.txn(
+        {
+          compare: [{ key: `${path}/`, target: 'mod', result: '=', value: marker.modRevision }, rest],
+          success: [{ deleteRange: { key: `${path}/` } }],
+        },
+        call,
+      );
+      if (!emptied.succeeded) throw new KeyTypeError('IS_A_DIRECTORY', key);
+      return true;
+    });
+  }
+
+  async mkdir(key: string, options?: SetOptions): Promise<DirEntry> {
+    const checked = beginCall(options, this.#closed, 'mkdir');
+    const shape = this.#shape(key);
+    if (checked.ttl !== undefined)
+      throw new NotSupportedError(
+        'mkdir with a ttl is not supported on etcd3 (a lease would expire the marker key, not the keys below it)',
+        { key },
+      );
+    return this.#call(key, checked, async (call) => {
+      const marker = `${shape.path}/`;
+      const response = await this.client.kv.txn(
+        {
+          compare: [...shapeCompares(shape), { key: shape.path, target: 'version', result: '=', value: 0 }],
+          success: [{ put: { key: marker, value: '' } }, { range: { key: marker, keysOnly: true } }],
+          failure: [...shapeProbes(shape), { range: { key: shape.path, countOnly: true } }],
+        },
+        call,
+      );
+      if (!response.succeeded) {
+        const failure = shapeFailure(shape, response.responses, 0, key);
+        if (failure?.code === 'NOT_A_DIRECTORY') throw failure;
+        throw new KeyExistsError(key);
+      }
+      const kv = rangeOf(response.responses[1])[0]!;
+      return {
+        key: this.#keys.fromBackend(shape.path)!,
+        dir: true,
+        index: kv.modRevision,
+        createIndex: kv.createRevision,
+      };
+    });
+  }
+
+  async compareAndSwap(
+    key: string,
+    value: V,
+    condition: SwapCondition<V>,
+    options?: SetOptions,
+  ): Promise<Entry<V>> {
+    const checked = beginCall(options, this.#closed, 'compareAndSwap');
+    checkNoFlags(checked.flags, key, 'etcd v3');
+    const shape = this.#shape(key);
+    const swap = checkSwapCondition(condition, this.codec);
+    const raw = this.codec.encode(value);
+    const ttl = checkTtl(checked.ttl, this.capabilities.minTtl);
+    const prevRaw = swap.kind === 'prevValue' ? this.codec.encode(swap.prevValue) : undefined;
+    return this.#call(key, checked, async (call) => {
+      if (swap.kind === 'prevExist') {
+        return this.#write(
+          shape,
+          raw,
+          ttl,
+          {
+            compare: [{ key: shape.path, target: 'create', result: '=', value: 0 }],
+            probes: [{ range: { key: shape.path, countOnly: true } }],
+            explain: (responses) => (countOf(responses[0]) > 0 ? new KeyExistsError(key) : undefined),
+          },
+          call,
+          key,
+        );
+      }
+      const index = swap.kind === 'prevIndex' ? swap.prevIndex : undefined;
+      return this.#write(
+        shape,
+        raw,
+        ttl,
+        {
+          compare: casCompares(shape.path, index, prevRaw),
+          probes: [{ range: { key: shape.path, countOnly: true } }],
+          explain: (responses) =>
+            countOf(responses[0]) === 0 ? new KeyNotFoundError(key) : new CompareFailedError(key),
+          // The key exists as a value, so its shape is right: no typed-directory compares needed.
+          existing: true,
+        },
+        call,
+        key,
+      );
+    });
+  }
+
+  async compareAndDelete(key: string, condition: DeleteCondition<V>, options?: CallOptions): Promise<void> {
+    const checked = beginCall(options, this.#closed, 'compareAndDelete');
+    const path = this.#keys.toBackend(key);
+    const swap = checkSwapCondition(condition, this.codec);
+    if (swap.kind === 'prevExist')
+      throw new InvalidArgumentError('condition', 'compareAndDelete takes prevValue or prevIndex');
+    const prevRaw = swap.kind === 'prevValue' ? this.codec.encode(swap.prevValue) : undefined;
+    await this.#call(key, checked, async (call) => {
+      const response = await this.client.kv.txn(
+        {
+          compare: casCompares(path, swap.kind === 'prevIndex' ? swap.prevIndex : undefined, prevRaw),
+          success: [{ deleteRange: { key: path } }],
+          failure: [{ range: { key: path, countOnly: true } }],
+        },
+        call,
+      );
+      if (response.succeeded) return;
+      if (countOf(response.responses[0]) === 0) throw new KeyNotFoundError(key);
+      throw new CompareFailedError(key);
+    });
+  }
+
+  async push(dir: string, value: V, options?: SetOptions): Promise<Entry<V>> {
+    const checked = beginCall(options, this.#closed, 'push');
+    checkNoFlags(checked.flags, dir, 'etcd v3');
+    const dirKey = this.#keys.fromBackend(this.#keys.toBackend(dir, { root: true, argument: 'dir' }))!;
+    const raw = this.codec.encode(value);
+    const ttl = checkTtl(checked.ttl, this.capabilities.minTtl);
+    const counter = this.#keys.reserved('push', ...(dirKey === '' ? [] : [dirKey]));
+    return this.#call(dir, checked, async (call) => {
+      for (let attempt = 0; ; attempt++) {
+        const current = await this.client.kv.get(counter, call);
+        const next = Number(current?.value.toString() ?? '0') + 1;
+        const itemKey =
+          dirKey === ''
+            ? String(next).padStart(PUSH_DIGITS, '0')
+            : `${dirKey}/${String(next).padStart(PUSH_DIGITS, '0')}`;
+        const shape = this.#shape(itemKey);
+        const taken = current?.modRevision ?? 0;
+        try {
+          return await this.#write(
+            shape,
+            raw,
+            ttl,
+            {
+              compare: [{ key: counter, target: 'mod', result: '=', value: taken }],
+              probes: [{ range: { key: counter, keysOnly: true } }],
+              explain: (responses) =>
+                (rangeOf(responses[0])[0]?.modRevision ?? 0) !== taken
+                  ? new CompareFailedError(itemKey)
+                  : undefined,
+              extra: [{ put: { key: counter, value: String(next) } }],
+            },
+            call,
+            itemKey,
+          );
+        } catch (error) {
+          // Another pusher took this number: read the counter again.
+          if (!(error instanceof CompareFailedError) || attempt >= 50) throw error;
+          await sleep(backoffDelay(attempt, 5, 200), call.signal);
+        }
+      }
+    });
+  }
+
+  watch(_key: string, options?: WatchOptions): Watcher<V> {
+    checkOptions(options, 'watch');
+    // Watches of this store will be a poll source of core's shared watch engine (etcd's watch
+    // stream with revisions, compaction answered by a re-read and a resync); until that engine
+    // exists, the store does not watch.
+    throw new NotSupportedError('watch is not supported by the etcd3 store yet');
+  }
+
+  async lock(key: string, options?: LockOptions): Promise<Lock> {
+    const checked = beginCall(options, this.#closed, 'lock');
+    const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
+    const ttl = checkTtl(checked.ttl ?? 15, this.capabilities.minTtl)!;
+    try {
+      const lock = await acquireQueueLock(this.#queue, userKey, this.#keys.reserved('locks', userKey), {
+        ...checked,
+        ttl,
+      });
+      this.#locks.add(lock);
+      const forget = (): void => void this.#locks.delete(lock);
+      lock.once('lost', forget).once('released', forget);
+      return lock;
+    } catch (error) {
+      throw toStoreError(error, key);
+    }
+  }
+
+  /** A test aid: deletes the lock's queue node behind its holder's back (as a lease expiry would). */
+  async breakLock(lock: Lock): Promise<void> {
+    const dir = this.#keys.reserved('locks', lock.key);
+    const { kvs } = await this.client.kv.range(`${dir}/`, { end: prefixEnd(`${dir}/`), keysOnly: true });
+    const held = kvs.find((kv) => kv.createRevision === lock.fencingToken);
+    if (held) await this.client.kv.delete(held.key);
+  }
+
+  async close(options?: CallOptions): Promise<void> {
+    checkOptions(options, 'close');
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#locks].map((lock) => lock.release({ timeout: 5000 }).catch(() => undefined)));
+    if (this.#ownClient) await this.client.close();
+  }
+
+  #shape(key: string): Shaped {
+    const backend = this.#keys.toBackend(key);
+    return shaped(this.prefix, this.#keys.fromBackend(backend)!);
+  }
+
+  /**
+   * One write as one transaction: the caller's compares and the typed-directory compares, then
+   * `[...extra, put, read back]`; on failure, the caller's probes and the shape probes are read in
+   * the same transaction, and `explain` (else the shape) says why. A TTL is a fresh lease, granted
+   * first and revoked again when the write fails.
+   */
+  async #write(
+    shape: Shaped,
+    raw: string | Uint8Array,
+    ttl: number | undefined,
+    check: WriteCheck,
+    call: Call,
+    userKey: string,
+  ): Promise<Entry<V>> {
+    const extra = check.extra ?? [];
+    const lease = ttl === undefined ? undefined : await this.client.lease.grant(ttl, call);
+    try {
+      const response = await this.client.kv.txn(
+        {
+          compare: [...check.compare, ...(check.existing ? [] : shapeCompares(shape))],
+          success: [
+            ...extra,
+            { put: { key: shape.path, value: raw, ...(lease ? { lease: lease.id } : {}) } },
+            { range: { key: shape.path, keysOnly: true } },
+          ],
+          failure: [...check.probes, ...(check.existing ? [] : shapeProbes(shape))],
+        },
+        call,
+      );
+      if (response.succeeded) {
+        const kv = rangeOf(response.responses[extra.length + 1])[0]!;
+        return {
+          key: this.#keys.fromBackend(shape.path)!,
+          value: decodeValue(this.codec, typeof raw === 'string' ? raw : Uint8Array.from(raw), userKey),
+          index: kv.modRevision,
+          createIndex: kv.createRevision,
+          ...(lease ? { expiresAt: new Date(Date.now() + lease.ttl * 1000) } : {}),
+        };
+      }
+      throw (
+        check.explain?.(response.responses) ??
+        shapeFailure(shape, response.responses, check.probes.length, userKey) ??
+        new CompareFailedError(userKey)
+      );
+    } catch (error) {
+      if (lease) await this.client.lease.revoke(lease.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #entry(
+    kv: KeyValue,
+    call: Call,
+    key = this.#keys.fromBackend(kv.key.toString())!,
+  ): Promise<Entry<V>> {
+    const entry: Entry<V> = {
+      key,
+      value: decodeValue(this.codec, Uint8Array.from(kv.value), key),
+      index: kv.modRevision,
+      createIndex: kv.createRevision,
+    };
+    if (kv.lease !== '0') {
+      const { ttl } = await this.client.lease.timeToLive(kv.lease, call);
+      if (ttl > 0) entry.expiresAt = new Date(Date.now() + ttl * 1000);
+    }
+    return entry;
+  }
+
+  async #call<T>(key: string, options: CallOptions, fn: (call: Call) => Promise<T>): Promise<T> {
+    const bound = deadline(options.signal, options.timeout);
+    try {
+      return await fn(bound.signal ? { signal: bound.signal } : {});
+    } catch (error) {
+      throw toStoreError(error, key, bound);
+    } finally {
+      bound.dispose();
+    }
+  }
+}
