@@ -228,12 +228,17 @@ export class Mirror extends EventEmitter<MirrorEvents> {
       });
       const { extra } = await diff(this.#from, this.#to, { prefix: this.#prefix });
       for (const key of extra) await this.#to.del(key);
-      for (const { key, error } of summary.failed) {
+      // A child of a value-with-children key the watch wrote first fails with a type conflict: as
+      // permanent here as in #apply (else the re-sync would be retried for ever, never `synced`).
+      const failed = await Promise.all(
+        summary.failed.map(async ({ key, error }) => ({ key, error: await this.#typeConflict(key, error) })),
+      );
+      for (const { key, error } of failed) {
         if (!isPermanent(error) || this.#refused.has(key)) continue;
         this.#refused.add(key);
         this.emit('skipped', key, error);
       }
-      const failure = summary.failed.find(({ error }) => !isPermanent(error));
+      const failure = failed.find(({ error }) => !isPermanent(error));
       if (failure) throw failure.error;
       this.#dirty = false;
       this.#attempt = 0;
