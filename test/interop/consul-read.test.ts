@@ -27,6 +27,19 @@ const consulUrl = (prefix = '') => `consul://${consul.address}${prefix ? `/${pre
 const etcdUrl = (prefix = '') => `etcd://${etcd.host}${prefix ? `/${prefix}` : ''}`;
 
 let fixture: ConsulFixture;
+/** `consul kv export <prefix>/`, keys relative to the prefix, sorted. */
+async function exportedBelow(prefix: string): Promise<{ key: string; flags: bigint; value: Buffer }[]> {
+  return parseConsulExport(await tools.kvExport(`${prefix}/`))
+    .map((entry) => ({ ...entry, key: entry.key.slice(prefix.length + 1) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+/** The fixture as `consul kv export` showed it, without the keys in `without`, sorted. */
+function fixtureExport(without: readonly string[]): { key: string; flags: bigint; value: Buffer }[] {
+  return [...fixture.keys.values()]
+    .filter(({ key }) => !without.includes(key))
+    .map(({ key, flags, value }) => ({ key, flags, value }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
 /** The fixture's keys that hold a value in polykv's model (all but the `x/` ones). */
 let values: Map<string, Uint8Array>;
 before(async () => {
@@ -139,6 +152,12 @@ describe('Consul fixture → the polykv CLI', () => {
         entries.some((entry) => entry.key === key),
         key,
       );
+    // Loaded into another prefix: consul kv export shows the fixture (bytes, flags, the folder
+    // marker, the value with children) but for the key the dump named.
+    const target = `${fixture.prefix}-loaded`;
+    await polykv(['load', '--url', consulUrl(target)], 0, { input: lossless.stdout });
+    assert.deepEqual(await exportedBelow(target), fixtureExport(['trail/']));
+    await tools.kvDeleteTree(`${target}/`);
   });
 });
 
@@ -157,6 +176,8 @@ describe('Consul fixture → copy, diff, mirror', () => {
     );
     for (const [key, { flags }] of fixture.keys)
       if (!key.endsWith('/')) assert.equal(copied.get(key)?.flags, flags, `${key} flags`);
+    // consul kv export of the copy is the fixture's but for trail/ (named; no empty folder in its place).
+    assert.deepEqual(await exportedBelow(target), fixtureExport(['trail/']));
     const holders = await fixture.sessions();
     for (const key of holders.keys())
       assert.ok(
@@ -188,6 +209,7 @@ describe('Consul fixture → copy, diff, mirror', () => {
     assert.ok(named.has('vc') || named.has('vc/child'), 'the value with children is named');
     assert.ok(summary.copied.includes('text') && summary.copied.includes('odd/ü n%?#x'));
     assert.deepEqual((await etcdctl.ls(`${target}/marker`)).length, 0, 'marker/ became an empty directory');
+    assert.equal(await etcdctl.node(`${target}/trail`), null, 'trail/ is named, not made a directory');
 
     // --drop-flags carries the text values that have flags, and says so.
     const dropped = JSON.parse(
@@ -218,6 +240,34 @@ describe('Consul fixture → copy, diff, mirror', () => {
       assert.ok(out.includes(`\n  failed  ${key}  `), `${key} is named in the text summary`);
     assert.match(out, /^ {2}failed {2}bin {2}UNREPRESENTABLE: /m);
     await etcdctl.rmTree(`${target}-text`);
+  });
+
+  it('mirror Consul → Consul: consul kv export of the target is the fixture but for trail/, named', async () => {
+    const target = `${fixture.prefix}-mirror`;
+    const from = await openBytes(consulUrl(fixture.prefix));
+    const to = await openBytes(consulUrl(target));
+    const running = mirror(from, to);
+    const skipped = new Map<string, string>();
+    running.on('skipped', (key, error) => skipped.set(key, error.code));
+    let synced = false;
+    running.once('synced', () => (synced = true));
+    try {
+      await eventually(() => synced, 'the first full sync');
+      assert.deepEqual([...skipped], [['trail/', 'UNREPRESENTABLE']]);
+      // Flags, bytes, the value with children and the folder marker, as consul kv export shows them.
+      assert.deepEqual(await exportedBelow(target), fixtureExport(['trail/']));
+      await tools.kvPut(`${fixture.prefix}/live`, BINARY, { flags: 3 });
+      await eventually(
+        async () => (await tools.kvGetDetailed(`${target}/live`))?.flags === 3n,
+        'a live consul kv put mirrored with its flags',
+      );
+      assert.deepEqual(await tools.kvGet(`${target}/live`), BINARY);
+    } finally {
+      await running.close();
+      await Promise.all([from.close(), to.close()]);
+      await tools.kvDeleteTree(`${fixture.prefix}/live`);
+      await tools.kvDeleteTree(`${target}/`);
+    }
   });
 
   it('mirror Consul → memory:// keeps bytes and flags; what memory cannot hold is skipped by name', async () => {
