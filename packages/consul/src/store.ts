@@ -583,8 +583,11 @@ export class ConsulStore<V = string> implements Store<V> {
       throw new InvalidArgumentError('condition', 'compareAndDelete takes prevValue or prevIndex');
     await this.#call(key, checked, async (call) => {
       if (check.kind === 'prevIndex') {
-        if (check.prevIndex !== 0 && (await this.client.kv.delete(path, { ...call, cas: check.prevIndex })))
-          return;
+        // Consul answers `true` to a delete with `cas` of a key that does not exist: look first.
+        const { data: before } = await this.client.kv.get(path, call);
+        if (!before) throw new KeyNotFoundError(key);
+        const matches = check.prevIndex !== 0 && before.ModifyIndex === check.prevIndex;
+        if (matches && (await this.client.kv.delete(path, { ...call, cas: check.prevIndex }))) return;
         const { data } = await this.client.kv.get(path, call);
         if (!data) throw new KeyNotFoundError(key);
         throw new CompareFailedError(key, {

@@ -452,6 +452,10 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
         await store.compareAndDelete('k', { prevValue: 'v3' });
         assert.equal(await store.get('k'), null);
         await assert.rejects(store.compareAndDelete('k', { prevValue: 'v3' }), expectCode('NOT_FOUND'));
+        await assert.rejects(
+          store.compareAndDelete('k', { prevIndex: second.index }),
+          expectCode('NOT_FOUND'),
+        );
       });
 
       test('conditions that are not exactly one form are INVALID_ARGUMENT', async (open) => {
