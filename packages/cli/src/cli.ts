@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { binaryCodec, isPolykvError, openStore } from '@polykv/core';
 import type { ByteStore } from './bytes.js';
 import { type Context, type Io, type Values } from './command.js';
-import { findCommand } from './commands/index.js';
+import { commands, findCommand } from './commands/index.js';
 import { describeSources, openOptions, readConfig, resolveUrl, secretsOf, type CliConfig } from './config.js';
 import { CliError, ExitCode, Interrupted, UsageError } from './errors.js';
 import { commandHelp, mainHelp } from './help.js';
@@ -150,7 +150,11 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     let own = words;
     let rest: string[] = [];
     const dashes = words.indexOf('--');
-    if (command.passThrough && dashes !== -1) {
+    const passThrough =
+      command.passThrough === true ||
+      (command.passThrough !== undefined &&
+        words.slice(0, dashes).includes(`--${command.passThrough.option}`));
+    if (passThrough && dashes !== -1) {
       own = words.slice(0, dashes);
       rest = words.slice(dashes + 1);
     }
@@ -163,8 +167,16 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
       io.stdout.write(commandHelp(command));
       return ExitCode.OK;
     }
-    if (command.passThrough && dashes === -1)
+    if (command.passThrough === true && dashes === -1)
       throw new UsageError(`${command.name} needs -- <command> [args...] at the end`, command.name);
+    for (const [option, spec] of Object.entries(command.options)) {
+      const given = values[option];
+      if (spec.choices && typeof given === 'string' && !spec.choices.includes(given))
+        throw new UsageError(
+          `--${option} must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(given)}`,
+          command.name,
+        );
+    }
     const { min, max, names } = command.args;
     if (positionals.length < min || positionals.length > max) {
       const what =
@@ -192,6 +204,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
       positionals,
       values,
       rest,
+      commands,
       url: () => resolveUrl(urlFlag, config, command.name),
       open: (url) => open(url, url),
       openDefault: () => open(context.url(), urlFlag),

@@ -15,6 +15,8 @@ export interface OptionSpec {
   short?: string;
   /** The value's placeholder in help, e.g. `s` for `--ttl s`. */
   value?: string;
+  /** The only values a string option takes (checked before the command runs; offered by completion). */
+  choices?: readonly string[];
   help: string;
 }
 
@@ -31,6 +33,8 @@ export interface Context {
   readonly values: Values;
   /** The words after `--` (only for commands with `passThrough`). */
   readonly rest: readonly string[];
+  /** Every command of the CLI (for `completion`, which describes them all). */
+  readonly commands: readonly Command[];
   /**
    * Opens a store with `binaryCodec` (values are the stored bytes); the CLI closes it when the
    * command ends, whatever happens.
@@ -55,8 +59,11 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Positional arguments: at least `min`, at most `max`. */
   args: { min: number; max: number; names: string };
-  /** Takes `-- <cmd> [args...]`. */
-  passThrough?: boolean;
+  /**
+   * Takes `-- <cmd> [args...]`: always (`true`), or only when the option `{ option }` is given
+   * before the `--` (without it, `--` ends the options as usual).
+   */
+  passThrough?: true | { option: string };
   /** Exit codes specific to this command, for its help. */
   exitCodes?: string[];
   examples: string[];

@@ -98,7 +98,7 @@ export const dump: Command = {
   options: {
     url: urlOption,
     prefix: { type: 'string', value: 'p', help: 'dump only this directory' },
-    format: { type: 'string', value: 'f', help: 'flat (default), consul or polykv' },
+    format: { type: 'string', value: 'f', choices: FORMATS, help: 'flat (default), consul or polykv' },
     tree: { type: 'boolean', help: 'flat format only: nested objects instead of a flat map' },
   },
   args: { min: 0, max: 0, names: '' },

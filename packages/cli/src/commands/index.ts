@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { completion } from './completion.js';
 import { copy } from './copy.js';
 import { diff } from './diff.js';
 import { dump } from './dump.js';
@@ -6,12 +7,28 @@ import { get } from './get.js';
 import { load } from './load.js';
 import { lock } from './lock.js';
 import { ls } from './ls.js';
+import { mkdir } from './mkdir.js';
 import { put } from './put.js';
 import { rm } from './rm.js';
+import { rmdir } from './rmdir.js';
 import { watch } from './watch.js';
 
 /** Every command, in the order `polykv --help` lists them. */
-export const commands: readonly Command[] = [get, put, rm, ls, watch, lock, copy, diff, dump, load];
+export const commands: readonly Command[] = [
+  get,
+  put,
+  rm,
+  ls,
+  mkdir,
+  rmdir,
+  watch,
+  lock,
+  copy,
+  diff,
+  dump,
+  load,
+  completion,
+];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((command) => command.name === name || command.aliases?.includes(name));

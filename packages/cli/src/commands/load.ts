@@ -11,6 +11,7 @@ import { describeError, plural, textOf, type ByteStore } from '../bytes.js';
 import { CliError, ExitCode } from '../errors.js';
 import {
   detectFormat,
+  FORMATS,
   parseDump,
   readConsul,
   readFlat,
@@ -88,7 +89,12 @@ export const load: Command = {
   options: {
     url: urlOption,
     prefix: { type: 'string', value: 'p', help: 'write every key below this directory' },
-    format: { type: 'string', value: 'f', help: 'flat, consul or polykv (default: detected)' },
+    format: {
+      type: 'string',
+      value: 'f',
+      choices: FORMATS,
+      help: 'flat, consul or polykv (default: detected)',
+    },
     'drop-flags': {
       type: 'boolean',
       help: 'load values with flags into a store without flags, without them',
