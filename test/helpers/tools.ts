@@ -243,6 +243,8 @@ export interface EtcdNode {
   dir?: boolean;
   ttl?: number;
   expiration?: string;
+  modifiedIndex?: number;
+  createdIndex?: number;
   nodes?: EtcdNode[] | null;
 }
 
