@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd } from '../helpers/servers.js';
 import { ConsulCli, Etcdctl } from '../helpers/tools.js';
-import { BINARY, writeEtcdFixture, type EtcdFixture } from './fixture.js';
+import { BINARY, parseConsulExport, writeEtcdFixture, type EtcdFixture } from './fixture.js';
 import { mirror } from '@polykv/core';
 import { assertCarriedOrNamed, eventually, openBytes, polykv, valuesOf, type CopyJson } from './expect.js';
 
@@ -187,6 +187,44 @@ describe('polykv writes, etcdctl reads', () => {
     assert.deepEqual(
       await etcdctl.get(`${prefix}/bin`),
       Buffer.from(`polykv:base64:${BINARY.toString('base64')}`),
+    );
+  });
+});
+
+describe('interchange: consul kv export → etcd → consul kv import (issue 17)', () => {
+  it('what etcd holds comes back to consul kv export unchanged; what it cannot hold is named by load', async () => {
+    const source = fresh('circle-src');
+    const text: [string, string][] = [
+      ['text', 'hello world'],
+      ['multi', 'line 1\nline 2\n'],
+      ['empty', ''],
+      ['odd/ü n%?#x', 'odd'],
+    ];
+    for (const [key, value] of text) await tools.kvPut(`${source}/${key}`, value);
+    await tools.kvPut(`${source}/folder/`, '');
+    await tools.kvPut(`${source}/bin`, BINARY);
+    await tools.kvPut(`${source}/flagged`, 'text with flags', { flags: 5 });
+    const exported = await tools.kvExport(`${source}/`);
+
+    // consul kv export → polykv load into etcd: text as etcdctl reads it; bytes and flags named.
+    const middle = fresh('circle-etcd');
+    const loaded = await polykv(['load', '--url', etcdUrl(middle)], 1, { input: exported });
+    const out = loaded.stdout.toString();
+    assert.match(out, new RegExp(`^ {2}failed {2}${source}/bin {2}UNREPRESENTABLE: `, 'm'));
+    assert.match(out, new RegExp(`^ {2}failed {2}${source}/flagged {2}UNREPRESENTABLE: .*flags`, 'm'));
+    for (const [key, value] of text)
+      assert.deepEqual(await etcdctl.get(`${middle}/${source}/${key}`), Buffer.from(value), key);
+    assert.ok((await etcdctl.ls(`${middle}/${source}`)).includes(`/${middle}/${source}/folder/`));
+
+    // etcd → polykv dump --format consul → consul kv import elsewhere → consul kv export.
+    const back = fresh('circle-back');
+    const dumped = await polykv(['dump', '--format', 'consul', '--url', etcdUrl(middle)], 0);
+    await tools.kvImport(dumped.stdout.toString().replaceAll(`"key": "${source}/`, `"key": "${back}/`));
+    const rebased = (data: Buffer, prefix: string) =>
+      parseConsulExport(data).map((entry) => ({ ...entry, key: entry.key.slice(prefix.length + 1) }));
+    assert.deepEqual(
+      rebased(await tools.kvExport(`${back}/`), back),
+      rebased(exported, source).filter((entry) => entry.key !== 'bin' && entry.key !== 'flagged'),
     );
   });
 });
