@@ -310,3 +310,30 @@ describe('polykv completion', () => {
     assertError(await expectCode(['completion', 'fish'], 2), 'USAGE');
   });
 });
+
+describe('one exit-code table', () => {
+  it('the README has the same exit codes as polykv --help, and every command is in its CLI section', async () => {
+    const help = (await expectCode(['--help'], 0)).stdout.toString();
+    const fromHelp = help
+      .slice(help.indexOf('Exit codes:\n'))
+      .split('\n')
+      .slice(1)
+      .filter((line) => /^ {2}\d/.test(line))
+      .map((line) => line.trim().replace(/ {2,}/, '  '));
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('| exit code | meaning'));
+    const fromReadme = table
+      .slice(0, table.indexOf('\n\n'))
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split('|').map((cell) => cell.trim().replaceAll('`', '')))
+      .map(([, code, meaning]) => `${code}  ${meaning}`);
+    assert.deepEqual(fromReadme, fromHelp);
+    const section = readme.slice(
+      readme.indexOf('## The `polykv` command'),
+      readme.indexOf('### Dump formats'),
+    );
+    for (const name of help.matchAll(/^ {2}([a-z]+)(?: \([a-z, ]+\))? {2,}/gm))
+      assert.ok(section.includes(`polykv ${name[1]}`), `${name[1]} is in the README's CLI section`);
+  });
+});

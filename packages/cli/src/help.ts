@@ -5,11 +5,14 @@ import { commands } from './commands/index.js';
 /** The exit codes, one table for every command (the README has the same). */
 export const EXIT_CODES: readonly [code: string, meaning: string][] = [
   ['0', 'success (diff: the stores hold the same values)'],
-  ['1', 'failure; diff: the stores differ; copy/load/dump: some keys were not carried (each named)'],
+  [
+    '1',
+    'failure; diff: the stores differ; copy/load/dump: some keys were not carried (each named); put/rm: a condition did not hold',
+  ],
   ['2', 'USAGE: unknown command or option, missing or bad argument'],
-  ['3', 'NOT_FOUND: get or rm of a missing key'],
+  ['3', 'NOT_FOUND: get, rm, rmdir or put/rm --prev-* of a missing key'],
   ['4', 'lock busy: not acquired within --wait (TIMEOUT), or lost while the command ran (LOCK_LOST)'],
-  ['127', 'lock: the command could not be run (not found)'],
+  ['127', 'lock, watch --exec: the command could not be run (not found)'],
   ['130', 'interrupted (Ctrl-C; 143 for SIGTERM); also how watch ends'],
 ];
 
@@ -23,6 +26,13 @@ export const CLI_ERROR_CODES: readonly [code: string, meaning: string][] = [
   ['TIMEOUT', 'lock: another holder kept the lock past --wait (exit 4)'],
   ['LOCK_LOST', 'lock: the lock was lost while the command ran (exit 4)'],
   ['BAD_INPUT', 'load: the input is not a dump; put: --base64 value is not base64'],
+  [
+    'ALREADY_EXISTS',
+    'put --create-only (or --prev-index 0), mkdir: something is there; nothing written (exit 1)',
+  ],
+  ['COMPARE_FAILED', 'put/rm --prev-value, --prev-index: the key changed; nothing written (exit 1)'],
+  ['IS_A_DIRECTORY', 'rmdir: the directory is not empty; rm: a directory without -r (exit 1)'],
+  ['NOT_A_DIRECTORY', 'rmdir: the key holds a value (exit 1)'],
   ['NOT_SUPPORTED', 'the store cannot do it (put --flags on etcd)'],
   ['ENOENT, EACCES, ...', "a file could not be read or a command not run: the system's own code"],
 ];
