@@ -4,7 +4,7 @@
 // and finally kills any etcd or consul process a test left behind (and says so: that is a bug).
 import { spawnSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,8 +17,18 @@ if (install.status !== 0) {
   process.exit(1);
 }
 
-const files = process.argv.slice(2);
-const targets = files.length > 0 ? files : [join(root, 'build/test')];
+// Only `*.test.js` files are tests: node's runner would also run every other .js file below a
+// folder named `test` (helpers, child-process scripts such as helpers/lock-holder.js, which fails
+// without its arguments), so folders are expanded here.
+function testFiles(path) {
+  if (!statSync(path).isDirectory()) return [path];
+  return readdirSync(path, { recursive: true })
+    .filter((name) => name.endsWith('.test.js'))
+    .map((name) => join(path, name))
+    .sort();
+}
+const given = process.argv.slice(2);
+const targets = (given.length > 0 ? given : [join(root, 'build/test')]).flatMap(testFiles);
 const summaryDir = mkdtempSync(join(tmpdir(), 'polykv-summary-'));
 const tapFile = join(summaryDir, 'results.tap');
 const concurrency = process.env.POLYKV_TEST_CONCURRENCY ?? '2';

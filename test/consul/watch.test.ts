@@ -72,7 +72,8 @@ describe('ConsulWatch against a scripted agent', () => {
     watch.on('error', (error) => errors.push(error));
     const ended = await watch.closed;
 
-    assert.deepEqual(changes, [[{ n: 1 }], [{ n: 2 }], [{ n: 3 }], [{ n: 4 }], [{ n: 5 }]]);
+    // 14 went backwards: not delivered until a consistent read says the agent started over (6).
+    assert.deepEqual(changes, [[{ n: 1 }], [{ n: 2 }], [{ n: 3 }], [{ n: 5 }]]);
     assert.deepEqual(
       errors.map((error) => [error.code, error.statusCode]),
       [
@@ -88,6 +89,11 @@ describe('ConsulWatch against a scripted agent', () => {
     // out the whole `wait` (issue 13.1).
     const sent = fake.requests.map((request) => request.query.get('index'));
     assert.deepEqual(sent, [null, '5', '5', null, '10', '15', null, '6', null]);
+    // Those re-reads are consistent (a stale server must not be taken for an agent that restarted).
+    assert.deepEqual(
+      fake.requests.map((request) => request.query.has('consistent')),
+      [false, false, false, true, false, false, true, false, true],
+    );
     assert.equal(fake.requests[1]!.query.get('wait'), '30000ms');
   });
 

