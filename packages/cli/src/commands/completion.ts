@@ -74,7 +74,7 @@ function zshText(text: string): string {
   return text
     .replace(/\\/g, '\\\\')
     .replace(/'/g, `'\\''`)
-    .replace(/([[\]:])/g, '\\$1');
+    .replace(/([[\]:$`])/g, '\\$1');
 }
 
 function zshOption(name: string, spec: OptionSpec): string {
