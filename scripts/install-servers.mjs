@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Installs the exact etcd and Consul builds the tests run against, from Debian's archive,
+// Installs the exact etcd and Consul builds the tests run against (and etcdctl, the official
+// client the interop tests drive; the consul binary is Consul's CLI too), from Debian's archive,
 // without root and without touching the system's apt state: a private sources file and
 // private state/cache folders, `apt-get download`, a sha256 check against servers.json,
 // then `dpkg -x` into the cache. Quick (no network) when the binaries are already there.
@@ -112,6 +113,8 @@ for (const kind of missing) {
   writeFileSync(join(staging, '.sha256-ok'), `${actual}  ${deb}\n`);
   renameSync(staging, target);
   rmSync(join(downloads, deb));
-  const version = execFileSync(serverBinary(kind), ['--version'], { encoding: 'utf8' }).split('\n')[0];
+  // etcdctl 3.4 speaks v3 by default, where the version is a command, not a flag.
+  const versionArgs = entry.versionArgs ?? ['--version'];
+  const version = execFileSync(serverBinary(kind), versionArgs, { encoding: 'utf8' }).split('\n')[0];
   log(`${kind}: ${serverBinary(kind)} (${version})`);
 }

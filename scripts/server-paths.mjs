@@ -1,6 +1,6 @@
-// Where the test servers live. Shared by the installer and the test helpers so that
-// both agree on one cache layout; a developer who has the binaries elsewhere points
-// POLYKV_ETCD_BIN / POLYKV_CONSUL_BIN at them instead.
+// Where the test servers (and etcdctl) live. Shared by the installer and the test helpers so
+// that both agree on one cache layout; a developer who has the binaries elsewhere points
+// POLYKV_ETCD_BIN / POLYKV_CONSUL_BIN / POLYKV_ETCDCTL_BIN at them instead.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ export function packageDir(kind) {
   return join(cacheDir(), 'servers', `${entry.package}_${entry.version}`);
 }
 
+/** The binary of `kind` (a key of servers.json's packages: etcd, consul, etcdctl). */
 export function serverBinary(kind) {
   const entry = manifest.packages[kind];
   if (!entry) throw new Error(`unknown server kind ${kind}`);

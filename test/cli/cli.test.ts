@@ -267,7 +267,10 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
       env,
     });
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /^dry run, nothing written: would copy 25 keys/);
+    assert.match(dry.stdout, /^dry run, nothing written: would copy 25 keys .*; would fail 0$/m);
+    // Nothing is written, and the progress does not say otherwise.
+    assert.match(dry.stderr, /^checking 100% \(25\/25\)  would copy 25, would skip 0, would fail 0$/m);
+    assert.doesNotMatch(dry.stderr, /\bcopied\b/);
     assert.equal((await cli(['ls', 'migration', '--url', target], { env })).stdout, '');
 
     const copied = await cli(['copy', '--from', source, '--to', target, '--prefix', 'migration'], { env });
@@ -301,7 +304,7 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
     assert.equal(again.code, 0);
     assert.match(
       again.stdout,
-      /^copied 1 keys .* skipped 24 \(23 already the same, 1 hold another value, 0 expired\)/,
+      /^copied 1 key and 0 empty directories; skipped 24 \(23 already the same, 1 hold another value, 0 expired\)/,
     );
     assert.match(again.stdout, /^ {2}exists {2}migration\/k03 /m);
     assert.equal((await cli(['get', 'migration/k03', '--url', target], { env })).stdout, 'changed\n');

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { runCli } from '@polykv/cli';
 import { repoPath } from '../helpers/processes.js';
 
 export const root = fileURLToPath(repoPath(''));
@@ -8,9 +10,8 @@ export const cliPath = fileURLToPath(repoPath('packages/cli/dist/main.js'));
 /** The environment of a CLI run: this process's, without anything the CLI reads, plus `env`. */
 export function cliEnv(env: Record<string, string> = {}): Record<string, string | undefined> {
   const base: Record<string, string | undefined> = { ...process.env };
-  delete base.POLYKV_URL;
-  delete base.CONSUL_HTTP_TOKEN;
-  delete base.POLYKV_DEBUG;
+  for (const name of Object.keys(base))
+    if (/^(POLYKV_|CONSUL_|ETCDCTL_)/.test(name) && name !== 'POLYKV_TEST_RUN') delete base[name];
   return { ...base, ...env };
 }
 
@@ -88,4 +89,41 @@ export function cli(
   options: { env?: Record<string, string>; input?: string } = {},
 ): Promise<Result> {
   return startCli(args, options).exited;
+}
+
+/** What {@link inProcess} returns: stdout as bytes. */
+export interface BytesResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Runs one `polykv` command line in this process through `runCli` (no node start-up per call: the
+ * verb tests run many). The environment holds only `env`; stdin is `input`.
+ */
+export async function inProcess(
+  args: readonly string[],
+  options: { env?: Record<string, string>; input?: Uint8Array | string; signal?: AbortSignal } = {},
+): Promise<BytesResult> {
+  const stdout: Buffer[] = [];
+  let stderr = '';
+  const sink = (onChunk: (chunk: Buffer) => void): Writable =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        onChunk(Buffer.from(chunk));
+        done();
+      },
+    });
+  const io = {
+    stdin: Readable.from(options.input === undefined ? [] : [Buffer.from(options.input)]),
+    stdout: sink((chunk) => stdout.push(chunk)),
+    stderr: sink((chunk) => (stderr += chunk.toString('utf8'))),
+  };
+  const code = await runCli(args, {
+    io,
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return { code, stdout: Buffer.concat(stdout), stderr };
 }

@@ -310,6 +310,10 @@ describe('Consul Store: keys held by sessions polykv did not create', () => {
       const keys = (await scoped.list('', { recursive: true })).map((entry) => entry.key);
       assert.ok(!keys.some((key) => key.includes('//') || key.includes('/./')), keys.join(','));
       assert.ok(keys.includes('marker'), 'an empty dir/ key is a directory');
+      // A dir/ key holding a value or flags is no directory: copy would make an empty folder of it.
+      assert.ok(!keys.includes('slash') && !keys.includes('flagged'), keys.join(','));
+      const top = (await scoped.list('')).map((entry) => entry.key);
+      assert.ok(!top.includes('slash') && !top.includes('flagged') && top.includes('marker'), top.join(','));
     } finally {
       await scoped.close();
     }

@@ -1,10 +1,11 @@
 import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { isPolykvError, openStore, type Store } from '@polykv/core';
+import { binaryCodec, isPolykvError, openStore } from '@polykv/core';
+import type { ByteStore } from './bytes.js';
 import { type Context, type Io, type Values } from './command.js';
-import { findCommand } from './commands/index.js';
-import { openOptions, readConfig, resolveUrl, secretsOf, type CliConfig } from './config.js';
+import { commands, findCommand } from './commands/index.js';
+import { describeSources, openOptions, readConfig, resolveUrl, secretsOf, type CliConfig } from './config.js';
 import { CliError, ExitCode, Interrupted, UsageError } from './errors.js';
 import { commandHelp, mainHelp } from './help.js';
 
@@ -12,7 +13,7 @@ import { commandHelp, mainHelp } from './help.js';
 export interface RunOptions {
   /** Streams to use. @defaultValue the process's stdin, stdout and stderr */
   io?: Io;
-  /** The environment to read (POLYKV_URL, CONSUL_HTTP_TOKEN, POLYKV_DEBUG). @defaultValue process.env */
+  /** The environment to read (see config.ts). @defaultValue process.env */
   env?: Readonly<Record<string, string | undefined>>;
   /** Aborting it interrupts the command (the bin aborts it on SIGINT/SIGTERM with an {@link Interrupted}). */
   signal?: AbortSignal;
@@ -116,7 +117,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
   if (outer?.aborted) forward();
   else outer?.addEventListener('abort', forward, { once: true });
   const signal = controller.signal;
-  const stores: Store[] = [];
+  const stores: ByteStore[] = [];
   const urls: string[] = [];
   const secrets = (): string[] => secretsOf(config, urls);
   try {
@@ -149,21 +150,33 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     let own = words;
     let rest: string[] = [];
     const dashes = words.indexOf('--');
-    if (command.passThrough && dashes !== -1) {
+    const passThrough =
+      command.passThrough === true ||
+      (command.passThrough !== undefined &&
+        words.slice(0, dashes).includes(`--${command.passThrough.option}`));
+    if (passThrough && dashes !== -1) {
       own = words.slice(0, dashes);
       rest = words.slice(dashes + 1);
     }
     const { values, positionals } = parse(
       own,
-      { ...command.options, help: { type: 'boolean', short: 'h' } },
+      { ...command.options, help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } },
       command.name,
     );
     if (values.help) {
       io.stdout.write(commandHelp(command));
       return ExitCode.OK;
     }
-    if (command.passThrough && dashes === -1)
+    if (command.passThrough === true && dashes === -1)
       throw new UsageError(`${command.name} needs -- <command> [args...] at the end`, command.name);
+    for (const [option, spec] of Object.entries(command.options)) {
+      const given = values[option];
+      if (spec.choices && typeof given === 'string' && !spec.choices.includes(given))
+        throw new UsageError(
+          `--${option} must be one of ${spec.choices.join(', ')}, got ${JSON.stringify(given)}`,
+          command.name,
+        );
+    }
     const { min, max, names } = command.args;
     if (positionals.length < min || positionals.length > max) {
       const what =
@@ -172,9 +185,14 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
           : `unexpected argument ${JSON.stringify(positionals[max])}`;
       throw new UsageError(`${command.name}: ${what}`, command.name);
     }
-    const open = async (url: string): Promise<Store> => {
+    const urlFlag = typeof values.url === 'string' ? values.url : undefined;
+    // `flag`: the command-line text the URL came from; undefined when it came from the environment.
+    const open = async (url: string, flag: string | undefined): Promise<ByteStore> => {
       urls.push(url);
-      const store = await openStore(url, openOptions(url, config));
+      if (values.verbose)
+        for (const line of describeSources(url, flag, config)) io.stderr.write(`polykv: ${line}\n`);
+      // Every store the CLI opens carries bytes: nothing is decoded or re-encoded on the way.
+      const store = await openStore(url, { ...openOptions(url, config), codec: binaryCodec });
       stores.push(store);
       return store;
     };
@@ -186,9 +204,10 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
       positionals,
       values,
       rest,
-      url: () => resolveUrl(typeof values.url === 'string' ? values.url : undefined, config, command.name),
-      open,
-      openDefault: () => open(context.url()),
+      commands,
+      url: () => resolveUrl(urlFlag, config, command.name),
+      open: (url) => open(url, url),
+      openDefault: () => open(context.url(), urlFlag),
     };
     const code = await command.run(context);
     return signal.aborted && !command.ownsInterrupt ? interruptedCode(signal) : code;

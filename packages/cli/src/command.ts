@@ -1,4 +1,4 @@
-import type { Store } from '@polykv/core';
+import type { ByteStore } from './bytes.js';
 import type { CliConfig } from './config.js';
 import { UsageError } from './errors.js';
 
@@ -17,6 +17,8 @@ export interface OptionSpec {
   value?: string;
   /** The option may be given more than once; its value is then a list (see {@link listOption}). */
   multiple?: boolean;
+  /** The only values a string option takes (checked before the command runs; offered by completion). */
+  choices?: readonly string[];
   help: string;
 }
 
@@ -33,12 +35,17 @@ export interface Context {
   readonly values: Values;
   /** The words after `--` (only for commands with `passThrough`). */
   readonly rest: readonly string[];
-  /** Opens a store; the CLI closes it when the command ends, whatever happens. */
-  open(url: string): Promise<Store>;
-  /** `--url`, else `POLYKV_URL`; a usage error when neither is there. */
+  /** Every command of the CLI (for `completion`, which describes them all). */
+  readonly commands: readonly Command[];
+  /**
+   * Opens a store with `binaryCodec` (values are the stored bytes); the CLI closes it when the
+   * command ends, whatever happens.
+   */
+  open(url: string): Promise<ByteStore>;
+  /** `--url`, else the environment's (see config.ts); a usage error when there is none. */
   url(): string;
   /** {@link Context.url}, opened. */
-  openDefault(): Promise<Store>;
+  openDefault(): Promise<ByteStore>;
 }
 
 /** A `polykv` verb: one file in `commands/`, over the `Store` interface only. */
@@ -54,8 +61,11 @@ export interface Command {
   options: Record<string, OptionSpec>;
   /** Positional arguments: at least `min`, at most `max`. */
   args: { min: number; max: number; names: string };
-  /** Takes `-- <cmd> [args...]`. */
-  passThrough?: boolean;
+  /**
+   * Takes `-- <cmd> [args...]`: always (`true`), or only when the option `{ option }` is given
+   * before the `--` (without it, `--` ends the options as usual).
+   */
+  passThrough?: true | { option: string };
   /** Exit codes specific to this command, for its help. */
   exitCodes?: string[];
   /**
@@ -111,12 +121,20 @@ export function write(stream: NodeJS.WritableStream, text: string): Promise<void
   });
 }
 
-/** Reads a whole stream (stdin, a file stream) as UTF-8. */
-export async function readAll(stream: NodeJS.ReadableStream, signal?: AbortSignal): Promise<string> {
+/** Writes bytes to a stream and resolves once they have been handed to the OS. */
+export function writeBytes(stream: NodeJS.WritableStream, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    if (bytes.length === 0) resolve();
+    else stream.write(bytes, () => resolve());
+  });
+}
+
+/** Reads a whole stream (stdin, a file stream) as bytes, exactly. */
+export async function readAll(stream: NodeJS.ReadableStream, signal?: AbortSignal): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) {
     signal?.throwIfAborted();
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -322,12 +322,17 @@ export class Replication {
         });
         emit('removed', key);
       }
-      const failure = summary.failed.find(({ error }) => !isPermanent(error));
+      // A child of a value-with-children key the watch wrote first fails with a type conflict: as
+      // permanent here as in #apply (else the re-read would be retried for ever, never `synced`).
+      const failed = await Promise.all(
+        summary.failed.map(async ({ key, error }) => ({ key, error: await this.#typeConflict(key, error) })),
+      );
+      const failure = failed.find(({ error }) => !isPermanent(error));
       if (failure) throw failure.error;
       // The re-read saw every key: what it could not carry is now the whole refused list.
       const before = new Set(this.#s.refused.keys());
       this.#s.refused.clear();
-      for (const { key, error } of summary.failed) {
+      for (const { key, error } of failed) {
         if (!isPermanent(error)) continue;
         this.#s.refused.set(key, { code: error.code, message: error.message });
         if (!before.has(key)) emit('skipped', key, error);

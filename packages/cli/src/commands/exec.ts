@@ -7,10 +7,10 @@ import {
   normalizeKey,
   type DebounceWait,
   type LiveConfig,
-  type Store,
 } from '@polykv/core';
 import { CliError, ExitCode, Interrupted, UsageError } from '../errors.js';
 import { flag, listOption, stringOption, urlOption, type Command, type Context } from '../command.js';
+import type { ByteStore } from '../bytes.js';
 
 /** How long a child gets after SIGTERM (restart, Ctrl-C) before SIGKILL. */
 const KILL_GRACE_MS = 5000;
@@ -52,17 +52,35 @@ export function buildEnvironment(
         problems.push(`${key}: no variable: ${named.why}`);
         continue;
       }
-      if (typeof value !== 'string' || value.includes('\0')) {
+      const text = asText(value);
+      if (text === undefined) {
+        problems.push(`${key}: no variable: the value is not UTF-8 text`);
+        continue;
+      }
+      if (text.includes('\0')) {
         problems.push(`${key}: no variable: the value holds a NUL byte`);
         continue;
       }
       const earlier = from.get(named.name);
       if (earlier !== undefined) problems.push(`${named.name}: from ${earlier} and ${key}; ${key} wins`);
       from.set(named.name, key);
-      vars.set(named.name, value);
+      vars.set(named.name, text);
     }
   }
   return { vars, problems };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A value as text: the CLI's stores carry bytes, and only UTF-8 bytes make a variable. */
+function asText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (!(value instanceof Uint8Array)) return undefined;
+  try {
+    return strictUtf8.decode(value);
+  } catch {
+    return undefined;
+  }
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -224,7 +242,7 @@ function environment(
 
 async function watchAndRun(
   context: Context,
-  store: Store,
+  store: ByteStore,
   prefixes: string[],
   rules: NameRules,
   wait: Required<DebounceWait>,

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { completion } from './completion.js';
 import { copy } from './copy.js';
 import { diff } from './diff.js';
 import { dump } from './dump.js';
@@ -8,8 +9,10 @@ import { load } from './load.js';
 import { lock } from './lock.js';
 import { mirror } from './mirror.js';
 import { ls } from './ls.js';
+import { mkdir } from './mkdir.js';
 import { put } from './put.js';
 import { rm } from './rm.js';
+import { rmdir } from './rmdir.js';
 import { watch } from './watch.js';
 
 /** Every command, in the order `polykv --help` lists them. */
@@ -18,6 +21,8 @@ export const commands: readonly Command[] = [
   put,
   rm,
   ls,
+  mkdir,
+  rmdir,
   watch,
   lock,
   exec,
@@ -26,6 +31,7 @@ export const commands: readonly Command[] = [
   dump,
   load,
   mirror,
+  completion,
 ];
 
 export function findCommand(name: string): Command | undefined {

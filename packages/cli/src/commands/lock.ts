@@ -15,11 +15,13 @@ export const lock: Command = {
   usage: 'lock <key> [--ttl s] [--wait ms] [--url U] -- <cmd> [args...]',
   description:
     "Takes the lock <key>, runs <cmd> while holding it, releases it, and exits with the command's\n" +
-    'exit code (128+n if a signal n ended it). The command gets POLYKV_LOCK_KEY and\n' +
-    'POLYKV_FENCING_TOKEN (grows with every acquisition: pass it to what you protect).\n' +
-    'If the lock is lost while the command runs (the store dropped it, or it could not be renewed\n' +
-    'within --ttl), the command gets SIGTERM (SIGKILL 5 s later) and polykv exits with 4.\n' +
-    'Ctrl-C is passed on to the command; then the lock is released.',
+    'exit code (128+n if a signal n ended it), always. (consul lock exits 0 whatever the command\n' +
+    'did, and with -child-exit-code 2 for any failure: the code itself is lost.) The command gets\n' +
+    'POLYKV_LOCK_KEY and POLYKV_FENCING_TOKEN (grows with every acquisition: pass it to what you\n' +
+    'protect). If the lock is lost while the command runs (the store dropped it, or it could not be\n' +
+    'renewed within --ttl), the command gets SIGTERM (SIGKILL 5 s later) and polykv exits with 4.\n' +
+    'Ctrl-C is passed on to the command; then the lock is released. After the release nothing is\n' +
+    'left behind: the lock key in .polykv/locks/ is deleted when nobody waits for it.',
   options: {
     url: urlOption,
     ttl: {

@@ -54,14 +54,19 @@ export function listEntries<V>(
     // A key the model cannot carry (`a//b`, `a/./b`, ...) is left out here and named by `unlisted`.
     if (keyProblem(isMarker ? relative.slice(0, -1) : relative) !== undefined) continue;
     const segments = (isMarker ? rest.slice(0, -1) : rest).split('/');
+    // `dir/` holding a value or flags is not a directory marker but a key `unlisted` names: a
+    // directory in its place would be a silent change (copy would make an empty folder of it).
+    const holding = isMarker && unmodelled(relative, pair) !== undefined;
     if (!recursive) {
       if (segments.length === 1 && !isMarker) out.push(toEntry(parts, pair));
-      else addDir(folder + segments[0]!, segments.length === 1 ? pair : undefined);
+      else if (!(segments.length === 1 && holding))
+        addDir(folder + segments[0]!, segments.length === 1 ? pair : undefined);
       continue;
     }
     for (let i = 1; i < segments.length; i++) addDir(folder + segments.slice(0, i).join('/'), undefined);
-    if (isMarker) addDir(folder + segments.join('/'), pair);
-    else out.push(toEntry(parts, pair));
+    if (isMarker) {
+      if (!holding) addDir(folder + segments.join('/'), pair);
+    } else out.push(toEntry(parts, pair));
   }
   out.push(...dirs.values());
   return out.sort((a, b) => compareKeys(a.key, b.key) || (a.dir ? 1 : -1));

@@ -1,6 +1,7 @@
 import {
   InvalidArgumentError,
   KeyExistsError,
+  KeyNotFoundError,
   KeySpace,
   NotSupportedError,
   StoreHandles,
@@ -300,7 +301,11 @@ export class ConsulStore<V = string> implements Store<V> {
     await this.#call(key, checked, async (call) => {
       const kv = this.client.kv;
       if (check.kind === 'prevIndex') {
-        if (check.prevIndex !== 0 && (await kv.delete(path, { ...call, cas: check.prevIndex }))) return;
+        // Consul answers `true` to a delete with `cas` of a key that does not exist: look first.
+        const { data: before } = await kv.get(path, call);
+        if (!before) throw new KeyNotFoundError(key);
+        const matches = check.prevIndex !== 0 && before.ModifyIndex === check.prevIndex;
+        if (matches && (await kv.delete(path, { ...call, cas: check.prevIndex }))) return;
         return indexMismatch(this.client, key, path, check.prevIndex, call);
       }
       const expected = valueBytes(this.codec.encode(check.prevValue));

@@ -65,6 +65,7 @@ export function casTests(test: StoreTest): void {
     await store.compareAndDelete('k', { prevValue: 'v3' });
     assert.equal(await store.get('k'), null);
     await assert.rejects(store.compareAndDelete('k', { prevValue: 'v3' }), expectCode('NOT_FOUND'));
+    await assert.rejects(store.compareAndDelete('k', { prevIndex: second.index }), expectCode('NOT_FOUND'));
   });
 
   test('conditions that are not exactly one form are INVALID_ARGUMENT', async (open) => {
