@@ -112,7 +112,7 @@ describe('moving off etcd v2', { timeout: 120_000 }, () => {
       await v2Other.set('x', 'stays in v2');
       const copied = await cli(['copy', '--from', v2Url('app'), '--to', v3Url('app')]);
       assert.equal(copied.code, 0, copied.stderr);
-      assert.match(copied.stdout, /copied 4 keys and 1 empty directories/);
+      assert.match(copied.stdout, /copied 4 keys and 1 empty directory;/);
       const compared = await cli(['diff', v2Url('app'), v3Url('app')]);
       assert.equal(compared.code, 0, compared.stdout + compared.stderr);
       const listed = await v3Root.list('', { recursive: true });

@@ -160,7 +160,8 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     }
     const { values, positionals } = parse(
       own,
-      { ...command.options, help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } },
+      // A command's own spelling wins (mirror's --verbose is also -v; it says more there).
+      { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' }, ...command.options },
       command.name,
     );
     if (values.help) {
