@@ -1,3 +1,4 @@
+import { deadline } from '@polykv/core';
 import { EventEmitter } from 'eventemitter3';
 import type { SessionCreateRequest } from './api/session.js';
 import { ConsulError, isConsulError } from './errors.js';
@@ -20,6 +21,13 @@ export interface HoldingEvents<Held> {
   error: [error: ConsulError];
   /** One acquisition's life is over (released, lost, or the acquisition failed). */
   end: [error?: ConsulError];
+}
+
+/** Options of `acquire` on a lock or a semaphore. */
+export interface AcquireOptions {
+  signal?: AbortSignal;
+  /** Milliseconds to wait (including for other holders) before rejecting with `CONSUL_TIMEOUT`. */
+  timeout?: number;
 }
 
 /** The options a lock and a semaphore share (their defaults are the Go api's). */
@@ -86,28 +94,54 @@ export abstract class SessionHolder<Held extends { session: string }> extends Ev
   }
 
   /**
-   * Waits until held. Rejects with `CONSUL_ABORTED` when `signal` aborts first, and with
-   * `CONSUL_INVALID_ARGUMENT` when already held, or when the keys are used otherwise.
+   * Waits until held. Rejects with `CONSUL_ABORTED` when `signal` aborts first, with
+   * `CONSUL_TIMEOUT` when `timeout` (ms) runs out first, and with `CONSUL_INVALID_ARGUMENT` when
+   * already held, or when the keys are used otherwise. Nothing is left behind by a failed
+   * acquisition: the session made for it is destroyed.
    */
-  async acquire(options: { signal?: AbortSignal } = {}): Promise<Held> {
+  async acquire(options: AcquireOptions = {}): Promise<Held> {
+    const { signal, timeout } = options;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !(timeout >= 0)))
+      throw invalid(`${this.#what}: timeout must be a number of milliseconds >= 0`);
     if (this.#held || this.#acquiring) throw invalid(`${this.#what} is already held or being acquired`);
     this.#acquiring = true;
+    const bound = deadline(signal, timeout);
     try {
-      const session = await this.#session(options.signal);
-      const held = await this.take(session, options.signal);
+      const session = await this.#session(bound.signal);
+      const held = await this.take(session, bound.signal);
       this.#held = held;
       this.watchHeld(session);
       this.emit('acquire', held);
       return held;
     } catch (error) {
-      const failure = isConsulError(error) ? error : invalid(String(error), error);
+      let failure = isConsulError(error) ? error : invalid(String(error), error);
+      if (bound.signal?.aborted && !signal?.aborted)
+        failure = new ConsulError('CONSUL_TIMEOUT', `${this.#what}: not acquired within ${timeout} ms`, {
+          cause: error,
+        });
+      else if (signal?.aborted && failure.code !== 'CONSUL_ABORTED')
+        failure = new ConsulError('CONSUL_ABORTED', `${this.#what}: acquisition aborted`, { cause: error });
       await this.#stopSession();
-      if (failure.code !== 'CONSUL_ABORTED') this.emit('error', failure);
+      if (failure.code !== 'CONSUL_ABORTED' && failure.code !== 'CONSUL_TIMEOUT') this.emit('error', failure);
       this.emit('end', failure);
       throw failure;
     } finally {
+      bound.dispose();
       this.#acquiring = false;
     }
+  }
+
+  /**
+   * Stops renewing the session and watching the holding without giving anything up, as a holder
+   * that died would: the servers free the holding once the session's TTL runs out. The holding
+   * counts as lost here at once (`lost`, the signal aborts). Only for a session made here.
+   */
+  abandon(): void {
+    if (!this.#held) return;
+    const renewal = this.#renewal;
+    this.#renewal = undefined;
+    renewal?.abandon();
+    this.lose(new ConsulError('CONSUL_ABORTED', `${this.#what} abandoned by its holder`));
   }
 
   /** Gives the holding up (the recipe's writes) and destroys the session made for it. */

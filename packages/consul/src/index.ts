@@ -46,4 +46,7 @@ export * from './semaphore.js';
 // The polykv Store over Consul (and `openStore('consul://...')`).
 export { createConsulStore, ConsulStore } from './store/store.js';
 export type { ConsulStoreOptions } from './store/common.js';
+export type { ConsulStoreLockOptions } from './store/lock.js';
+export type { ConsulStoreSemaphoreOptions } from './store/semaphore.js';
+export type { AcquireOptions } from './holding.js';
 export { storeFromUrl } from './store/url.js';

@@ -21,6 +21,7 @@ export interface CoordinationClient {
 export class RenewedSession {
   readonly id: string;
   readonly #stop: AbortController;
+  readonly #detach = new AbortController();
   #renewing: Promise<void> = Promise.resolve();
   #confirmedAt: number;
   #ttlMs: number;
@@ -50,6 +51,7 @@ export class RenewedSession {
       .renewPeriodic(id, request.TTL, {
         ...call,
         signal: stop.signal,
+        detach: session.#detach.signal,
         onRenewed: (at, ttlMs) => {
           session.#confirmedAt = at;
           session.#ttlMs = ttlMs;
@@ -74,6 +76,16 @@ export class RenewedSession {
     clearTimeout(this.#timer);
     this.#stop.abort();
     await this.#renewing;
+  }
+
+  /**
+   * Stops renewing and forgets the session without destroying it (a holder that died, in tests):
+   * the servers invalidate it once its TTL runs out.
+   */
+  abandon(): void {
+    this.#onLost = undefined;
+    clearTimeout(this.#timer);
+    this.#detach.abort();
   }
 
   #arm(): void {

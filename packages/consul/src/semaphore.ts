@@ -89,6 +89,30 @@ export class ConsulSemaphore extends SessionHolder<ConsulSemaphoreHeld> {
     return `${this.prefix}/${SEMAPHORE_LOCK_KEY}`;
   }
 
+  /**
+   * Deletes the `.lock` key once nobody uses the semaphore (as the Go api's `Semaphore.Destroy`):
+   * resolves `false` and deletes nothing while we or anyone else holds a slot or contends (a
+   * contender key held by a session), or when the key is not a semaphore's. The delete is
+   * conditional on the key's index, so a contender that writes it in between keeps it.
+   */
+  async destroy(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    if (this.current) return false;
+    const call = { ...this.call, ...(options.signal ? { signal: options.signal } : {}) };
+    const { data: pairs } = await this.client.kv.list(`${this.prefix}/`, { ...call, consistent: true });
+    const lockPair = pairs.find((pair) => pair.Key === this.#lockKey);
+    if (!lockPair) return true;
+    if (pairs.some((pair) => pair.Session)) return false;
+    let body: SemaphoreLockBody;
+    try {
+      body = this.#decode(lockPair);
+    } catch {
+      return false;
+    }
+    const alive = new Set(pairs.filter((pair) => pair.Session).map((pair) => pair.Session));
+    if (Object.keys(body.Holders).some((holder) => alive.has(holder))) return false;
+    return this.client.kv.delete(this.#lockKey, { ...call, cas: lockPair.ModifyIndex });
+  }
+
   protected sessionRequest(): SessionCreateRequest & { TTL: number | string } {
     return {
       Name: this.#options.sessionName ?? 'Consul API Semaphore',

@@ -32,6 +32,7 @@ export type {
   DeleteCondition,
   WatchOptions,
   LockOptions,
+  SemaphoreOptions,
   StoreCapabilities,
   UnlistedKey,
   UnlistedCode,
@@ -87,13 +88,14 @@ export {
 } from './host-pool.js';
 export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
-export { acquireQueueLock, type LockQueue, type QueueNode } from './queue-lock.js';
+export { acquireQueueLock, type LockQueue, type QueueLimit, type QueueNode } from './queue-lock.js';
 export { StoreHandles } from './store-handles.js';
 export {
   beginCall,
   beginWatch,
   type WatchStart,
   checkWait,
+  checkLimit,
   checkTtl,
   checkOptions,
   checkIndex,

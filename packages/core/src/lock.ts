@@ -25,6 +25,8 @@ export class Lock extends EventEmitter<LockEvents> {
   readonly #controller = new AbortController();
   readonly #release: (options: CallOptions) => Promise<void>;
   readonly #validUntil: (() => number) | undefined;
+  readonly #abandon: (() => void) | undefined;
+  #abandoned = false;
   #state: 'held' | 'lost' | 'released' = 'held';
   #releasing: Promise<void> | undefined;
 
@@ -33,18 +35,38 @@ export class Lock extends EventEmitter<LockEvents> {
    *   keep-alive's local deadline). Past it, `held` is false and `lost` fires, even before any
    *   timer ran: a process stopped (SIGSTOP, a long GC pause, a suspended VM) past its TTL must not
    *   read `held` as true when it wakes up, while its timers are still pending.
+   * @param abandon - stops renewing (and watching) without giving the holding up: see {@link Lock.abandon}.
    */
   constructor(
     key: string,
     fencingToken: number,
     release: (options: CallOptions) => Promise<void>,
     validUntil?: () => number,
+    abandon?: () => void,
   ) {
     super();
     this.key = key;
     this.fencingToken = fencingToken;
     this.#release = release;
     this.#validUntil = validUntil;
+    this.#abandon = abandon;
+  }
+
+  /** True once {@link Lock.abandon} was called. */
+  get abandoned(): boolean {
+    return this.#abandoned;
+  }
+
+  /**
+   * Stops renewing the holding without giving it up, as a holder that died would: the backend
+   * frees it only when its TTL runs out (Consul: its session's). The handle counts as lost at
+   * once. For tests of what other holders see of a dead one; a live holder calls `release`.
+   */
+  abandon(): void {
+    if (this.#state !== 'held') return;
+    this.#abandoned = true;
+    this.#abandon?.();
+    this.markLost(new LockLostError(this.key, { message: `lock ${this.key} abandoned by its holder` }));
   }
 
   /**

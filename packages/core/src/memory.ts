@@ -16,6 +16,7 @@ import type {
   ListEntry,
   ListOptions,
   LockOptions,
+  SemaphoreOptions,
   SetOptions,
   StoreCapabilities,
   SwapCondition,
@@ -26,6 +27,7 @@ import {
   beginCall,
   beginWatch,
   checkFlags,
+  checkLimit,
   checkOptions,
   checkSwapCondition,
   checkOptionTable,
@@ -276,6 +278,22 @@ export class MemoryStore<V = string> implements Store<V> {
         ...checked,
         ttl,
       },
+    );
+    return this.#handles.lock(lock);
+  }
+
+  async semaphore(key: string, options: SemaphoreOptions): Promise<Lock> {
+    const checked = this.#begin(options, 'semaphore');
+    const limit = checkLimit(checked.limit);
+    const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
+    const ttl = checkTtl(checked.ttl ?? 15, this.capabilities.minTtl)!;
+    const lock = await acquireQueueLock(
+      memoryLockQueue(this.#backend, userKey, this.#keys.reserved(), (path, ttl) =>
+        this.#write(userKey, path, '', ttl, undefined, 0n),
+      ),
+      userKey,
+      this.#keys.reserved('semaphores', userKey),
+      { ...checked, ttl, limit },
     );
     return this.#handles.lock(lock);
   }

@@ -64,6 +64,7 @@ export function excluding<V>(store: Store<V>, excluded: readonly string[]): Stor
     push: (dir, value, options) => store.push(dir, value, options),
     watch: (key, options) => store.watch(key, options),
     lock: (key, options) => store.lock(key, options),
+    semaphore: (key, options) => store.semaphore(key, options),
     close: (options) => store.close(options),
   };
   if (isBulkWriter<V>(store)) view.writeMany = (writes, options) => store.writeMany(writes, options);

@@ -4,6 +4,12 @@ import { deadline } from './signal.js';
 import type { LockOptions } from './types.js';
 import { checkWait } from './validate.js';
 
+/** How many hold at once: 1 for a lock, the semaphore's limit otherwise. */
+export interface QueueLimit {
+  /** @defaultValue 1 */
+  limit?: number;
+}
+
 /** A contender's node in the lock queue. */
 export interface QueueNode {
   /** The backend path of the node. */
@@ -47,14 +53,21 @@ export interface LockQueue {
  * alive by CAS refresh, and hold the lock when no node sorts before ours; otherwise wait for the
  * node just before ours to go, then look again (it may have died without being first). The node's
  * createIndex is the fencing token, so it grows with every acquisition.
+ *
+ * With `limit` N it is a semaphore: the first N nodes hold. A waiter watches the N nodes just
+ * before its own: it can only come among the first N when one of them goes (a node further ahead
+ * going leaves those N ahead of it), so nobody polls and a release wakes at most N waiters.
  */
 export async function acquireQueueLock(
   queue: LockQueue,
   key: string,
   dir: string,
-  options: LockOptions & { ttl: number },
+  options: LockOptions & QueueLimit & { ttl: number },
 ): Promise<Lock> {
   const waitMs = checkWait(options.wait);
+  const limit = options.limit ?? 1;
+  const what =
+    limit === 1 ? `lock ${key} is held by another holder` : `semaphore ${key} has ${limit} holders`;
   const bound = deadline(options.signal, options.timeout);
   let me = await queue.enqueue(dir, options.ttl, bound.signal);
   let lost: unknown;
@@ -92,19 +105,17 @@ export async function acquireQueueLock(
       const mine = nodes.findIndex((node) => node.createIndex === me.createIndex);
       if (mine === -1)
         throw new LockLostError(key, { message: `lock ${key}: our queue node vanished while waiting` });
-      if (mine === 0) break;
-      const ahead = nodes[mine - 1]!;
+      if (mine < limit) break;
+      const ahead = nodes.slice(mine - limit, mine);
       const remaining = waitMs - (Date.now() - started);
-      if (remaining <= 0)
-        throw new TimeoutError(`lock ${key} is held by another holder`, { key, timeoutMs: waitMs });
+      if (remaining <= 0) throw new TimeoutError(what, { key, timeoutMs: waitMs });
       // A referenced timer (not AbortSignal.timeout): a waiter alone must keep the process alive.
       const waitBound = deadline(signal, Number.isFinite(remaining) ? remaining : undefined);
       try {
-        await queue.waitGone(ahead, waitBound.signal ?? signal);
+        await waitAnyGone(queue, ahead, waitBound.signal ?? signal);
       } catch (error) {
         if (signal.aborted) throw error;
-        if (waitBound.signal?.aborted)
-          throw new TimeoutError(`lock ${key} is held by another holder`, { key, timeoutMs: waitMs });
+        if (waitBound.signal?.aborted) throw new TimeoutError(what, { key, timeoutMs: waitMs });
         throw error;
       } finally {
         waitBound.dispose();
@@ -137,9 +148,15 @@ export async function acquireQueueLock(
       }
     },
     () => keepAlive.deadline,
+    () => {
+      // Abandoned (a test's dead holder): no more renewals, and the node stays until its TTL.
+      watching.abort();
+      keepAlive.stop();
+    },
   );
   held.lock = lock;
   lock.once('lost', () => {
+    if (lock.abandoned) return;
     watching.abort();
     keepAlive.stop();
     // Lost by the local deadline, our node may still be there: take it away (only if it is still
@@ -155,4 +172,16 @@ export async function acquireQueueLock(
     () => undefined,
   );
   return lock;
+}
+
+/** Resolves when any of `nodes` is gone (one wait each, all stopped once one ends). */
+async function waitAnyGone(queue: LockQueue, nodes: QueueNode[], signal: AbortSignal): Promise<void> {
+  if (nodes.length === 1) return queue.waitGone(nodes[0]!, signal);
+  const done = new AbortController();
+  const both = AbortSignal.any([signal, done.signal]);
+  try {
+    await Promise.race(nodes.map((node) => queue.waitGone(node, both)));
+  } finally {
+    done.abort();
+  }
 }

@@ -10,6 +10,7 @@ import type {
   ListEntry,
   ListOptions,
   LockOptions,
+  SemaphoreOptions,
   SetOptions,
   StoreCapabilities,
   SwapCondition,
@@ -123,6 +124,17 @@ export interface Store<V = string> {
    * with `TIMEOUT` when `wait` runs out first.
    */
   lock(key: string, options?: LockOptions): Promise<Lock>;
+
+  /**
+   * Takes one of `limit` slots of the semaphore named `key`: at most `limit` holders at once.
+   * The handle is a {@link Lock} with the lock's semantics (renewed every third of `ttl`, `lost`
+   * and `signal` when the slot is lost, `release`); its `fencingToken` grows with every
+   * acquisition of the key, but up to `limit` holders have valid ones at once. Semaphores live in
+   * the reserved `.polykv/` space apart from locks (on Consul in the layout of Consul's own
+   * semaphore, `consul lock -n`). Rejects with `TIMEOUT` when `wait` runs out first, and with
+   * `INVALID_ARGUMENT` for a `limit` that is not an integer >= 1.
+   */
+  semaphore(key: string, options: SemaphoreOptions): Promise<Lock>;
 
   /**
    * Closes every socket, timer, watcher and held lock (locks are released on a best-effort basis).

@@ -118,6 +118,16 @@ export interface LockOptions extends CallOptions {
   wait?: number;
 }
 
+/** Options of `semaphore`. */
+export interface SemaphoreOptions extends LockOptions {
+  /**
+   * How many may hold it at once (an integer >= 1). Every contender on one key must use the same
+   * limit: Consul refuses another with `INVALID_ARGUMENT` (its semaphore records the limit); the
+   * other backends compare each contender's place in the queue with its own limit.
+   */
+  limit: number;
+}
+
 /**
  * What a backend can and cannot do, so callers and the conformance suite need no backend names.
  * The README's support matrix is the human-readable form of this.

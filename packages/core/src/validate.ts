@@ -7,6 +7,7 @@ import type {
   GetOptions,
   ListOptions,
   LockOptions,
+  SemaphoreOptions,
   SetOptions,
   SwapCondition,
   WatchOptions,
@@ -169,6 +170,12 @@ export const STORE_OPTIONS = Object.freeze({
     initial: 'boolean',
   } satisfies OptionTableOf<WatchOptions>,
   lock: { ...CALL, ttl: 'number', wait: 'number' } satisfies OptionTableOf<LockOptions>,
+  semaphore: {
+    ...CALL,
+    ttl: 'number',
+    wait: 'number',
+    limit: 'number',
+  } satisfies OptionTableOf<SemaphoreOptions>,
   close: CALL,
   /** `Lock.release`. */
   release: CALL,
@@ -302,6 +309,17 @@ export function beginWatch(
   const userKey = keys.fromBackend(path)!;
   if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
   return { path, key: userKey, recursive, fromIndex, initial, signal };
+}
+
+/** Checks a semaphore's `limit`: an integer >= 1. */
+export function checkLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1) {
+    throw new InvalidArgumentError(
+      'limit',
+      `limit must be an integer >= 1, got ${typeof limit === 'number' ? limit : typeof limit}`,
+    );
+  }
+  return limit;
 }
 
 /** Checks a lock's `wait`: milliseconds >= 0, `Infinity` allowed. */

@@ -79,6 +79,11 @@ function checkBoolean(data: unknown): string | undefined {
 export interface SessionRenewPeriodicOptions extends WriteOptions {
   /** Stops renewing; the session is then destroyed and the promise resolves. */
   signal?: AbortSignal;
+  /**
+   * Stops renewing without destroying the session: it expires by its TTL (a holder that dies on
+   * purpose, in tests of what others see).
+   */
+  detach?: AbortSignal;
   /** Called for each failed renewal that is retried (the loop keeps going until the TTL runs out). */
   onError?: (error: unknown) => void;
   /**
@@ -211,7 +216,8 @@ export class Session {
     ttl: number | string,
     options: SessionRenewPeriodicOptions = {},
   ): Promise<void> {
-    const { signal, onError, onRenewed, ...callOptions } = options;
+    const { signal: stop, detach, onError, onRenewed, ...callOptions } = options;
+    const signal = stop && detach ? AbortSignal.any([stop, detach]) : (stop ?? detach);
     let ttlMs = durationMs(ttl);
     let waitMs = ttlMs / 2;
     let lastRenew = Date.now();
@@ -219,7 +225,7 @@ export class Session {
       try {
         await sleep(waitMs, signal);
       } catch {
-        await this.#destroyQuietly(id, callOptions);
+        if (!detach?.aborted) await this.#destroyQuietly(id, callOptions);
         return;
       }
       const sentAt = Date.now();
@@ -234,7 +240,7 @@ export class Session {
         onRenewed?.(sentAt, ttlMs);
       } catch (error) {
         if (signal?.aborted) {
-          await this.#destroyQuietly(id, callOptions);
+          if (!detach?.aborted) await this.#destroyQuietly(id, callOptions);
           return;
         }
         if (isConsulError(error) && error.statusCode === 404) throw error;

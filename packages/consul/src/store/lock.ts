@@ -2,12 +2,15 @@ import {
   InvalidArgumentError,
   Lock,
   LockLostError,
+  STORE_OPTIONS,
   TimeoutError,
   checkTtl,
+  checkWait,
   deadline,
   isPolykvError,
   type KeySpace,
   type LockOptions,
+  type OptionTableOf,
 } from '@polykv/core';
 import type { ConsulClient } from '../client.js';
 import { ConsulLock } from '../lock.js';
@@ -15,6 +18,23 @@ import { MAX_SESSION_TTL } from './common.js';
 import { toStoreError } from './errors.js';
 
 const LOCK_SESSION_NAME = 'polykv-lock';
+
+/** `Store.lock` options on Consul: the portable ones, and the key of a lock shared with Consul's tools. */
+export interface ConsulStoreLockOptions extends LockOptions {
+  /**
+   * Lock this Consul key (relative to the store's prefix) as Consul's Go `api.Lock` does, instead
+   * of the store's own `.polykv/locks/<key>`: then polykv, Go services locking that key and `consul
+   * lock <p>` (which locks `<p>/.lock`) exclude each other. `key` still names the handle. A key that
+   * holds anything but a lock (other flags) is refused with `INVALID_ARGUMENT`.
+   */
+  consulKey?: string;
+}
+
+/** `Store.lock`'s option table on Consul. */
+export const LOCK_OPTIONS = {
+  ...STORE_OPTIONS.lock,
+  consulKey: 'string',
+} satisfies OptionTableOf<ConsulStoreLockOptions>;
 
 /** How the store's locks are made: its client, keys, smallest TTL and lock-delay. */
 export interface LockSettings {
@@ -24,44 +44,73 @@ export interface LockSettings {
   lockDelay: number;
 }
 
-/**
- * `Store.lock` on Consul: the native {@link ConsulLock} (a session with lock-delay acquiring the key
- * `<prefix>/.polykv/locks/<key>`) behind core's {@link Lock}. `options` are checked already.
- */
-export async function acquireStoreLock(
+/** The checks every lock and semaphore makes: the user key, the session TTL, `wait`. */
+export function lockBasics(
   settings: LockSettings,
   key: string,
   options: LockOptions,
-): Promise<Lock> {
-  const { client, keys, minTtl, lockDelay } = settings;
-  const userKey = keys.fromBackend(keys.toBackend(key))!;
-  const ttl = Math.max(checkTtl(options.ttl ?? 15, 1)!, minTtl);
+): { userKey: string; ttl: number; wait: number } {
+  const userKey = settings.keys.fromBackend(settings.keys.toBackend(key))!;
+  const ttl = Math.max(checkTtl(options.ttl ?? 15, 1)!, settings.minTtl);
   if (ttl > MAX_SESSION_TTL) throw new InvalidArgumentError('ttl', `ttl ${ttl} s is above Consul's 24 h`);
-  const wait = options.wait ?? Infinity;
-  if (typeof wait !== 'number' || !(wait >= 0))
-    throw new InvalidArgumentError('wait', 'wait must be a number of milliseconds >= 0');
-  const lockPath = keys.reserved('locks', userKey);
+  return { userKey, ttl, wait: checkWait(options.wait) };
+}
+
+/**
+ * Runs an acquisition bounded by the caller's `signal` and `timeout` and by `wait`, and maps its
+ * failure: the caller's abort or timeout (`ABORTED`, `TIMEOUT`), `wait` running out (`TIMEOUT`), or
+ * the native error. `wait: 0` tries once: `busy` says whether others hold it all now; a free one
+ * gets a short bound for the round trips.
+ */
+export async function boundedAcquire<T>(
+  what: string,
+  key: string,
+  options: LockOptions,
+  wait: number,
+  busy: (signal: AbortSignal | undefined) => Promise<boolean>,
+  acquire: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
   const d = deadline(options.signal, options.timeout);
-  // `wait: 0` tries once: a held lock times out at once; a free one gets a short bound for the round trips.
   const waitMs = wait === 0 ? 5000 : wait;
   const waitSignal = Number.isFinite(waitMs) ? AbortSignal.timeout(Math.max(1, waitMs)) : undefined;
   const signals = [d.signal, waitSignal].filter((s): s is AbortSignal => s !== undefined);
   const signal =
     signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-  const stopped = (cause: unknown): Error => {
-    if (d.signal?.aborted) return d.error(cause);
-    if (waitSignal?.aborted)
-      return new TimeoutError(`lock ${key}: not acquired within ${wait} ms`, { key, cause });
-    return toStoreError(cause, key);
-  };
   try {
-    if (wait === 0) {
-      const { data } = await client.kv.get(lockPath, {
-        consistent: true,
-        ...(signal ? { signal } : {}),
-      });
-      if (data?.Session) throw new TimeoutError(`lock ${key} is held (wait: 0)`, { key });
-    }
+    if (wait === 0 && (await busy(signal))) throw new TimeoutError(`${what} is held (wait: 0)`, { key });
+    return await acquire(signal);
+  } catch (error) {
+    if (isPolykvError(error)) throw error;
+    if (d.signal?.aborted) throw d.error(error);
+    if (waitSignal?.aborted)
+      throw new TimeoutError(`${what}: not acquired within ${wait} ms`, { key, cause: error });
+    throw toStoreError(error, key);
+  } finally {
+    d.dispose();
+  }
+}
+
+/**
+ * `Store.lock` on Consul: the native {@link ConsulLock} (a session with lock-delay acquiring the key
+ * `<prefix>/.polykv/locks/<key>`, or `consulKey`) behind core's {@link Lock}. `options` are checked
+ * already.
+ */
+export async function acquireStoreLock(
+  settings: LockSettings,
+  key: string,
+  options: ConsulStoreLockOptions,
+): Promise<Lock> {
+  const { client, keys, lockDelay } = settings;
+  const { userKey, ttl, wait } = lockBasics(settings, key, options);
+  const lockPath =
+    options.consulKey === undefined
+      ? keys.reserved('locks', userKey)
+      : keys.toBackend(options.consulKey, { argument: 'consulKey' });
+  const busy = async (signal: AbortSignal | undefined): Promise<boolean> => {
+    const { data } = await client.kv.get(lockPath, { consistent: true, ...(signal ? { signal } : {}) });
+    return Boolean(data?.Session);
+  };
+  return boundedAcquire(`lock ${key}`, key, options, wait, busy, async (signal) => {
     const native = new ConsulLock(client, lockPath, {
       sessionName: LOCK_SESSION_NAME,
       sessionTtl: `${ttl}s`,
@@ -87,6 +136,7 @@ export async function acquireStoreLock(
         await native.destroy(options).catch(() => undefined);
       },
       () => native.validUntil,
+      () => native.abandon(),
     );
     const onLost = (cause: unknown): void => lock.markLost(new LockLostError(userKey, { cause }));
     native.once('lost', onLost);
@@ -95,12 +145,7 @@ export async function acquireStoreLock(
     lock.once('lost', () => void native.held);
     if (held.signal.aborted && !native.held) onLost(held.signal.reason);
     return lock;
-  } catch (error) {
-    if (isPolykvError(error)) throw error;
-    throw stopped(error);
-  } finally {
-    d.dispose();
-  }
+  });
 }
 
 /**

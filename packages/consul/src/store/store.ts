@@ -27,7 +27,6 @@ import {
   type ListEntry,
   type ListOptions,
   type Lock,
-  type LockOptions,
   type SetOptions,
   type Store,
   type StoreCapabilities,
@@ -56,7 +55,14 @@ import { bulkOps, pushItem } from './bulk.js';
 import { indexMismatch, whileHolding } from './compare.js';
 import { toStoreError, txnFailure } from './errors.js';
 import { foreignHolds, listEntries, unlistedKeys } from './list.js';
-import { acquireStoreLock, breakStoreLock } from './lock.js';
+import {
+  LOCK_OPTIONS,
+  acquireStoreLock,
+  breakStoreLock,
+  type ConsulStoreLockOptions,
+  type LockSettings,
+} from './lock.js';
+import { SEMAPHORE_OPTIONS, acquireStoreSemaphore, type ConsulStoreSemaphoreOptions } from './semaphore.js';
 import { StoreWatches } from './watch.js';
 import { KvWrites, NONE, type Condition, type WriteResult } from './writes.js';
 
@@ -395,15 +401,20 @@ export class ConsulStore<V = string> implements Store<V> {
     return this.#handles.watch<V>(start, (sink) => this.#watches.run(sink, start));
   }
 
-  async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = this.#begin(options, 'lock');
-    const settings = {
-      client: this.client,
-      keys: this.#keys,
-      minTtl: this.#minTtl,
-      lockDelay: this.#lockDelay,
-    };
-    return this.#handles.lock(await acquireStoreLock(settings, key, checked));
+  async lock(key: string, options?: ConsulStoreLockOptions): Promise<Lock> {
+    checkOptionTable(options, LOCK_OPTIONS, 'lock');
+    const checked = beginCall(options, this.#closed);
+    return this.#handles.lock(await acquireStoreLock(this.#lockSettings(), key, checked));
+  }
+
+  async semaphore(key: string, options: ConsulStoreSemaphoreOptions): Promise<Lock> {
+    checkOptionTable(options, SEMAPHORE_OPTIONS, 'semaphore');
+    const checked = beginCall(options, this.#closed);
+    return this.#handles.lock(await acquireStoreSemaphore(this.#lockSettings(), key, checked));
+  }
+
+  #lockSettings(): LockSettings {
+    return { client: this.client, keys: this.#keys, minTtl: this.#minTtl, lockDelay: this.#lockDelay };
   }
 
   /**

@@ -6,6 +6,7 @@ import {
   StoreHandles,
   Watcher,
   acquireQueueLock,
+  checkLimit,
   beginCall,
   beginWatch,
   checkNoFlags,
@@ -26,6 +27,7 @@ import {
   type ListOptions,
   type Lock,
   type LockOptions,
+  type SemaphoreOptions,
   type SetOptions,
   type Store,
   type StoreMethod,
@@ -353,6 +355,24 @@ export class EtcdStore<V = string> implements Store<V> {
           ...checked,
           ttl,
         },
+      );
+      return this.#handles.lock(lock);
+    } catch (error) {
+      throw this.#fail(error, key);
+    }
+  }
+
+  async semaphore(key: string, options: SemaphoreOptions): Promise<Lock> {
+    const checked = this.#begin(options, 'semaphore');
+    const limit = checkLimit(checked.limit);
+    const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
+    const ttl = checkTtl(checked.ttl ?? 15, capabilities.minTtl)!;
+    try {
+      const lock = await acquireQueueLock(
+        etcdLockQueue(this.client, this.#keys, userKey),
+        userKey,
+        this.#keys.reserved('semaphores', userKey),
+        { ...checked, ttl, limit },
       );
       return this.#handles.lock(lock);
     } catch (error) {

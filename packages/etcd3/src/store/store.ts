@@ -8,6 +8,7 @@ import {
   KeyTypeError,
   NotSupportedError,
   acquireQueueLock,
+  checkLimit,
   backoffDelay,
   beginCall,
   checkNoFlags,
@@ -33,6 +34,7 @@ import {
   type ListOptions,
   type Lock,
   type LockOptions,
+  type SemaphoreOptions,
   type SetOptions,
   type Store,
   type StoreCapabilities,
@@ -413,14 +415,21 @@ export class Etcd3Store<V = string> implements Store<V> {
   }
 
   async lock(key: string, options?: LockOptions): Promise<Lock> {
-    const checked = beginCall(options, this.#closed, 'lock');
+    return this.#queueLock(key, beginCall(options, this.#closed, 'lock'), 'locks', 1);
+  }
+
+  async semaphore(key: string, options: SemaphoreOptions): Promise<Lock> {
+    const checked = beginCall(options, this.#closed, 'semaphore');
+    return this.#queueLock(key, checked, 'semaphores', checkLimit(checked.limit));
+  }
+
+  /** etcd's lock recipe, or its semaphore form; the holding is kept for close() until lost or released. */
+  async #queueLock(key: string, checked: LockOptions, space: string, limit: number): Promise<Lock> {
     const userKey = this.#keys.fromBackend(this.#keys.toBackend(key))!;
     const ttl = checkTtl(checked.ttl ?? 15, this.capabilities.minTtl)!;
     try {
-      const lock = await acquireQueueLock(this.#queue, userKey, this.#keys.reserved('locks', userKey), {
-        ...checked,
-        ttl,
-      });
+      const dir = this.#keys.reserved(space, userKey);
+      const lock = await acquireQueueLock(this.#queue, userKey, dir, { ...checked, ttl, limit });
       this.#locks.add(lock);
       const forget = (): void => void this.#locks.delete(lock);
       lock.once('lost', forget).once('released', forget);

@@ -17,6 +17,7 @@ const CALLS: Record<StoreMethod, ((store: Store, options: object) => unknown) | 
   unlisted: (store, options) => store.unlisted('opt', options),
   watch: (store, options) => store.watch('opt/k', options),
   lock: (store, options) => store.lock('opt/l', { wait: 0, ...options }),
+  semaphore: (store, options) => store.semaphore('opt/s', { limit: 1, wait: 0, ...options }),
   close: (store, options) => store.close(options),
   // Checked by their own tests: a held lock's release, and the optional bulk writer.
   release: undefined,

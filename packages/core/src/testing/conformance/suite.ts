@@ -11,6 +11,7 @@ import { keyTests } from './keys.js';
 import { lockTests } from './locks.js';
 import { optionTests } from './options.js';
 import { pushTests } from './push.js';
+import { semaphoreTests } from './semaphores.js';
 import { ttlTests } from './ttl.js';
 import { watchTests } from './watch.js';
 
@@ -90,6 +91,7 @@ export function runStoreConformance(name: string, makeStore: MakeStore, options:
     describe('push (in-order keys)', () => pushTests(test));
     describe('watch', () => watchTests(test));
     describe('locks', () => lockTests(test, suite));
+    describe('semaphores', () => semaphoreTests(test));
     describe('fidelity with data other tools wrote', () => fidelityTests(test));
     describe('options', () => optionTests(test));
     describe('cancellation and close', () => cancellationTests(test));
