@@ -12,7 +12,7 @@ type Outcome = { code: number | null; signal: NodeJS.Signals | null } | { error:
 export const lock: Command = {
   name: 'lock',
   summary: 'run a command while holding a lock',
-  usage: 'lock <key> [--ttl s] [--wait ms] [--url U] -- <cmd> [args...]',
+  usage: 'lock <key> [-n N] [--ttl s] [--wait ms] [--url U] -- <cmd> [args...]',
   description:
     "Takes the lock <key>, runs <cmd> while holding it, releases it, and exits with the command's\n" +
     'exit code (128+n if a signal n ended it), always. (consul lock exits 0 whatever the command\n' +
@@ -21,9 +21,17 @@ export const lock: Command = {
     'protect). If the lock is lost while the command runs (the store dropped it, or it could not be\n' +
     'renewed within --ttl), the command gets SIGTERM (SIGKILL 5 s later) and polykv exits with 4.\n' +
     'Ctrl-C is passed on to the command; then the lock is released. After the release nothing is\n' +
-    'left behind: the lock key in .polykv/locks/ is deleted when nobody waits for it.',
+    'left behind: the lock key in .polykv/locks/ is deleted when nobody waits for it.\n' +
+    'With -n N it takes one of N slots of the semaphore <key> (Store.semaphore, in .polykv/semaphores/;\n' +
+    'on Consul in the layout of consul lock -n), so that at most N such commands run at once.',
   options: {
     url: urlOption,
+    n: {
+      type: 'string',
+      value: 'N',
+      short: 'n',
+      help: 'a semaphore: at most N holders at once (consul lock -n); every holder must use the same N',
+    },
     ttl: {
       type: 'string',
       value: 's',
@@ -49,19 +57,24 @@ export const lock: Command = {
     if (command === undefined) throw new UsageError('lock needs a command after --', context.name);
     const ttl = intOption(context, 'ttl', 1);
     const wait = intOption(context, 'wait', 0);
+    const limit = intOption(context, 'n', 1);
     const store = await context.openDefault();
     let held: Lock;
     try {
-      held = await store.lock(key, {
+      const options = {
         signal: context.signal,
         ...(ttl !== undefined ? { ttl } : {}),
         ...(wait !== undefined ? { wait } : {}),
-      });
+      };
+      held =
+        limit === undefined
+          ? await store.lock(key, options)
+          : await store.semaphore(key, { ...options, limit });
     } catch (error) {
       if (isPolykvError(error) && error.code === 'TIMEOUT' && !context.signal.aborted) {
         throw new CliError(
           'TIMEOUT',
-          `lock ${key} not acquired: another holder has it (waited ${wait ?? 'without limit, until a timeout'} ms)`,
+          `lock ${key} not acquired: ${limit === undefined ? 'another holder has it' : `${limit} holders have it`} (waited ${wait ?? 'without limit, until a timeout'} ms)`,
           ExitCode.LOCK,
           { cause: error },
         );
