@@ -41,6 +41,29 @@ describe('ConsulSemaphore against a real agent (ACLs on)', () => {
     assert.deepEqual((await client.kv.keys('sem/pool/')).data, ['sem/pool/.lock'], 'contender keys are gone');
   });
 
+  it('acquire { timeout } rejects with CONSUL_TIMEOUT, { signal } with CONSUL_ABORTED; no session is left', async () => {
+    const holder = newClient().semaphore('sem/bounded', 1);
+    await holder.acquire();
+    const lock = newClient().lock('sem/bounded-lock');
+    await lock.acquire();
+    const sessionsBefore = (await client.session.list()).data.length;
+    for (const waiter of [newClient().semaphore('sem/bounded', 1), newClient().lock('sem/bounded-lock')]) {
+      waiter.on('error', () => undefined);
+      await assert.rejects(waiter.acquire({ timeout: 300 }), (error: ConsulError) => {
+        assert.ok(isConsulError(error));
+        assert.equal(error.code, 'CONSUL_TIMEOUT', error.message);
+        return true;
+      });
+      await assert.rejects(waiter.acquire({ signal: AbortSignal.timeout(300) }), (error: ConsulError) => {
+        assert.equal(error.code, 'CONSUL_ABORTED', error.message);
+        return true;
+      });
+    }
+    assert.equal((await client.session.list()).data.length, sessionsBefore, 'the waiters left no session');
+    await holder.release();
+    await lock.release();
+  });
+
   it('writes the Go api layout: <prefix>/<session> contender keys and a .lock holders list', async () => {
     const semaphore = client.semaphore('sem/layout', 3, { value: 'worker-1' });
     const held = await semaphore.acquire();
