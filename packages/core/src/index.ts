@@ -149,4 +149,11 @@ export {
   type LiveConfig,
   type LiveConfigEvents,
 } from './config.js';
+export { loadConfigSync, type LoadConfigSyncOptions } from './config-sync.js';
+export {
+  BlockingWorker,
+  serveBlockingCalls,
+  type BlockingOutcome,
+  type BlockingReply,
+} from './sync/blocking-worker.js';
 export { Debouncer, checkDebounceWait, type DebounceWait } from './debounce.js';
