@@ -19,6 +19,20 @@ import {
  * the worker script.
  */
 
+/**
+ * The process's flags for the worker, but `--input-type`: it is about the main entry (`node
+ * --input-type=module --eval ...`) and makes a worker started from a file fail to load.
+ */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const flag = process.execArgv[i]!;
+    if (flag === '--input-type') i++;
+    else if (!flag.startsWith('--input-type=')) out.push(flag);
+  }
+  return out;
+}
+
 /** One call as it crosses to the worker. */
 interface CallMessage {
   id: number;
@@ -56,7 +70,14 @@ export class BlockingWorker {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     const shared: BlockingWorkerData = { counter: this.#counter, port: port2, data };
-    this.#worker = new Worker(script, { workerData: shared, transferList: [port2] });
+    this.#worker = new Worker(script, {
+      workerData: shared,
+      transferList: [port2],
+      execArgv: workerExecArgv(),
+    });
+    // An error of the worker (one that kept it from answering ends the call as a timeout) must not
+    // become an uncaught 'error' in the caller's process.
+    this.#worker.on('error', () => undefined);
     this.#worker.unref();
     this.#port.unref();
   }
