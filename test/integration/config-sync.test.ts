@@ -33,7 +33,7 @@ const backends = [
 function hasCode(code: string): (error: unknown) => boolean {
   return (error: unknown) => {
     assert.ok(isPolykvError(error), `a PolykvError, got ${String(error)}`);
-    assert.equal((error as PolykvError).code, code, (error as Error).message);
+    assert.equal(error.code, code, (error as Error).message);
     return true;
   };
 }

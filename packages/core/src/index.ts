@@ -156,4 +156,5 @@ export {
   type BlockingOutcome,
   type BlockingReply,
 } from './sync/blocking-worker.js';
+export { transferError, reviveError, type TransferredError } from './sync/error-transfer.js';
 export { Debouncer, checkDebounceWait, type DebounceWait } from './debounce.js';
