@@ -151,4 +151,12 @@ export {
   type LiveConfig,
   type LiveConfigEvents,
 } from './config.js';
+export { loadConfigSync, type LoadConfigSyncOptions } from './config-sync.js';
+export {
+  BlockingWorker,
+  serveBlockingCalls,
+  type BlockingOutcome,
+  type BlockingReply,
+} from './sync/blocking-worker.js';
+export { transferError, reviveError, type TransferredError } from './sync/error-transfer.js';
 export { Debouncer, checkDebounceWait, type DebounceWait } from './debounce.js';

@@ -126,6 +126,14 @@ export class MemoryStore<V = string> implements Store<V> {
   }
 
   async list(dir: string, options?: ListOptions): Promise<ListEntry<V>[]> {
+    return this.listSync(dir, options);
+  }
+
+  /**
+   * `list`, answered at once: the data is in this process (`loadConfigSync` reads `memory://` this
+   * way, where another thread would see a registry of its own).
+   */
+  listSync(dir: string, options?: Omit<ListOptions, 'signal'>): ListEntry<V>[] {
     const { recursive = false } = this.#begin(options, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const node = this.#backend.nodes.get(path);

@@ -1,6 +1,6 @@
 import type { Codec } from './codec.js';
 import { InvalidArgumentError, NotSupportedError } from './errors.js';
-import { createMemoryStore } from './memory.js';
+import { createMemoryStore, type MemoryStore } from './memory.js';
 import type { Store } from './store.js';
 import { checkUrlParams, parseStoreUrl, type StoreUrl } from './url.js';
 import { checkOptionTable, type OptionTableOf } from './validate.js';
@@ -27,32 +27,36 @@ const OPEN_OPTIONS = {
 export type StoreFromUrl = <V>(url: StoreUrl, options: OpenStoreOptions<V>) => Store<V> | Promise<Store<V>>;
 
 /**
+ * `memory://[name][/prefix][?historySize=n]` as a store: the named data set of this process, or a
+ * new private one without a name. Synchronous (`loadConfigSync` reads memory stores this way).
+ */
+export function memoryStoreFromUrl<V>(url: StoreUrl, options: OpenStoreOptions<V>): MemoryStore<V> {
+  checkUrlParams(url, ['historySize']);
+  const history = url.params.get('historySize');
+  const historySize = history === null ? undefined : Number(history);
+  if (historySize !== undefined && !(Number.isInteger(historySize) && historySize > 0)) {
+    throw new InvalidArgumentError(
+      'url',
+      `store URL ${url.redacted}: historySize must be a positive whole number`,
+    );
+  }
+  if (url.hosts.length > 1)
+    throw new InvalidArgumentError('url', `store URL ${url.redacted}: memory:// takes one name`);
+  const name = url.hosts[0]?.host;
+  return createMemoryStore<V>({
+    prefix: url.prefix,
+    ...(options.codec ? { codec: options.codec } : {}),
+    ...(name ? { name } : {}),
+    ...(historySize ? { historySize } : {}),
+  });
+}
+
+/**
  * The scheme table: the one place that maps URL schemes to backends. Backend packages are loaded
  * on demand, so `@polykv/core` works without them.
  */
 const schemes: Record<string, { module: string } | { open: StoreFromUrl }> = {
-  memory: {
-    open: <V>(url: StoreUrl, options: OpenStoreOptions<V>) => {
-      checkUrlParams(url, ['historySize']);
-      const history = url.params.get('historySize');
-      const historySize = history === null ? undefined : Number(history);
-      if (historySize !== undefined && !(Number.isInteger(historySize) && historySize > 0)) {
-        throw new InvalidArgumentError(
-          'url',
-          `store URL ${url.redacted}: historySize must be a positive whole number`,
-        );
-      }
-      if (url.hosts.length > 1)
-        throw new InvalidArgumentError('url', `store URL ${url.redacted}: memory:// takes one name`);
-      const name = url.hosts[0]?.host;
-      return createMemoryStore<V>({
-        prefix: url.prefix,
-        ...(options.codec ? { codec: options.codec } : {}),
-        ...(name ? { name } : {}),
-        ...(historySize ? { historySize } : {}),
-      });
-    },
-  },
+  memory: { open: memoryStoreFromUrl },
   etcd: { module: '@polykv/etcd' },
   etcds: { module: '@polykv/etcd' },
   etcd3: { module: '@polykv/etcd3' },

@@ -1,4 +1,4 @@
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { BlockingWorker } from '@polykv/core';
 import { EtcdError, type EtcdErrorFields } from './errors.js';
 import type { EtcdClientOptions } from './options.js';
 
@@ -8,54 +8,38 @@ export interface SyncCall {
   args: unknown[];
 }
 
-export type SyncReply =
-  { ok: true; value: unknown } | { ok: false; error: EtcdErrorFields & { name?: string } };
+/** How an error crosses back (see sync-worker.ts). */
+export type SyncError = EtcdErrorFields & { name?: string };
 
 /**
- * Synchronous calls without a native addon (node-etcd's deasync broke installs): a worker thread
- * owns its own `EtcdClient` and runs each call; the calling thread blocks in `Atomics.wait` until
- * the worker has posted the answer, then takes it with `receiveMessageOnPort`. For start-up
+ * The client's synchronous calls (`getSync` and friends) on core's `BlockingWorker`: a worker
+ * thread owns its own `EtcdClient` and runs each call while the calling thread waits. For start-up
  * configuration only: it blocks the event loop for the whole call.
  */
 export class SyncRunner {
-  readonly #worker: Worker;
-  readonly #port: MessagePort;
-  readonly #flag = new Int32Array(new SharedArrayBuffer(4));
+  readonly #worker: BlockingWorker;
   readonly #timeoutMs: number;
 
   constructor(options: EtcdClientOptions, timeoutMs: number) {
     // Functions and dispatchers cannot cross threads: the worker makes its own Agent.
     const { dispatcher: _dispatcher, random: _random, refresh: _refresh, ...cloneable } = options;
-    const { port1, port2 } = new MessageChannel();
-    this.#port = port1;
     this.#timeoutMs = timeoutMs;
-    this.#worker = new Worker(new URL('./sync-worker.js', import.meta.url), {
-      workerData: { options: cloneable, flag: this.#flag, port: port2 },
-      transferList: [port2],
-    });
-    // A sync runner must never keep the process alive.
-    this.#worker.unref();
-    this.#port.unref();
+    this.#worker = new BlockingWorker(new URL('./sync-worker.js', import.meta.url), cloneable);
   }
 
   call(call: SyncCall): unknown {
-    Atomics.store(this.#flag, 0, 0);
-    this.#worker.postMessage(call);
-    const result = Atomics.wait(this.#flag, 0, 0, this.#timeoutMs);
-    const message = receiveMessageOnPort(this.#port);
-    if (result === 'timed-out' || !message) {
+    const outcome = this.#worker.call(call, this.#timeoutMs);
+    if ('timedOut' in outcome) {
       throw new EtcdError({
         code: 'ETCD_TIMEOUT',
         message: `synchronous etcd ${call.method} timed out after ${this.#timeoutMs} ms`,
       });
     }
-    const reply = message.message as SyncReply;
-    if (reply.ok) return reply.value;
-    throw new EtcdError(reply.error);
+    if (outcome.ok) return outcome.value;
+    throw new EtcdError(outcome.error as SyncError);
   }
 
   async close(): Promise<void> {
-    this.#port.close();
     await this.#worker.terminate();
   }
 }
