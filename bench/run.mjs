@@ -107,6 +107,7 @@ if (value('--report') !== undefined) {
   const saved = JSON.parse(readFileSync(value('--report'), 'utf8'));
   const file = value('--out') ?? `${BENCH}RESULTS.md`;
   const charts = new Map();
+  mkdirSync(new URL('.', `file://${file}`), { recursive: true });
   writeFileSync(file, await formatMarkdown(await writeReport(saved, charts), file));
   writeCharts(charts, file);
   process.exit(0);
