@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { performance } from 'node:perf_hooks';
 import * as factories from './lib/contenders.mjs';
 import { summarize } from './lib/profile.mjs';
-import { captureEnv, formatMarkdown, writeReport } from './lib/report.mjs';
+import { captureEnv, formatMarkdown, writeCharts, writeReport } from './lib/report.mjs';
 import {
   REQUEST_SCENARIOS,
   operation,
@@ -14,6 +14,7 @@ import {
   watchLatency,
   writer,
 } from './lib/scenarios.mjs';
+import { s8 } from './lib/s8.mjs';
 import { BENCH, ensurePeers, ensureServers, helpers } from './lib/setup.mjs';
 import { median, sleep } from './lib/stats.mjs';
 
@@ -25,14 +26,15 @@ const value = (name) => {
 };
 if (flag('--help')) {
   process.stdout.write(
-    'node bench/run.mjs [--quick] [--only S1,...,S7,PROFILE] [--backends etcd,consul] [--reps N] [--out FILE]\n' +
+    'node bench/run.mjs [--quick] [--only S1,...,S8,PROFILE] [--backends etcd,consul] [--reps N] [--out FILE]\n' +
+      '                   [--s8-keys N]   (S8 scale; also BENCH_S8_KEYS; default 100,000, --quick 10,000)\n' +
       '                   [--report saved-run.json]   (rewrite the report from bench/.results/*-run.json)\n',
   );
   process.exit(0);
 }
 const quick = flag('--quick');
 const only = new Set(
-  (value('--only') ?? 'S1,S2,S3,S4,S5,S6,S7,PROFILE').split(',').map((s) => s.trim().toUpperCase()),
+  (value('--only') ?? 'S1,S2,S3,S4,S5,S6,S7,S8,PROFILE').split(',').map((s) => s.trim().toUpperCase()),
 );
 const backends = (value('--backends') ?? 'etcd,consul').split(',');
 // --quick is for development: one repetition of S5–S7 unless --reps says otherwise (S1–S4 keep 3).
@@ -50,6 +52,7 @@ const config = quick
       s6ArmMs: 2500,
       s6WaitMs: 5000,
       s7Keys: 1000,
+      s8Keys: 10_000,
     }
   : {
       durationMs: 600,
@@ -60,7 +63,11 @@ const config = quick
       s6ArmMs: 2500,
       s6WaitMs: 6000,
       s7Keys: 10_000,
+      s8Keys: 100_000,
     };
+// S8's scale: `--s8-keys 10000` (or BENCH_S8_KEYS=10000) for a smoke check of the full scenario.
+const s8Keys = value('--s8-keys') ?? process.env.BENCH_S8_KEYS;
+if (s8Keys !== undefined) config.s8Keys = Number(s8Keys);
 const S5_GAP_MS = { etcd: 20, consul: 120 };
 const SETTLE_MS = 150;
 
@@ -89,6 +96,7 @@ const results = {
   s5: {},
   s6: {},
   s7: {},
+  s8: {},
   profiles: {},
   notes: [],
 };
@@ -98,7 +106,10 @@ const started = Date.now();
 if (value('--report') !== undefined) {
   const saved = JSON.parse(readFileSync(value('--report'), 'utf8'));
   const file = value('--out') ?? `${BENCH}RESULTS.md`;
-  writeFileSync(file, await formatMarkdown(await writeReport(saved), file));
+  const charts = new Map();
+  mkdirSync(new URL('.', `file://${file}`), { recursive: true });
+  writeFileSync(file, await formatMarkdown(await writeReport(saved, charts), file));
+  writeCharts(charts, file);
   process.exit(0);
 }
 
@@ -228,6 +239,10 @@ try {
   // S7: copy N keys etcd → Consul.
   if (only.has('S7') && backends.includes('etcd') && backends.includes('consul')) await s7(origins);
 
+  // S8: copy and mirror's initial copy at scale, both directions, with an interrupted run resumed.
+  if (only.has('S8') && backends.includes('etcd') && backends.includes('consul'))
+    results.s8 = await s8(origins, { n: config.s8Keys, reps }, log);
+
   // Profiles of S3 through the native clients.
   if (only.has('PROFILE')) {
     const dir = `${BENCH}.profiles`;
@@ -293,7 +308,9 @@ try {
 }
 if (exitCode === 0) {
   mkdirSync(new URL('.', `file://${out}`), { recursive: true });
-  writeFileSync(out, await formatMarkdown(await writeReport(results), out));
+  const charts = new Map();
+  writeFileSync(out, await formatMarkdown(await writeReport(results, charts), out));
+  writeCharts(charts, out);
   // The raw numbers, to regenerate the report with `--report` (not committed).
   mkdirSync(`${BENCH}.results`, { recursive: true });
   writeFileSync(

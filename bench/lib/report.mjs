@@ -1,7 +1,9 @@
 // Writes bench/RESULTS.md from one run's numbers. Ratios are taken within one repetition (the
 // contenders of a repetition run back to back), then the median over repetitions is reported.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { barChart } from './charts.mjs';
 import { BENCH, ROOT, packageVersion, peerVersion } from './setup.mjs';
 import { fmt, fmtInt, median } from './stats.mjs';
 
@@ -74,9 +76,33 @@ function bestPeerName(contenders) {
 
 const yes = (ok) => (ok ? '✅' : '❌');
 
-export async function writeReport(results) {
+/** Writes the charts `writeReport` made into `charts/` next to the report file. */
+export function writeCharts(charts, reportFile) {
+  const dir = join(dirname(reportFile), 'charts');
+  mkdirSync(dir, { recursive: true });
+  for (const [name, svg] of charts) writeFileSync(join(dir, name), svg);
+}
+
+/** The per-repetition ratios of `runs` to `refRuns`: their spread is the A/A band. */
+function ratios(runs, refRuns, pick) {
+  const out = [];
+  for (let i = 0; i < Math.min(runs.length, refRuns.length); i++) out.push(pick(runs[i]) / pick(refRuns[i]));
+  return out.filter(Number.isFinite);
+}
+
+const spread = (values) => (values.length > 0 ? [Math.min(...values), Math.max(...values)] : undefined);
+
+/**
+ * The report's Markdown. `charts` (a Map, file name → SVG) receives one chart per scenario; the
+ * report links them as `charts/<name>` (write them with `writeCharts`).
+ */
+export async function writeReport(results, charts = new Map()) {
   const lines = [];
   const push = (...more) => lines.push(...more);
+  const chart = (name, spec) => {
+    charts.set(name, barChart(spec));
+    push(`![${spec.title}](charts/${name})`, '');
+  };
   const env = results.env ?? captureEnv();
   const busy = Math.max(env.loadAtStart, env.loadAtEnd) > env.cores * 0.5;
   const targets = [];
@@ -154,6 +180,22 @@ export async function writeReport(results) {
         }
       }
       push('');
+      for (const row of rows) {
+        const raw = Object.values(row.contenders).find((c) => c.kind === 'raw');
+        const control = Object.values(row.contenders).find((c) => c.kind === 'control');
+        const pick = (r) => r.opsPerSec;
+        chart(`${backend.replace(/\W/g, '')}-${row.scenario.id}.svg`, {
+          title: `${backend} ${row.scenario.id} ${row.scenario.title}: ops/s × raw`,
+          axis: 'ops/s ÷ the raw loop’s, median of the per-repetition ratios (higher is better)',
+          bars: Object.entries(row.contenders).map(([name, c]) => ({
+            label: name,
+            kind: c.kind,
+            value: medianRatio(c.runs, raw.runs, pick),
+          })),
+          reference: 1,
+          band: control ? spread(ratios(control.runs, raw.runs, pick)) : undefined,
+        });
+      }
     }
   }
 
@@ -198,6 +240,24 @@ export async function writeReport(results) {
       }
     }
     push('');
+    for (const [backend, row] of Object.entries(results.s5)) {
+      const raw = Object.values(row).find((c) => c.kind === 'raw');
+      const control = Object.values(row).find((c) => c.kind === 'control');
+      const pick = (r) => r.p50;
+      chart(`${backend.replace(/\W/g, '')}-S5.svg`, {
+        title: `${backend} S5 watch latency: p50 × raw`,
+        axis: 'p50 ÷ the raw long-poll’s, median of the per-repetition ratios (lower is better)',
+        bars: Object.entries(row).map(([name, c]) => ({
+          label: name,
+          kind: c.kind,
+          value: medianRatio(c.runs, raw.runs, pick),
+        })),
+        reference: 1,
+        band: control ? spread(ratios(control.runs, raw.runs, pick)) : undefined,
+        target: 1.1,
+        targetLabel: '≤ 1.10',
+      });
+    }
   }
 
   // ---- S6
@@ -244,6 +304,23 @@ export async function writeReport(results) {
       }
     }
     push('');
+    for (const [backend, row] of Object.entries(results.s6)) {
+      chart(`${backend.replace(/\W/g, '')}-S6.svg`, {
+        title: `${backend} S6: RSS per watcher (KB)`,
+        axis: 'RSS growth while arming ÷ watchers, KB, median over repetitions (lower is better)',
+        bars: Object.entries(row).map(([name, c]) => ({
+          label: name,
+          kind: name.startsWith('polykv') ? (name.includes('Store') ? 'store' : 'native') : 'peer',
+          value: medianOf(
+            c.runs.filter((r) => !r.error),
+            (r) => r.rssPerWatcher / 1024,
+          ),
+        })),
+        target: 5,
+        targetLabel: '≤ 5 KB',
+        digits: 1,
+      });
+    }
   }
 
   // ---- S7
@@ -272,6 +349,18 @@ export async function writeReport(results) {
       );
     }
     push('');
+    chart('S7.svg', {
+      title: `S7 copy of ${fmtInt(keys)} keys etcd → Consul: × the naive loop`,
+      axis: 'the naive loop’s time ÷ this variant’s, median of the per-repetition ratios (higher is better)',
+      bars: Object.entries(variants).map(([name, v]) => ({
+        label: name,
+        kind: name === 'polykv' ? 'store' : name.startsWith('naive') ? 'peer' : 'raw',
+        value: medianRatio(naive.runs, v.runs, (r) => r.seconds),
+      })),
+      target: 10,
+      targetLabel: '≥ 10×',
+      digits: 1,
+    });
     const ok = speedup >= 10 && polykv.runs.every((r) => r.copied === keys);
     targets.push({
       what: 'S7 copy etcd → Consul',
@@ -280,8 +369,10 @@ export async function writeReport(results) {
     });
   }
 
+  if (results.s8?.directions) s8Section(results.s8, push, chart, targets);
+
   // ---- Profiles
-  if (Object.keys(results.profiles).length > 0) {
+  if (Object.keys(results.profiles ?? {}).length > 0) {
     push(
       '## Profile of S3 (get, 64 in flight)',
       '',
@@ -322,4 +413,94 @@ export async function writeReport(results) {
   const findings = `${BENCH}findings.md`;
   if (existsSync(findings)) push(readFileSync(findings, 'utf8').trimEnd(), '');
   return `${lines.join('\n')}\n`;
+}
+
+/** S8: copy and mirror's initial copy at scale, both directions, and the resumed runs. */
+function s8Section(s8, push, chart, targets) {
+  const keys = s8.keys;
+  push(
+    `## S8: copy of ${fmtInt(keys)} keys at scale (nested 5 deep, values up to 4 KB)`,
+    '',
+    'Each run is a child process on an emptied target: `naive` is the peer loop (node-etcd / consul 2: one',
+    'recursive read, then one write per key, one at a time); `copy` is polykv `copy(from, to, { prefix,',
+    `concurrency: ${s8.concurrency} })\` (what \`polykv copy\` runs); \`mirror\` is \`mirror()\` until its initial copy is`,
+    "`synced`. Peak RSS is the child's VmHWM (the kernel's high-water mark, node and the libraries included).",
+    'Keys written are counted at the target Store (one per key of every write call).',
+    `Targets: ≥ 20× the naive loop, peak RSS ≤ 150 MB; resumed after an interruption at about half, the second`,
+    'run writes only the keys the first did not land, and `diff` is empty.',
+    '',
+    '| direction | run | seconds | × naive | peak RSS MB | keys written | keys on the target |',
+    '|---|---|--:|--:|--:|--:|--:|',
+  );
+  for (const [direction, row] of Object.entries(s8.directions)) {
+    const naive = row.runs.naive;
+    for (const [mode, runs] of Object.entries(row.runs)) {
+      if (runs.length === 0) continue;
+      const speedup = naive.length > 0 ? medianRatio(naive, runs, (r) => r.seconds) : NaN;
+      const rss = medianOf(runs, (r) => r.peakRssMb);
+      push(
+        `| ${direction} | ${mode} | ${fmt(
+          medianOf(runs, (r) => r.seconds),
+          1,
+        )} | ${fmt(speedup, 1)} | ${fmt(rss, 0)} | ${fmtInt(medianOf(runs, (r) => r.written))} | ${fmtInt(medianOf(runs, (r) => r.landed))} |`,
+      );
+      if (mode !== 'naive') {
+        const ok = speedup >= 20 && rss <= 150 && runs.every((r) => r.landed >= keys);
+        targets.push({
+          what: `S8 ${mode} ${direction}`,
+          ok,
+          detail: `${fmt(speedup, 1)}× the naive loop, peak RSS ${fmt(rss, 0)} MB`,
+        });
+      }
+    }
+  }
+  push(
+    '',
+    '| direction | run | first run: written | landed | second run: written | the rest | diff (missing/extra/different) | target |',
+    '|---|---|--:|--:|--:|--:|---|---|',
+  );
+  for (const [direction, row] of Object.entries(s8.directions)) {
+    for (const [mode, r] of Object.entries(row.resume)) {
+      const ok =
+        r.second.written === r.expectedSecondWrites && r.diff.missing + r.diff.extra + r.diff.different === 0;
+      targets.push({
+        what: `S8 ${mode} ${direction} resumed`,
+        ok,
+        detail: `second run wrote ${fmtInt(r.second.written)} of the ${fmtInt(r.expectedSecondWrites)} left`,
+      });
+      push(
+        `| ${direction} | ${mode} | ${fmtInt(r.first.written)} | ${fmtInt(r.landedAfterFirst)} | ${fmtInt(r.second.written)} | ${fmtInt(r.expectedSecondWrites)} | ${r.diff.missing}/${r.diff.extra}/${r.diff.different} | ${yes(ok)} |`,
+      );
+    }
+  }
+  push('');
+  for (const [direction, row] of Object.entries(s8.directions)) {
+    const slug = direction.replace(/\W+/g, '-');
+    const modes = Object.entries(row.runs).filter(([, runs]) => runs.length > 0);
+    if (row.runs.naive.length > 0)
+      chart(`S8-${slug}-speed.svg`, {
+        title: `S8 ${direction}: × the naive loop`,
+        axis: 'the naive loop’s time ÷ this run’s (higher is better)',
+        bars: modes.map(([mode, runs]) => ({
+          label: mode,
+          kind: mode === 'naive' ? 'peer' : 'store',
+          value: medianRatio(row.runs.naive, runs, (r) => r.seconds),
+        })),
+        target: 20,
+        targetLabel: '≥ 20×',
+        digits: 1,
+      });
+    chart(`S8-${slug}-rss.svg`, {
+      title: `S8 ${direction}: peak RSS (MB)`,
+      axis: 'the child process’s VmHWM, MB (lower is better)',
+      bars: modes.map(([mode, runs]) => ({
+        label: mode,
+        kind: mode === 'naive' ? 'peer' : 'store',
+        value: medianOf(runs, (r) => r.peakRssMb),
+      })),
+      target: 150,
+      targetLabel: '≤ 150 MB',
+      digits: 0,
+    });
+  }
 }

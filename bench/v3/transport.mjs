@@ -1,4 +1,4 @@
-// The etcd v3 transport measurement: S1–S4 and S6 for the HTTP/JSON gateway over undici, a raw
+// The etcd v3 transport measurement: S1–S6 (S5 without the gateway and the Store) for the HTTP/JSON gateway over undici, a raw
 // @grpc/grpc-js loop, polykv's native v3 client (gRPC on node:http2), its Store (S1–S4) and the npm
 // etcd3 package.
 //   npm run bench:v3 -- [--reps 5] [--ms 1500]
@@ -7,7 +7,7 @@ import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { throughput } from '../lib/scenarios.mjs';
+import { throughput, watchLatency } from '../lib/scenarios.mjs';
 import { ensurePeers, ensureServers, helpers, BENCH } from '../lib/setup.mjs';
 import { median } from '../lib/stats.mjs';
 import * as contenders from './contenders.mjs';
@@ -70,6 +70,27 @@ try {
       return `${ops.toFixed(0)} (${cpu.toFixed(0)}) ×${ratio.toFixed(2)}`;
     });
     lines.push(`| ${id} ${title} | ${cells.join(' | ')} |`);
+  }
+  // S5: watch latency (a put by an independent client → the event), interleaved per repetition.
+  const s5 = {};
+  const s5Writer = await contenders.polykv(origin);
+  for (let rep = 0; rep < reps; rep++) {
+    for (const name of ['grpcjs', 'polykv', 'etcd3'].sort(() => Math.random() - 0.5)) {
+      const run = await watchLatency(clients[name], s5Writer, `bench/s5/${name}`, {
+        samples: 20,
+        gapMs: 20,
+        rep,
+      }).catch((error) => ({ p50: NaN, p99: NaN, error: String(error?.message ?? error) }));
+      (s5[name] ??= []).push(run);
+    }
+  }
+  await s5Writer.close();
+  lines.push('', '| S5 watch latency | p50 ms | p99 ms | p50 × etcd3 |', '| --- | --- | --- | --- |');
+  for (const [name, runs] of Object.entries(s5)) {
+    const ratio = median(runs.map((r, i) => r.p50 / s5.etcd3[i].p50));
+    lines.push(
+      `| ${name} | ${median(runs.map((r) => r.p50)).toFixed(2)} | ${median(runs.map((r) => r.p99)).toFixed(2)} | ${ratio.toFixed(2)} |`,
+    );
   }
   for (const client of Object.values(clients)) await client.close();
 
