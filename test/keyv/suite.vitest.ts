@@ -4,8 +4,11 @@
 import keyvTestSuite from '@keyv/test-suite';
 import { openStore, type Store } from '@polykv/core';
 import { KeyvPolykv } from '@polykv/keyv';
-import Keyv from 'keyv';
+import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import * as vitest from 'vitest';
+
+// The adapter is a Keyv store by Keyv's own type, not only by duck typing at run time.
+const _typeCheck: (adapter: KeyvPolykv) => KeyvStoreAdapter = (adapter) => adapter;
 
 const urls = JSON.parse(process.env.POLYKV_KEYV_URLS ?? '[]') as string[];
 if (urls.length === 0) throw new Error('POLYKV_KEYV_URLS names no store (keyv.test.ts sets it)');
