@@ -2,14 +2,13 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveBinary } from '@polykv/testing';
 import { makeDir, ManagedProcess, repoPath, waitUntil } from './processes.js';
 
 // The official command-line tools, driven against the test servers: Consul's own CLI (the `consul`
 // binary the servers run) and etcdctl 3.4 in v2 mode (Debian's etcd-client, installed beside the
-// servers by scripts/install-servers.mjs). The interop tests use them to write data the way other
+// servers by @polykv/testing's installServers). The interop tests use them to write data the way other
 // people's tools do, and to read back what polykv wrote. Output is kept as bytes.
-
-const paths = (await import(repoPath('scripts/server-paths.mjs'))) as { serverBinary(kind: string): string };
 
 /** What a tool printed and how it ended. */
 export interface ToolResult {
@@ -123,7 +122,7 @@ export class ConsulLockProcess extends ManagedProcess {
 
 /** Consul's CLI (`consul kv ...`, `consul lock`) against one agent. */
 export class ConsulCli {
-  readonly binary = paths.serverBinary('consul');
+  readonly binary = resolveBinary('consul');
 
   constructor(readonly agent: { address: string; token?: string | undefined }) {}
 
@@ -250,7 +249,7 @@ export interface EtcdNode {
 
 /** etcdctl 3.4 in v2 mode (`ETCDCTL_API=2`) against one etcd member (or a cluster). */
 export class Etcdctl {
-  readonly binary = paths.serverBinary('etcdctl');
+  readonly binary = resolveBinary('etcdctl');
 
   constructor(readonly endpoints: readonly string[]) {}
 

@@ -1,13 +1,14 @@
-// Kills the servers a test process started if that process dies without stopping them (a crash,
-// SIGKILL from a timeout). The parent writes "+PID", "-PID" and "dir PATH" lines to our stdin;
-// when stdin closes, the parent is gone, and so must be its servers and their data folders.
+// Kills the servers a process started if that process dies without stopping them (a crash, SIGKILL
+// from a test timeout). The parent writes "+PID", "-PID" and "dir PATH" lines to our stdin; when
+// stdin closes, the parent is gone, and so must be its servers and their data folders.
+// Run as a detached child by processes.ts; not part of the package's API.
 import { rmSync } from 'node:fs';
 
-const pids = new Set();
-const dirs = new Set();
+const pids = new Set<number>();
+const dirs = new Set<string>();
 let buffered = '';
 process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
+process.stdin.on('data', (chunk: string) => {
   buffered += chunk;
   const lines = buffered.split('\n');
   buffered = lines.pop() ?? '';
