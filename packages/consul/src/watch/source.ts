@@ -34,6 +34,7 @@ export type BlockingHandler<T> = (
   moved: boolean,
 ) => void | Promise<void>;
 
+/** Options of {@link ConsulBlockingSource}: the read's options and the blocking wait. */
 export interface BlockingSourceOptions {
   /** The read's own options (token, dc, consistency, ...), without `index`, `wait` and `signal`. */
   query: QueryOptions;
