@@ -26,16 +26,27 @@ function declarationText(decl) {
   return printer.printNode(ts.EmitHint.Unspecified, node, node.getSourceFile()).trim();
 }
 
+// One program over every entry point: the packages share most of their declarations.
+let program;
+function programFor() {
+  program ??= ts.createProgram(
+    packages
+      .flatMap((workspace) => typedEntries(workspace).map(([, dts]) => dts))
+      .filter((dts) => existsSync(dts)),
+    {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2023,
+      types: ['node'],
+      noEmit: true,
+    },
+  );
+  return program;
+}
+
 function entryReport(pkgName, dts) {
-  const program = ts.createProgram([dts], {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2023,
-    types: ['node'],
-    noEmit: true,
-  });
-  const checker = program.getTypeChecker();
-  const source = program.getSourceFile(dts);
+  const checker = programFor().getTypeChecker();
+  const source = programFor().getSourceFile(dts);
   const moduleSymbol = source && checker.getSymbolAtLocation(source);
   if (!moduleSymbol) throw new Error(`${relative(root, dts)}: not a module (build first: npx tsc --build)`);
   const blocks = [];
