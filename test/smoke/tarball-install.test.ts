@@ -28,6 +28,8 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 interface Workspace {
   dir: string;
   name: string;
+  /** Every import specifier of the package's `exports` map (`@polykv/core`, `@polykv/core/testing`). */
+  entries: string[];
 }
 
 /** The root package.json's workspaces (a trailing `/*` expands), so new packages are included. */
@@ -43,8 +45,14 @@ function workspaces(): Workspace[] {
   return dirs
     .filter((dir) => existsSync(join(root, dir, 'package.json')))
     .map((dir) => {
-      const { name } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { name: string };
-      return { dir: join(root, dir), name };
+      const { name, exports = {} } = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as {
+        name: string;
+        exports?: Record<string, unknown>;
+      };
+      const entries = Object.keys(exports)
+        .filter((subpath) => subpath !== './package.json')
+        .map((subpath) => (subpath === '.' ? name : `${name}/${subpath.slice(2)}`));
+      return { dir: join(root, dir), name, entries };
     });
 }
 
@@ -126,7 +134,14 @@ describe('the packed packages install and work outside the repository', { timeou
   });
 
   it('compiles a file importing every package under node16 and bundler resolution', async () => {
-    writeFileSync(join(app, 'src/main.ts'), MAIN);
+    // Every entry point of every package (a new package too) loads and exports something.
+    const entries = workspaces().flatMap(({ entries: specifiers }) => specifiers);
+    const every = [
+      ...entries.map((specifier, at) => `import * as entry${at} from '${specifier}';`),
+      `const loaded = { ${entries.map((specifier, at) => `'${specifier}': entry${at}`).join(', ')} };`,
+      `for (const [name, module] of Object.entries(loaded)) if (Object.keys(module).length === 0) throw new Error(name + ' exports nothing');`,
+    ];
+    writeFileSync(join(app, 'src/main.ts'), `${MAIN}\n${every.join('\n')}\n`);
     const common = ['--strict', '--target', 'ES2023', '--skipLibCheck', 'false', '--types', 'node'];
     const typeRoots = ['--typeRoots', join(root, 'node_modules/@types')];
     const node16 = ['--module', 'node16', '--moduleResolution', 'node16', '--outDir', 'dist'];
