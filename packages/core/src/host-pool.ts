@@ -27,6 +27,7 @@ export interface RunOptions {
 /** How a client's errors plug into {@link HostPool}. */
 export interface HostPoolOptions {
   deterministicOrder: boolean;
+  /** Source of randomness for the shuffle. */
   random: () => number;
   backoffMs: number;
   maxBackoffMs: number;

@@ -48,6 +48,7 @@ export interface BlockingSourceOptions {
   backoffBase: number;
   /** ...up to `min(backoffMax, 2 s)`. */
   backoffMax: number;
+  /** Source of randomness for the backoff jitter (`Math.random` when unset). */
   random: (() => number) | undefined;
   /** What each request carries as `signal` (the watch's stop, as the method takes it). */
   signal: QueryOptions['signal'];
