@@ -86,6 +86,20 @@ function report(workspace) {
 
 const check = process.argv.includes('--check');
 const stale = [];
+// Entry points name what they export: `export *` would make every later export of that module
+// public without anyone deciding it.
+const starred = packages.flatMap((workspace) =>
+  typedEntries(workspace)
+    .map(([, dts]) => dts.replace(/\/dist\//, '/src/').replace(/\.d\.ts$/, '.ts'))
+    .filter((source) => existsSync(source) && /^export \*/m.test(readFileSync(source, 'utf8')))
+    .map((source) => relative(root, source)),
+);
+if (starred.length > 0) {
+  console.error(
+    `Entry points must name their exports one by one, without \`export *\`: ${starred.join(', ')}`,
+  );
+  process.exit(1);
+}
 for (const workspace of packages) {
   const file = join(workspace.dir, 'api.md');
   const text = report(workspace);
