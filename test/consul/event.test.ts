@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { ConsulClient, decodeText, eventIdToIndex, isConsulError, type UserEvent } from '@polykv/consul';
+import { ConsulClient, eventIdToIndex, isConsulError, type UserEvent } from '@polykv/consul';
 import { FakeServer } from '../helpers/fake-server.js';
 import { stopAllServers } from '../helpers/processes.js';
 import { useAclFixture } from './fixture.js';
+
+// A payload's text (null for no payload), as a user would decode it.
+const decodeText = (payload: Uint8Array | null | undefined): string | null =>
+  payload === null || payload === undefined ? null : new TextDecoder().decode(payload);
 
 after(stopAllServers);
 

@@ -19,6 +19,7 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** The CLI's version (its package.json's). */
 export function version(): string {
   const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string;

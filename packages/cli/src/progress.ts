@@ -1,5 +1,6 @@
 /** A stream the bar draws on: stderr, usually. */
 export interface BarStream {
+  /** Writes text to the stream. */
   write(text: string): unknown;
   isTTY?: boolean;
   columns?: number;
@@ -36,6 +37,7 @@ export class ProgressBar {
     this.#tty = options.tty ?? stream.isTTY === true;
   }
 
+  /** Redraws the bar for a new state (at most a few times a second on a terminal). */
   update(state: BarState): void {
     if (this.#finished) return;
     this.#state = state;

@@ -7,7 +7,7 @@ import type { QueryMeta, QueryOptions } from './options.js';
 
 export type QueryValue = string | number | boolean | bigint | undefined | null | readonly string[];
 
-/** One Consul HTTP call, as an endpoint method describes it to {@link Transport.request}. */
+/** One Consul HTTP call, as an endpoint method describes it to the client's request function ({@link ConsulClient.request}). */
 export interface RequestSpec {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** The path with every dynamic segment already escaped (see `escapePath`), e.g. `/v1/kv/a%20b`. */
@@ -49,12 +49,12 @@ export interface RequestSpec {
   json?: boolean;
   /**
    * Options of the endpoint's own that `options` may carry (the endpoint reads them itself, e.g.
-   * `tag`): any other key than these and {@link QUERY_OPTIONS} is `CONSUL_INVALID_ARGUMENT`.
+   * `tag`): any other key than these and the query options (`dc`, `token`, `consistency`, `index`, `wait`, `filter`, ...) is `CONSUL_INVALID_ARGUMENT`.
    */
   extraOptions?: readonly string[];
 }
 
-/** What {@link Transport.request} resolves. */
+/** What {@link ConsulClient.request} resolves. */
 export interface ResponseOf<T> {
   status: number;
   data: T;

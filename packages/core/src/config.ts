@@ -65,6 +65,7 @@ export interface LiveConfig extends EventEmitter<LiveConfigEvents> {
   readonly current: ConfigTree;
   /** The latest snapshot's values by key (keys relative to the store, as `list` gives them). */
   readonly values: ReadonlyMap<string, unknown>;
+  /** Stops the watch behind the live configuration. */
   close(): Promise<void>;
 }
 

@@ -48,6 +48,7 @@ export interface CopyOptions extends CallOptions {
    * is listed in `adjusted`. Without it they fail with `UNREPRESENTABLE`. @defaultValue false
    */
   dropFlags?: boolean;
+  /** Called as keys are copied, with the counts so far. */
   onProgress?: (progress: CopyProgress) => void;
 }
 
@@ -107,6 +108,7 @@ export interface BulkWrite<V> {
  * `prevIndex`; the result has one entry per write: `undefined` for success, else the error.
  */
 export interface BulkWriter<V> {
+  /** Writes a batch; resolves one entry per write: `undefined` when it was written, else its error. */
   writeMany(writes: readonly BulkWrite<V>[], options?: CallOptions): Promise<unknown[]>;
 }
 

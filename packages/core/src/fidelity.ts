@@ -20,6 +20,7 @@ import type { Entry, ListEntry } from './types.js';
 
 /** An optional capability of a Store: the keys below `dir` that sessions it did not create hold. */
 export interface HoldReporter {
+  /** The keys below `dir` held by a lock or session that is not this store's own. */
   foreignHolds(dir: string, options?: CallOptions): Promise<ForeignHold[]>;
 }
 
@@ -57,6 +58,7 @@ export function planTtl(expiresAt: Date | undefined, to: Store<unknown>, now = D
 /** What to do with a key's flags: write them, drop them (named), or refuse the key. */
 export type FlagsPlan = { flags: bigint | undefined; note?: string } | { error: UnrepresentableError };
 
+/** How an entry's flags are carried to the target store: kept, dropped, or refused. */
 export function planFlags(entry: Entry<unknown>, to: Store<unknown>, dropFlags: boolean): FlagsPlan {
   if (entry.flags === undefined || entry.flags === 0n) return { flags: undefined };
   if (to.capabilities.flags) return { flags: entry.flags };

@@ -27,6 +27,7 @@ export interface RunOptions {
 /** How a client's errors plug into {@link HostPool}. */
 export interface HostPoolOptions {
   deterministicOrder: boolean;
+  /** Source of randomness for the shuffle. */
   random: () => number;
   backoffMs: number;
   maxBackoffMs: number;
@@ -95,7 +96,7 @@ export class HostPool {
     this.#pin = at === -1 ? 0 : at;
   }
 
-  /** Where the next call starts in {@link hosts} (see {@link recover}). */
+  /** Where the next call starts in {@link HostPool.hosts} (see {@link recover}). */
   get pinned(): number {
     return this.#pin;
   }
@@ -107,7 +108,7 @@ export class HostPool {
 
   /**
    * The rest of {@link run} when the caller made the first attempt itself, on `hosts[start]` (read
-   * from {@link hosts} and {@link pinned} just before), and it failed with `error`: the same rules
+   * from {@link HostPool.hosts} and {@link pinned} just before), and it failed with `error`: the same rules
    * from there. The hot path of a request function costs no closure, options object or failure
    * list unless a host fails.
    */

@@ -1,4 +1,27 @@
-export * from './errors.js';
+export {
+  PolykvError,
+  isPolykvError,
+  KeyNotFoundError,
+  CompareFailedError,
+  KeyExistsError,
+  KeyTypeError,
+  LockLostError,
+  TimeoutError,
+  AbortError,
+  UnavailableError,
+  InvalidArgumentError,
+  ValueTooLargeError,
+  PermissionDeniedError,
+  NotSupportedError,
+  ClosedError,
+  BackendError,
+  UnrepresentableError,
+  KeyHeldError,
+  type PolykvErrorCode,
+  type HostFailure,
+  type UnrepresentableWhat,
+  type KeyHolder,
+} from './errors.js';
 export {
   deadline,
   sleep,

@@ -137,6 +137,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
     return this.#id;
   }
 
+  /** Stops the mirror and releases its checkpoint and watch. */
   async close(): Promise<void> {
     this.#stop.abort();
     await this.#run?.stop({ reason: 'closed' });

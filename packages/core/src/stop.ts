@@ -39,6 +39,7 @@ export class StopSignal {
     else listeners.push(listener);
   }
 
+  /** Removes a listener added with `add`. */
   remove(listener: () => void): void {
     const listeners = this.#listeners;
     if (listeners === listener) this.#listeners = undefined;
@@ -71,6 +72,7 @@ export function onAbort(signal: AnySignal, listener: () => void): void {
   else signal.addEventListener('abort', listener, { once: true });
 }
 
+/** Removes a listener added with {@link onAbort}. */
 export function offAbort(signal: AnySignal, listener: () => void): void {
   if (signal instanceof StopSignal) signal.remove(listener);
   else signal.removeEventListener('abort', listener);

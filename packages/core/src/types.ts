@@ -29,6 +29,7 @@ export interface DirEntry {
   expiresAt?: Date;
 }
 
+/** One child in a `list` answer: an entry with a value, or a directory. */
 export type ListEntry<V = string> = Entry<V> | DirEntry;
 
 /** Options of `get`. */

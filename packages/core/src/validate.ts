@@ -217,6 +217,7 @@ export function checkIndex(index: unknown, argument: string): number {
   return index;
 }
 
+/** A compare-and-swap condition after checking: which one of the three kinds it is. */
 export type CheckedSwap<V> =
   { kind: 'prevExist' } | { kind: 'prevValue'; prevValue: V } | { kind: 'prevIndex'; prevIndex: number };
 

@@ -130,6 +130,7 @@ export interface ResolvedEtcdOptions {
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
   readonly deterministicOrder: boolean;
+  /** Source of randomness for the shuffle and the jitter. */
   readonly random: () => number;
   readonly refreshMs: number | undefined;
   readonly json: boolean;

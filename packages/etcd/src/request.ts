@@ -54,6 +54,7 @@ export interface EtcdResponse<T = unknown> {
   host: string;
 }
 
+/** The client's one request function, as the endpoint groups receive it. */
 export type RequestFn = <T = unknown>(request: EtcdRequest) => Promise<EtcdResponse<T>>;
 
 const MAX_REDIRECTS = 10;

@@ -74,6 +74,7 @@ export interface ResolvedEtcd3Options {
   readonly backoffMs: number;
   readonly maxBackoffMs: number;
   readonly deterministicOrder: boolean;
+  /** Source of randomness for the shuffle and the jitter. */
   readonly random: () => number;
   readonly pingIntervalMs: number;
   readonly auth: Readonly<{ username: string; password: string }> | undefined;
@@ -163,6 +164,7 @@ function checkClientOptions(options: Record<string, unknown>, table: OptionTable
   }
 }
 
+/** The client options with every default filled in and every host normalized. */
 export function resolveOptions(options: Etcd3ClientOptions): ResolvedEtcd3Options {
   checkClientOptions(options as Record<string, unknown>, ETCD3_CLIENT_OPTIONS, 'Etcd3Client');
   const given =

@@ -10,6 +10,7 @@ export interface Rpc<T> {
   readonly name: string;
   /** `/etcdserverpb.KV/Range`. */
   readonly path: string;
+  /** Decodes the response message from `reader` up to `end`. */
   readonly read: (reader: Reader, end: number) => T;
 }
 

@@ -51,6 +51,7 @@ export interface HealthServiceOptions extends QueryOptions {
 /** The options of the service reads (`HealthServiceOptions`) read here, not by the request function. */
 const SERVICE_OPTIONS = ['passing', 'tag'];
 
+/** The health endpoints (`/v1/health/...`): checks of nodes and services, and healthy instances. */
 export class Health {
   constructor(private readonly transport: Transport) {}
 

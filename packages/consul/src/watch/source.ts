@@ -34,6 +34,7 @@ export type BlockingHandler<T> = (
   moved: boolean,
 ) => void | Promise<void>;
 
+/** Options of {@link ConsulBlockingSource}: the read's options and the blocking wait. */
 export interface BlockingSourceOptions {
   /** The read's own options (token, dc, consistency, ...), without `index`, `wait` and `signal`. */
   query: QueryOptions;
@@ -47,6 +48,7 @@ export interface BlockingSourceOptions {
   backoffBase: number;
   /** ...up to `min(backoffMax, 2 s)`. */
   backoffMax: number;
+  /** Source of randomness for the backoff jitter (`Math.random` when unset). */
   random: (() => number) | undefined;
   /** What each request carries as `signal` (the watch's stop, as the method takes it). */
   signal: QueryOptions['signal'];

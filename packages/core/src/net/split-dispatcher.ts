@@ -23,6 +23,7 @@ export class SplitDispatcher extends Dispatcher {
     return (this.#isLongPoll(options.path) ? this.#longPolls : this.#ordinary).dispatch(options, handler);
   }
 
+  /** Closes both pools once their requests have finished. */
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | void {
@@ -31,6 +32,7 @@ export class SplitDispatcher extends Dispatcher {
     void done.then(callback, callback);
   }
 
+  /** Destroys both pools at once: requests in flight fail. */
   override destroy(): Promise<void>;
   override destroy(err: Error | null): Promise<void>;
   override destroy(callback: () => void): void;

@@ -138,6 +138,7 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
     }
   }
 
+  /** The items as an async iterator; it ends when the run ends (and throws its terminal error). */
   [Symbol.asyncIterator](): AsyncIterator<Item> {
     const consumer: Consumer<Item> = { queue: [], wake: undefined };
     (this.#consumers ??= new Set()).add(consumer);

@@ -32,7 +32,9 @@ export interface ResyncEvent {
   index: number;
 }
 
+/** An event about one key: written, deleted, or expired. */
 export type KeyEvent<V = string> = PutEvent<V> | DeleteEvent | ExpireEvent;
+/** Anything a watch delivers as an item: a key's event, or a `resync` after history was lost. */
 export type WatchEvent<V = string> = KeyEvent<V> | ResyncEvent;
 
 /** Every event a {@link Watcher} emits. */

@@ -9,11 +9,13 @@ export class KnownKeys {
   #key: string | undefined = undefined;
   #index = 0;
 
+  /** A key's latest index, or `undefined` for a key not known. */
   get(key: string): number | undefined {
     if (this.#map) return this.#map.get(key);
     return key === this.#key ? this.#index : undefined;
   }
 
+  /** Records a key's latest index. */
   set(key: string, index: number): void {
     if (this.#map) this.#map.set(key, index);
     else if (this.#key === undefined || this.#key === key) {
@@ -22,6 +24,7 @@ export class KnownKeys {
     } else this.map().set(key, index);
   }
 
+  /** Forgets a key (it was deleted). */
   delete(key: string): void {
     if (this.#map) this.#map.delete(key);
     else if (key === this.#key) this.#key = undefined;

@@ -50,6 +50,7 @@ export interface WatchTiming {
   readonly random?: () => number;
 }
 
+/** Options of {@link runWatchLoop}: the stop, the retry timing and the failure cap. */
 export interface WatchLoopOptions {
   /** Ends the loop: it resolves once stopped. */
   stop: StopSignal;

@@ -4,6 +4,7 @@ import { runWatchLoop, type LoopReport, type PollSource, type WatchTiming } from
 /** What every caller waiting on a shared poll has: its signal, and the listener wired to it. */
 export interface PollWaiter {
   readonly signal: AnySignal | undefined;
+  /** Removes the waiter's abort listener (set while it waits). */
   onAbort: (() => void) | undefined;
 }
 
@@ -156,6 +157,7 @@ export class PollRegistry<P extends SharedPoll<unknown>> {
     return [...this.#polls.values()];
   }
 
+  /** The running poll with this id that covers `folder`, if any. */
   get(id: string, folder: string): P | undefined {
     return this.#polls.get(`${id}\u0000${folder}`);
   }
@@ -183,6 +185,7 @@ export class PollRegistry<P extends SharedPoll<unknown>> {
     return poll;
   }
 
+  /** Drops a poll that stopped, so that the next caller starts a new one. */
   remove(poll: P): void {
     const key = `${poll.id}\u0000${poll.folder}`;
     if (this.#polls.get(key) === poll) this.#polls.delete(key);

@@ -23,7 +23,9 @@ export interface WatchSink<V> {
   resync(entries: Iterable<Entry<V>>, index: number): void;
   /** For a backend that emitted the differences of a fresh read itself: emits `resync` at `index`. */
   resynced(index: number): void;
+  /** Reports a round that reached the backend. */
   connected(): void;
+  /** Reports a failed round (the loop retries it). */
   disconnected(cause: unknown): void;
   /** The index of every key this watcher has delivered and not seen deleted. */
   readonly known: ReadonlyMap<string, number>;

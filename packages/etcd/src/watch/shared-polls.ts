@@ -41,6 +41,7 @@ export interface SharedWaitsOptions {
   batchReads?: number;
   backoffMs: number;
   maxBackoffMs: number;
+  /** Source of randomness for the polls' backoff jitter. */
   random: () => number;
 }
 

@@ -31,6 +31,7 @@ interface Cleared {
 
 type Answer<V> = EtcdResult<V> | EtcdEmptyWait | Read<V> | Cleared;
 
+/** Options of {@link EtcdPollSource}: what to wait on, and from which index. */
 export interface EtcdSourceOptions {
   recursive: boolean;
   /** The first index to wait for (replaying history from it); `undefined`: read the key first. */

@@ -31,7 +31,9 @@ export interface KeyValue {
   lease: string;
 }
 
+/** The order of a range's answer (`RangeRequest.SortOrder`). */
 export type SortOrder = 'none' | 'ascend' | 'descend';
+/** What a range's answer is sorted by (`RangeRequest.SortTarget`). */
 export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
 
 /** `RangeRequest`. */
@@ -53,6 +55,7 @@ export interface RangeRequest {
   maxCreateRevision?: number;
 }
 
+/** `RangeResponse`: the keys found (all, or up to `limit`) and the total count. */
 export interface RangeResponse {
   header: ResponseHeader;
   kvs: KeyValue[];
@@ -73,6 +76,7 @@ export interface PutRequest {
   ignoreLease?: boolean;
 }
 
+/** `PutResponse`. */
 export interface PutResponse {
   header: ResponseHeader;
   /** With `prevKv`: the key before the put, when there was one. */
@@ -86,6 +90,7 @@ export interface DeleteRangeRequest {
   prevKv?: boolean;
 }
 
+/** `DeleteRangeResponse`: how many keys were deleted (and, with `prevKv`, which). */
 export interface DeleteRangeResponse {
   header: ResponseHeader;
   deleted: number;
@@ -94,6 +99,7 @@ export interface DeleteRangeResponse {
 
 /** What a {@link Compare} looks at. */
 export type CompareTarget = 'version' | 'create' | 'mod' | 'value' | 'lease';
+/** How a {@link Compare} compares its target with the given value. */
 export type CompareResult = '=' | '>' | '<' | '!=';
 
 /**
@@ -127,6 +133,7 @@ export interface TxnRequest {
   failure?: RequestOp[];
 }
 
+/** `TxnResponse`: whether the compares held, and the answers of the branch that ran. */
 export interface TxnResponse {
   header: ResponseHeader;
   succeeded: boolean;

@@ -79,6 +79,7 @@ export class Writer {
     return this;
   }
 
+  /** Writes a bool field (nothing for `undefined` or `false`, the proto3 default). */
   bool(field: number, value: boolean | undefined): this {
     if (!value) return this;
     this.#tag(field, 0);
@@ -169,6 +170,7 @@ export class Reader {
     return Number(BigInt.asIntN(64, this.bigVarint()));
   }
 
+  /** Reads a varint as a bigint (for 64-bit ids and revisions). */
   bigVarint(): bigint {
     const buf = this.buf;
     let value = 0n;
@@ -213,6 +215,7 @@ export class Reader {
     return view;
   }
 
+  /** Reads a length-delimited field as UTF-8 text. */
   string(): string {
     const size = this.length();
     const text = this.buf.toString('utf8', this.pos, this.pos + size);

@@ -23,7 +23,9 @@ export type MakeStore = <V = string>(context: {
 
 /** The test functions the suite registers with; node:test's by default. */
 export interface TestApi {
+  /** The test runner's `describe`: a group of tests. */
   describe: (name: string, fn: () => void) => unknown;
+  /** The test runner's `it` (or `test`): one test with a timeout. */
   it: (name: string, options: { timeout?: number }, fn: () => Promise<void>) => unknown;
 }
 
