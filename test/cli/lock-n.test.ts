@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { openStore, type Store } from '@polykv/core';
 import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd, type ConsulAgent, type EtcdMember } from '../helpers/servers.js';
+import { ConsulCli } from '../helpers/tools.js';
 import { inProcess, killAll } from './run.js';
 
 after(stopAllServers);
@@ -64,5 +65,69 @@ describe('polykv lock -n N against real etcd and Consul', { timeout: 180_000 }, 
         await Promise.all(stores.map((store) => store.close()));
       }
     }
+  });
+
+  it('--consul-layout: polykv lock and the real consul lock [-n N] exclude each other; Consul only', async () => {
+    const tools = new ConsulCli(consul);
+    const url = `consul://${consul.address}`;
+    const key = `lkc-${randomBytes(3).toString('hex')}`;
+    const theirs = tools.lock(key);
+    try {
+      await theirs.waitHeld();
+      const busy = await inProcess([
+        'lock',
+        key,
+        '--consul-layout',
+        '--wait',
+        '0',
+        '--url',
+        url,
+        '--',
+        'true',
+      ]);
+      assert.equal(busy.code, 4, busy.stderr);
+    } finally {
+      await theirs.stop();
+    }
+    const free = await inProcess([
+      'lock',
+      key,
+      '--consul-layout',
+      '--wait',
+      '30000',
+      '--url',
+      url,
+      '--',
+      'true',
+    ]);
+    assert.equal(free.code, 0, free.stderr);
+    // A semaphore: consul lock -n 2 holds one of its slots, polykv takes the other under it.
+    const slots = `semc-${randomBytes(3).toString('hex')}`;
+    const one = tools.lock(slots, { n: 2 });
+    try {
+      await one.waitHeld();
+      const two = await inProcess([
+        'lock',
+        slots,
+        '-n',
+        '2',
+        '--consul-layout',
+        '--wait',
+        '10000',
+        '--url',
+        url,
+        '--',
+        'sh',
+        '-c',
+        'exit 5',
+      ]);
+      assert.equal(two.code, 5, two.stderr);
+    } finally {
+      await one.stop();
+    }
+    const etcdUrl = `etcd://${etcd.host}`;
+    const refused = await inProcess(['lock', key, '--consul-layout', '--url', etcdUrl, '--', 'true']);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /--consul-layout needs a consul/);
   });
 });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { isPolykvError, type Lock } from '@polykv/core';
 import { CliError, ExitCode, Interrupted, UsageError } from '../errors.js';
-import { intOption, urlOption, type Command } from '../command.js';
+import { flag, intOption, urlOption, type Command } from '../command.js';
 
 /** How long the command gets after SIGTERM (lock lost) before SIGKILL. */
 const KILL_GRACE_MS = 5000;
@@ -12,7 +12,7 @@ type Outcome = { code: number | null; signal: NodeJS.Signals | null } | { error:
 export const lock: Command = {
   name: 'lock',
   summary: 'run a command while holding a lock',
-  usage: 'lock <key> [-n N] [--ttl s] [--wait ms] [--url U] -- <cmd> [args...]',
+  usage: 'lock <key> [-n N] [--ttl s] [--wait ms] [--consul-layout] [--url U] -- <cmd> [args...]',
   description:
     "Takes the lock <key>, runs <cmd> while holding it, releases it, and exits with the command's\n" +
     'exit code (128+n if a signal n ended it), always. (consul lock exits 0 whatever the command\n' +
@@ -23,7 +23,10 @@ export const lock: Command = {
     'Ctrl-C is passed on to the command; then the lock is released. After the release nothing is\n' +
     'left behind: the lock key in .polykv/locks/ is deleted when nobody waits for it.\n' +
     'With -n N it takes one of N slots of the semaphore <key> (Store.semaphore, in .polykv/semaphores/;\n' +
-    'on Consul in the layout of consul lock -n), so that at most N such commands run at once.',
+    'on Consul in the layout of consul lock -n), so that at most N such commands run at once.\n' +
+    'On Consul, --consul-layout holds <key> where consul lock [-n N] <key> holds it (the key\n' +
+    '<key>/.lock, or the semaphore under <key>/), so that polykv lock and consul lock (and Go\n' +
+    'services using api.Lock or api.Semaphore on it) exclude each other.',
   options: {
     url: urlOption,
     n: {
@@ -42,6 +45,10 @@ export const lock: Command = {
       value: 'ms',
       help: 'give up (exit 4) after waiting this long for another holder; 0 tries once (default: wait forever)',
     },
+    'consul-layout': {
+      type: 'boolean',
+      help: 'Consul only: hold <key> where consul lock [-n N] <key> does, so both exclude each other',
+    },
   },
   args: { min: 1, max: 1, names: '<key>' },
   passThrough: true,
@@ -58,6 +65,15 @@ export const lock: Command = {
     const ttl = intOption(context, 'ttl', 1);
     const wait = intOption(context, 'wait', 0);
     const limit = intOption(context, 'n', 1);
+    const consulLayout = flag(context, 'consul-layout');
+    if (consulLayout && !/^consuls?:\/\//.test(context.url()))
+      throw new UsageError('--consul-layout needs a consul:// or consuls:// store', context.name);
+    // The Consul Store's options for Consul's own layout (consul lock: <key>/.lock; -n: <key>/).
+    const layout: { consulKey?: string; consulPrefix?: string } = !consulLayout
+      ? {}
+      : limit === undefined
+        ? { consulKey: `${key}/.lock` }
+        : { consulPrefix: key };
     const store = await context.openDefault();
     let held: Lock;
     try {
@@ -65,6 +81,7 @@ export const lock: Command = {
         signal: context.signal,
         ...(ttl !== undefined ? { ttl } : {}),
         ...(wait !== undefined ? { wait } : {}),
+        ...layout,
       };
       held =
         limit === undefined
