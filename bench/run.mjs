@@ -26,7 +26,7 @@ const value = (name) => {
 };
 if (flag('--help')) {
   process.stdout.write(
-    'node bench/run.mjs [--quick] [--only S1,...,S8,PROFILE] [--backends etcd,consul] [--reps N] [--out FILE]\n' +
+    'node bench/run.mjs [--quick] [--only S1,...,S8,PROFILE] [--backends etcd,consul,etcd3] [--reps N] [--out FILE]\n' +
       '                   [--s8-keys N]   (S8 scale; also BENCH_S8_KEYS; default 100,000, --quick 10,000)\n' +
       '                   [--report saved-run.json]   (rewrite the report from bench/.results/*-run.json)\n',
   );
@@ -36,7 +36,7 @@ const quick = flag('--quick');
 const only = new Set(
   (value('--only') ?? 'S1,S2,S3,S4,S5,S6,S7,S8,PROFILE').split(',').map((s) => s.trim().toUpperCase()),
 );
-const backends = (value('--backends') ?? 'etcd,consul').split(',');
+const backends = (value('--backends') ?? 'etcd,consul,etcd3').split(',');
 // --quick is for development: one repetition of S5–S7 unless --reps says otherwise (S1–S4 keep 3).
 const reps = Number(value('--reps') ?? (quick ? 1 : 3));
 const partial = quick || value('--only') !== undefined || value('--backends') !== undefined;
@@ -68,7 +68,7 @@ const config = quick
 // S8's scale: `--s8-keys 10000` (or BENCH_S8_KEYS=10000) for a smoke check of the full scenario.
 const s8Keys = value('--s8-keys') ?? process.env.BENCH_S8_KEYS;
 if (s8Keys !== undefined) config.s8Keys = Number(s8Keys);
-const S5_GAP_MS = { etcd: 20, consul: 120 };
+const S5_GAP_MS = { etcd: 20, etcd3: 20, consul: 120 };
 const SETTLE_MS = 150;
 
 // A seeded shuffle (mulberry32), so that a run's order can be told from its seed.
@@ -129,7 +129,8 @@ try {
   // The contenders of S1–S5 each keep up to 64 sockets open against one agent, more than Consul's
   // default 200 connections per client IP: this agent allows more (S6 uses agents with the default).
   const consul = await servers.startConsulDev({ hcl: ['limits { http_max_conns_per_client = 2000 }'] });
-  const origins = { etcd: etcd.clientUrl, consul: consul.url };
+  // etcd3: the v3 API of the same member (its keyspace is separate from v2's).
+  const origins = { etcd: etcd.clientUrl, consul: consul.url, etcd3: etcd.clientUrl };
   results.servers = { etcd: origins.etcd, consul: origins.consul };
 
   for (const backend of backends) {
@@ -204,19 +205,24 @@ try {
   if (only.has('S6')) {
     for (const backend of backends) {
       log(`${backend} S6 ${config.s6Watchers} watchers on ${config.s6Watchers} keys`);
-      const names =
-        backend === 'etcd'
-          ? [
-              ['polykv native', 'polykvEtcdNative'],
-              ['polykv Store', 'polykvEtcdStore'],
-              ['node-etcd 7', 'nodeEtcd'],
-              ['etcdjs 2', 'etcdjs'],
-            ]
-          : [
-              ['polykv native', 'polykvConsulNative'],
-              ['polykv Store', 'polykvConsulStore'],
-              ['consul 2', 'npmConsul'],
-            ];
+      const names = {
+        etcd: [
+          ['polykv native', 'polykvEtcdNative'],
+          ['polykv Store', 'polykvEtcdStore'],
+          ['node-etcd 7', 'nodeEtcd'],
+          ['etcdjs 2', 'etcdjs'],
+        ],
+        consul: [
+          ['polykv native', 'polykvConsulNative'],
+          ['polykv Store', 'polykvConsulStore'],
+          ['consul 2', 'npmConsul'],
+        ],
+        etcd3: [
+          ['polykv native', 'polykvEtcd3Native'],
+          ['polykv Store', 'polykvEtcd3Store'],
+          ['etcd3 1', 'etcd3Peer'],
+        ],
+      }[backend];
       const row = (results.s6[backend] = {});
       for (const [name] of names) row[name] = { runs: [] };
       for (let rep = 0; rep < reps; rep++) {

@@ -10,6 +10,16 @@
 // leading slash (`bench/k1`): /v2/keys/bench/k1 on etcd, /v1/kv/bench/k1 on Consul.
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
+import {
+  etcd3Peer,
+  polykvEtcd3Native,
+  polykvEtcd3Store,
+  rawEtcd3,
+} from './contenders-etcd3.mjs';
+import { storeContender } from './store-contender.mjs';
+
+// The etcd v3 contenders by name, for bench/s6-child.mjs.
+export { etcd3Peer, polykvEtcd3Native, polykvEtcd3Store, rawEtcd3 };
 
 const require = createRequire(new URL('../.peers/', import.meta.url));
 
@@ -124,29 +134,6 @@ export async function polykvEtcdNative(origin) {
 export async function polykvEtcdStore(origin) {
   const { createEtcdStore } = await import('@polykv/etcd');
   return storeContender(createEtcdStore({ hosts: [origin] }));
-}
-
-/** A contender that goes through the backend-agnostic `Store` (etcd or Consul alike). */
-function storeContender(store) {
-  return {
-    name: 'polykv Store',
-    kind: 'store',
-    store,
-    async get(key) {
-      return (await store.get(key))?.value ?? null;
-    },
-    async set(key, value) {
-      await store.set(key, value);
-    },
-    async watch(key, onValue) {
-      const watcher = store.watch(key, { initial: false });
-      watcher.on('put', (event) => onValue(event.value));
-      watcher.on('error', () => undefined);
-      await new Promise((resolve) => watcher.once('connected', resolve));
-      return { stop: () => watcher.close() };
-    },
-    close: () => store.close(),
-  };
 }
 
 export function nodeEtcd(origin) {
@@ -359,11 +346,20 @@ export function npmConsul(origin) {
  * machine; how far it strays in a run is that run's noise band.
  */
 function control(raw) {
-  return Object.assign(raw, { name: 'raw undici A/A', kind: 'control' });
+  return Object.assign(raw, { name: `${raw.name} A/A`, kind: 'control' });
 }
 
 /** Every contender of a backend, in the interleaving order (raw first). Missing ones are reported. */
 export async function contenders(backend, origin) {
+  if (backend === 'etcd3') {
+    return [
+      await rawEtcd3(origin),
+      control(await rawEtcd3(origin)),
+      await polykvEtcd3Native(origin),
+      await polykvEtcd3Store(origin),
+      await etcd3Peer(origin),
+    ];
+  }
   if (backend === 'etcd') {
     return [
       rawEtcd(origin),

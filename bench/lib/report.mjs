@@ -34,11 +34,18 @@ export function captureEnv() {
     loadAtEnd: os.loadavg()[0],
     node: process.version,
     undici: packageVersion(`${ROOT}node_modules/undici/package.json`),
-    polykv: { core: version('core'), etcd: version('etcd'), consul: version('consul') },
+    polykv: {
+      core: version('core'),
+      etcd: version('etcd'),
+      etcd3: version('etcd3'),
+      consul: version('consul'),
+    },
     peers: {
       consul: peerVersion('consul'),
       'node-etcd': peerVersion('node-etcd'),
       etcdjs: peerVersion('etcdjs'),
+      etcd3: peerVersion('etcd3'),
+      '@grpc/grpc-js': peerVersion('@grpc/grpc-js'),
     },
   };
 }
@@ -118,9 +125,9 @@ export async function writeReport(results, charts = new Map()) {
     `- CPU: ${env.cpuModel}, ${env.cores} cores; memory ${env.memoryGiB.toFixed(1)} GiB; ${env.os}`,
     `- Load average (1 min) at start ${env.loadAtStart.toFixed(2)}, at end ${env.loadAtEnd.toFixed(2)}${busy ? ': **a busy machine** (the client, both servers and anything else running share the cores; the load includes the benchmark itself). Absolute numbers are noisy; the ratios compare contenders measured back to back, interleaved, and stay meaningful.' : '.'}`,
     `- Node ${env.node}; undici ${env.undici} (polykv's and the raw loop's)`,
-    `- polykv: @polykv/core ${env.polykv.core}, @polykv/etcd ${env.polykv.etcd}, @polykv/consul ${env.polykv.consul} (working tree${env.commit ? ` at ${env.commit}` : ''})`,
-    `- Peers (bench/.peers only): consul ${env.peers.consul}, node-etcd ${env.peers['node-etcd']}, etcdjs ${env.peers.etcdjs}`,
-    '- Servers (the test servers, DEVELOPERS.md): etcd 3.4.23 single member with `--enable-v2`, Consul 1.8.7 `agent -dev`, both on 127.0.0.1. The Consul agent of S1–S5 and S7 allows 2,000 connections per client IP (the contenders together hold more than the default 200); S6 uses a fresh agent with the default for every run.',
+    `- polykv: @polykv/core ${env.polykv.core}, @polykv/etcd ${env.polykv.etcd}, @polykv/etcd3 ${env.polykv.etcd3 ?? 'n/a'}, @polykv/consul ${env.polykv.consul} (working tree${env.commit ? ` at ${env.commit}` : ''})`,
+    `- Peers (bench/.peers only): consul ${env.peers.consul}, node-etcd ${env.peers['node-etcd']}, etcdjs ${env.peers.etcdjs}, etcd3 ${env.peers.etcd3 ?? 'n/a'}; the etcd3 rows' raw loop is @grpc/grpc-js ${env.peers['@grpc/grpc-js'] ?? 'n/a'} with @grpc/proto-loader on etcd's protos (what the etcd3 package is built on, without its wrapper)`,
+    '- Servers (the test servers, DEVELOPERS.md): etcd 3.4.23 single member with `--enable-v2` (the etcd rows use its v2 API, the etcd3 rows its v3 API over gRPC, on the same port), Consul 1.8.7 `agent -dev`, both on 127.0.0.1. The Consul agent of S1–S5 and S7 allows 2,000 connections per client IP (the contenders together hold more than the default 200); S6 uses a fresh agent with the default for every run.',
     `- Run: interleaved repetitions (every contender once per repetition, in a shuffled order): ${results.config.requestReps} for S1–S4 (${results.config.durationMs} ms each after a ${results.config.warmMs} ms warm-up per contender), ${results.config.reps} for S5–S7, ${results.config.s5Samples} S5 samples per repetition; total ${fmt(results.durationS, 0)} s`,
     '',
   );
@@ -138,7 +145,7 @@ export async function writeReport(results, charts = new Map()) {
       'Targets: native ≥ 1.00× raw, Store ≥ 0.95× raw, both > 1.00× the best peer.',
       '',
     );
-    for (const backend of ['etcd', 'consul']) {
+    for (const backend of ['etcd', 'consul', 'etcd3']) {
       const rows = requestRows.filter((r) => r.backend === backend);
       if (rows.length === 0) continue;
       push(

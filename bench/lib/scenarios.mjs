@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { gatewayWriter } from './contenders-etcd3.mjs';
 import { percentile, sleep } from './stats.mjs';
 
 const gc = globalThis.gc ?? (() => undefined);
@@ -65,6 +66,7 @@ export async function prepareKeys(raw) {
 
 /** A writer independent of every contender (its own undici Pool), for S5, S6 and S7 setup. */
 export function writer(backend, origin) {
+  if (backend === 'etcd3') return gatewayWriter(origin);
   const pool = new Pool(origin, { keepAliveTimeout: 30_000 });
   const escape = (key) => key.split('/').map(encodeURIComponent).join('/');
   return {

@@ -1,15 +1,18 @@
-// The contenders of the etcd v3 transport measurement (see bench/v3/README section in
-// packages/etcd3/README.md, "Transport"). Each has get/set and watch(key, onValue) → { stop }.
+// The etcd v3 contenders, with the same surface as contenders.mjs (get, set, watch, close; `name`
+// and `kind`). The main run (`--backends etcd3`) measures the raw @grpc/grpc-js loop (the ceiling on
+// the transport polykv's v3 client speaks), polykv's native client and Store, and the npm `etcd3`
+// package; bench/v3/transport.mjs also measures the HTTP/JSON gateway, the transport not chosen.
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
-import { PEERS_DIR, ROOT } from '../lib/setup.mjs';
+import { PEERS_DIR } from './setup.mjs';
+import { storeContender } from './store-contender.mjs';
 
 const peers = createRequire(`${PEERS_DIR}/node_modules/`);
 const b64 = (text) => Buffer.from(text).toString('base64');
 const text = (base64) => Buffer.from(base64 ?? '', 'base64').toString();
 
 /** The HTTP/JSON gateway (`POST /v3/kv/range`, base64 keys and values) over an undici Pool. */
-export async function gateway(origin) {
+export async function gatewayEtcd3(origin) {
   const pool = new Pool(origin, { connections: 64, keepAliveTimeout: 30_000 });
   const post = async (path, message) => {
     const { statusCode, body } = await pool.request({
@@ -24,6 +27,8 @@ export async function gateway(origin) {
   };
   const batch = [];
   return {
+    name: 'HTTP/JSON gateway',
+    kind: 'reference',
     async get(key) {
       const kv = (await post('/v3/kv/range', { key: b64(key) })).kvs?.[0];
       return kv ? text(kv.value) : null;
@@ -60,7 +65,7 @@ export async function gateway(origin) {
 }
 
 /** @grpc/grpc-js with @grpc/proto-loader on etcd's protos (as the etcd3 package loads them), no wrapper. */
-export async function grpcjs(origin) {
+export async function rawEtcd3(origin) {
   const grpc = peers('@grpc/grpc-js');
   const loader = peers('@grpc/proto-loader');
   const definition = loader.loadSync(peers.resolve('etcd3/proto/rpc.proto'), {
@@ -81,6 +86,8 @@ export async function grpcjs(origin) {
   const creating = [];
   const handlers = new Map();
   return {
+    name: 'raw grpc-js',
+    kind: 'raw',
     async get(key) {
       const kvs = (await call('Range', { key: Buffer.from(key) })).kvs;
       return kvs?.[0] ? kvs[0].value.toString() : null;
@@ -105,7 +112,7 @@ export async function grpcjs(origin) {
         stream.write({ create_request: { key: Buffer.from(key) } });
       });
     },
-    close: () => {
+    async close() {
       stream?.cancel();
       kv.close();
       watchClient.close();
@@ -114,10 +121,12 @@ export async function grpcjs(origin) {
 }
 
 /** polykv's native v3 client (`@polykv/etcd3`). */
-export async function polykv(origin) {
-  const { Etcd3Client } = await import(`${ROOT}packages/etcd3/dist/index.js`);
+export async function polykvEtcd3Native(origin) {
+  const { Etcd3Client } = await import('@polykv/etcd3');
   const client = new Etcd3Client({ hosts: origin });
   return {
+    name: 'polykv native',
+    kind: 'native',
     get: async (key) => (await client.kv.get(key))?.value.toString() ?? null,
     set: (key, value) => client.kv.put(key, value),
     async watch(key, onValue) {
@@ -128,26 +137,25 @@ export async function polykv(origin) {
       await watcher.ready;
       return { stop: () => watcher.cancel() };
     },
-    close: () => client.close(),
+    async close() {
+      client.close();
+    },
   };
 }
 
 /** polykv's etcd3 Store (`createEtcd3Store`): a set is a transaction with the typed-directory compares. */
-export async function store(origin) {
-  const { createEtcd3Store } = await import(`${ROOT}packages/etcd3/dist/index.js`);
-  const kv = createEtcd3Store({ hosts: origin });
-  return {
-    get: async (key) => (await kv.get(key))?.value ?? null,
-    set: (key, value) => kv.set(key, value),
-    close: () => kv.close(),
-  };
+export async function polykvEtcd3Store(origin) {
+  const { createEtcd3Store } = await import('@polykv/etcd3');
+  return storeContender(createEtcd3Store({ hosts: origin }));
 }
 
 /** The npm `etcd3` package (gRPC through @grpc/grpc-js). */
-export async function etcd3(origin) {
+export async function etcd3Peer(origin) {
   const { Etcd3 } = peers('etcd3');
   const client = new Etcd3({ hosts: origin });
   return {
+    name: 'etcd3 1',
+    kind: 'peer',
     get: (key) => client.get(key).string(),
     set: (key, value) => client.put(key).value(value).exec(),
     async watch(key, onValue) {
@@ -156,6 +164,34 @@ export async function etcd3(origin) {
       watcher.on('error', () => undefined);
       return { stop: () => watcher.cancel() };
     },
-    close: () => client.close(),
+    async close() {
+      client.close();
+    },
   };
 }
+
+/**
+ * The independent writer of the etcd3 rows (S5's and S6's writes, the keys S1/S3 read): the
+ * HTTP/JSON gateway over its own undici Pool, so that no contender's connection carries it.
+ */
+export function gatewayWriter(origin) {
+  const pool = new Pool(origin, { keepAliveTimeout: 30_000 });
+  const post = async (path, message) => {
+    const { statusCode, body } = await pool.request({ path, method: 'POST', body: JSON.stringify(message) });
+    const json = await body.json();
+    if (statusCode !== 200) throw new Error(`etcd3 ${path}: ${statusCode} ${JSON.stringify(json)}`);
+    return json;
+  };
+  // Every key under `prefix/`: [prefix/, prefix0) in byte order ('0' follows '/').
+  const under = (prefix) => ({ key: b64(`${prefix}/`), range_end: b64(`${prefix}0`) });
+  return {
+    set: (key, value) => post('/v3/kv/put', { key: b64(key), value: b64(value) }),
+    delTree: (prefix) => post('/v3/kv/deleterange', under(prefix)),
+    async count(prefix) {
+      return Number((await post('/v3/kv/range', { ...under(prefix), count_only: true })).count ?? 0);
+    },
+    pool,
+    close: () => pool.close(),
+  };
+}
+
