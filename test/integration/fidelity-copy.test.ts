@@ -252,4 +252,27 @@ describe('copy, diff, mirror: every key carried or named', { timeout: 120_000 },
       await Promise.all([toConsul.close(), toEtcd.close(), dropping.close()]);
     }
   });
+
+  it("copy with the caller's signal and 64 in flight into etcd prints no MaxListenersExceededWarning", async () => {
+    const source = createMemoryStore<Uint8Array>({ codec: binaryCodec });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => source.set(`many/k${i}`, bytes(`v${i}`))));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const summary = await copy(source, openEtcd('signal-fan-out'), {
+        concurrency: 64,
+        signal: new AbortController().signal,
+      });
+      assert.equal(summary.copied.length, 200);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning').map(String),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+      await source.close();
+    }
+  });
 });

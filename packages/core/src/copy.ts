@@ -11,7 +11,7 @@ import {
   type TtlPlan,
 } from './fidelity.js';
 import { normalizeKey } from './keys.js';
-import { throwIfAborted, type CallOptions } from './signal.js';
+import { fanOutSignal, throwIfAborted, type CallOptions } from './signal.js';
 import type { Store } from './store.js';
 import type { DirEntry, Entry, ListEntry } from './types.js';
 
@@ -144,7 +144,8 @@ export async function copy<V, W = V>(
   to: Store<W>,
   options: CopyOptions = {},
 ): Promise<CopySummary> {
-  const { dryRun = false, overwrite = false, concurrency = 16, signal, timeout, onProgress } = options;
+  const { dryRun = false, overwrite = false, concurrency = 16, timeout, onProgress } = options;
+  const signal = options.signal && fanOutSignal(options.signal);
   const dropFlags = options.dropFlags ?? false;
   const prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
   const call = { ...(signal ? { signal } : {}), ...(timeout ? { timeout } : {}) };

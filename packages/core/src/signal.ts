@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { AbortError, TimeoutError } from './errors.js';
 
 /** The longest delay `setTimeout` honours; longer ones fire at once (with a TimeoutOverflowWarning). */
@@ -100,4 +101,15 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function backoffDelay(attempt: number, baseMs = 100, capMs = 10_000, random = Math.random): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * A signal that follows `signal` and may carry any number of listeners. `copy` hands one signal to
+ * up to `concurrency` Store calls at once, and each call listens to it: on the caller's own signal,
+ * more than ten print Node's MaxListenersExceededWarning. This one adds a single listener to it.
+ */
+export function fanOutSignal(signal: AbortSignal): AbortSignal {
+  const follower = AbortSignal.any([signal]);
+  setMaxListeners(0, follower);
+  return follower;
 }
