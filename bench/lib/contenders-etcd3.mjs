@@ -194,4 +194,3 @@ export function gatewayWriter(origin) {
     close: () => pool.close(),
   };
 }
-

@@ -10,12 +10,7 @@
 // leading slash (`bench/k1`): /v2/keys/bench/k1 on etcd, /v1/kv/bench/k1 on Consul.
 import { createRequire } from 'node:module';
 import { Pool } from 'undici';
-import {
-  etcd3Peer,
-  polykvEtcd3Native,
-  polykvEtcd3Store,
-  rawEtcd3,
-} from './contenders-etcd3.mjs';
+import { etcd3Peer, polykvEtcd3Native, polykvEtcd3Store, rawEtcd3 } from './contenders-etcd3.mjs';
 import { storeContender } from './store-contender.mjs';
 
 // The etcd v3 contenders by name, for bench/s6-child.mjs.
