@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { probe, stopAllServers } from '../helpers/processes.js';
 import {
@@ -18,6 +20,21 @@ function alive(pid: number | undefined): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Resolves once every thread of `pid` is stopped (state `T` in /proc). SIGSTOP stops a process's
+ * threads one by one as each is next scheduled; a probe sent before the last one stopped was once
+ * answered (CI, a loaded 2-core machine).
+ */
+async function waitStopped(pid: number): Promise<void> {
+  const stopped = (tid: string): boolean =>
+    /\) [Tt] /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+  for (let attempt = 0; attempt < 250; attempt++) {
+    if (readdirSync(`/proc/${pid}/task`).every(stopped)) return;
+    await sleep(20);
+  }
+  assert.fail(`process ${pid} was not stopped 5 s after SIGSTOP`);
 }
 
 describe('test servers start, fail on demand, and stop', { timeout: 240_000 }, () => {
@@ -72,6 +89,7 @@ describe('test servers start, fail on demand, and stop', { timeout: 240_000 }, (
     const read = await probe(`${follower.clientUrl}/v2/keys/k?quorum=true`);
     assert.equal((JSON.parse(read.body) as { node: { value: string } }).node.value, 'v');
     follower.pause();
+    await waitStopped(follower.pid!);
     await assert.rejects(probe(`${follower.clientUrl}/v2/keys/k`, { timeoutMs: 300 }), /timed out/);
     follower.resume();
     assert.equal((await probe(`${follower.clientUrl}/v2/keys/k`)).status, 200);
