@@ -35,7 +35,16 @@ export interface EtcdClientEvents {
    * A host answered with another `X-Etcd-Cluster-Id` than the cluster seen before: the hosts
    * point at a different (or re-created) cluster. The client goes on; the application decides.
    */
-  clusterIdChanged: [change: { previous: string; current: string; host: string }];
+  clusterIdChanged: [
+    change: {
+      /** The cluster id seen before (hex, from `X-Etcd-Cluster-Id`). */
+      previous: string;
+      /** The cluster id just seen. */
+      current: string;
+      /** The host (origin) whose answer carried `current`. */
+      host: string;
+    },
+  ];
   /** A machine refresh failed; the next one is delayed (backoff). */
   refreshError: [error: unknown];
 }
@@ -52,11 +61,17 @@ export interface EtcdClientEvents {
  * ```
  */
 export class EtcdClient extends EventEmitter<EtcdClientEvents> {
+  /** The options as the constructor resolved them: defaults applied, hosts normalized, frozen. */
   readonly options: ResolvedEtcdOptions;
+  /** `/v2/keys`: reads, writes, compare-and-swap, directories, in-order keys and long-poll waits. */
   readonly keys: KeysApi;
+  /** `/v2/members`: list, add and remove members, change their peer URLs, find the leader. */
   readonly members: MembersApi;
+  /** `/v2/stats`: one member's own statistics, its store counters, and the leader's view. */
   readonly stats: StatsApi;
+  /** `/v2/auth`: turn auth on or off, manage users and roles. */
   readonly auth: AuthApi;
+  /** `/version`, `/health` and `/v2/machines`. */
   readonly cluster: ClusterApi;
   /** THE request function, for endpoints the API groups do not cover (see {@link EtcdClient.raw}). */
   readonly request: RequestFn;
@@ -75,6 +90,11 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
   #sync: SyncRunner | undefined;
   #shared: SharedWaits | undefined;
 
+  /**
+   * Checks and resolves the options once; sends nothing until the first call. A bad option throws
+   * `ETCD_INVALID_ARGUMENT`.
+   * @param options - the options, or only the hosts (`'h1:2379'` or a list).
+   */
   constructor(options: EtcdClientOptions | string | string[] = {}) {
     super();
     const opts: EtcdClientOptions =
@@ -104,6 +124,7 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
     return this.#pool.current;
   }
 
+  /** True once `close()` was called: every call then fails with `ETCD_CLOSED`. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -160,7 +181,15 @@ export class EtcdClient extends EventEmitter<EtcdClientEvents> {
   }
 
   /** `GET /version` */
-  version(options: EtcdCallOptions = {}): Promise<{ etcdserver: string; etcdcluster: string }> {
+  version(options: EtcdCallOptions = {}): Promise<{
+    /** The etcd version of the member that answered, e.g. `3.4.13`. */
+    etcdserver: string;
+    /**
+     * The cluster version: the lowest `major.minor` among the members, as `3.4.0`; `not_decided`
+     * until the leader has settled it.
+     */
+    etcdcluster: string;
+  }> {
     return this.cluster.version(options);
   }
 

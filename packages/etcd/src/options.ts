@@ -44,9 +44,18 @@ export interface EtcdClientOptions {
   hosts?: string | string[];
   /** The undici dispatcher to send requests with; the client then owns no sockets. */
   dispatcher?: Dispatcher;
+  /**
+   * TLS settings (CA, client certificate and key, verification) for `https://` hosts. They do not
+   * change the scheme: a host given without one is `http://`.
+   */
   tls?: EtcdTlsOptions;
   /** Basic auth for etcd's v2 auth. */
-  auth?: { username: string; password: string };
+  auth?: {
+    /** The etcd user, sent as HTTP basic auth with every request. */
+    username: string;
+    /** That user's password. What an error keeps of a response has it (and the header) redacted. */
+    password: string;
+  };
   /**
    * Default milliseconds for a whole call (failover included). Never applies to `wait` calls.
    * Without it, each attempt is still bounded by `attemptTimeout` and the retries by `maxRetries`
@@ -122,21 +131,45 @@ export interface EtcdSharedWatchOptions {
 
 /** The resolved, frozen form of {@link EtcdClientOptions}. */
 export interface ResolvedEtcdOptions {
+  /**
+   * The seed hosts as given, normalized to origins (`http://h1:2379`), without duplicates. The
+   * list the client tries now is `EtcdClient.hosts`.
+   */
   readonly hosts: readonly string[];
+  /** Default milliseconds for a whole call; `0`: none. Never applies to waits. */
   readonly timeout: number;
+  /** Milliseconds one attempt on one host may take (for a wait: until etcd sent the headers). */
   readonly attemptTimeout: number;
+  /** Milliseconds to open a connection to a host (unused with an injected `dispatcher`). */
   readonly connectTimeout: number;
+  /** Extra rounds over the hosts when every host failed retryably; a call's own `maxRetries` wins. */
   readonly maxRetries: number;
+  /**
+   * Milliseconds of the first backoff between rounds over the hosts, and between a watch's failed
+   * polls; it doubles up to `maxBackoffMs`, with full jitter.
+   */
   readonly backoffMs: number;
+  /** The cap of that backoff, in milliseconds. */
   readonly maxBackoffMs: number;
+  /** Hosts are tried in the order given instead of shuffled once. */
   readonly deterministicOrder: boolean;
   /** Source of randomness for the shuffle and the jitter. */
   readonly random: () => number;
+  /** Milliseconds between machine refreshes; `undefined`: the refresh is off. */
   readonly refreshMs: number | undefined;
+  /** Values are JSON: stringified on write, parsed on read. */
   readonly json: boolean;
+  /**
+   * The `Authorization` header sent with every request (`Basic ...`, from `auth`); `undefined`
+   * without `auth`. It holds the credentials: never log it.
+   */
   readonly authHeader: string | undefined;
   /** What an error must never show of a response (the credentials, as sent and as echoed). */
   readonly secrets: readonly string[];
+  /**
+   * Sockets per host for ordinary requests; long polls have their own, outside this cap. Unused
+   * with an injected `dispatcher`.
+   */
   readonly connections: number;
   /** `undefined`: sharing is off. */
   readonly sharedWatches: Readonly<EtcdSharedWatchOptions> | undefined;

@@ -5,6 +5,7 @@ import type { ResolvedEtcdOptions } from './options.js';
 
 /** What a request needs. `path` is escaped already and carries its query string. */
 export interface EtcdRequest {
+  /** The HTTP method. */
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** `/v2/keys/a/b?recursive=true`: escaped by the endpoint (see `keyPath`). */
   path: string;
@@ -34,19 +35,31 @@ export interface EtcdRequest {
    * wrong shape is `ETCD_BAD_RESPONSE` (with the status, so it is final: never sent to another host).
    */
   check?: ((body: unknown) => string | undefined) | undefined;
+  /** Aborts the call: it rejects with `ETCD_ABORTED`. */
   signal?: AbortSignal | undefined;
+  /**
+   * Milliseconds for the whole call, failover included (then `ETCD_TIMEOUT`). Absent or `0`: the
+   * client's `timeout`, except for a wait, which then has none.
+   */
   timeout?: number | undefined;
+  /** Extra rounds over the hosts when every host failed retryably; absent: the client's `maxRetries`. */
   maxRetries?: number | undefined;
 }
 
 /** A decoded response with etcd's meta headers. */
 export interface EtcdResponse<T = unknown> {
+  /** The HTTP status: a 2xx, or one of the request's `okStatuses`. */
   statusCode: number;
   /** The parsed JSON body; `undefined` for an empty body (a wait that timed out on the server). */
   body: T;
   /** X-Etcd-Index: the store's index when the response was made (for a wait: when it was registered). */
   etcdIndex: number | undefined;
+  /**
+   * X-Raft-Index: the raft index of the member that answered (not the key space's etcd index);
+   * `undefined` without the header.
+   */
   raftIndex: number | undefined;
+  /** X-Raft-Term: the raft term, which grows with each leader election; `undefined` without the header. */
   raftTerm: number | undefined;
   /** X-Etcd-Cluster-Id. */
   clusterId: string | undefined;

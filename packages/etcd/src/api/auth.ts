@@ -3,28 +3,76 @@ import type { RequestFn } from '../request.js';
 
 /** A v2 auth user. */
 export interface EtcdUser {
+  /** The user name. */
   user: string;
+  /**
+   * The user's roles: role objects with their permissions, or bare role names, depending on the
+   * endpoint and the etcd version; may be absent.
+   */
   roles?: (string | EtcdRole)[];
 }
 
 /** A v2 auth role with its key-space permissions. */
 export interface EtcdRole {
+  /** The role name (`root` and `guest` are built in). */
   role: string;
-  permissions?: { kv: { read: string[] | null; write: string[] | null } };
+  /** What the role may access; may be absent. */
+  permissions?: {
+    /** Key-space permissions (the only kind etcd v2 has). */
+    kv: {
+      /**
+       * Key patterns the role may read: an exact key or directory, or a prefix ending in `*`
+       * (`/*` or `*`: everything); `null` for none.
+       */
+      read: string[] | null;
+      /** Key patterns the role may write, in the same form; `null` for none. */
+      write: string[] | null;
+    };
+  };
 }
 
 /** Changes to a user: a new password, roles to grant or revoke. */
 export interface EtcdUserChange {
+  /** The password: the first one when the user is created, a new one when it is changed. */
   password?: string;
+  /** Role names to give the user. */
   grant?: string[];
+  /** Role names to take from the user. */
   revoke?: string[];
 }
 
 /** A new role's permissions, or changes to a role's permissions (etcd creates with `permissions`, changes with `grant`/`revoke`). */
 export interface EtcdRoleChange {
-  permissions?: { kv: { read?: string[]; write?: string[] } };
-  grant?: { kv: { read?: string[]; write?: string[] } };
-  revoke?: { kv: { read?: string[]; write?: string[] } };
+  /** The permissions of a role being created. */
+  permissions?: {
+    /** Key-space permissions (the only kind etcd v2 has). */
+    kv: {
+      /** Key patterns the role may read: an exact key or directory, or a prefix ending in `*`. */
+      read?: string[];
+      /** Key patterns the role may write, in the same form. */
+      write?: string[];
+    };
+  };
+  /** Permissions to add to an existing role. */
+  grant?: {
+    /** Key-space permissions (the only kind etcd v2 has). */
+    kv: {
+      /** Key patterns to allow reading (an exact key or directory, or a prefix ending in `*`). */
+      read?: string[];
+      /** Key patterns to allow writing, in the same form. */
+      write?: string[];
+    };
+  };
+  /** Permissions to take from an existing role. */
+  revoke?: {
+    /** Key-space permissions (the only kind etcd v2 has). */
+    kv: {
+      /** Key patterns to no longer allow reading, as granted. */
+      read?: string[];
+      /** Key patterns to no longer allow writing, as granted. */
+      write?: string[];
+    };
+  };
 }
 
 /**
@@ -33,6 +81,7 @@ export interface EtcdRoleChange {
  */
 export class AuthApi {
   readonly #request: RequestFn;
+  /** Made by {@link EtcdClient}: use `client.auth`. */
   constructor(request: RequestFn) {
     this.#request = request;
   }

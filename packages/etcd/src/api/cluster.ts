@@ -6,14 +6,21 @@ import type { RequestFn } from '../request.js';
  */
 export class ClusterApi {
   readonly #request: RequestFn;
+  /** Made by {@link EtcdClient}: use `client.cluster`. */
   constructor(request: RequestFn) {
     this.#request = request;
   }
 
   /** `GET /version`: `{ etcdserver, etcdcluster }`. */
-  async version(
-    options: EtcdCallOptions & { host?: string } = {},
-  ): Promise<{ etcdserver: string; etcdcluster: string }> {
+  async version(options: EtcdCallOptions & { host?: string } = {}): Promise<{
+    /** The etcd version of the member that answered, e.g. `3.4.13`. */
+    etcdserver: string;
+    /**
+     * The cluster version: the lowest `major.minor` among the members, as `3.4.0`; `not_decided`
+     * until the leader has settled it.
+     */
+    etcdcluster: string;
+  }> {
     return (
       await this.#request<{ etcdserver: string; etcdcluster: string }>({
         method: 'GET',

@@ -3,9 +3,16 @@ import type { RequestFn } from '../request.js';
 
 /** A cluster member, as `/v2/members` reports it. */
 export interface EtcdMember {
+  /** The member id, in hex: what `remove` and `update` take. */
   id: string;
+  /** The member's name (its `--name`); empty for a member that was added but has not started yet. */
   name: string;
+  /** The URLs the other members reach this one at (raft traffic; port 2380 by convention). */
   peerURLs: string[];
+  /**
+   * The URLs clients reach this member at (what the machine refresh adds as hosts); empty for a
+   * member that was added but has not started yet.
+   */
   clientURLs: string[];
 }
 
@@ -15,6 +22,7 @@ export interface EtcdMember {
  */
 export class MembersApi {
   readonly #request: RequestFn;
+  /** Made by {@link EtcdClient}: use `client.members`. */
   constructor(request: RequestFn) {
     this.#request = request;
   }

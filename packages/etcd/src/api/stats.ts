@@ -3,12 +3,26 @@ import type { RequestFn } from '../request.js';
 
 /** `/v2/stats/self`. */
 export interface EtcdSelfStats {
+  /** The member's name (its `--name`). */
   name: string;
+  /** The member's id, in hex (as in {@link EtcdMember.id}). */
   id: string;
+  /** The member's raft role: `StateLeader` or `StateFollower`. */
   state: string;
+  /** When the member started (RFC 3339). */
   startTime: string;
-  leaderInfo: { leader: string; uptime: string; startTime: string };
+  /** The leader as this member knows it. */
+  leaderInfo: {
+    /** The leader's member id, in hex (this member's own id on the leader). */
+    leader: string;
+    /** Time since `startTime`, as a Go duration such as `10m59.322358947s`. */
+    uptime: string;
+    /** When this member first heard from that leader, or, on the leader, became leader (RFC 3339). */
+    startTime: string;
+  };
+  /** Raft append requests this member has received from a leader since it started. */
   recvAppendRequestCnt: number;
+  /** Raft append requests this member has sent as leader since it started. */
   sendAppendRequestCnt: number;
   [field: string]: unknown;
 }
@@ -19,6 +33,7 @@ export interface EtcdSelfStats {
  */
 export class StatsApi {
   readonly #request: RequestFn;
+  /** Made by {@link EtcdClient}: use `client.stats`. */
   constructor(request: RequestFn) {
     this.#request = request;
   }
@@ -48,9 +63,15 @@ export class StatsApi {
   }
 
   /** The leader's view of its followers (only the leader answers). `GET /v2/stats/leader` */
-  async leader(
-    options: EtcdCallOptions & { host?: string } = {},
-  ): Promise<{ leader: string; followers: Record<string, unknown> }> {
+  async leader(options: EtcdCallOptions & { host?: string } = {}): Promise<{
+    /** The leader's member id, in hex. */
+    leader: string;
+    /**
+     * Per follower id (hex): `counts` (`success`, `fail`: raft requests sent to it) and `latency`
+     * (`current`, `average`, `minimum`, `maximum`, `standardDeviation`, in milliseconds).
+     */
+    followers: Record<string, unknown>;
+  }> {
     return (
       await this.#request<{ leader: string; followers: Record<string, unknown> }>({
         method: 'GET',

@@ -53,7 +53,12 @@ export function createEtcdStore<V = string>(options: EtcdStoreOptions<V> = {}): 
 export class EtcdStore<V = string> implements Store<V> {
   readonly kind = 'etcd';
   readonly prefix: string;
+  /** Turns values into what etcd holds and back: `options.codec`, by default `utf8Codec` (strings). */
   readonly codec: Codec<V>;
+  /**
+   * What etcd v2 offers: TTLs from 1 s, typed directories, a 1,000-event watch history, no flags,
+   * and text values (other bytes only through the `binaryEncoding` opt-in).
+   */
   readonly capabilities = capabilities;
   /** The native client, for what the Store does not cover. */
   readonly client: EtcdClient;
@@ -66,6 +71,10 @@ export class EtcdStore<V = string> implements Store<V> {
   readonly #handles = new StoreHandles();
   #closed = false;
 
+  /**
+   * The same as {@link createEtcdStore}: a client made from the options, or `options.client`
+   * (then not closed with the store). A bad option throws `INVALID_ARGUMENT`.
+   */
   constructor(options: EtcdStoreOptions<V> = {}) {
     checkOptionTable(options, STORE_OPTIONS_TABLE, 'createEtcdStore');
     this.#keys = new KeySpace(options.prefix ?? '');

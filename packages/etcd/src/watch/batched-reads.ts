@@ -81,6 +81,7 @@ export class SharedReads {
   readonly #refused = new Set<string>();
   #scheduled = false;
 
+  /** One per client, inside {@link SharedWaits} (its `read`). */
   constructor(keys: KeysApi, options: SharedReadsOptions = {}) {
     this.#keys = keys;
     this.#minBatch = options.minBatch ?? 8;

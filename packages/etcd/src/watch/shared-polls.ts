@@ -39,7 +39,12 @@ export interface SharedWaitsOptions {
   lingerMs?: number;
   /** See {@link SharedReadsOptions.minBatch}. @defaultValue 8 */
   batchReads?: number;
+  /**
+   * Milliseconds of the first backoff after a poll's failed round; it doubles up to
+   * `maxBackoffMs`, jittered. The client passes its own `backoffMs`.
+   */
   backoffMs: number;
+  /** The cap of that backoff, in milliseconds. */
   maxBackoffMs: number;
   /** Source of randomness for the polls' backoff jitter. */
   random: () => number;
@@ -69,7 +74,12 @@ function plain(options: WaitOptions): EtcdWaitOptions {
  */
 export class SharedWaits implements WaitSource, PollOwner {
   readonly stopSignals = true as const;
+  /** The client's keys API: private waits, and reads that are not batched, go through it. */
   readonly keys: KeysApi;
+  /**
+   * How many recent events each poll keeps for callers that come back with an older index (it
+   * trims back to this once it holds a quarter more).
+   */
   readonly bufferSize: number;
   readonly #registry: PollRegistry<DirectoryPoll>;
   /** Directories a poll was refused on (a 4xx): never polled again. */
@@ -79,6 +89,7 @@ export class SharedWaits implements WaitSource, PollOwner {
   readonly #reads: SharedReads;
   #closed = false;
 
+  /** One per client, made on first use by `EtcdClient.waits`. */
   constructor(keys: KeysApi, options: SharedWaitsOptions) {
     this.keys = keys;
     this.#reads = new SharedReads(keys, { minBatch: options.batchReads ?? 8 });
@@ -89,7 +100,16 @@ export class SharedWaits implements WaitSource, PollOwner {
   }
 
   /** Shared polls running now (for tests and diagnostics). */
-  get polls(): { dir: string; callers: number; coveredFrom: number; cursor: number }[] {
+  get polls(): {
+    /** The polled directory, without leading or trailing slash (`a/b`). */
+    dir: string;
+    /** The waits waiting on this poll now. */
+    callers: number;
+    /** From this etcd index on, the poll holds every event under `dir`. */
+    coveredFrom: number;
+    /** The index the poll's next round waits from. */
+    cursor: number;
+  }[] {
     return this.#registry.values().map((poll) => ({
       dir: poll.dir,
       callers: poll.size,

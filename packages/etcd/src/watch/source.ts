@@ -33,6 +33,7 @@ type Answer<V> = EtcdResult<V> | EtcdEmptyWait | Read<V> | Cleared;
 
 /** Options of {@link EtcdPollSource}: what to wait on, and from which index. */
 export interface EtcdSourceOptions {
+  /** Watch every key below the key too. */
   recursive: boolean;
   /** The first index to wait for (replaying history from it); `undefined`: read the key first. */
   fromIndex: number | undefined;
@@ -70,6 +71,12 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
   /** The handler's own failure (a value it cannot decode): it ends the watch. */
   #fatal: unknown = undefined;
 
+  /**
+   * A source for `key`, for core's watch loop to run.
+   * @param waits - what to long-poll through (the client's shared polls, or `keys`).
+   * @param keys - for the quorum reads when `waits` has no `read`.
+   * @param handler - receives the events and the reads.
+   */
   constructor(
     waits: WaitSource,
     keys: KeysApi,

@@ -7,6 +7,7 @@ export type WaitOptions = Omit<EtcdWaitOptions, 'signal'> & { signal?: AnySignal
 
 /** Options of {@link WaitSource.read}. */
 export interface WatchReadOptions {
+  /** Read the whole subtree, not only the key (one level of a directory). @defaultValue false */
   recursive?: boolean;
   /** A `StopSignal` only through a source with `stopSignals`, or `client.keys` (made real here). */
   signal?: AnySignal | undefined;

@@ -19,7 +19,9 @@ export interface EtcdWatcherOptions {
 
 /** Emitted with `reconnect`. */
 export interface EtcdReconnectInfo {
+  /** Why the poll failed: usually an {@link EtcdError} (e.g. `ETCD_UNAVAILABLE`). */
   error: unknown;
+  /** Failed polls since the watcher started, this one included (it never goes back to 0). */
   reconnectCount: number;
 }
 
@@ -32,18 +34,31 @@ export interface EtcdResyncInfo {
 }
 
 /** A watch event: etcd's answer, or a synthetic one from a resync (`synthetic: true`). */
-export type EtcdWatchEvent<V = string> = EtcdResult<V> & { synthetic?: true };
+export type EtcdWatchEvent<V = string> = EtcdResult<V> & {
+  /**
+   * Set on the events a resync makes up (`set` for a changed key, `delete` for a vanished one):
+   * etcd never sent them; their `etcdIndex` is the re-read's and their `host` is empty.
+   */
+  synthetic?: true;
+};
 
 /** Every event of {@link EtcdWatcher}: node-etcd's names, typed. */
 export interface EtcdWatcherEvents<V> {
   /** Every event, synthetic ones from a resync included. */
   change: [event: EtcdWatchEvent<V>];
+  /** A plain write (`set`), or a resync's synthetic event for a key whose value changed. */
   set: [event: EtcdWatchEvent<V>];
+  /** A write with `prevExist=true` (`update`). */
   update: [event: EtcdWatchEvent<V>];
+  /** A write with `prevExist=false`, or a new in-order key (`create`). */
   create: [event: EtcdWatchEvent<V>];
+  /** A key or directory deleted, or a resync's synthetic event for a key that vanished. */
   delete: [event: EtcdWatchEvent<V>];
+  /** A key or directory whose TTL ran out. */
   expire: [event: EtcdWatchEvent<V>];
+  /** A write guarded by `prevValue` or `prevIndex`. */
   compareAndSwap: [event: EtcdWatchEvent<V>];
+  /** A delete guarded by `prevValue` or `prevIndex`. */
   compareAndDelete: [event: EtcdWatchEvent<V>];
   /** A poll failed; the watcher retries from the same index after a backoff. */
   reconnect: [info: EtcdReconnectInfo];
@@ -102,6 +117,7 @@ export class EtcdWatcher<V = string> extends WatchEmitter<
   EtcdWatchEvent<V>,
   EtcdError
 > {
+  /** The watched key, as given. */
   readonly key: string;
   /** What the watcher has delivered (key → modifiedIndex), for a resync's differences. */
   readonly #known = new KnownKeys();
@@ -111,6 +127,10 @@ export class EtcdWatcher<V = string> extends WatchEmitter<
   readonly #onStop: ((watcher: { stop(): Promise<void> }) => void) | undefined;
 
   /**
+   * Use `client.watcher(key, options)`, which also stops the watcher when the client closes. It
+   * starts on the next turn of the event loop (`setImmediate`).
+   * @param timing - the retry backoff (the client's resolved options).
+   * @param waits - what to long-poll through: the client's shared polls, or `keys` itself.
    * @param onStop Called once when the watcher stops, before `stop` is emitted (the client's
    * bookkeeping: cheaper than a listener per watcher).
    */
