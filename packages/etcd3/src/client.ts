@@ -23,6 +23,7 @@ import type { Etcd3Watcher, Etcd3WatchOptions } from './watch/watcher.js';
  * ```
  */
 export class Etcd3Client {
+  /** The options as the constructor resolved them: defaults filled in, hosts normalized, frozen. */
   readonly options: ResolvedEtcd3Options;
   /** `KV/*`: range, put, delete, txn, compact. */
   readonly kv: KvApi;
@@ -42,6 +43,11 @@ export class Etcd3Client {
   readonly #watches: WatchStreams;
   #closed = false;
 
+  /**
+   * Checks and resolves the options (`ETCD3_INVALID_ARGUMENT` when they do not fit); connects on the
+   * first call, not here.
+   * @param options the options, or only the hosts: `'h1:2379'` or a list.
+   */
   constructor(options: Etcd3ClientOptions | string | string[] = {}) {
     const opts: Etcd3ClientOptions =
       typeof options === 'string' || Array.isArray(options) ? { hosts: options } : options;
@@ -67,6 +73,7 @@ export class Etcd3Client {
     return this.#requester.pool.current;
   }
 
+  /** True once `close()` was called: every later call fails with `ETCD3_CLOSED`. */
   get closed(): boolean {
     return this.#closed;
   }

@@ -46,22 +46,48 @@ export type Etcd3ErrorCode =
 
 /** gRPC status codes. */
 export const GrpcStatus = Object.freeze({
+  /** Success; no error carries it. */
   OK: 0,
+  /** The call was canceled, usually by the client. */
   CANCELLED: 1,
+  /** An error with no better status. */
   UNKNOWN: 2,
+  /**
+   * The request is wrong whatever the cluster's state: an empty key, a value with `ignoreValue`, too
+   * many operations in a transaction, a request over `--max-request-bytes`, a wrong password.
+   */
   INVALID_ARGUMENT: 3,
+  /** The call's deadline passed; it may still have been applied. */
   DEADLINE_EXCEEDED: 4,
+  /** What the call names does not exist: a lease, a member. */
   NOT_FOUND: 5,
+  /** What the call creates exists already (etcd reports most such cases as `FAILED_PRECONDITION`). */
   ALREADY_EXISTS: 6,
+  /** The user's roles do not allow the operation on that key or range. */
   PERMISSION_DENIED: 7,
+  /** Out of a resource: the backend's space quota (alarm NOSPACE), or too many requests in flight. */
   RESOURCE_EXHAUSTED: 8,
+  /**
+   * The cluster's state does not allow it: a user or role that exists already or does not exist, a
+   * lease that exists already, auth not enabled, a member that is not the leader.
+   */
   FAILED_PRECONDITION: 9,
+  /** The operation was aborted, typically by a conflicting one. */
   ABORTED: 10,
+  /** Past what etcd keeps or allows: a compacted or future revision, a lease TTL too large. */
   OUT_OF_RANGE: 11,
+  /** The server does not implement the RPC (e.g. an etcd older than the call needs). */
   UNIMPLEMENTED: 12,
+  /** The server or its gRPC layer failed internally. */
   INTERNAL: 13,
+  /**
+   * Cannot be served now: no leader, an election, a stopped member, a proposal that timed out (it may
+   * still be applied). Idempotent calls move on to another host.
+   */
   UNAVAILABLE: 14,
+  /** etcd detected corrupt data (alarm CORRUPT). */
   DATA_LOSS: 15,
+  /** The auth token is invalid or expired (`ETCD3_INVALID_TOKEN`); the client authenticates again once. */
   UNAUTHENTICATED: 16,
 });
 
@@ -101,8 +127,11 @@ const brand = Symbol.for('polykv.etcd3.error');
 
 /** What an {@link Etcd3Error} can carry. */
 export interface Etcd3ErrorFields {
+  /** The stable code (see {@link Etcd3ErrorCode}). */
   code: Etcd3ErrorCode;
+  /** The error's message, for people. */
   message: string;
+  /** The underlying error (Node's, or an attempt's), set as the standard `Error.cause`. */
   cause?: unknown;
   /** The gRPC status of etcd's answer. */
   grpcStatus?: number;
@@ -110,15 +139,24 @@ export interface Etcd3ErrorFields {
   etcdMessage?: string;
   /** The RPC, e.g. `KV/Range`. */
   method?: string;
+  /** The host that answered or failed, e.g. `http://127.0.0.1:2379`. */
   host?: string;
+  /** True when the request may have been applied although the call failed. @defaultValue false */
   uncertain?: boolean;
+  /** For `ETCD3_COMPACTED` from a watch: the oldest revision etcd still has. */
   compactRevision?: number;
 }
 
 /** Every error of the native etcd v3 client. */
 export class Etcd3Error extends Error {
+  /** The stable code to match on (see {@link Etcd3ErrorCode}). */
   readonly code: Etcd3ErrorCode;
+  /**
+   * The gRPC status of etcd's answer (see {@link GrpcStatus}); `undefined` when no status came: a
+   * connection failure, a timeout, an abort.
+   */
   readonly grpcStatus: number | undefined;
+  /** etcd's own message (`etcdserver: requested lease not found`); `undefined` when etcd did not answer. */
   readonly etcdMessage: string | undefined;
   /** The RPC (`KV/Range`, `Watch/Watch`, ...). */
   readonly method: string | undefined;
@@ -133,6 +171,7 @@ export class Etcd3Error extends Error {
   /** For `ETCD3_COMPACTED` from a watch: the oldest revision etcd still has. */
   readonly compactRevision: number | undefined;
 
+  /** Builds the error from its fields; `cause` becomes the standard `Error.cause`. */
   constructor(fields: Etcd3ErrorFields) {
     super(fields.message, fields.cause === undefined ? undefined : { cause: fields.cause });
     this.code = fields.code;
@@ -145,6 +184,7 @@ export class Etcd3Error extends Error {
     Object.defineProperty(this, brand, { value: true });
   }
 
+  /** The class's name: `'Etcd3Error'` or `'Etcd3AllHostsFailedError'`. */
   override get name(): string {
     return this.constructor.name;
   }
@@ -169,16 +209,25 @@ export function statusError(status: number, message: string, method: string, hos
 
 /** One host's failure inside an {@link Etcd3AllHostsFailedError}. */
 export interface Etcd3HostFailure {
+  /** The host, e.g. `http://127.0.0.1:2379`. */
   host: string;
+  /** What failed there, usually an {@link Etcd3Error}. */
   error: unknown;
 }
 
 /** No host could serve the call. `errors` has each host's last cause. Code `ETCD3_UNAVAILABLE`. */
 export class Etcd3AllHostsFailedError extends Etcd3Error {
+  /** Each host's failure in the last round, in the order the hosts were tried. */
   readonly errors: readonly Etcd3HostFailure[];
   /** Rounds over the host list before giving up (1 + retries). */
   readonly rounds: number;
 
+  /**
+   * Made by the client when failover ran out of hosts and retries.
+   * @param errors each host's failure in the last round.
+   * @param rounds rounds made over the host list (1 + retries).
+   * @param method the RPC, e.g. `KV/Range`.
+   */
   constructor(errors: readonly Etcd3HostFailure[], rounds: number, method: string) {
     const detail = errors
       .map(({ host, error }) => `${host}: ${error instanceof Error ? error.message : String(error)}`)

@@ -17,10 +17,16 @@ export interface Etcd3CallOptions {
 
 /** TLS settings (`https://` hosts). Verification is on unless turned off here. */
 export interface Etcd3TlsOptions {
+  /**
+   * CA certificates (PEM) to trust instead of Node's default list: for a server certificate from a
+   * private CA.
+   */
   ca?: string | Buffer | (string | Buffer)[];
   /** A client certificate (etcd's `--client-cert-auth`). */
   cert?: string | Buffer;
+  /** The private key (PEM) of `cert`. */
   key?: string | Buffer;
+  /** The passphrase of an encrypted `key`. */
   passphrase?: string;
   /** @defaultValue true */
   rejectUnauthorized?: boolean;
@@ -32,13 +38,22 @@ export interface Etcd3TlsOptions {
 export interface Etcd3ClientOptions {
   /** `'h1:2379'`, `'http://h1:2379'`, `'https://h1:2379'`, or a list. @defaultValue `'127.0.0.1:2379'` */
   hosts?: string | string[];
+  /**
+   * TLS settings. When given, hosts written without a scheme use `https://`; an explicit `http://`
+   * host stays plain.
+   */
   tls?: Etcd3TlsOptions;
   /**
    * etcd's own auth: the client authenticates (`Auth/Authenticate`) before its first call and
    * again whenever etcd says the token is no longer valid (simple tokens expire after
    * `--auth-token-ttl`, 5 minutes, of not being used).
    */
-  auth?: { username: string; password: string };
+  auth?: {
+    /** The etcd user to authenticate as. */
+    username: string;
+    /** That user's password; only `Auth/Authenticate` carries it, other calls carry the token. */
+    password: string;
+  };
   /** Default milliseconds for a whole call (failover included). Never applies to watch streams. @defaultValue none */
   timeout?: number;
   /** Milliseconds one attempt on one host may take before the host counts as hung. @defaultValue 10000 */
@@ -66,18 +81,45 @@ export interface Etcd3ClientOptions {
 
 /** The resolved, frozen form of {@link Etcd3ClientOptions}. */
 export interface ResolvedEtcd3Options {
+  /** The hosts as origins (`http://h1:2379`), without duplicates, in the order given. */
   readonly hosts: readonly string[];
+  /** Default milliseconds for a whole call, failover included; 0: none. */
   readonly timeout: number;
+  /**
+   * Milliseconds one attempt on one host may take, and the wait for a ping's answer; 0: no limit per
+   * attempt (pings then wait 10 s).
+   */
   readonly attemptTimeout: number;
+  /** Milliseconds to open the HTTP/2 connection to a host; past it the attempt fails as not sent. */
   readonly connectTimeout: number;
+  /**
+   * Extra rounds over the host list when every host failed with a retryable error; a call's own
+   * `maxRetries` wins.
+   */
   readonly maxRetries: number;
+  /**
+   * Milliseconds of backoff before the first extra round; doubled each round (up to `maxBackoffMs`),
+   * then jittered to between half and all of it.
+   */
   readonly backoffMs: number;
+  /** Cap, in milliseconds, of the backoff between rounds. */
   readonly maxBackoffMs: number;
+  /** True: hosts are tried in the order given; false: shuffled once. */
   readonly deterministicOrder: boolean;
   /** Source of randomness for the shuffle and the jitter. */
   readonly random: () => number;
+  /** Milliseconds between HTTP/2 pings on a connection while it carries a watch stream; 0: no pings. */
   readonly pingIntervalMs: number;
-  readonly auth: Readonly<{ username: string; password: string }> | undefined;
+  /** The credentials to authenticate with; `undefined`: calls carry no token. */
+  readonly auth:
+    | Readonly<{
+        /** The etcd user to authenticate as. */
+        username: string;
+        /** That user's password; only `Auth/Authenticate` carries it, other calls carry the token. */
+        password: string;
+      }>
+    | undefined;
+  /** A frozen copy of the TLS settings; `undefined` when none were given. */
   readonly tls: Readonly<Etcd3TlsOptions> | undefined;
 }
 

@@ -26,8 +26,11 @@ export interface CallSpec {
    * revokes). Never true for a put or a transaction: a replay could apply it twice.
    */
   idempotent: boolean;
+  /** Aborts the call: it rejects with `ETCD3_ABORTED`, whose `cause` is `signal.reason`. */
   signal?: AbortSignal | undefined;
+  /** Milliseconds for the whole call, failover included; absent or 0: the client's `timeout`. */
   timeout?: number | undefined;
+  /** Extra rounds over the host list; absent: the client's `maxRetries`. */
   maxRetries?: number | undefined;
   /** Send without the auth token (authentication itself). */
   anonymous?: boolean;

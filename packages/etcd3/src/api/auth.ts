@@ -5,7 +5,9 @@ import { rpc, type CallFn } from '../request.js';
 
 /** What a role may do on a key or range (`authpb.Permission`). */
 export interface Etcd3Permission {
+  /** What it allows: reads, writes, or both. */
   type: 'read' | 'write' | 'readwrite';
+  /** The key, or the first key of the range. */
   key: Buffer;
   /** Empty: `key` alone; `\0`: every key from `key` on. */
   rangeEnd: Buffer;
@@ -13,9 +15,13 @@ export interface Etcd3Permission {
 
 /** A permission to grant: a key, a prefix (`prefix: true`) or a range (`end`). */
 export interface Etcd3PermissionGrant {
+  /** What it allows: reads, writes, or both. */
   type: 'read' | 'write' | 'readwrite';
+  /** The key, or the first key of the prefix or range. */
   key: BytesLike;
+  /** Cover every key that starts with `key`. */
   prefix?: boolean;
+  /** Cover every key in `[key, end)`; `'\0'`: every key from `key` on. Wins over `prefix`. */
   end?: BytesLike;
 }
 
@@ -79,6 +85,7 @@ const ROLE_REVOKE = call('RoleRevokePermission');
 export class AuthApi {
   readonly #call: CallFn;
 
+  /** Made by {@link Etcd3Client} (its `auth`) over the client's request function. */
   constructor(call: CallFn) {
     this.#call = call;
   }
@@ -92,12 +99,18 @@ export class AuthApi {
   }
 
   /** `Auth/AuthEnable`: needs a `root` user with the `root` role. */
-  enable(options: Etcd3CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  enable(options: Etcd3CallOptions = {}): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(ENABLE, new Writer(), options);
   }
 
   /** `Auth/AuthDisable`. */
-  disable(options: Etcd3CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  disable(options: Etcd3CallOptions = {}): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(DISABLE, new Writer(), options);
   }
 
@@ -106,12 +119,21 @@ export class AuthApi {
     name: string,
     password: string,
     options: Etcd3CallOptions = {},
-  ): Promise<{ header: ResponseHeader }> {
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(USER_ADD, new Writer().bytes(1, name).bytes(2, password), options);
   }
 
   /** The user's roles (`Auth/UserGet`). */
-  async getUser(name: string, options: Etcd3CallOptions = {}): Promise<{ roles: string[] }> {
+  async getUser(
+    name: string,
+    options: Etcd3CallOptions = {},
+  ): Promise<{
+    /** Names of the roles granted to the user. */
+    roles: string[];
+  }> {
     const { items } = await this.#call(USER_GET, new Writer().bytes(1, name), {
       ...options,
       idempotent: true,
@@ -126,7 +148,13 @@ export class AuthApi {
   }
 
   /** `Auth/UserDelete`. */
-  deleteUser(name: string, options: Etcd3CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  deleteUser(
+    name: string,
+    options: Etcd3CallOptions = {},
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(USER_DELETE, new Writer().bytes(1, name), options);
   }
 
@@ -135,12 +163,22 @@ export class AuthApi {
     name: string,
     password: string,
     options: Etcd3CallOptions = {},
-  ): Promise<{ header: ResponseHeader }> {
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(USER_PASSWORD, new Writer().bytes(1, name).bytes(2, password), options);
   }
 
   /** `Auth/UserGrantRole`. */
-  grantRole(user: string, role: string, options: Etcd3CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  grantRole(
+    user: string,
+    role: string,
+    options: Etcd3CallOptions = {},
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(USER_GRANT, new Writer().bytes(1, user).bytes(2, role), options);
   }
 
@@ -149,17 +187,32 @@ export class AuthApi {
     user: string,
     role: string,
     options: Etcd3CallOptions = {},
-  ): Promise<{ header: ResponseHeader }> {
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(USER_REVOKE, new Writer().bytes(1, user).bytes(2, role), options);
   }
 
   /** `Auth/RoleAdd`. */
-  addRole(name: string, options: Etcd3CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  addRole(
+    name: string,
+    options: Etcd3CallOptions = {},
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(ROLE_ADD, new Writer().bytes(1, name), options);
   }
 
   /** The role's permissions (`Auth/RoleGet`). */
-  async getRole(name: string, options: Etcd3CallOptions = {}): Promise<{ permissions: Etcd3Permission[] }> {
+  async getRole(
+    name: string,
+    options: Etcd3CallOptions = {},
+  ): Promise<{
+    /** The role's permissions, as etcd holds them. */
+    permissions: Etcd3Permission[];
+  }> {
     const { perms } = await this.#call(ROLE_GET, new Writer().bytes(1, name), {
       ...options,
       idempotent: true,
@@ -174,7 +227,13 @@ export class AuthApi {
   }
 
   /** `Auth/RoleDelete`. */
-  deleteRole(name: string, options: Etcd3CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  deleteRole(
+    name: string,
+    options: Etcd3CallOptions = {},
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#write(ROLE_DELETE, new Writer().bytes(1, name), options);
   }
 
@@ -183,7 +242,10 @@ export class AuthApi {
     role: string,
     permission: Etcd3PermissionGrant,
     options: Etcd3CallOptions = {},
-  ): Promise<{ header: ResponseHeader }> {
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     const end = permission.end ?? (permission.prefix ? prefixEnd(permission.key) : undefined);
     const message = new Writer()
       .bytes(1, role)
@@ -198,7 +260,10 @@ export class AuthApi {
     role: string,
     permission: Omit<Etcd3PermissionGrant, 'type'>,
     options: Etcd3CallOptions = {},
-  ): Promise<{ header: ResponseHeader }> {
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     const end = permission.end ?? (permission.prefix ? prefixEnd(permission.key) : undefined);
     return this.#write(
       ROLE_REVOKE,

@@ -9,26 +9,38 @@ export interface Etcd3Member {
   id: string;
   /** Empty while the member has not started. */
   name: string;
+  /** The URLs the other members reach it on (its advertised peer URLs). */
   peerUrls: string[];
   /** Empty while the member has not started. */
   clientUrls: string[];
+  /** A Raft learner: a member that replicates but does not vote (etcd 3.4+). */
   isLearner: boolean;
 }
 
 /** A member's view of itself and the cluster (`StatusResponse`). */
 export interface Etcd3Status {
+  /** etcd's response header (answering member, store revision, Raft term). */
   header: ResponseHeader;
   /** The server's version, e.g. `3.4.23`. */
   version: string;
+  /** Bytes the member's backend database file takes on disk, free pages included. */
   dbSize: number;
   /** The member ID the answering member believes leads; `'0'` for none. */
   leader: string;
+  /** The member's Raft committed index. */
   raftIndex: number;
+  /** The member's current Raft term. */
   raftTerm: number;
+  /** The member's Raft applied index: how far it has applied the committed log. 0 before etcd 3.4. */
   raftAppliedIndex: number;
   /** Alarms and health problems the member reports. */
   errors: string[];
+  /**
+   * Bytes of the database in use; the rest of `dbSize` is free space a defragmentation gives back.
+   * 0 before etcd 3.4.
+   */
   dbSizeInUse: number;
+  /** True when the answering member is a Raft learner (etcd 3.4+). */
   isLearner: boolean;
 }
 
@@ -91,6 +103,7 @@ const STATUS = rpc('Maintenance', 'Status', readStatus);
 export class ClusterApi {
   readonly #call: CallFn;
 
+  /** Made by {@link Etcd3Client} (its `cluster`) over the client's request function. */
   constructor(call: CallFn) {
     this.#call = call;
   }
@@ -106,6 +119,7 @@ export class ClusterApi {
 export class MaintenanceApi {
   readonly #call: CallFn;
 
+  /** Made by {@link Etcd3Client} (its `maintenance`) over the client's request function. */
   constructor(call: CallFn) {
     this.#call = call;
   }

@@ -66,6 +66,7 @@ export function rangeEnd(key: BytesLike, range: KeyRange): BytesLike | undefined
 export class KvApi {
   readonly #call: CallFn;
 
+  /** Made by {@link Etcd3Client} (its `kv`) over the client's request function. */
   constructor(call: CallFn) {
     this.#call = call;
   }
@@ -124,7 +125,10 @@ export class KvApi {
   compact(
     revision: number,
     options: Etcd3CallOptions & { physical?: boolean } = {},
-  ): Promise<{ header: ResponseHeader }> {
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     const message = new Writer().uint(1, revision).bool(2, options.physical);
     return this.#call(COMPACT, message, { ...options, idempotent: true });
   }

@@ -7,17 +7,26 @@ import { rpc, type CallFn } from '../request.js';
 
 /** A lease's answer to grant and keep-alive. `ttl` is in seconds; 0 or less: the lease is gone. */
 export interface LeaseGrant {
+  /** etcd's response header (answering member, store revision, Raft term). */
   header: ResponseHeader;
   /** The lease ID (decimal). */
   id: string;
+  /**
+   * Seconds the lease has: at a grant, the TTL etcd chose (it may raise a short one); at a keep-alive,
+   * the renewed TTL. 0 or less: the lease is gone.
+   */
   ttl: number;
 }
 
 /** `Lease/LeaseTimeToLive`. `ttl` -1: the lease is gone. */
 export interface LeaseTimeToLive {
+  /** etcd's response header (answering member, store revision, Raft term). */
   header: ResponseHeader;
+  /** The lease ID (decimal), as asked. */
   id: string;
+  /** Seconds left before the lease expires (it expires in under `ttl` + 1 s); -1: the lease is gone. */
   ttl: number;
+  /** The TTL in seconds the lease was granted (or last renewed) with. */
   grantedTtl: number;
   /** With `keys: true`: the keys attached to the lease. */
   keys: Buffer[];
@@ -101,6 +110,7 @@ export interface LeaseKeeperEvents {
  * must not hide that).
  */
 export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
+  /** The ID (decimal) of the lease kept alive. */
   readonly id: string;
   readonly #api: LeaseApi;
   readonly #stop = new AbortController();
@@ -108,6 +118,12 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   #lastGood = Date.now();
   #timer: NodeJS.Timeout | undefined;
 
+  /**
+   * Starts at once: the first keep-alive goes after a third of the TTL. Made by {@link LeaseApi.keepAlive}.
+   * @param api the lease service the keep-alives go through.
+   * @param id the lease ID (decimal).
+   * @param ttlSeconds the lease's TTL in seconds, which paces the keep-alives until etcd answers one.
+   */
   constructor(api: LeaseApi, id: string, ttlSeconds: number) {
     super();
     this.#api = api;
@@ -116,6 +132,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     this.#schedule(this.#ttlMs / 3);
   }
 
+  /** True once the keeper stopped: after `stop()` or the lease's loss. */
   get stopped(): boolean {
     return this.#stop.signal.aborted;
   }
@@ -184,6 +201,7 @@ function leaseGone(id: string): Etcd3Error {
 export class LeaseApi {
   readonly #call: CallFn;
 
+  /** Made by {@link Etcd3Client} (its `lease`) over the client's request function. */
   constructor(call: CallFn) {
     this.#call = call;
   }
@@ -197,7 +215,13 @@ export class LeaseApi {
   }
 
   /** Revokes a lease and deletes its keys (`Lease/LeaseRevoke`); `ETCD3_LEASE_NOT_FOUND` when gone. */
-  revoke(id: string, options: Etcd3CallOptions = {}): Promise<{ header: ResponseHeader }> {
+  revoke(
+    id: string,
+    options: Etcd3CallOptions = {},
+  ): Promise<{
+    /** etcd's response header (answering member, store revision, Raft term). */
+    header: ResponseHeader;
+  }> {
     return this.#call(REVOKE, new Writer().id(1, id), { ...options, idempotent: true });
   }
 

@@ -9,15 +9,19 @@ import { Reader, Writer, type BytesLike } from './wire.js';
 
 /** Every response's header (`ResponseHeader`). */
 export interface ResponseHeader {
+  /** The ID (decimal) of the cluster the answering member belongs to. */
   clusterId: string;
+  /** The ID (decimal) of the member that answered; see {@link Etcd3Member.id}. */
   memberId: string;
   /** The store's revision when the request was applied (for a watch progress: all events up to it were sent). */
   revision: number;
+  /** The Raft term when the request was applied; it grows with every leader election. */
   raftTerm: number;
 }
 
 /** A key and its value (`mvccpb.KeyValue`). `key` and `value` are views into the response. */
 export interface KeyValue {
+  /** The whole key, as stored (no prefix is stripped). */
   key: Buffer;
   /** Empty with `keysOnly`. */
   value: Buffer;
@@ -38,26 +42,42 @@ export type SortTarget = 'key' | 'version' | 'create' | 'mod' | 'value';
 
 /** `RangeRequest`. */
 export interface RangeRequest {
+  /** The key to read; with `rangeEnd`, the first key of the range. */
   key: BytesLike;
   /** The range is `[key, rangeEnd)`; `\0` means every key from `key` on; absent: `key` alone. */
   rangeEnd?: BytesLike;
+  /** At most this many keys in `kvs`; 0 or absent: no limit. `more` says whether keys were left out. */
   limit?: number;
   /** Read the store as of this revision (0: the newest). */
   revision?: number;
+  /** The order of `kvs`; absent: `'none'`, etcd's ascending key order (but see `sortTarget`). */
   sortOrder?: SortOrder;
+  /** What `kvs` is sorted by; absent: `'key'`. Another target with no `sortOrder` sorts ascending. */
   sortTarget?: SortTarget;
+  /**
+   * Answer from the member's local state, without a quorum round: faster, possibly stale. Absent:
+   * linearizable.
+   */
   serializable?: boolean;
+  /** Leave values out: each `value` in `kvs` is empty. */
   keysOnly?: boolean;
+  /** Only count: `kvs` is empty and `count` says how many keys the range holds. */
   countOnly?: boolean;
+  /** Leave out keys last changed before this revision; 0 or absent: no lower bound. */
   minModRevision?: number;
+  /** Leave out keys last changed after this revision; 0 or absent: no upper bound. */
   maxModRevision?: number;
+  /** Leave out keys created before this revision; 0 or absent: no lower bound. */
   minCreateRevision?: number;
+  /** Leave out keys created after this revision; 0 or absent: no upper bound. */
   maxCreateRevision?: number;
 }
 
 /** `RangeResponse`: the keys found (all, or up to `limit`) and the total count. */
 export interface RangeResponse {
+  /** etcd's response header (answering member, store revision, Raft term). */
   header: ResponseHeader;
+  /** The keys found, in key order unless sorted; empty with `countOnly` or when none matched. */
   kvs: KeyValue[];
   /** More keys are in the range than `limit` let through. */
   more: boolean;
@@ -67,17 +87,23 @@ export interface RangeResponse {
 
 /** `PutRequest`. */
 export interface PutRequest {
+  /** The key to write. */
   key: BytesLike;
+  /** The new value (a string is written as its UTF-8); must be empty with `ignoreValue`. */
   value: BytesLike;
   /** A lease ID (decimal) to attach the key to. */
   lease?: string;
+  /** Return the key as it was before the put, in `PutResponse.prevKv`. */
   prevKv?: boolean;
+  /** Keep the current value (only the lease changes); etcd refuses it when the key does not exist. */
   ignoreValue?: boolean;
+  /** Keep the current lease; etcd refuses it when the key does not exist or `lease` is also given. */
   ignoreLease?: boolean;
 }
 
 /** `PutResponse`. */
 export interface PutResponse {
+  /** etcd's response header (answering member, store revision, Raft term). `revision` is the put's own. */
   header: ResponseHeader;
   /** With `prevKv`: the key before the put, when there was one. */
   prevKv: KeyValue | undefined;
@@ -85,15 +111,21 @@ export interface PutResponse {
 
 /** `DeleteRangeRequest`. */
 export interface DeleteRangeRequest {
+  /** The key to delete; with `rangeEnd`, the first key of the range. */
   key: BytesLike;
+  /** The range is `[key, rangeEnd)`; `\0` means every key from `key` on; absent: `key` alone. */
   rangeEnd?: BytesLike;
+  /** Return the deleted keys as they were, in `DeleteRangeResponse.prevKvs`. */
   prevKv?: boolean;
 }
 
 /** `DeleteRangeResponse`: how many keys were deleted (and, with `prevKv`, which). */
 export interface DeleteRangeResponse {
+  /** etcd's response header (answering member, store revision, Raft term). */
   header: ResponseHeader;
+  /** How many keys were deleted; 0 when none matched. */
   deleted: number;
+  /** With `prevKv`: the deleted keys as they were; otherwise empty. */
   prevKvs: KeyValue[];
 }
 
@@ -107,36 +139,73 @@ export type CompareResult = '=' | '>' | '<' | '!=';
  * `[key, rangeEnd)`) compared with `value`. A missing key has version, create and mod revision 0.
  */
 export interface Compare {
+  /** The key whose `target` is compared; with `rangeEnd`, the first key of the range. */
   key: BytesLike;
+  /** Which field of the key is compared. */
   target: CompareTarget;
+  /** How: the condition is "`target` `result` `value`", e.g. `mod` `'='` 12. */
   result: CompareResult;
   /** A number for version/create/mod, bytes for value, a lease ID (decimal) for lease. */
   value: number | BytesLike;
+  /** Compare every key in `[key, rangeEnd)` (each must pass; `\0`: every key from `key` on). etcd 3.3+. */
   rangeEnd?: BytesLike;
 }
 
 /** One operation of a transaction (`RequestOp`). */
 export type RequestOp =
-  { range: RangeRequest } | { put: PutRequest } | { deleteRange: DeleteRangeRequest } | { txn: TxnRequest };
+  | {
+      /** Read a key or range. */
+      range: RangeRequest;
+    }
+  | {
+      /** Write a key. */
+      put: PutRequest;
+    }
+  | {
+      /** Delete a key or range. */
+      deleteRange: DeleteRangeRequest;
+    }
+  | {
+      /** A nested transaction (etcd 3.3+). */
+      txn: TxnRequest;
+    };
 
 /** One result of a transaction (`ResponseOp`), in the order of the operations. */
 export type ResponseOp =
-  | { range: RangeResponse }
-  | { put: PutResponse }
-  | { deleteRange: DeleteRangeResponse }
-  | { txn: TxnResponse };
+  | {
+      /** The answer of a `range` operation. */
+      range: RangeResponse;
+    }
+  | {
+      /** The answer of a `put` operation. */
+      put: PutResponse;
+    }
+  | {
+      /** The answer of a `deleteRange` operation. */
+      deleteRange: DeleteRangeResponse;
+    }
+  | {
+      /** The answer of a nested `txn`. */
+      txn: TxnResponse;
+    };
 
 /** `TxnRequest`: if every `compare` holds, `success` runs, else `failure`; atomically. */
 export interface TxnRequest {
+  /** Conditions that must all hold for `success` to run; none: `success` runs. */
   compare?: Compare[];
+  /** Operations run in order when every compare holds. */
   success?: RequestOp[];
+  /** Operations run in order when a compare fails. */
   failure?: RequestOp[];
 }
 
 /** `TxnResponse`: whether the compares held, and the answers of the branch that ran. */
 export interface TxnResponse {
+  /** etcd's response header (answering member, store revision, Raft term). */
   header: ResponseHeader;
+  /** True when every compare held and `success` ran; false: `failure` ran. */
   succeeded: boolean;
+  /** One answer per operation of the branch that ran, in order. */
   responses: ResponseOp[];
 }
 

@@ -5,7 +5,9 @@ import { Reader, Writer, type BytesLike } from './wire.js';
 
 /** A change (`mvccpb.Event`). A delete's `kv` has the key and the deleting revision as `modRevision`. */
 export interface WatchEvent {
+  /** `'put'`: the key was created or changed; `'delete'`: it was deleted (also by its lease's end). */
   type: 'put' | 'delete';
+  /** The key after the change; for a delete, the key and the deleting revision only. */
   kv: KeyValue;
   /** With `prevKv`: the key before the change (when not compacted away). */
   prevKv: KeyValue | undefined;

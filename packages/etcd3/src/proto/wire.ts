@@ -22,10 +22,15 @@ export class Writer {
   #buf: Buffer;
   #len = 0;
 
+  /**
+   * An empty message.
+   * @param size the first buffer's size in bytes; it grows as needed.
+   */
   constructor(size = 64) {
     this.#buf = Buffer.allocUnsafe(size);
   }
 
+  /** Bytes written so far, without the gRPC frame's 5-byte prefix. */
   get length(): number {
     return this.#len;
   }
@@ -145,9 +150,12 @@ export class Writer {
 
 /** Reads protobuf fields from a buffer, front to back. */
 export class Reader {
+  /** The message's bytes; `bytes()` returns views into it. */
   readonly buf: Buffer;
+  /** The offset of the next byte to read; every read moves it, and `nested` sets it to a message's end. */
   pos: number;
 
+  /** Reads `buf` from byte `start` on. */
   constructor(buf: Buffer, start = 0) {
     this.buf = buf;
     this.pos = start;

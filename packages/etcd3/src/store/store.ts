@@ -80,7 +80,12 @@ export function createEtcd3Store<V = string>(options: Etcd3StoreOptions<V> = {})
 export class Etcd3Store<V = string> implements Store<V> {
   readonly kind = 'etcd3';
   readonly prefix: string;
+  /** Turns values into the stored bytes and back: the `codec` option, or `utf8Codec`. */
   readonly codec: Codec<V>;
+  /**
+   * What this store supports: TTLs of `minTtl` seconds or more (2 unless set), typed directories,
+   * binary values, watch history back to the last compaction, no flags.
+   */
   readonly capabilities: StoreCapabilities;
   /** The native client, for what the Store does not cover. */
   readonly client: Etcd3Client;
@@ -95,6 +100,10 @@ export class Etcd3Store<V = string> implements Store<V> {
   readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
   #closed = false;
 
+  /**
+   * Checks the options (`InvalidArgumentError` when they do not fit), then uses `options.client` or
+   * makes a client of its own from the other options. {@link createEtcd3Store} does the same.
+   */
   constructor(options: Etcd3StoreOptions<V> = {}) {
     checkOptionTable(options, ETCD3_STORE_OPTIONS, 'createEtcd3Store');
     this.#keys = new KeySpace(options.prefix ?? '');

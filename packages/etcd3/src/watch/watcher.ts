@@ -49,8 +49,11 @@ export interface Etcd3WatcherEvents {
  * watchers share one gRPC stream per host.
  */
 export class Etcd3Watcher extends EventEmitter<Etcd3WatcherEvents> {
+  /** The watched key, or the first key of the range (a copy, as bytes). */
   readonly key: Buffer;
+  /** The end (exclusive) of the range, from `prefix` or `end`; `undefined`: `key` alone. */
   readonly rangeEnd: Uint8Array | undefined;
+  /** The options it was made with (a frozen copy). */
   readonly options: Readonly<Etcd3WatchOptions>;
   /** Resolves with the revision etcd armed the watcher at; rejects if it ends before that. */
   readonly ready: Promise<number>;
@@ -90,10 +93,12 @@ export class Etcd3Watcher extends EventEmitter<Etcd3WatcherEvents> {
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
+  /** True once etcd armed the watcher (`created` was emitted). */
   get created(): boolean {
     return this.#created;
   }
 
+  /** True once the watcher is over (`end` is emitted or was). */
   get ended(): boolean {
     return this.#ended;
   }
