@@ -59,22 +59,39 @@ export interface KvWatchOptions extends ConsulWatchOptions {
  * ```
  */
 export class ConsulClient {
+  /** `/v1/acl`: bootstrap, login, and the tokens, policies, roles, auth methods and binding rules. */
   readonly acl: Acl;
+  /** `/v1/agent`: the local agent, its members, services, checks and Connect endpoints. */
   readonly agent: Agent;
+  /** `/v1/catalog`: the cluster-wide register of nodes, services and checks. */
   readonly catalog: Catalog;
+  /** `/v1/config`: config entries (service and proxy defaults, routers, splitters, resolvers, gateways). */
   readonly config: Config;
+  /** `/v1/connect`: the Connect CA and intentions. */
   readonly connect: Connect;
+  /** `/v1/coordinate`: the network coordinates of nodes and servers. */
   readonly coordinate: Coordinate;
+  /** `/v1/discovery-chain`: the compiled routing of a service. */
   readonly discoveryChain: DiscoveryChain;
+  /** `/v1/event`: user events, fired and listed. */
   readonly event: Event;
+  /** `/v1/health`: checks of nodes and services, and the healthy instances of a service. */
   readonly health: Health;
+  /** `/v1/internal`: Consul 1.8.7's undocumented routes for its UI; they change between versions. */
   readonly internal: Internal;
+  /** `/v1/kv`: the key/value store. */
   readonly kv: Kv;
+  /** `/v1/operator`: raft peers, autopilot and the gossip keyring. */
   readonly operator: Operator;
+  /** `/v1/query`: prepared queries. */
   readonly query: Query;
+  /** `/v1/session`: sessions, the basis of locks. */
   readonly session: Session;
+  /** `/v1/snapshot`: saving and restoring the servers' state. */
   readonly snapshot: Snapshot;
+  /** `/v1/status`: the raft leader and peers. */
   readonly status: Status;
+  /** `/v1/txn`: several KV and catalog operations applied atomically. */
   readonly txn: Txn;
 
   readonly #transport: Transport;
@@ -83,6 +100,10 @@ export class ConsulClient {
   readonly #shared: SharedWatchOptions | false;
   #kvReads: SharedKvReads | undefined;
 
+  /**
+   * Checks the options (`CONSUL_INVALID_ARGUMENT` names a wrong one) and sets the client up; nothing
+   * is sent until the first call.
+   */
   constructor(options: ConsulClientOptions = {}) {
     checkClientOptions(options);
     this.#dispatcher = options.dispatcher ? undefined : consulDispatcher(options);

@@ -23,7 +23,9 @@ const brand = Symbol.for('polykv.consul.error');
 
 /** One agent's failure inside a `CONSUL_UNAVAILABLE` error. */
 export interface AgentFailure {
+  /** The agent tried, as an origin (`http://127.0.0.1:8500`). */
   agent: string;
+  /** What sending to it threw (a connection error from undici: `ECONNREFUSED`, a reset, ...). */
   error: unknown;
 }
 
@@ -33,8 +35,14 @@ export interface AgentFailure {
  * `body`.
  */
 export class ConsulError extends Error {
+  /** What went wrong, stable across versions: match on this, not on the message. */
   readonly code: ConsulErrorCode;
+  /**
+   * The HTTP status of the answer at fault; `undefined` when there is none (no agent reached, a
+   * timeout, an abort, a refused argument).
+   */
   readonly statusCode: number | undefined;
+  /** The HTTP method of the call (`GET`, `PUT`, ...), when the error concerns one. */
   readonly method: string | undefined;
   /** The request path without the query string. */
   readonly path: string | undefined;
@@ -48,6 +56,10 @@ export class ConsulError extends Error {
   /** For `CONSUL_INVALID_ARGUMENT`: the argument or option at fault (`token`, `tls`, ...), when known. */
   readonly argument: string | undefined;
 
+  /**
+   * Made by the client; callers build one only to imitate the client (tests, wrappers).
+   * @param details The call's particulars, each copied to the field of its name (`cause` to `Error.cause`).
+   */
   constructor(
     code: ConsulErrorCode,
     message: string,
@@ -72,6 +84,7 @@ export class ConsulError extends Error {
     Object.defineProperty(this, brand, { value: true });
   }
 
+  /** Always `'ConsulError'` (also at the head of the stack trace). */
   override get name(): string {
     return 'ConsulError';
   }

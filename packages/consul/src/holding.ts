@@ -25,6 +25,7 @@ export interface HoldingEvents<Held> {
 
 /** Options of `acquire` on a lock or a semaphore. */
 export interface AcquireOptions {
+  /** Gives up waiting: `acquire` rejects with `CONSUL_ABORTED` and leaves nothing behind. */
   signal?: AbortSignal;
   /** Milliseconds to wait (including for other holders) before rejecting with `CONSUL_TIMEOUT`. */
   timeout?: number;
@@ -59,6 +60,7 @@ export function invalid(message: string, cause?: unknown): ConsulError {
 export abstract class SessionHolder<Held extends { session: string }> extends EventEmitter<
   HoldingEvents<Held>
 > {
+  /** The client whose KV and session endpoints the recipe uses. */
   protected readonly client: CoordinationClient;
   /** The options of the recipe's own calls: its dc, token, ns and partition. */
   protected readonly call: WriteOptions;

@@ -72,9 +72,15 @@ function lostError(key: string, why: string, cause?: unknown): ConsulError {
  * ```
  */
 export class ConsulLock extends SessionHolder<ConsulLockHeld> {
+  /** The KV key the lock acquires with its session (and writes `value` to while held). */
   readonly key: string;
   readonly #options: ConsulLockOptions;
 
+  /**
+   * Usually made with `client.lock(key, options)`. Sends nothing until `acquire`; an empty key is
+   * refused with `CONSUL_INVALID_ARGUMENT`.
+   * @param client The client, or anything with its `kv` and `session` endpoints.
+   */
   constructor(client: CoordinationClient, key: string, options: ConsulLockOptions = {}) {
     if (key === '') throw invalid('a lock needs a key');
     super(client, options, `lock ${key}`);
@@ -115,7 +121,10 @@ export class ConsulLock extends SessionHolder<ConsulLockHeld> {
     });
   }
 
-  protected sessionRequest(): SessionCreateRequest & { TTL: number | string } {
+  protected sessionRequest(): SessionCreateRequest & {
+    /** The session's TTL (`sessionTtl`), which the lock renews every TTL/2. */
+    TTL: number | string;
+  } {
     return {
       Name: this.#options.sessionName ?? 'Consul API Lock',
       TTL: this.#options.sessionTtl ?? '15s',

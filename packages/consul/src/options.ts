@@ -70,9 +70,21 @@ export interface ConsulClientOptions {
   address?: string | string[];
   /** Use https for addresses given without a scheme. @defaultValue false */
   secure?: boolean;
+  /**
+   * CA, client certificate and verification settings for `https` agents (certificates are verified
+   * unless turned off here). Ignored with a `dispatcher`, which brings its own.
+   */
   tls?: ConsulTlsOptions;
-  /** HTTP basic auth, for agents behind a proxy that wants it. */
-  basicAuth?: { username: string; password: string };
+  /**
+   * HTTP basic auth, for agents behind a proxy that wants it: sent as an `Authorization: Basic`
+   * header on every request.
+   */
+  basicAuth?: {
+    /** The user name the proxy expects. */
+    username: string;
+    /** The password; error bodies that echo it (or the encoded pair) show `[redacted]` instead. */
+    password: string;
+  };
   /** Default ACL token. */
   token?: string;
   /** Default datacenter. */
@@ -134,7 +146,9 @@ export interface QueryMeta {
 
 /** What a read endpoint resolves: the data and the response's metadata. */
 export interface ConsulResult<T> {
+  /** The decoded answer; `null` for an absent object where the method's type allows it (`kv.get`'s 404). */
   data: T;
+  /** The response's metadata: the index to block on, leader and cache facts, the agent that answered. */
   meta: QueryMeta;
 }
 

@@ -31,6 +31,7 @@ export interface ConsulSemaphoreOptions extends WriteOptions {
 
 /** What {@link ConsulSemaphore.acquire} resolves. */
 export interface ConsulSemaphoreHeld {
+  /** The session holding the slot: its contender key is `<prefix>/<session>`. */
   session: string;
   /** The `ModifyIndex` of the `.lock` key our CAS wrote: grows with every acquisition. */
   fencingToken: number;
@@ -61,10 +62,25 @@ interface SemaphoreLockBody {
  * ```
  */
 export class ConsulSemaphore extends SessionHolder<ConsulSemaphoreHeld> {
+  /**
+   * The KV prefix, without trailing slashes: contender keys are `<prefix>/<session>`, the holders
+   * are listed in `<prefix>/.lock`.
+   */
   readonly prefix: string;
+  /**
+   * The most holders at once. Every contender must use the same: `acquire` rejects with
+   * `CONSUL_INVALID_ARGUMENT` when the `.lock` key records another.
+   */
   readonly limit: number;
   readonly #options: ConsulSemaphoreOptions;
 
+  /**
+   * Usually made with `client.semaphore(prefix, limit, options)`. Sends nothing until `acquire`; an
+   * empty prefix, or a limit that is not a whole number of at least 1, is refused with
+   * `CONSUL_INVALID_ARGUMENT`.
+   * @param client The client, or anything with its `kv` and `session` endpoints.
+   * @param prefix Trailing slashes are dropped.
+   */
   constructor(
     client: CoordinationClient,
     prefix: string,
@@ -81,6 +97,7 @@ export class ConsulSemaphore extends SessionHolder<ConsulSemaphoreHeld> {
     this.#options = options;
   }
 
+  /** Whether a slot is held now (false again once it is released or lost). */
   get held(): boolean {
     return this.current !== undefined;
   }
@@ -113,7 +130,10 @@ export class ConsulSemaphore extends SessionHolder<ConsulSemaphoreHeld> {
     return this.client.kv.delete(this.#lockKey, { ...call, cas: lockPair.ModifyIndex });
   }
 
-  protected sessionRequest(): SessionCreateRequest & { TTL: number | string } {
+  protected sessionRequest(): SessionCreateRequest & {
+    /** The session's TTL (`sessionTtl`), which the semaphore renews every TTL/2. */
+    TTL: number | string;
+  } {
     return {
       Name: this.#options.sessionName ?? 'Consul API Semaphore',
       TTL: this.#options.sessionTtl ?? '15s',

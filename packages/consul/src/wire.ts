@@ -9,6 +9,7 @@ export type QueryValue = string | number | boolean | bigint | undefined | null |
 
 /** One Consul HTTP call, as an endpoint method describes it to the client's request function ({@link ConsulClient.request}). */
 export interface RequestSpec {
+  /** The HTTP method; Consul's writes are mostly `PUT`, and GETs count as idempotent (see `idempotent`). */
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   /** The path with every dynamic segment already escaped (see `escapePath`), e.g. `/v1/kv/a%20b`. */
   path: string;
@@ -56,9 +57,13 @@ export interface RequestSpec {
 
 /** What {@link ConsulClient.request} resolves. */
 export interface ResponseOf<T> {
+  /** The HTTP status, one of the spec's `ok` statuses (or 404 with `nullOn404`). */
   status: number;
+  /** The body, read as the spec's `read` says (`null` for a 404 with `nullOn404`). */
   data: T;
+  /** The metadata headers (`X-Consul-Index`, ...), parsed. */
   meta: QueryMeta;
+  /** Every response header, by lower-case name (a repeated header as an array). */
   headers: Record<string, string | string[] | undefined>;
 }
 

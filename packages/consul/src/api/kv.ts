@@ -15,7 +15,9 @@ import type { Transport } from '../request.js';
 
 /** A KV entry as Consul's JSON has it, with `Value` decoded from base64 and `Flags` exact. */
 export interface KvPair {
+  /** The entry's full key (a listing gives full keys too, not keys relative to the prefix). */
   Key: string;
+  /** The raft index at which the key was created; a key deleted and written again gets a new one. */
   CreateIndex: number;
   /** The entry's last write: the fencing token of CAS writes. */
   ModifyIndex: number;
@@ -29,6 +31,7 @@ export interface KvPair {
   Session?: string;
   /** Enterprise. */
   Namespace?: string;
+  /** The admin partition of the key (Consul Enterprise 1.11+; absent on 1.8). */
   Partition?: string;
 }
 
@@ -116,6 +119,7 @@ function checkKeys(data: unknown): string | undefined {
  * @see https://developer.hashicorp.com/consul/api-docs/kv
  */
 export class Kv {
+  /** Made by the client: use `client.kv`. */
   constructor(private readonly transport: Transport) {}
 
   /**

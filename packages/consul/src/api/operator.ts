@@ -3,55 +3,91 @@ import type { Transport } from '../request.js';
 
 /** One server of the raft configuration. */
 export interface RaftServer {
+  /** The server's raft ID: its node ID (a UUID) under raft protocol 3, its address under older ones. */
   ID: string;
+  /** The server's node name, or `(unknown)` when the cluster no longer knows the node. */
   Node: string;
+  /** The server's raft address (`ip:port`, port 8300 by default). */
   Address: string;
+  /** True for the current leader. */
   Leader: boolean;
+  /** The raft protocol version the server speaks (`'3'`). */
   ProtocolVersion: string;
+  /** True when the server votes (false while a new server is still staging, not yet promoted). */
   Voter: boolean;
 }
 
 /** `GET /v1/operator/raft/configuration`. */
 export interface RaftConfiguration {
+  /** Every server in the raft peer set. */
   Servers: RaftServer[];
+  /** The raft index of this configuration (a newer one may still be uncommitted). */
   Index: number;
 }
 
 /** The autopilot settings. `PUT` replaces all of them: read, change, write back. */
 export interface AutopilotConfiguration {
+  /** Remove dead servers from the peer set when a new server joins, and periodically. */
   CleanupDeadServers: boolean;
   /** A duration, e.g. `'200ms'`. */
   LastContactThreshold: string;
+  /** How many raft log entries a server may lag behind the leader and still count as healthy. */
   MaxTrailingLogs: number;
+  /** The fewest servers the cluster must have before autopilot removes dead ones (0: no minimum). */
   MinQuorum: number;
   /** A duration, e.g. `'10s'`. */
   ServerStabilizationTime: string;
+  /** The node-meta key whose value names a server's redundancy zone (Consul Enterprise; `''`: off). */
   RedundancyZoneTag: string;
+  /**
+   * Turn off upgrade migrations (Consul Enterprise), which promote servers of a new version only once
+   * enough of them have joined.
+   */
   DisableUpgradeMigration: boolean;
+  /**
+   * The node-meta key that holds a server's version for upgrade migrations (Consul Enterprise; `''`:
+   * the Consul version).
+   */
   UpgradeVersionTag: string;
+  /** The raft index at which the settings were first stored. */
   CreateIndex?: number;
+  /** The raft index of the settings' last change: what `cas` compares against. */
   ModifyIndex?: number;
 }
 
 /** One server as autopilot sees it. */
 export interface AutopilotServerHealth {
+  /** The server's raft ID (see {@link RaftServer.ID}). */
   ID: string;
+  /** The server's node name. */
   Name: string;
+  /** The server's raft address (`ip:port`). */
   Address: string;
+  /** The server's gossip (serf) state: `alive`, `leaving`, `left`, `failed`. */
   SerfStatus: string;
+  /** The server's Consul version (`'1.8.7'`). */
   Version: string;
+  /** True for the current leader. */
   Leader: boolean;
+  /** A duration (`'27.3ms'`, `'0s'` on the leader): how long since the leader last contacted it. */
   LastContact: string;
+  /** The last raft term the server knows of. */
   LastTerm: number;
+  /** The index of the server's last raft log entry. */
   LastIndex: number;
+  /** Whether the server passes autopilot's checks (alive, in contact, not lagging), per the settings. */
   Healthy: boolean;
+  /** True when the server votes. */
   Voter: boolean;
+  /** When the server entered its current `Healthy` state (an RFC 3339 time). */
   StableSince: string;
 }
 
 /** `GET /v1/operator/autopilot/health`. */
 export interface AutopilotHealth {
+  /** True when every server is healthy (Consul then answers 200, otherwise 429). */
   Healthy: boolean;
+  /** How many servers could fail without losing quorum (2 in a healthy cluster of 5). */
   FailureTolerance: number;
   /** `null` until autopilot has checked the servers once (seconds after a leader is elected). */
   Servers: AutopilotServerHealth[] | null;
@@ -59,13 +95,17 @@ export interface AutopilotHealth {
 
 /** The keys of one gossip pool (`WAN`, or the LAN of a datacenter or segment). */
 export interface KeyringPool {
+  /** True for the WAN pool (the servers of every datacenter), false for a datacenter's LAN pool. */
   WAN: boolean;
+  /** The datacenter the entry is about. */
   Datacenter: string;
+  /** The network segment of a LAN pool (Consul Enterprise); `''` for the default one. */
   Segment: string;
   /** Each key and how many nodes have it installed. */
   Keys: Record<string, number>;
   /** Each key and how many nodes use it as their primary (Consul 1.8+). */
   PrimaryKeys?: Record<string, number>;
+  /** How many nodes the pool has: the total the counts of `Keys` compare with. */
   NumNodes: number;
 }
 
@@ -85,6 +125,7 @@ const KEYRING_OPTIONS = ['relayFactor', 'localOnly'];
  * @see https://developer.hashicorp.com/consul/api-docs/operator/raft
  */
 export class OperatorRaft {
+  /** Made by the client: use `client.operator.raft`. */
   constructor(private readonly transport: Transport) {}
 
   /**
@@ -123,6 +164,7 @@ export class OperatorRaft {
  * @see https://developer.hashicorp.com/consul/api-docs/operator/autopilot
  */
 export class OperatorAutopilot {
+  /** Made by the client: use `client.operator.autopilot`. */
   constructor(private readonly transport: Transport) {}
 
   /**
@@ -187,6 +229,7 @@ export class OperatorAutopilot {
  * @see https://developer.hashicorp.com/consul/api-docs/operator/keyring
  */
 export class OperatorKeyring {
+  /** Made by the client: use `client.operator.keyring`. */
   constructor(private readonly transport: Transport) {}
 
   /**
@@ -256,6 +299,7 @@ export class Operator {
   /** `/v1/operator/keyring`. */
   readonly keyring: OperatorKeyring;
 
+  /** Made by the client: use `client.operator`. */
   constructor(transport: Transport) {
     this.raft = new OperatorRaft(transport);
     this.autopilot = new OperatorAutopilot(transport);

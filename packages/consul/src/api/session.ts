@@ -6,25 +6,45 @@ import type { Transport } from '../request.js';
 
 /** A session as `GET /v1/session/info/:uuid` reports it. */
 export interface SessionEntry {
+  /** The session's UUID. */
   ID: string;
+  /** The name given at creation (`''` for none); not unique. */
   Name: string;
+  /**
+   * The node the session belongs to: the session is invalidated when the node is deregistered or
+   * one of its `NodeChecks` turns critical.
+   */
   Node: string;
   /** In nanoseconds. */
   LockDelay: number;
+  /** What invalidation does to the keys the session holds: `release` unlocks them, `delete` deletes them. */
   Behavior: 'release' | 'delete';
   /** A duration string (`'15s'`), `''` for none. */
   TTL: string;
   /** 1.8 reports these; older agents `Checks`. */
   NodeChecks?: string[] | null;
-  ServiceChecks?: { ID: string; Namespace?: string }[] | null;
+  /** Service checks that invalidate the session when one turns critical (1.7+); `null` when none. */
+  ServiceChecks?:
+    | {
+        /** The check's ID (`CheckID`). */
+        ID: string;
+        /** The check's namespace (Consul Enterprise). */
+        Namespace?: string;
+      }[]
+    | null;
+  /** Node checks, under their pre-1.7 name; 1.7+ leaves it out when it is only `serfHealth`. */
   Checks?: string[] | null;
+  /** The session's namespace (Consul Enterprise). */
   Namespace?: string;
+  /** The raft index at which the session was created. */
   CreateIndex: number;
+  /** The raft index of the session's last change. */
   ModifyIndex: number;
 }
 
 /** The body of `PUT /v1/session/create`. Durations are ms numbers or Consul duration strings. */
 export interface SessionCreateRequest {
+  /** A name for people to tell sessions apart; not unique. @defaultValue `''` */
   Name?: string;
   /** @defaultValue the agent's node */
   Node?: string;
@@ -39,7 +59,12 @@ export interface SessionCreateRequest {
   /** Node checks (1.7+). @defaultValue ['serfHealth'] */
   NodeChecks?: string[];
   /** Service checks (1.7+). */
-  ServiceChecks?: { ID: string; Namespace?: string }[];
+  ServiceChecks?: {
+    /** The check's ID (`CheckID`). */
+    ID: string;
+    /** The namespace to find the check in (Consul Enterprise). */
+    Namespace?: string;
+  }[];
 }
 
 /** A session entry's fields the client relies on (`ID`, a `TTL` it can read). */
@@ -98,6 +123,7 @@ export interface SessionRenewPeriodicOptions extends WriteOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/session
  */
 export class Session {
+  /** Made by the client: use `client.session`. */
   constructor(private readonly transport: Transport) {}
 
   /**

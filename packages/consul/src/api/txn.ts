@@ -34,73 +34,142 @@ export type TxnCatalogVerb = 'set' | 'cas' | 'get' | 'delete' | 'delete-cas';
 
 /** A KV operation; `Value` is given as text or bytes and sent as base64. */
 export interface TxnKvOp {
+  /** What to do with the key; see {@link TxnKvVerb}. */
   Verb: TxnKvVerb;
+  /** The full key; for `get-tree` and `delete-tree`, a string prefix (`app` also matches `apple`). */
   Key: string;
+  /** For `set`, `cas`, `lock`, `unlock`: the value to store (text is sent as UTF-8). */
   Value?: ConsulValue;
+  /** For `set`, `cas`, `lock`, `unlock`: an opaque uint64 stored with the value. @defaultValue 0 */
   Flags?: number | bigint;
   /** For `cas`, `check-index`, `delete-cas`: the expected `ModifyIndex`. */
   Index?: number;
   /** For `lock`, `unlock`, `check-session`. */
   Session?: string;
+  /** The key's namespace (Consul Enterprise). */
   Namespace?: string;
+  /** The key's admin partition (Consul Enterprise 1.11+; not known to 1.8). */
   Partition?: string;
 }
 
 /** A node of a transaction's catalog operation. */
 export interface TxnNode {
+  /** The node's ID (a UUID); when given, it identifies the node before `Node` does. */
   ID?: string;
+  /** The node's name. */
   Node: string;
+  /** The node's address (an IP or host name). */
   Address?: string;
+  /** The datacenter the node is in. */
   Datacenter?: string;
+  /** Extra addresses by kind (`lan`, `wan`, ...). */
   TaggedAddresses?: Record<string, string>;
+  /** The node's metadata (key/value pairs). */
   Meta?: Record<string, string>;
+  /** The raft index at which the node was registered (set by Consul, in results). */
   CreateIndex?: number;
+  /** The raft index of the node's last change: what `cas` and `delete-cas` compare against. */
   ModifyIndex?: number;
 }
 
 /** A service of a transaction's catalog operation. */
 export interface TxnService {
+  /** The instance's ID, unique on its node. */
   ID: string;
+  /** The service's name. */
   Service?: string;
+  /** The instance's tags. */
   Tags?: string[];
+  /** The instance's address; `''` or absent means the node's address. */
   Address?: string;
+  /** The instance's metadata (key/value pairs). */
   Meta?: Record<string, string>;
+  /** The instance's port. */
   Port?: number;
+  /** `''` for a typical service, else `connect-proxy`, `mesh-gateway`, ... */
   Kind?: string;
+  /** True: the agent's anti-entropy leaves the tags alone, so tag changes made in the catalog stay. */
   EnableTagOverride?: boolean;
+  /** The raft index at which the instance was registered (set by Consul, in results). */
   CreateIndex?: number;
+  /** The raft index of the instance's last change: what `cas` and `delete-cas` compare against. */
   ModifyIndex?: number;
   [field: string]: unknown;
 }
 
 /** A check of a transaction's catalog operation. */
 export interface TxnCheck {
+  /** The node the check belongs to. */
   Node: string;
+  /** The check's ID, unique on its node (`serfHealth`, `service:web`, ...). */
   CheckID: string;
+  /** The check's name. */
   Name?: string;
+  /** `passing`, `warning` or `critical`. */
   Status?: string;
+  /** Free text about the check, for people. */
   Notes?: string;
+  /** What the check last reported (a script's output, an HTTP body...). */
   Output?: string;
+  /** The service instance the check belongs to; `''` or absent for a node check. */
   ServiceID?: string;
+  /** The name of that service (filled in by Consul from the instance). */
   ServiceName?: string;
+  /** The tags of that service (filled in by Consul from the instance). */
   ServiceTags?: string[];
+  /** How the check runs (`HTTP`, `TCP`, `Interval`, `Timeout`, ...), as the catalog keeps it. */
   Definition?: Record<string, unknown>;
+  /** The raft index at which the check was registered (set by Consul, in results). */
   CreateIndex?: number;
+  /** The raft index of the check's last change: what `cas` and `delete-cas` compare against. */
   ModifyIndex?: number;
 }
 
 /** One operation of a transaction. */
 export type TxnOp =
-  | { KV: TxnKvOp }
-  | { Node: { Verb: TxnCatalogVerb; Node: TxnNode } }
-  | { Service: { Verb: TxnCatalogVerb; Node: string; Service: TxnService } }
-  | { Check: { Verb: TxnCatalogVerb; Check: TxnCheck } };
+  | {
+      /** A KV operation. */
+      KV: TxnKvOp;
+    }
+  | {
+      /** A catalog node operation (the node alone: its services and checks are separate operations). */
+      Node: {
+        /** What to do with the node; see {@link TxnCatalogVerb}. */
+        Verb: TxnCatalogVerb;
+        /** The node, found by `ID` if given, else by `Node`. */
+        Node: TxnNode;
+      };
+    }
+  | {
+      /** A catalog service operation on one instance of one node. */
+      Service: {
+        /** What to do with the instance; see {@link TxnCatalogVerb}. */
+        Verb: TxnCatalogVerb;
+        /** The name of the node the instance is registered on. */
+        Node: string;
+        /** The instance, found by its `ID` on that node. */
+        Service: TxnService;
+      };
+    }
+  | {
+      /** A catalog check operation. */
+      Check: {
+        /** What to do with the check; see {@link TxnCatalogVerb}. */
+        Verb: TxnCatalogVerb;
+        /** The check, found by `Node` and `CheckID`. */
+        Check: TxnCheck;
+      };
+    };
 
 /** One result of a committed transaction (`set` results carry `Value: null`). */
 export interface TxnResult {
+  /** The entry a KV operation read or wrote (its `Value` is `null` except for `get` and `get-tree`). */
   KV?: KvPair;
+  /** The node a node operation read or wrote. */
   Node?: TxnNode;
+  /** The instance a service operation read or wrote. */
   Service?: TxnService;
+  /** The check a check operation read or wrote. */
   Check?: TxnCheck;
 }
 
@@ -119,13 +188,25 @@ export interface TxnOpError {
  * committed, or `ok: false` with the `Errors` that rolled everything back (Consul's 409).
  */
 export interface TxnResponse {
+  /** True when the transaction was applied (200), false when it was rolled back (409). */
   ok: boolean;
+  /**
+   * One result per operation that yields one (deletes and `check-not-exists` yield none,
+   * `get-tree` one per key); `[]` when rolled back.
+   */
   Results: TxnResult[];
+  /** Why the transaction was rolled back; `[]` when it was applied. */
   Errors: TxnOpError[];
   /** Read-only transactions (only reads) also report these. */
   Index?: number;
+  /**
+   * Read-only transactions: how long since the answering server last heard from the leader, in
+   * nanoseconds (0 when the leader answered).
+   */
   LastContact?: number;
+  /** Read-only transactions: whether the answering server knew of a leader. */
   KnownLeader?: boolean;
+  /** Read-only transactions: the consistency mode that served the reads (`leader`, `stale`, `consistent`). */
   ConsistencyLevel?: string;
 }
 
@@ -223,6 +304,7 @@ function txnProblem(data: unknown, status: number, ops: readonly TxnOp[]): strin
  * @see https://developer.hashicorp.com/consul/api-docs/txn
  */
 export class Txn {
+  /** Made by the client: use `client.txn`. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -83,7 +83,12 @@ const PATH_CACHE_SIZE = 4096;
 export class ConsulStore<V = string> implements Store<V> {
   readonly kind = 'consul';
   readonly prefix: string;
+  /** Turns values into what Consul stores and back (`options.codec`; UTF-8 text by default). */
   readonly codec: Codec<V>;
+  /**
+   * What this backend can do: TTLs of at least `minTtl` seconds that may expire up to 2× late
+   * (sessions), flags and any bytes, no typed directories, no watch history.
+   */
   readonly capabilities: StoreCapabilities;
   /** The native client, for what the Store does not cover. */
   readonly client: ConsulClient;
@@ -103,6 +108,10 @@ export class ConsulStore<V = string> implements Store<V> {
   readonly #paths = new Map<string, string>();
   #closed = false;
 
+  /**
+   * Usually made with `createConsulStore(options)`. Checks the options (a wrong one is refused with
+   * `INVALID_ARGUMENT`); makes a client of its own unless `options.client` is one.
+   */
   constructor(options: ConsulStoreOptions<V> = {}) {
     checkOptionTable(options, STORE_OPTIONS_TABLE, 'createConsulStore');
     this.#keys = new KeySpace(options.prefix ?? '');

@@ -88,6 +88,9 @@ export class ConsulWatch<T> extends WatchEmitter<ConsulWatchEvents<T>, ConsulRes
   #closed: Promise<ConsulError | undefined> | undefined = undefined;
 
   /**
+   * Usually made with `client.watch(method, options)` or `client.watchKv`. The first round starts on
+   * the next turn of the event loop, so listeners attached right away miss nothing.
+   * @param method The read to repeat; it must pass the options it is given on to the endpoint.
    * @param stopSignals For the client: `method` accepts a core `StopSignal` as `signal` (and makes
    * a real `AbortSignal` of it where it needs one).
    */

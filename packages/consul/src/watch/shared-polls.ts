@@ -70,11 +70,23 @@ function queryKey(query: QueryOptions): string {
  * Polls are keyed by every option that changes the answer (token, dc, ns, partition, consistency).
  */
 export class SharedKvReads implements PollHost {
+  /** The KV endpoints the polls and the private reads go through. */
   readonly kv: Kv;
+  /**
+   * Rate limit of a poll, in ms: two of its rounds start at least `min(minInterval, listed keys / 10)`
+   * ms apart (`sharedWatches.minInterval`).
+   */
   readonly minInterval: number;
+  /** How long in ms a poll nobody waits on goes on before it stops (`sharedWatches.linger`). */
   readonly linger: number;
+  /** How long in ms each blocking query of a poll waits (`sharedWatches.wait`). */
   readonly wait: number;
+  /** How many deletions each poll remembers (`sharedWatches.deletionLog`). */
   readonly deletionLog: number;
+  /**
+   * How many reads under one folder must be in flight at once before the folder is polled
+   * (`sharedWatches.minCallers`).
+   */
   readonly minCallers: number;
   /** Private reads in flight per options key and folder, until a folder has `minCallers`. */
   readonly #inFlight = new Map<string, number>();
@@ -82,6 +94,10 @@ export class SharedKvReads implements PollHost {
   #closed = false;
   #serial: Promise<unknown> = Promise.resolve();
 
+  /**
+   * Made by the client (see `client.kvReads`); no poll starts before the first read. The options
+   * are `sharedWatches`, defaults included (`maxPolls: 0` makes every read private).
+   */
   constructor(kv: Kv, options: SharedWatchOptions = {}) {
     this.kv = kv;
     this.#registry = new PollRegistry(options.maxPolls ?? 8);
@@ -98,7 +114,14 @@ export class SharedKvReads implements PollHost {
   }
 
   /** The running polls (tests, diagnostics). */
-  get polls(): { folder: string; callers: number; index: number }[] {
+  get polls(): {
+    /** The folder listed, without its trailing `/`. */
+    folder: string;
+    /** How many callers wait on the poll now. */
+    callers: number;
+    /** The index of the newest listing applied (0 before the first). */
+    index: number;
+  }[] {
     return this.#registry
       .values()
       .map((poll) => ({ folder: poll.folder, callers: poll.callers, index: poll.index }));

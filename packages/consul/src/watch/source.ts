@@ -93,7 +93,11 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   /** What ends the watch: an answer without an index, or a throwing handler (a value it cannot decode). */
   #fatal: unknown = undefined;
 
-  /** @param handler Where answers go (unless a subclass overrides {@link ConsulBlockingSource.deliver}). */
+  /**
+   * A source for core's watch loop; it sends nothing until the loop asks for a round.
+   * @param method The read to repeat; it must pass the options it is given on to the endpoint.
+   * @param handler Where answers go (unless a subclass overrides {@link ConsulBlockingSource.deliver}).
+   */
   constructor(method: WatchMethod<T>, options: BlockingSourceOptions, handler?: BlockingHandler<T>) {
     this.#method = method;
     this.#query = options.query;
