@@ -17,32 +17,61 @@ export type ConfigEntryKind =
  * `Protocol` of `service-defaults`, `Config` of `proxy-defaults`).
  */
 export interface ConfigEntry {
+  /** The entry's kind, which decides its other fields. */
   Kind: ConfigEntryKind;
+  /** What the entry configures: a service's name for most kinds, `global` for `proxy-defaults`. */
   Name: string;
+  /** Enterprise: the namespace the entry applies to; OSS leaves it out. */
   Namespace?: string;
+  /** Free-form key/value metadata (Consul 1.8.4+). */
   Meta?: Record<string, string>;
   /** Set by Consul; `ModifyIndex` is what `cas` compares against. */
   CreateIndex?: number;
+  /** The Raft index of the entry's last write; pass it as `cas` to apply only if nothing changed since. */
   ModifyIndex?: number;
   [field: string]: unknown;
 }
 
 /** A `service-defaults` entry. */
 export interface ServiceDefaultsConfigEntry extends ConfigEntry {
+  /** Always `service-defaults`. */
   Kind: 'service-defaults';
   /** `tcp`, `http`, `http2`, `grpc`. */
   Protocol?: string;
-  MeshGateway?: { Mode?: string };
-  Expose?: { Checks?: boolean; Paths?: Record<string, unknown>[] };
+  /** The default mesh gateway use for this service (Consul 1.6+). */
+  MeshGateway?: {
+    /** `none`, `local` or `remote`; empty leaves the choice to another layer of configuration. */
+    Mode?: string;
+  };
+  /** Default paths that Envoy sidecars of this service expose to clients outside Connect (Consul 1.6.2+). */
+  Expose?: {
+    /** Expose every HTTP and gRPC check of the agent through Envoy. @defaultValue `false` */
+    Checks?: boolean;
+    /** Paths to expose, each `{ Path, LocalPathPort, ListenerPort, Protocol }` (`http` or `http2`). */
+    Paths?: Record<string, unknown>[];
+  };
+  /** A TLS SNI to use instead of Consul's, for a service federated with an external system (Consul 1.6+). */
   ExternalSNI?: string;
 }
 
 /** A `proxy-defaults` entry (its `Name` is always `global`). */
 export interface ProxyDefaultsConfigEntry extends ConfigEntry {
+  /** Always `proxy-defaults`. */
   Kind: 'proxy-defaults';
+  /** Opaque settings for every Connect proxy (e.g. `protocol`); which keys count depends on the proxy. */
   Config?: Record<string, unknown>;
-  MeshGateway?: { Mode?: string };
-  Expose?: { Checks?: boolean; Paths?: Record<string, unknown>[] };
+  /** The default mesh gateway use for all proxies (Consul 1.6+). */
+  MeshGateway?: {
+    /** `none`, `local` or `remote`; empty leaves the choice to another layer of configuration. */
+    Mode?: string;
+  };
+  /** Default paths that Envoy sidecars expose to clients outside Connect (Consul 1.6.2+). */
+  Expose?: {
+    /** Expose every HTTP and gRPC check of the agent through Envoy. @defaultValue `false` */
+    Checks?: boolean;
+    /** Paths to expose, each `{ Path, LocalPathPort, ListenerPort, Protocol }` (`http` or `http2`). */
+    Paths?: Record<string, unknown>[];
+  };
 }
 
 /** Options of {@link Config.apply}. */
@@ -57,6 +86,7 @@ export interface ConfigApplyOptions extends WriteOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/config
  */
 export class Config {
+  /** Made by {@link ConsulClient}; use it as `consul.config`. */
   constructor(private readonly transport: Transport) {}
 
   /**

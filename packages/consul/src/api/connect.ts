@@ -3,26 +3,43 @@ import type { Transport } from '../request.js';
 
 /** One root certificate of the Connect CA. */
 export interface ConnectCaRoot {
+  /** The root's ID: the SHA-1 fingerprint of its certificate, in colon-separated hex. */
   ID: string;
+  /** A display name (e.g. `Consul CA Root Cert`); Consul itself does not use it. */
   Name: string;
+  /** The x509 serial number of the root certificate. */
   SerialNumber: number;
+  /** Colon-separated hex ID of the public key whose private key signs under this root. */
   SigningKeyID: string;
+  /** The trust domain it was made under; empty means the cluster's current `TrustDomain`. */
   ExternalTrustDomain: string;
+  /** Start of the certificate's validity (RFC 3339). */
   NotBefore: string;
+  /** End of the certificate's validity (RFC 3339). */
   NotAfter: string;
+  /** The root certificate, PEM-encoded. */
   RootCert: string;
+  /** PEM intermediates to attach to leaf certificates signed by this CA; `null` when none. */
   IntermediateCerts: string[] | null;
+  /** `true` for the one root that signs now; the others stay trusted while they rotate out. */
   Active: boolean;
+  /** The key algorithm: `ec` or `rsa`. */
   PrivateKeyType: string;
+  /** The key size in bits (e.g. 256 for `ec`, 2048 for `rsa`). */
   PrivateKeyBits: number;
+  /** The Raft index at which it was created. */
   CreateIndex: number;
+  /** The Raft index of its last change. */
   ModifyIndex: number;
 }
 
 /** `GET /v1/connect/ca/roots`. */
 export interface ConnectCaRoots {
+  /** The `ID` of the root in `Roots` that signs now. */
   ActiveRootID: string;
+  /** The cluster's trust domain (`<uuid>.consul`): the host part of every SPIFFE ID its CA signs. */
   TrustDomain: string;
+  /** Every root to trust: the active one and any still rotating out. */
   Roots: ConnectCaRoot[];
 }
 
@@ -32,43 +49,74 @@ export interface ConnectCaConfig {
   Provider: string;
   /** Provider settings, e.g. `LeafCertTTL`, `RotationPeriod`, `PrivateKey`. */
   Config: Record<string, unknown>;
+  /** Read-only data the provider persists (e.g. IDs of what it created); sending it on write is an error. */
   State?: Record<string, string> | null;
+  /**
+   * Write only: change the CA even if the current one cannot cross-sign the new root; connections may
+   * then fail until every proxy has the new root.
+   */
   ForceWithoutCrossSigning?: boolean;
+  /** The Raft index at which it was created; absent on write. */
   CreateIndex?: number;
+  /** The Raft index of its last change; absent on write. */
   ModifyIndex?: number;
 }
 
 /** A service-to-service intention. */
 export interface Intention {
+  /** The intention's ID (a UUID Consul generates). */
   ID: string;
+  /** Free-form text; Consul does not use it. */
   Description: string;
+  /** The source's namespace: `default` on OSS, `*` for all (Enterprise). */
   SourceNS: string;
+  /** The source service's name, or `*` for every service; it need not be registered. */
   SourceName: string;
+  /** The destination's namespace: `default` on OSS, `*` for all (Enterprise). */
   DestinationNS: string;
+  /** The destination service's name, or `*` for every service; it need not be registered. */
   DestinationName: string;
+  /** What `SourceName` names; `consul` (a Consul service) is the only type. */
   SourceType: string;
+  /** What happens to a matching connection. */
   Action: 'allow' | 'deny';
+  /** Unused by Consul; normally empty. */
   DefaultAddr: string;
+  /** Unused by Consul; normally 0. */
   DefaultPort: number;
+  /** Free-form key/value metadata; `null` or `{}` when none. */
   Meta: Record<string, string> | null;
+  /** Order of evaluation, which Consul computes from the wildcards: higher values apply first. */
   Precedence: number;
+  /** When the intention was created (RFC 3339). */
   CreatedAt: string;
+  /** When it last changed (RFC 3339). */
   UpdatedAt: string;
+  /** Base64 hash of the intention's content, which replication uses to detect changes. */
   Hash: string;
+  /** The Raft index at which it was created. */
   CreateIndex: number;
+  /** The Raft index of its last change. */
   ModifyIndex: number;
 }
 
 /** The writable fields of an intention (create and update bodies). */
 export interface IntentionInput {
+  /** The source service, or `*` for every service; it need not be registered. */
   SourceName: string;
+  /** The destination service, or `*` for every service; it need not be registered. */
   DestinationName: string;
+  /** What happens to a matching connection. */
   Action: 'allow' | 'deny';
+  /** Enterprise: the source's namespace. */
   SourceNS?: string;
+  /** Enterprise: the destination's namespace. */
   DestinationNS?: string;
   /** @defaultValue `'consul'` */
   SourceType?: string;
+  /** Free-form text; Consul does not use it. */
   Description?: string;
+  /** Free-form key/value metadata. */
   Meta?: Record<string, string>;
 }
 
@@ -77,6 +125,7 @@ export interface IntentionInput {
  * @see https://developer.hashicorp.com/consul/api-docs/connect/ca
  */
 export class ConnectCa {
+  /** Made by {@link ConsulClient}; use it as `consul.connect.ca`. */
   constructor(private readonly transport: Transport) {}
 
   /**
@@ -94,7 +143,8 @@ export class ConnectCa {
   }
 
   /**
-   * `GET /v1/connect/ca/configuration`: the CA provider and its settings (`operator:read`).
+   * `GET /v1/connect/ca/configuration`: the CA provider and its settings (`operator:write` since Consul
+   * 1.8.6, `operator:read` before).
    * @see https://developer.hashicorp.com/consul/api-docs/connect/ca#get-ca-configuration
    */
   async getConfiguration(options?: QueryOptions): Promise<ConnectCaConfig> {
@@ -135,6 +185,7 @@ export interface IntentionCheckOptions extends QueryOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/connect/intentions
  */
 export class ConnectIntentions {
+  /** Made by {@link ConsulClient}; use it as `consul.connect.intentions`. */
   constructor(private readonly transport: Transport) {}
 
   /**
@@ -142,7 +193,13 @@ export class ConnectIntentions {
    * for the same source and destination fails with a 500.
    * @see https://developer.hashicorp.com/consul/api-docs/connect/intentions#create-intention-with-id
    */
-  async create(intention: IntentionInput, options?: WriteOptions): Promise<{ ID: string }> {
+  async create(
+    intention: IntentionInput,
+    options?: WriteOptions,
+  ): Promise<{
+    /** The new intention's ID. */
+    ID: string;
+  }> {
     return (
       await this.transport.request<{ ID: string }>({
         method: 'POST',
@@ -157,7 +214,14 @@ export class ConnectIntentions {
    * `PUT /v1/connect/intentions/:uuid`: replaces an intention's fields; resolves its `ID`.
    * @see https://developer.hashicorp.com/consul/api-docs/connect/intentions#update-intention-by-id
    */
-  async update(id: string, intention: IntentionInput, options?: WriteOptions): Promise<{ ID: string }> {
+  async update(
+    id: string,
+    intention: IntentionInput,
+    options?: WriteOptions,
+  ): Promise<{
+    /** The intention's ID. */
+    ID: string;
+  }> {
     return (
       await this.transport.request<{ ID: string }>({
         method: 'PUT',
@@ -221,7 +285,10 @@ export class ConnectIntentions {
     source: string,
     destination: string,
     options?: IntentionCheckOptions,
-  ): Promise<{ Allowed: boolean }> {
+  ): Promise<{
+    /** `true` if the connection would be allowed. */
+    Allowed: boolean;
+  }> {
     const query = { source, destination, 'source-type': options?.sourceType };
     return (
       await this.transport.request<{ Allowed: boolean }>({
@@ -265,6 +332,7 @@ export class Connect {
   /** `/v1/connect/intentions`. */
   readonly intentions: ConnectIntentions;
 
+  /** Made by {@link ConsulClient}; use it as `consul.connect`. */
   constructor(transport: Transport) {
     this.ca = new ConnectCa(transport);
     this.intentions = new ConnectIntentions(transport);

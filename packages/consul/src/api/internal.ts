@@ -5,34 +5,54 @@ import type { HealthCheck } from './health.js';
 
 /** A node with its services and checks, as the UI shows it. Undocumented: fields may change. */
 export interface InternalUiNode {
+  /** The node's ID (a UUID); empty for a node registered through the catalog without one. */
   ID: string;
+  /** The node's name. */
   Node: string;
+  /** The node's address, as registered (an IP or host name). */
   Address: string;
+  /** The node's datacenter, where the server sends it. */
   Datacenter?: string;
+  /** Extra addresses by tag (`lan`, `wan`, `lan_ipv4`, ...); `null` when none. */
   TaggedAddresses: Record<string, string> | null;
+  /** The node's key/value metadata; `null` when none. */
   Meta: Record<string, string> | null;
+  /** The service instances registered on the node; `null` or `[]` when none. */
   Services: CatalogNodeService[] | null;
+  /** The node's checks and those of its services; `null` or `[]` when none. */
   Checks: HealthCheck[] | null;
 }
 
 /** A service summary, as the UI lists it. Undocumented: fields may change. */
 export interface InternalUiService {
+  /** The service's name. */
   Name: string;
+  /** The kind of service (`connect-proxy`, `mesh-gateway`, ...); absent for a plain service. */
   Kind?: string;
+  /** Every tag found on any instance, once each; `null` when none. */
   Tags: string[] | null;
+  /** Names of the nodes running an instance; `null` when none. */
   Nodes: string[] | null;
+  /** How many instances are registered. */
   InstanceCount: number;
+  /** How many of the checks on the instances (and their nodes) pass. */
   ChecksPassing: number;
+  /** How many of the checks on the instances (and their nodes) warn. */
   ChecksWarning: number;
+  /** How many of the checks on the instances (and their nodes) are critical. */
   ChecksCritical: number;
+  /** The distinct `external-source` meta values of the instances (e.g. `kubernetes`); `null` when none. */
   ExternalSources?: string[] | null;
+  /** What the UI shows for a gateway (e.g. `AssociatedServiceCount`); empty for other services. */
   GatewayConfig?: Record<string, unknown>;
+  /** Enterprise: the service's namespace; OSS leaves it out. */
   Namespace?: string;
   [field: string]: unknown;
 }
 
 /** A gateway's linked service with its instances, as the UI shows it. Undocumented. */
 export interface InternalUiGatewayService {
+  /** The linked service's name. */
   Name: string;
   [field: string]: unknown;
 }
@@ -49,16 +69,23 @@ export interface InternalAclAuthorizationRequest {
 
 /** The answer to one {@link InternalAclAuthorizationRequest}. */
 export interface InternalAclAuthorizationResponse extends InternalAclAuthorizationRequest {
+  /** `true` if the token has this access. */
   Allow: boolean;
 }
 
 /** The federation state of a datacenter (WAN federation through mesh gateways). */
 export interface InternalFederationState {
+  /** The datacenter this state describes. */
   Datacenter: string;
+  /** The datacenter's mesh gateway instances with their node and checks; absent or `null` when none. */
   MeshGateways?: Record<string, unknown>[] | null;
+  /** When the record was last written (RFC 3339). */
   UpdatedAt: string;
+  /** The record's `ModifyIndex` in the primary datacenter, which secondaries replicate it from. */
   PrimaryModifyIndex: number;
+  /** The Raft index at which it was created here. */
   CreateIndex: number;
+  /** The Raft index of its last change here. */
   ModifyIndex: number;
 }
 
@@ -71,6 +98,7 @@ export interface InternalFederationState {
  * @see https://github.com/hashicorp/consul/blob/v1.8.7/agent/http_register.go
  */
 export class Internal {
+  /** Made by {@link ConsulClient}; use it as `consul.internal`. */
   constructor(private readonly transport: Transport) {}
 
   /**
@@ -161,10 +189,15 @@ export class Internal {
     options?: QueryOptions,
   ): Promise<
     ConsulResult<{
+      /** The datacenter's federation state. */
       State: InternalFederationState;
+      /** The Raft index of this answer (as in `X-Consul-Index`). */
       Index?: number;
+      /** Nanoseconds since the answering server last heard from the leader (0 on the leader). */
       LastContact?: number;
+      /** Whether the answering server knew of a leader. */
       KnownLeader?: boolean;
+      /** The consistency the read was served with: `leader`, `stale` or `consistent`. */
       ConsistencyLevel?: string;
     } | null>
   > {

@@ -7,6 +7,7 @@ import type { AclAuthMethod, AclAuthMethodListEntry, AclAuthMethodWrite } from '
  * @see https://developer.hashicorp.com/consul/api-docs/acl/auth-methods
  */
 export class AclAuthMethods {
+  /** Made by {@link ConsulClient}; use it as `consul.acl.authMethods`. */
   constructor(private readonly transport: Transport) {}
 
   /**

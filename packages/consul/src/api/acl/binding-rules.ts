@@ -13,6 +13,7 @@ export interface AclBindingRuleListOptions extends QueryOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/acl/binding-rules
  */
 export class AclBindingRules {
+  /** Made by {@link ConsulClient}; use it as `consul.acl.bindingRules`. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -27,13 +27,20 @@ export { AclLegacy } from './legacy.js';
  * @see https://developer.hashicorp.com/consul/api-docs/acl
  */
 export class Acl {
+  /** `/v1/acl/token` and `/v1/acl/tokens`: tokens (1.4+). */
   readonly tokens: AclTokens;
+  /** `/v1/acl/policy` and `/v1/acl/policies`: policies (1.4+). */
   readonly policies: AclPolicies;
+  /** `/v1/acl/role` and `/v1/acl/roles`: roles (1.5+). */
   readonly roles: AclRoles;
+  /** `/v1/acl/auth-method` and `/v1/acl/auth-methods`: auth methods for `login` (1.5+). */
   readonly authMethods: AclAuthMethods;
+  /** `/v1/acl/binding-rule` and `/v1/acl/binding-rules`: what a login grants (1.5+). */
   readonly bindingRules: AclBindingRules;
+  /** The legacy token routes (`/v1/acl/create`, `/v1/acl/list`, ...): removed in Consul 1.11. */
   readonly legacy: AclLegacy;
 
+  /** Made by {@link ConsulClient}; use it as `consul.acl`. */
   constructor(private readonly transport: Transport) {
     this.tokens = new AclTokens(transport);
     this.policies = new AclPolicies(transport);

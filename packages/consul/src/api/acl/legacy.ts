@@ -8,6 +8,7 @@ import type { AclLegacyToken, AclLegacyTokenWrite } from './types.js';
  * @see https://developer.hashicorp.com/consul/api-docs/acl/legacy
  */
 export class AclLegacy {
+  /** Made by {@link ConsulClient}; use it as `consul.acl.legacy`. */
   constructor(private readonly transport: Transport) {}
 
   /**

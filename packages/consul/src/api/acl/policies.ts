@@ -7,6 +7,7 @@ import type { AclPolicy, AclPolicyListEntry, AclPolicyWrite } from './types.js';
  * @see https://developer.hashicorp.com/consul/api-docs/acl/policies
  */
 export class AclPolicies {
+  /** Made by {@link ConsulClient}; use it as `consul.acl.policies`. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -13,6 +13,7 @@ export interface AclRoleListOptions extends QueryOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/acl/roles
  */
 export class AclRoles {
+  /** Made by {@link ConsulClient}; use it as `consul.acl.roles`. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -17,6 +17,7 @@ export interface AclTokenListOptions extends QueryOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/acl/tokens
  */
 export class AclTokens {
+  /** Made by {@link ConsulClient}; use it as `consul.acl.tokens`. */
   constructor(private readonly transport: Transport) {}
 
   /**
