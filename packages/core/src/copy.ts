@@ -10,7 +10,7 @@ import {
   valuesWithChildren,
   type TtlPlan,
 } from './fidelity.js';
-import { normalizeKey } from './keys.js';
+import { normalizeKey, parentPaths } from './keys.js';
 import { fanOutSignal, throwIfAborted, type CallOptions } from './signal.js';
 import type { Store } from './store.js';
 import type { DirEntry, Entry, ListEntry } from './types.js';
@@ -122,11 +122,8 @@ export function isBulkWriter<V>(store: object): store is BulkWriter<V> {
 
 /** The directories of a recursive listing that have nothing below them. */
 export function emptyDirs(entries: readonly ListEntry<unknown>[]): string[] {
-  const keys = entries.map((entry) => entry.key);
-  return entries
-    .filter((entry) => entry.dir)
-    .map((entry) => entry.key)
-    .filter((dir) => !keys.some((key) => key.startsWith(`${dir}/`)));
+  const parents = parentPaths(entries.map((entry) => entry.key));
+  return entries.filter((entry) => entry.dir && !parents.has(entry.key)).map((entry) => entry.key);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { UnrepresentableError, isPolykvError } from './errors.js';
+import { parentPaths } from './keys.js';
 import type { CallOptions } from './signal.js';
 import type { Store } from './store.js';
 import type { Entry, ListEntry } from './types.js';
@@ -74,15 +75,8 @@ export function planFlags(entry: Entry<unknown>, to: Store<unknown>, dropFlags: 
 
 /** The value keys of a listing that also have children (possible only on Consul). */
 export function valuesWithChildren(listed: readonly ListEntry<unknown>[]): Set<string> {
-  const values = new Set(listed.filter((entry) => !entry.dir).map((entry) => entry.key));
-  const out = new Set<string>();
-  for (const entry of listed) {
-    for (let at = entry.key.lastIndexOf('/'); at > 0; at = entry.key.lastIndexOf('/', at - 1)) {
-      const parent = entry.key.slice(0, at);
-      if (values.has(parent)) out.add(parent);
-    }
-  }
-  return out;
+  const parents = parentPaths(listed.map((entry) => entry.key));
+  return new Set(listed.filter((entry) => !entry.dir && parents.has(entry.key)).map((entry) => entry.key));
 }
 
 /** The refusal of a value that has children, for a target with typed directories. */

@@ -37,6 +37,7 @@ export {
   isReservedKey,
   joinKey,
   parentKey,
+  parentPaths,
   baseName,
   KeySpace,
   MAX_KEY_BYTES,

@@ -97,6 +97,24 @@ export function parentKey(key: string): string {
   return slash === -1 ? '' : key.slice(0, slash);
 }
 
+/**
+ * Every path that has something below it among `keys` (`a/b/c` gives `a` and `a/b`): one pass,
+ * so that "is this directory empty?" and "has this value children?" cost a lookup each, not a scan
+ * of every key (a scan per directory took a minute for 100,000 keys in 11,111 directories).
+ */
+export function parentPaths(keys: Iterable<string>): Set<string> {
+  const parents = new Set<string>();
+  for (const key of keys) {
+    for (let at = key.lastIndexOf('/'); at > 0; at = key.lastIndexOf('/', at - 1)) {
+      const parent = key.slice(0, at);
+      // Its own parents were added with it.
+      if (parents.has(parent)) break;
+      parents.add(parent);
+    }
+  }
+  return parents;
+}
+
 /** The last segment of a normalized key. */
 export function baseName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);

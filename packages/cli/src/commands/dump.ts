@@ -1,4 +1,4 @@
-import { buildTree, normalizeKey, type ListEntry, type UnlistedKey } from '@polykv/core';
+import { buildTree, normalizeKey, parentPaths, type ListEntry, type UnlistedKey } from '@polykv/core';
 import { flagsOf, plural, textOf } from '../bytes.js';
 import { UsageError, ExitCode } from '../errors.js';
 import {
@@ -34,7 +34,7 @@ function itemsOf(
   relative: boolean,
   unlisted: readonly UnlistedKey[],
 ): Item[] {
-  const keys = entries.map((entry) => entry.key);
+  const parents = parentPaths(entries.map((entry) => entry.key));
   const shadowed = new Set(unlisted.map(({ path }) => path));
   const items: Item[] = [];
   for (const entry of entries) {
@@ -42,7 +42,7 @@ function itemsOf(
     if (entry.dir) {
       if (shadowed.has(`${entry.key}/`)) continue;
       // A directory is data of its own when it is empty or has a TTL; else its keys imply it.
-      const empty = !keys.some((other) => other.startsWith(`${entry.key}/`));
+      const empty = !parents.has(entry.key);
       if (empty || entry.expiresAt)
         items.push({ key, dir: true, ...(entry.expiresAt ? { expiresAt: entry.expiresAt } : {}) });
       continue;
@@ -64,10 +64,11 @@ function writeTree(items: readonly Item[]): { text: string; refused: Refusal[] }
   const carried = new Set(Object.keys(JSON.parse(flat.text) as object));
   const refused = [...flat.refused];
   const entries: ListEntry<string>[] = [];
+  const parents = parentPaths(items.map((item) => item.key));
   for (const item of items) {
     if (item.dir) entries.push({ key: item.key, dir: true, index: 0, createIndex: 0 });
     else if (carried.has(item.key)) {
-      if (items.some((other) => other.key.startsWith(`${item.key}/`))) {
+      if (parents.has(item.key)) {
         refused.push({
           key: item.key,
           reason: 'holds a value and has keys below it: a tree cannot hold both',
