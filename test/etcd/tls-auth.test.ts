@@ -39,6 +39,11 @@ describe('etcd TLS and basic auth', { timeout: 180_000 }, () => {
     try {
       await client.keys.set('tls/k', 'secure');
       assert.equal((await client.keys.get('tls/k')).node.value, 'secure');
+      // A host without a scheme is https:// when `tls` is given (as in the v3 client).
+      const bare = new EtcdClient({ hosts: `127.0.0.1:${extra}`, tls });
+      assert.deepEqual(bare.hosts, [host]);
+      assert.equal((await bare.keys.get('tls/k')).node.value, 'secure');
+      await bare.close();
       const store = await openStore(`etcds://127.0.0.1:${extra}/tls`, { etcd: { tls } });
       assert.equal((await store.get('k'))?.value, 'secure');
       await store.close();

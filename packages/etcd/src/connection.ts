@@ -33,7 +33,8 @@ export function openConnection(opts: EtcdClientOptions, isClosed: () => boolean)
   checkClientOptions(opts);
   const given =
     opts.hosts === undefined ? [DEFAULTS.host] : Array.isArray(opts.hosts) ? opts.hosts : [opts.hosts];
-  const hosts = [...new Set(given.map((host) => normalizeHost(host)))];
+  // With `tls`, a host written without a scheme is `https://` (as in the v3 client); an explicit one stays.
+  const hosts = [...new Set(given.map((host) => normalizeHost(host, opts.tls !== undefined)))];
   const options = resolveOptions(opts, hosts);
   const pool = createHostPool(hosts, options);
   let dispatcher: Dispatcher;

@@ -45,8 +45,8 @@ export interface EtcdClientOptions {
   /** The undici dispatcher to send requests with; the client then owns no sockets. */
   dispatcher?: Dispatcher;
   /**
-   * TLS settings (CA, client certificate and key, verification) for `https://` hosts. They do not
-   * change the scheme: a host given without one is `http://`.
+   * TLS settings (CA, client certificate and key, verification) for `https://` hosts. When given, a
+   * host written without a scheme is `https://`; an explicit `http://` stays plain HTTP.
    */
   tls?: EtcdTlsOptions;
   /** Basic auth for etcd's v2 auth. */
