@@ -3,120 +3,228 @@ import type { Transport } from '../request.js';
 
 /** A node as the catalog lists it (`GET /v1/catalog/nodes`). */
 export interface CatalogNode {
+  /** The node's ID (a UUID); `''` for a node registered through the catalog without one. */
   ID: string;
+  /** The node's name, unique in its datacenter. */
   Node: string;
+  /** The node's address, as registered (an IP or host name). */
   Address: string;
+  /** The node's datacenter. */
   Datacenter: string;
+  /** Further node addresses by tag (`lan`, `wan`, ...); `null` when there are none. */
   TaggedAddresses: Record<string, string> | null;
+  /** Free-form node metadata (an agent's `node_meta`, or `NodeMeta` of a catalog registration). */
   Meta: Record<string, string> | null;
+  /** The Raft index at which this entry was created. */
   CreateIndex: number;
+  /** The Raft index of this entry's last change. */
   ModifyIndex: number;
 }
 
 /** A service address with its port (`TaggedAddresses` of a service). */
 export interface CatalogServiceAddress {
+  /** An IP address or host name. */
   Address: string;
+  /** The service's port at that address. */
   Port: number;
 }
 
 /** A service instance as the catalog stores it on a node (the `Services` of a node). */
 export interface CatalogNodeService {
+  /** The instance's ID, unique on its node. */
   ID: string;
+  /** The service's name, shared by all its instances. */
   Service: string;
+  /** The instance's tags (`null` or `[]` when it has none). */
   Tags: string[] | null;
+  /** The instance's address; `''` means the node's address. */
   Address: string;
+  /** Further addresses of the instance by tag (`lan`, `wan`, ...); absent when there are none. */
   TaggedAddresses?: Record<string, CatalogServiceAddress>;
+  /** Free-form string metadata of the instance (`{}` or `null` when it has none). */
   Meta: Record<string, string> | null;
+  /** The instance's port; `0` when none was registered. */
   Port: number;
-  Weights: { Passing: number; Warning: number };
+  /** The instance's DNS SRV weights, by its health (DNS leaves critical instances out). */
+  Weights: {
+    /** The weight while every check passes. */
+    Passing: number;
+    /** The weight while a check warns. */
+    Warning: number;
+  };
+  /** Whether tags changed in the catalog are kept instead of being reverted by the agent's anti-entropy. */
   EnableTagOverride: boolean;
   /** `''` for a typical service; `connect-proxy`, `mesh-gateway`, `terminating-gateway`, `ingress-gateway`. */
   Kind?: string;
+  /** The proxy settings of a `connect-proxy` or gateway instance (fields as in {@link AgentServiceProxy}). */
   Proxy?: Record<string, unknown>;
+  /** Connect settings (`{ Native: true }` for a Connect-native service). */
   Connect?: Record<string, unknown>;
+  /** Consul Enterprise: the entry's namespace; absent on OSS. */
   Namespace?: string;
+  /** The Raft index at which this entry was created. */
   CreateIndex: number;
+  /** The Raft index of this entry's last change. */
   ModifyIndex: number;
 }
 
 /** One instance of a service with its node (`GET /v1/catalog/service/:service`). */
 export interface CatalogServiceNode {
+  /** The node's ID (a UUID); `''` for a node registered through the catalog without one. */
   ID: string;
+  /** The name of the node the instance runs on. */
   Node: string;
+  /** The node's address (an IP or host name). */
   Address: string;
+  /** The node's datacenter. */
   Datacenter: string;
+  /** Further node addresses by tag (`lan`, `wan`, ...); `null` when there are none. */
   TaggedAddresses: Record<string, string> | null;
+  /** Free-form node metadata. */
   NodeMeta: Record<string, string> | null;
+  /**
+   * `''` for a typical service; `connect-proxy`, `mesh-gateway`, `terminating-gateway` or
+   * `ingress-gateway`.
+   */
   ServiceKind: string;
+  /** The instance's ID, unique on its node. */
   ServiceID: string;
+  /** The service's name. */
   ServiceName: string;
+  /** The instance's tags (`null` or `[]` when it has none). */
   ServiceTags: string[] | null;
+  /** The instance's address; `''` means the node's `Address`. */
   ServiceAddress: string;
+  /** Further addresses of the instance by tag (`lan`, `wan`, ...); absent when there are none. */
   ServiceTaggedAddresses?: Record<string, CatalogServiceAddress>;
-  ServiceWeights: { Passing: number; Warning: number };
+  /** The instance's DNS SRV weights, by its health. */
+  ServiceWeights: {
+    /** The weight while every check passes. */
+    Passing: number;
+    /** The weight while a check warns. */
+    Warning: number;
+  };
+  /** Free-form string metadata of the instance (`{}` or `null` when it has none). */
   ServiceMeta: Record<string, string> | null;
+  /** The instance's port; `0` when none was registered. */
   ServicePort: number;
+  /** Whether tags changed in the catalog are kept instead of being reverted by the agent's anti-entropy. */
   ServiceEnableTagOverride: boolean;
+  /** The proxy settings of a `connect-proxy` or gateway instance (fields as in {@link AgentServiceProxy}). */
   ServiceProxy?: Record<string, unknown>;
+  /** Connect settings (`{ Native: true }` for a Connect-native service). */
   ServiceConnect?: Record<string, unknown>;
+  /** Consul Enterprise: the entry's namespace; absent on OSS. */
   Namespace?: string;
+  /** The Raft index at which this entry was created. */
   CreateIndex: number;
+  /** The Raft index of this entry's last change. */
   ModifyIndex: number;
 }
 
 /** A node and its services keyed by service ID (`GET /v1/catalog/node/:node`). */
 export interface CatalogNodeWithServices {
+  /** The node. */
   Node: CatalogNode;
+  /** The node's service instances, keyed by instance ID. */
   Services: Record<string, CatalogNodeService>;
 }
 
 /** A node and its services as a list (`GET /v1/catalog/node-services/:node`). */
 export interface CatalogNodeServiceList {
+  /** The node. */
   Node: CatalogNode;
+  /** The node's service instances. */
   Services: CatalogNodeService[];
 }
 
 /** A service linked to a gateway (`GET /v1/catalog/gateway-services/:gateway`). */
 export interface CatalogGatewayService {
-  Gateway: { Name: string; Namespace?: string };
-  Service: { Name: string; Namespace?: string };
+  /** The gateway. */
+  Gateway: {
+    /** The gateway's service name. */
+    Name: string;
+    /** Consul Enterprise: the gateway's namespace; absent on OSS. */
+    Namespace?: string;
+  };
+  /** The service linked to the gateway. */
+  Service: {
+    /** The linked service's name. */
+    Name: string;
+    /** Consul Enterprise: the linked service's namespace; absent on OSS. */
+    Namespace?: string;
+  };
+  /** `ingress-gateway` or `terminating-gateway`. */
   GatewayKind: string;
+  /** Ingress gateways: the port of the listener that serves this service. */
   Port?: number;
+  /** Ingress gateways: that listener's protocol (`tcp`, `http`, ...). */
   Protocol?: string;
+  /** Ingress gateways: the hosts whose requests go to this service; empty or absent for none. */
   Hosts?: string[] | null;
+  /** Terminating gateways: the path of the CA file used for TLS to the service. */
   CAFile?: string;
+  /** Terminating gateways: the path of the client certificate used for TLS to the service. */
   CertFile?: string;
+  /** Terminating gateways: the path of the key of that client certificate. */
   KeyFile?: string;
+  /** Terminating gateways: the server name sent in the TLS handshake with the service. */
   SNI?: string;
+  /** `true` when the link comes from a `*` wildcard in the gateway's configuration entry. */
   FromWildcard?: boolean;
+  /** The Raft index at which this entry was created. */
   CreateIndex?: number;
+  /** The Raft index of this entry's last change. */
   ModifyIndex?: number;
 }
 
 /** A check registered through the catalog. */
 export interface CatalogCheckRegistration {
+  /** The check's node; it must be the registration's `Node`, which fills it when left out. */
   Node?: string;
+  /** The check's ID, unique on its node. @defaultValue the name */
   CheckID?: string;
+  /** The check's name, for people. */
   Name: string;
   /** `passing`, `warning`, `critical` (or `maintenance`). */
   Status?: string;
+  /** Free text for operators; Consul does not interpret it. */
   Notes?: string;
+  /** The output to record with the status. */
   Output?: string;
+  /** Make it a check of this service ID on the node; without it, the check is a node check. */
   ServiceID?: string;
+  /**
+   * Details of an HTTP or TCP check (`HTTP`, `TCP`, `Interval`, `Timeout`, ...), kept for the record:
+   * nothing runs a check registered through the catalog.
+   */
   Definition?: Record<string, unknown>;
+  /** Consul Enterprise: the namespace to act in; leave it out on OSS. */
   Namespace?: string;
 }
 
 /** The body of `PUT /v1/catalog/register`. */
 export interface CatalogRegistration {
+  /** The node's ID: a 36-character UUID. */
   ID?: string;
+  /** The node's name. */
   Node: string;
+  /** The node's address (an IP or host name). */
   Address: string;
+  /** @defaultValue the agent's datacenter */
   Datacenter?: string;
+  /** Further node addresses by tag (`lan`, `wan`, ...). */
   TaggedAddresses?: Record<string, string>;
+  /** Free-form node metadata. */
   NodeMeta?: Record<string, string>;
-  Service?: Partial<Omit<CatalogNodeService, 'CreateIndex' | 'ModifyIndex'>> & { Service: string };
+  /** A service instance to add or update on the node; its `ID` defaults to its `Service`. */
+  Service?: Partial<Omit<CatalogNodeService, 'CreateIndex' | 'ModifyIndex'>> & {
+    /** The service's name. */
+    Service: string;
+  };
+  /** A check to record; Consul stores its status but nothing runs it. */
   Check?: CatalogCheckRegistration;
+  /** Several checks to record, instead of `Check`. */
   Checks?: CatalogCheckRegistration[];
   /** Leave the node's fields as they are when it exists already. */
   SkipNodeUpdate?: boolean;
@@ -124,10 +232,15 @@ export interface CatalogRegistration {
 
 /** The body of `PUT /v1/catalog/deregister`: the node, or one of its checks or services. */
 export interface CatalogDeregistration {
+  /** The node; given alone, the node is removed with all its services and checks. */
   Node: string;
+  /** @defaultValue the agent's datacenter */
   Datacenter?: string;
+  /** Remove only this check of the node. */
   CheckID?: string;
+  /** Remove only this service instance of the node, with its checks. */
   ServiceID?: string;
+  /** Consul Enterprise: the namespace to act in; leave it out on OSS. */
   Namespace?: string;
 }
 
@@ -145,6 +258,7 @@ export interface CatalogServiceOptions extends QueryOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/catalog
  */
 export class Catalog {
+  /** Built by {@link ConsulClient}: use `client.catalog` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**

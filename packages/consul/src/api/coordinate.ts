@@ -1,26 +1,39 @@
 import type { ConsulResult, QueryOptions, WriteOptions } from '../options.js';
 import type { Transport } from '../request.js';
 
-/** A Vivaldi network coordinate. */
+/**
+ * A Vivaldi network coordinate. The estimated round-trip time between nodes `a` and `b`, in seconds,
+ * is `|a.Vec - b.Vec| + a.Height + b.Height`, plus `a.Adjustment + b.Adjustment` when that keeps it
+ * positive.
+ */
 export interface NetworkCoordinate {
+  /** The Euclidean part, in seconds (8 dimensions on Consul). */
   Vec: number[];
+  /** How uncertain the estimate is (unitless; it starts at 1.5 and falls as the node measures). */
   Error: number;
+  /** An offset in seconds learned from recent round trips, added to distances. */
   Adjustment: number;
+  /** An offset in seconds for the node's own network link, added to every distance. */
   Height: number;
 }
 
 /** A node's coordinate in one network segment. */
 export interface CoordinateEntry {
+  /** The node's name. */
   Node: string;
   /** `''` for the default segment. */
   Segment: string;
+  /** The node's coordinate in that segment. */
   Coord: NetworkCoordinate;
 }
 
 /** The WAN coordinates of the servers of one datacenter. */
 export interface CoordinateDatacenterMap {
+  /** The datacenter's name. */
   Datacenter: string;
+  /** `'wan'` for the WAN gossip pool; otherwise the ID of a network area (Consul Enterprise). */
   AreaID: string;
+  /** The WAN coordinates of the datacenter's servers. */
   Coordinates: CoordinateEntry[];
 }
 
@@ -29,6 +42,7 @@ export interface CoordinateDatacenterMap {
  * @see https://developer.hashicorp.com/consul/api-docs/coordinate
  */
 export class Coordinate {
+  /** Built by {@link ConsulClient}: use `client.coordinate` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -5,14 +5,19 @@ import type { Transport } from '../request.js';
 
 /** A user event, with `Payload` decoded from base64. */
 export interface UserEvent {
+  /** The event's UUID, set by the agent that fired it (see {@link Event.idToIndex}). */
   ID: string;
+  /** The event's name. */
   Name: string;
   /** The payload bytes, `null` for none. */
   Payload: Uint8Array | null;
   /** A regular expression on node names. */
   NodeFilter: string;
+  /** A regular expression on service names: only nodes running a matching service act on it; `''` for all. */
   ServiceFilter: string;
+  /** With `ServiceFilter`: a regular expression the service's tags must match; `''` for any. */
   TagFilter: string;
+  /** The version of the user-event format (`1` on Consul 1.8). */
   Version: number;
   /** The event's Lamport time. */
   LTime: number;
@@ -45,6 +50,7 @@ const decodeEvent = (raw: RawUserEvent): UserEvent => ({ ...raw, Payload: decode
  * @see https://developer.hashicorp.com/consul/api-docs/event
  */
 export class Event {
+  /** Built by {@link ConsulClient}: use `client.event` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -7,28 +7,52 @@ export type HealthStatus = 'passing' | 'warning' | 'critical' | 'maintenance';
 
 /** One health check as the catalog holds it. */
 export interface HealthCheck {
+  /** The name of the node the check belongs to. */
   Node: string;
+  /**
+   * The check's ID, unique on its node (`serfHealth` for an agent's gossip health, `service:<ID>` by
+   * default for a service's check).
+   */
   CheckID: string;
+  /** The check's name, for people. */
   Name: string;
+  /**
+   * The check's state. Maintenance mode shows as a `critical` check with the ID `_node_maintenance` or
+   * `_service_maintenance:<service ID>`.
+   */
   Status: HealthStatus;
+  /** Free text for operators, set at registration; Consul does not interpret it. */
   Notes: string;
+  /** The check's last output (a script's output, an HTTP answer, or the note of a TTL update). */
   Output: string;
   /** `''` for a node check. */
   ServiceID: string;
+  /** The name of the service the check belongs to; `''` for a node check. */
   ServiceName: string;
+  /** That service's tags; empty (`[]` or `null`) for a node check. */
   ServiceTags: string[] | null;
   /** `http`, `tcp`, `ttl`, `script`, ... (`''` for the agent's own checks). */
   Type: string;
+  /**
+   * Part of the check's configuration (HTTP or TCP target, interval, timeout, ...) as Consul keeps it;
+   * durations are strings such as `'10s'`.
+   */
   Definition: Record<string, unknown>;
+  /** Consul Enterprise: the entry's namespace; absent on OSS. */
   Namespace?: string;
+  /** The Raft index at which this entry was created (`0` in an agent's own listings). */
   CreateIndex: number;
+  /** The Raft index of this entry's last change (`0` in an agent's own listings). */
   ModifyIndex: number;
 }
 
 /** One instance of a service with its node and every check that applies to it. */
 export interface HealthServiceEntry {
+  /** The node the instance runs on. */
   Node: CatalogNode;
+  /** The service instance. */
   Service: CatalogNodeService;
+  /** The node's checks and the instance's: the instance is healthy when all of them pass. */
   Checks: HealthCheck[];
 }
 
@@ -40,6 +64,9 @@ export interface HealthServiceOptions extends QueryOptions {
   tag?: string | string[];
 }
 
+/** The options of the service reads (`HealthServiceOptions`) read here, not by the request function. */
+const SERVICE_OPTIONS = ['passing', 'tag'];
+
 /**
  * `/v1/health`: checks and the health of service instances. These are the reads people watch
  * most: every method returns `{ data, meta }`, blocks with `index`/`wait`, and with `cached: true`
@@ -48,11 +75,8 @@ export interface HealthServiceOptions extends QueryOptions {
  * filters silently, it does not answer 403).
  * @see https://developer.hashicorp.com/consul/api-docs/health
  */
-/** The options of the service reads (`HealthServiceOptions`) read here, not by the request function. */
-const SERVICE_OPTIONS = ['passing', 'tag'];
-
-/** The health endpoints (`/v1/health/...`): checks of nodes and services, and healthy instances. */
 export class Health {
+  /** Built by {@link ConsulClient}: use `client.health` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -7,6 +7,7 @@ import type { Transport } from '../request.js';
  * @see https://developer.hashicorp.com/consul/api-docs/snapshot
  */
 export class Snapshot {
+  /** Built by {@link ConsulClient}: use `client.snapshot` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**

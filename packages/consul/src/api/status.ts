@@ -6,6 +6,7 @@ import type { Transport } from '../request.js';
  * @see https://developer.hashicorp.com/consul/api-docs/status
  */
 export class Status {
+  /** Built by {@link ConsulClient}: use `client.status` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /** `GET /v1/status/leader`: the leader's server address (`'10.0.0.1:8300'`), `''` when there is none. */

@@ -7,6 +7,7 @@ import type { AgentCheck, AgentCheckRegistration } from './types.js';
  * @see https://developer.hashicorp.com/consul/api-docs/agent/check
  */
 export class AgentChecks {
+  /** Built by {@link ConsulClient}: use `client.agent.checks` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**

@@ -7,6 +7,7 @@ import type { AgentAuthorizeParams, AgentAuthorizeResult, AgentCaRoots, AgentLea
  * @see https://developer.hashicorp.com/consul/api-docs/agent/connect
  */
 export class AgentConnect {
+  /** Built by {@link ConsulClient}: use `client.agent.connect` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**

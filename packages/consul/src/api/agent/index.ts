@@ -39,10 +39,14 @@ export interface AgentMonitorOptions extends ConsulCallOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/agent
  */
 export class Agent {
+  /** `/v1/agent/check*`: this agent's checks, and TTL check updates. */
   readonly checks: AgentChecks;
+  /** `/v1/agent/service*`: this agent's services, their maintenance mode and local health. */
   readonly services: AgentServices;
+  /** `/v1/agent/connect/*`: this agent's cached CA roots and leaf certificates, and authorization. */
   readonly connect: AgentConnect;
 
+  /** Built by {@link ConsulClient}: use `client.agent` rather than constructing this. */
   constructor(private readonly transport: Transport) {
     this.checks = new AgentChecks(transport);
     this.services = new AgentServices(transport);

@@ -23,6 +23,7 @@ export interface AgentServiceRegisterOptions extends WriteOptions {
  * @see https://developer.hashicorp.com/consul/api-docs/agent/service
  */
 export class AgentServices {
+  /** Built by {@link ConsulClient}: use `client.agent.services` rather than constructing this. */
   constructor(private readonly transport: Transport) {}
 
   /**
