@@ -2,7 +2,11 @@ import type { ConsulResult, QueryOptions } from '../options.js';
 import type { Transport } from '../request.js';
 import type { CatalogNode, CatalogNodeService } from './catalog.js';
 
-/** A check's status. `maintenance` shows up for nodes and services in maintenance mode. */
+/**
+ * A check's status. A check never reads `maintenance`: maintenance mode is a `critical` check
+ * (`_node_maintenance`, `_service_maintenance:<id>`); `maintenance` is an aggregated status the
+ * agent's local service-health endpoints report for a service in maintenance mode.
+ */
 export type HealthStatus = 'passing' | 'warning' | 'critical' | 'maintenance';
 
 /** One health check as the catalog holds it. */
