@@ -4,9 +4,20 @@ import { UsageError } from './errors.js';
 
 /** Where a command reads and writes. The bin uses the process's streams; tests and the demo may pass others. */
 export interface Io {
+  /** Read as bytes when a value is given as `-` (`put key -`, `load -`). */
   stdin: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** The commands' output: values, listings, JSON, help. */
+  stdout: NodeJS.WritableStream & {
+    /** True when stdout is a terminal, as on `process.stdout` (no command reads it yet). */
+    isTTY?: boolean;
+  };
+  /** Errors (`polykv: <code>: <message>`), warnings and progress bars. */
+  stderr: NodeJS.WritableStream & {
+    /** True when stderr is a terminal: a progress bar then redraws one line instead of printing lines. */
+    isTTY?: boolean;
+    /** The terminal's width in characters, for the progress bar (80 when absent). */
+    columns?: number;
+  };
 }
 
 /** One option of a command, as `node:util` `parseArgs` takes it, plus its help. */

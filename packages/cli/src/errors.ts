@@ -3,6 +3,7 @@
  * are listed in `polykv --help`.
  */
 export const ExitCode = {
+  /** Success (for `diff`: no difference). */
   OK: 0,
   /** A failure, or (`diff`) a difference, or (`copy`, `load`) some keys failed. */
   FAILURE: 1,
@@ -24,15 +25,19 @@ export const ExitCode = {
  * itself decides.
  */
 export class CliError extends Error {
+  /** An error printed as `polykv: <code>: <message>`, ending the command with `exitCode`. */
   constructor(
+    /** A short upper-case word naming the failure: `USAGE`, `BAD_INPUT`, `NOT_SUPPORTED`... */
     readonly code: string,
     message: string,
+    /** The process's exit code for it (see {@link ExitCode}). */
     readonly exitCode: number = ExitCode.FAILURE,
     options?: { cause?: unknown },
   ) {
     super(message, options);
   }
 
+  /** `'CliError'`, for this class and its subclasses. */
   override get name(): string {
     return 'CliError';
   }
@@ -42,6 +47,7 @@ export class CliError extends Error {
 export class UsageError extends CliError {
   /** The command whose `--help` the message points at, if any. */
   readonly command: string | undefined;
+  /** A `USAGE` error, exit code 2. */
   constructor(message: string, command?: string) {
     super('USAGE', message, ExitCode.USAGE);
     this.command = command;
@@ -50,8 +56,13 @@ export class UsageError extends CliError {
 
 /** The reason the CLI's signal is aborted with when the process gets SIGINT or SIGTERM. */
 export class Interrupted extends Error {
+  /** 130 for SIGINT, 143 for SIGTERM: what a shell reports for a process such a signal ended. */
   readonly exitCode: number;
-  constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {
+  /** The interruption by `signalName`. */
+  constructor(
+    /** The signal the process got; commands that run a child pass it on to the child. */
+    readonly signalName: 'SIGINT' | 'SIGTERM',
+  ) {
     super(`interrupted by ${signalName}`);
     this.exitCode = signalName === 'SIGINT' ? ExitCode.INTERRUPTED : 143;
   }

@@ -2,13 +2,17 @@
 export interface BarStream {
   /** Writes text to the stream. */
   write(text: string): unknown;
+  /** True for a terminal: the bar then redraws one line in place; otherwise it prints a line per 10%. */
   isTTY?: boolean;
+  /** The terminal's width in characters (80 when absent). */
   columns?: number;
 }
 
 /** The counts a bar shows. */
 export interface BarState {
+  /** Items done so far. */
   done: number;
+  /** Items in all; 0 shows as complete. */
   total: number;
   /** Shown after the counts, e.g. `copied 12, skipped 0, failed 0`. */
   detail?: string;
@@ -31,6 +35,7 @@ export class ProgressBar {
   #drawn = false;
   #finished = false;
 
+  /** `label` starts the line; `options.tty` overrides whether `stream` is taken for a terminal. */
   constructor(stream: BarStream, label: string, options: { tty?: boolean } = {}) {
     this.#stream = stream;
     this.#label = label;

@@ -8,6 +8,7 @@ import { InvalidArgumentError, UnrepresentableError, isPolykvError } from './err
  * text, refusing other bytes unless the etcd store opted into base64.
  */
 export interface Codec<V> {
+  /** A short name for messages: `'utf8'`, `'binary'` and `'json'` for the built-in codecs. */
   readonly name: string;
   /** True when `encode` yields bytes rather than text. */
   readonly binary: boolean;

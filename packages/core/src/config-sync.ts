@@ -29,7 +29,9 @@ export interface LoadConfigSyncOptions<V = string> {
   timeout?: number;
   /** `openStore`'s option bags for the backends; they cross to a worker thread, so plain data only. */
   etcd?: Record<string, unknown>;
+  /** `openStore`'s `consul` options; plain data only, as for `etcd`. */
   consul?: Record<string, unknown>;
+  /** `openStore`'s `etcd3` options; plain data only, as for `etcd`. */
   etcd3?: Record<string, unknown>;
 }
 

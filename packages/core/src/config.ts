@@ -23,6 +23,7 @@ export interface LoadConfigOptions extends CallOptions {
 
 /** Options of {@link loadConfig} with `watch: true`. */
 export interface WatchConfigOptions extends LoadConfigOptions {
+  /** Follow the store: {@link loadConfig} resolves a {@link LiveConfig} rather than one snapshot. */
   watch: true;
   /**
    * How long to wait after a change before publishing a snapshot (ms): `min` of quiet (each further

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from './errors.js';
  * never stops changing still gets its changes through. The rule of consul-template's `wait`.
  */
 export interface DebounceWait {
+  /** Quiet time in ms: act once this long has passed without a further change (>= 0). */
   min: number;
   /** `Infinity`: no limit. @defaultValue 4 × `min` */
   max?: number;
@@ -34,6 +35,7 @@ export class Debouncer {
   #quiet: NodeJS.Timeout | undefined;
   #limit: NodeJS.Timeout | undefined;
 
+  /** `fire` is called once per burst; `wait` is checked as {@link checkDebounceWait} does. */
   constructor(fire: () => void, wait: DebounceWait) {
     this.#fire = fire;
     this.#wait = checkDebounceWait(wait);

@@ -27,9 +27,13 @@ export interface HoldReporter {
 
 /** A key held by a session the store did not create (Consul). */
 export interface ForeignHold {
+  /** The held key, relative to the store's prefix. */
   key: string;
+  /** The ID of the Consul session that holds it. */
   session: string;
+  /** That session's name (`''` when it has none). */
   sessionName: string;
+  /** The node that session belongs to. */
   node: string;
 }
 
@@ -44,7 +48,14 @@ export function storeName(store: Store<unknown>): string {
 }
 
 /** What to do with a TTL: write it (with a note when raised), or skip an expired key. */
-export type TtlPlan = { ttl: number | undefined; note?: string } | 'expired';
+export type TtlPlan =
+  | {
+      /** Seconds to write (what is left, rounded up, at least the target's minimum); `undefined`: no TTL. */
+      ttl: number | undefined;
+      /** Says that the TTL was raised to the target's minimum; absent when it was not. */
+      note?: string;
+    }
+  | 'expired';
 
 /** The TTL to write for something that expires at `expiresAt`, on `to`'s terms. */
 export function planTtl(expiresAt: Date | undefined, to: Store<unknown>, now = Date.now()): TtlPlan {
@@ -57,7 +68,17 @@ export function planTtl(expiresAt: Date | undefined, to: Store<unknown>, now = D
 }
 
 /** What to do with a key's flags: write them, drop them (named), or refuse the key. */
-export type FlagsPlan = { flags: bigint | undefined; note?: string } | { error: UnrepresentableError };
+export type FlagsPlan =
+  | {
+      /** The flags to write; `undefined` when there are none to write (0, or dropped). */
+      flags: bigint | undefined;
+      /** Says that the flags were dropped (`dropFlags`); absent when they were not. */
+      note?: string;
+    }
+  | {
+      /** The key cannot be carried: it has flags and the target keeps none (`UNREPRESENTABLE`). */
+      error: UnrepresentableError;
+    };
 
 /** How an entry's flags are carried to the target store: kept, dropped, or refused. */
 export function planFlags(entry: Entry<unknown>, to: Store<unknown>, dropFlags: boolean): FlagsPlan {

@@ -10,26 +10,38 @@ export type FailureKind = Delivery;
 
 /** One host's failure, as {@link HostPool} collects them for its "every host failed" error. */
 export interface PoolFailure {
+  /** The host, as the pool's list holds it. */
   host: string;
+  /** What the attempt on that host threw (the client's own error, given to `classify`). */
   error: unknown;
 }
 
 /** What {@link HostPool.run} needs to know about a call. */
 export interface RunOptions {
+  /**
+   * True when the call is safe to replay: it then goes to the next host also after a failure where
+   * the request may have reached the server.
+   */
   idempotent: boolean;
+  /** The caller's signal: its abort is final (never a reason to try another host) and ends a backoff wait. */
   signal: AbortSignal | undefined;
+  /** Extra rounds over every host after the first, when every host failed (0: one round). */
   maxRetries: number;
   /** Names the call in errors (an HTTP method, an RPC name). */
   method: string;
+  /** Names what the call is about in errors, with `method` (a request path, an RPC's path). */
   path: string;
 }
 
 /** How a client's errors plug into {@link HostPool}. */
 export interface HostPoolOptions {
+  /** Keep the hosts in the order given instead of shuffling them once (reproducible tests). */
   deterministicOrder: boolean;
   /** Source of randomness for the shuffle. */
   random: () => number;
+  /** The wait ceiling after the first round where all hosts failed, in ms; doubles each round, jittered. */
   backoffMs: number;
+  /** The largest wait between two rounds, in ms. */
   maxBackoffMs: number;
   /** Sorts a failed attempt's error (see {@link FailureKind}). */
   classify: (error: unknown) => FailureKind;
@@ -66,6 +78,7 @@ export class HostPool {
   readonly #seeds: readonly string[];
   readonly #options: HostPoolOptions;
 
+  /** `hosts` are the seeds: shuffled once unless `options.deterministicOrder`, the first one pinned. */
   constructor(hosts: readonly string[], options: HostPoolOptions) {
     this.#options = options;
     this.#hosts = options.deterministicOrder ? [...hosts] : shuffle([...hosts], options.random);
@@ -77,6 +90,7 @@ export class HostPool {
     return this.#hosts;
   }
 
+  /** The hosts the pool was made with, in the order given; {@link HostPool.setHosts} does not change them. */
   get seeds(): readonly string[] {
     return this.#seeds;
   }

@@ -128,6 +128,10 @@ export class KeySpace {
   /** The normalized prefix, without slashes at either end; `''` for none. */
   readonly prefix: string;
 
+  /**
+   * `prefix`: slashes at either end are dropped; `''` or `/` for none. A prefix that is not a valid
+   * path throws `INVALID_ARGUMENT`.
+   */
   constructor(prefix = '') {
     this.prefix = prefix === '' || prefix === '/' ? '' : normalizePrefix(prefix);
   }

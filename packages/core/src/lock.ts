@@ -31,6 +31,7 @@ export class Lock extends EventEmitter<LockEvents> {
   #releasing: Promise<void> | undefined;
 
   /**
+   * For backends: a lock just acquired. `release` gives it up on the server.
    * @param validUntil - when the holding ends unless a renewal is confirmed first (epoch ms; the
    *   keep-alive's local deadline). Past it, `held` is false and `lost` fires, even before any
    *   timer ran: a process stopped (SIGSTOP, a long GC pause, a suspended VM) past its TTL must not
@@ -141,6 +142,7 @@ export class KeepAlive {
   #deadline: NodeJS.Timeout | undefined;
 
   /**
+   * Starts at once: the local deadline is armed and the first renewal comes after a third of the TTL.
    * @param ttlSeconds - the claim's TTL on the server.
    * @param renew - renews the claim; rejects with a `LockLostError` when the claim is gone for good.
    * @param onLost - called once, with the cause.

@@ -106,6 +106,7 @@ export class MemoryStore<V = string> implements Store<V> {
   readonly #handles = new StoreHandles();
   #closed = false;
 
+  /** The same as {@link createMemoryStore}, which is the usual way to make one. */
   constructor(options: MemoryStoreOptions<V> = {}) {
     checkOptionTable(options, MEMORY_OPTIONS, 'createMemoryStore');
     this.#keys = new KeySpace(options.prefix ?? '');

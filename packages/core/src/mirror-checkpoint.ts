@@ -13,6 +13,7 @@ import { parseStoreUrl } from './url.js';
  * mirror resumes from it and a standby that takes over (`ha`) starts where the last one stopped.
  */
 export interface CheckpointRecord {
+  /** The record's format; a record of another version is not resumed from. */
   version: 1;
   /** The source's identity (see {@link sourceIdentity}): a checkpoint of another source is never used. */
   source: string;
@@ -23,7 +24,14 @@ export interface CheckpointRecord {
   /** The fencing token of the instance that wrote it (0 without `ha`). */
   token: number;
   /** Keys not carried (the mirror's `skipped`), so a resumed mirror still names them. */
-  refused: { key: string; code: string; message: string }[];
+  refused: {
+    /** The key that was not carried. */
+    key: string;
+    /** The refusal's error code (`UNREPRESENTABLE`, `VALUE_TOO_LARGE`...). */
+    code: string;
+    /** The refusal's message. */
+    message: string;
+  }[];
   /** How many more refused keys there were than the record keeps. */
   refusedMore: number;
   /** When it was written (for people reading it). */

@@ -3,7 +3,15 @@ import type { PolykvError } from './errors.js';
 import type { KeyEvent } from './watch/events.js';
 
 /** How a mirror run starts: resumed from a checkpoint, or with a full re-read (and why). */
-export type MirrorStart = { resumedFrom: number } | { fullRead: string };
+export type MirrorStart =
+  | {
+      /** Resumed from the checkpoint: every source change up to this index is already on the target. */
+      resumedFrom: number;
+    }
+  | {
+      /** Why there was nothing to resume from, in words (`no checkpoint yet`, another source...). */
+      fullRead: string;
+    };
 
 /** Events of a {@link Mirror}. */
 export interface MirrorEvents {
@@ -46,5 +54,6 @@ export interface MirrorEvents {
   skipped: [key: string, error: PolykvError];
   /** The source watch ended with an error: the mirror has stopped. */
   error: [error: PolykvError];
+  /** The mirror has stopped (after `close()`, the signal, or an error): the last event. */
   end: [];
 }

@@ -42,7 +42,16 @@ export interface MirrorOptions {
    * source (`sourceIdentity(url)`): a checkpoint of another source, or taken with another prefix,
    * exclusions, `delete` or `dropFlags`, is not resumed from. `resume: false` starts with a full re-read anyway.
    */
-  checkpoint?: { store: Store<unknown>; source: string; resume?: boolean; interval?: number };
+  checkpoint?: {
+    /** Where the checkpoint is kept: a store on the target's reserved space (`checkpointUrl`). */
+    store: Store<unknown>;
+    /** The source's identity, from `sourceIdentity(url)`. */
+    source: string;
+    /** `false`: start with a full re-read even when the checkpoint fits. @defaultValue true */
+    resume?: boolean;
+    /** The least time between two saves of the checkpoint, in ms. @defaultValue 1000 */
+    interval?: number;
+  };
   /**
    * Several instances, one active: each takes the lock `mirror/<id>` on the target (Store `lock`,
    * TTL `ttl` seconds) and only the holder writes. Its writes stop as soon as it does not hold the
@@ -51,7 +60,18 @@ export interface MirrorOptions {
    * lock's fencing token (a stale holder's checkpoint write is refused). An instance that loses
    * the lock goes back to waiting for it. @defaultValue no `ha`
    */
-  ha?: { ttl?: number; fenceDelay?: number };
+  ha?: {
+    /**
+     * The lock's TTL in seconds: how long an active instance that went silent holds the others off.
+     * @defaultValue 15
+     */
+    ttl?: number;
+    /**
+     * The bound on each write of the active instance, and the wait of a new one before its first
+     * write, in ms. @defaultValue the smaller of 5000 and a third of `ttl`
+     */
+    fenceDelay?: number;
+  };
   /** Stops the mirror. */
   signal?: AbortSignal;
 }
@@ -74,6 +94,10 @@ const MIRROR_OPTIONS = {
  * (rejecting with the error that stopped it, if any).
  */
 export class Mirror extends EventEmitter<MirrorEvents> {
+  /**
+   * Settles once the mirror has stopped: resolves after `close()` or the signal, rejects with the
+   * error that stopped it.
+   */
   readonly closed: Promise<void>;
   readonly #from: Store<unknown>;
   readonly #to: Store<unknown>;
@@ -86,6 +110,7 @@ export class Mirror extends EventEmitter<MirrorEvents> {
   readonly #refused = new Map<string, { code: string; message: string }>();
   #run: Replication | undefined;
 
+  /** The same as {@link mirror}: checks `options` and starts (listeners attached right after hear it all). */
   constructor(from: Store<unknown>, to: Store<unknown>, options: MirrorOptions) {
     super();
     checkOptionTable(options, MIRROR_OPTIONS, 'mirror');
@@ -128,7 +153,15 @@ export class Mirror extends EventEmitter<MirrorEvents> {
    * The keys not carried now (each with the target's refusal), as `skipped` reported them: a key
    * leaves the list once a later change of it is carried or it is deleted on the source.
    */
-  get notCarried(): ReadonlyMap<string, { code: string; message: string }> {
+  get notCarried(): ReadonlyMap<
+    string,
+    {
+      /** The refusal's error code (`UNREPRESENTABLE`, `VALUE_TOO_LARGE`...). */
+      code: string;
+      /** The refusal's message. */
+      message: string;
+    }
+  > {
     return this.#refused;
   }
 

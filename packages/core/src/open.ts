@@ -7,6 +7,7 @@ import { checkOptionTable, type OptionTableOf } from './validate.js';
 
 /** Options of {@link openStore}. Backend options are passed on to that backend's factory. */
 export interface OpenStoreOptions<V = string> {
+  /** How the store encodes and decodes values, passed to the backend. @defaultValue utf8Codec */
   codec?: Codec<V>;
   /** Options for `createEtcdStore`, merged over what the URL says. */
   etcd?: Record<string, unknown>;

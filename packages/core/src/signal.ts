@@ -17,6 +17,10 @@ export interface CallOptions {
 
 /** A signal that combines the caller's signal with a timeout, and says which of the two fired. */
 export interface Deadline {
+  /**
+   * The signal to give the operation: it aborts with the caller's signal or when the timeout runs
+   * out; `undefined` when there is neither.
+   */
   readonly signal: AbortSignal | undefined;
   /** Turns the abort reason into the typed error for this call. */
   error(cause?: unknown): TimeoutError | AbortError;

@@ -12,6 +12,7 @@ export class StopSignal {
   #listeners: (() => void) | (() => void)[] | undefined = undefined;
   #controller: AbortController | undefined = undefined;
 
+  /** True once {@link StopSignal.abort} was called. */
   get aborted(): boolean {
     return this.#aborted;
   }

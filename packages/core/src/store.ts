@@ -45,7 +45,9 @@ export interface Store<V = string> {
   readonly kind: string;
   /** The prefix every key of this store lives under, without slashes at the ends; `''` for none. */
   readonly prefix: string;
+  /** Turns values into what the backend holds and back; it fixes `V` (strings with the default codec). */
   readonly codec: Codec<V>;
+  /** What this backend can and cannot do: its TTL minimum, flags, binary values, watch history... */
   readonly capabilities: StoreCapabilities;
 
   /**

@@ -4,6 +4,7 @@ import type { CallOptions } from './signal.js';
 export interface Entry<V = string> {
   /** The key, relative to the store's prefix, without leading or trailing slashes. */
   key: string;
+  /** The value, as the store's codec decodes it (a string with the default codec). */
   value: V;
   /** The backend's index of the last change to this key (etcd `modifiedIndex`, Consul `ModifyIndex`). */
   index: number;
@@ -16,16 +17,21 @@ export interface Entry<V = string> {
    * in Consul's `Flags` is never reported as flags. Only on backends with `capabilities.flags`.
    */
   flags?: bigint;
+  /** Never `true`: tells an entry with a value from a {@link DirEntry} in a `list` answer. */
   dir?: false;
 }
 
 /** A directory, as `list` and `mkdir` report it. */
 export interface DirEntry {
+  /** The directory's key, relative to the store's prefix, without leading or trailing slashes. */
   key: string;
+  /** Always `true`: marks a directory in a `list` answer. */
   dir: true;
   /** The directory's last change; 0 when the backend only implies the directory. */
   index: number;
+  /** The index at which the directory was created; 0 when the backend only implies the directory. */
   createIndex: number;
+  /** When the directory expires, for a directory made with a TTL (etcd v2, `memory://`). */
   expiresAt?: Date;
 }
 
@@ -78,10 +84,30 @@ export interface DelOptions extends CallOptions {
 }
 
 /** The condition of a compare-and-swap: exactly one of the three forms. */
-export type SwapCondition<V> = { prevValue: V } | { prevIndex: number } | { prevExist: false };
+export type SwapCondition<V> =
+  | {
+      /** Swap only while the key holds this value. */
+      prevValue: V;
+    }
+  | {
+      /** Swap only while the key's last change has this index (its `Entry.index`). */
+      prevIndex: number;
+    }
+  | {
+      /** Only `false`: create the key, which must not exist yet (else `ALREADY_EXISTS`). */
+      prevExist: false;
+    };
 
 /** The condition of a compare-and-delete. */
-export type DeleteCondition<V> = { prevValue: V } | { prevIndex: number };
+export type DeleteCondition<V> =
+  | {
+      /** Delete only while the key holds this value. */
+      prevValue: V;
+    }
+  | {
+      /** Delete only while the key's last change has this index (its `Entry.index`). */
+      prevIndex: number;
+    };
 
 /** Options of `watch`. */
 export interface WatchOptions extends CallOptions {
@@ -161,6 +187,7 @@ export type UnlistedCode = 'trailing-slash' | 'invalid-key' | 'reserved';
 export interface UnlistedKey {
   /** The backend's key relative to the store's prefix, verbatim (it may end in `/`, have `//`...). */
   path: string;
+  /** Why `list` leaves it out, as a stable code; `reason` says it in words. */
   code: UnlistedCode;
   /** Why, in words. */
   reason: string;

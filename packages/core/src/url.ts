@@ -17,10 +17,13 @@ export interface StoreUrl {
   tls: boolean;
   /** The hosts, in the order given. For `memory://name`, the name is the one host. */
   hosts: StoreUrlHost[];
+  /** The user name of the URL's user info, percent-decoded; `undefined` when the URL has none. */
   username: string | undefined;
+  /** The password of the URL's user info, percent-decoded; `undefined` when none. Masked in `redacted`. */
   password: string | undefined;
   /** The normalized key prefix from the URL's path (`''` for none). */
   prefix: string;
+  /** The query parameters; each backend rejects the ones it does not know. */
   params: URLSearchParams;
   /** The URL with the password and secret parameters masked: safe for logs and error messages. */
   redacted: string;

@@ -52,7 +52,9 @@ export type OptionTableOf<T> = {
 
 /** What is wrong with an options bag: the option, and a sentence naming it. */
 export interface OptionProblem {
+  /** The option at fault, with its path when nested (`tls.ca`); `options` when the bag is not an object. */
   option: string;
+  /** A sentence for an error message: what is wrong, with a hint when the name is one typo away. */
   message: string;
 }
 
@@ -142,9 +144,20 @@ export function optionProblem(
   return undefined;
 }
 
-const CALL = { signal: 'signal', timeout: 'number' } satisfies OptionTableOf<CallOptions>;
+const CALL = {
+  /** An `AbortSignal`: {@link CallOptions.signal}. */
+  signal: 'signal',
+  /** A number of milliseconds: {@link CallOptions.timeout}. */
+  timeout: 'number',
+} satisfies OptionTableOf<CallOptions>;
 // `flags` (a uint64 stored with the value) is known to every store; backends without flags refuse it by name.
-const WRITE = { ...CALL, ttl: 'number', flags: ['number', 'bigint'] } satisfies OptionTableOf<SetOptions>;
+const WRITE = {
+  ...CALL,
+  /** A number of seconds: {@link SetOptions.ttl}. */
+  ttl: 'number',
+  /** A number or a bigint: {@link SetOptions.flags}. */
+  flags: ['number', 'bigint'],
+} satisfies OptionTableOf<SetOptions>;
 
 /**
  * The options each Store method knows (the `Store` contract's option types as data). Unknown keys
@@ -152,30 +165,69 @@ const WRITE = { ...CALL, ttl: 'number', flags: ['number', 'bigint'] } satisfies 
  * checks every row against every store.
  */
 export const STORE_OPTIONS = Object.freeze({
-  get: { ...CALL, consistent: 'boolean' } satisfies OptionTableOf<GetOptions>,
-  list: { ...CALL, consistent: 'boolean', recursive: 'boolean' } satisfies OptionTableOf<ListOptions>,
+  /** `Store.get`. */
+  get: {
+    ...CALL,
+    /** A boolean: {@link GetOptions.consistent}. */
+    consistent: 'boolean',
+  } satisfies OptionTableOf<GetOptions>,
+  /** `Store.list`. */
+  list: {
+    ...CALL,
+    /** A boolean: {@link GetOptions.consistent}. */
+    consistent: 'boolean',
+    /** A boolean: {@link ListOptions.recursive}. */
+    recursive: 'boolean',
+  } satisfies OptionTableOf<ListOptions>,
+  /** `Store.set`. */
   set: WRITE,
+  /** `Store.mkdir` (which ignores `flags`). */
   mkdir: WRITE,
+  /** `Store.compareAndSwap`. */
   compareAndSwap: WRITE,
+  /** `Store.push`. */
   push: WRITE,
-  del: { ...CALL, recursive: 'boolean' } satisfies OptionTableOf<DelOptions>,
+  /** `Store.del`. */
+  del: {
+    ...CALL,
+    /** A boolean: {@link DelOptions.recursive}. */
+    recursive: 'boolean',
+  } satisfies OptionTableOf<DelOptions>,
+  /** `Store.compareAndDelete`. */
   compareAndDelete: CALL,
+  /** `Store.unlisted`. */
   unlisted: CALL,
   /** The optional `HoldReporter.foreignHolds`. */
   foreignHolds: CALL,
+  /** `Store.watch`. */
   watch: {
     ...CALL,
+    /** A boolean: {@link WatchOptions.recursive}. */
     recursive: 'boolean',
+    /** A number, an index >= 0: {@link WatchOptions.fromIndex}. */
     fromIndex: 'number',
+    /** A boolean: {@link WatchOptions.initial}. */
     initial: 'boolean',
   } satisfies OptionTableOf<WatchOptions>,
-  lock: { ...CALL, ttl: 'number', wait: 'number' } satisfies OptionTableOf<LockOptions>,
+  /** `Store.lock`. */
+  lock: {
+    ...CALL,
+    /** A number of seconds: {@link LockOptions.ttl}. */
+    ttl: 'number',
+    /** A number of milliseconds (`Infinity` allowed): {@link LockOptions.wait}. */
+    wait: 'number',
+  } satisfies OptionTableOf<LockOptions>,
+  /** `Store.semaphore`. */
   semaphore: {
     ...CALL,
+    /** A number of seconds: {@link LockOptions.ttl}. */
     ttl: 'number',
+    /** A number of milliseconds (`Infinity` allowed): {@link LockOptions.wait}. */
     wait: 'number',
+    /** A number, an integer >= 1: {@link SemaphoreOptions.limit}. */
     limit: 'number',
   } satisfies OptionTableOf<SemaphoreOptions>,
+  /** `Store.close`. */
   close: CALL,
   /** `Lock.release`. */
   release: CALL,
@@ -219,7 +271,22 @@ export function checkIndex(index: unknown, argument: string): number {
 
 /** A compare-and-swap condition after checking: which one of the three kinds it is. */
 export type CheckedSwap<V> =
-  { kind: 'prevExist' } | { kind: 'prevValue'; prevValue: V } | { kind: 'prevIndex'; prevIndex: number };
+  | {
+      /** `{ prevExist: false }`: create only; the key must not exist. */
+      kind: 'prevExist';
+    }
+  | {
+      /** `{ prevValue }`: compare with the key's value. */
+      kind: 'prevValue';
+      /** The value the key must hold, as the caller gave it (not encoded). */
+      prevValue: V;
+    }
+  | {
+      /** `{ prevIndex }`: compare with the index of the key's last change. */
+      kind: 'prevIndex';
+      /** The index the key's last change must have: a whole number >= 0. */
+      prevIndex: number;
+    };
 
 const CONDITION: OptionTable = { prevValue: 'any', prevIndex: 'any', prevExist: 'any' };
 
@@ -288,9 +355,13 @@ export interface WatchStart {
   path: string;
   /** The user key the watcher reports. */
   key: string;
+  /** {@link WatchOptions.recursive}, `false` when not given. */
   recursive: boolean;
+  /** {@link WatchOptions.fromIndex}, checked; `undefined` to start from the current state. */
   fromIndex: number | undefined;
+  /** {@link WatchOptions.initial}, `true` when not given. */
   initial: boolean;
+  /** The caller's signal, which ends the watch; `undefined` when none. */
   signal: AbortSignal | undefined;
 }
 

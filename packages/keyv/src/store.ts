@@ -39,13 +39,23 @@ export interface KeyvPolykvEntry {
  */
 export class KeyvPolykv extends EventEmitter {
   /** What the adapter was built with; Keyv and its test suite read and extend it. */
-  opts: { url?: string; prefix: string; dialect: 'polykv'; [name: string]: unknown };
+  opts: {
+    /** The store URL the adapter opened; absent when it was given an open `Store`. */
+    url?: string;
+    /** The adapter's directory, without slashes at either end (see {@link KeyvPolykvOptions.prefix}). */
+    prefix: string;
+    /** The adapter's name for Keyv, which reads `opts.dialect` to tell adapters apart. */
+    dialect: 'polykv';
+    [name: string]: unknown;
+  };
   /** The namespace Keyv sets (its keys arrive prefixed `<namespace>:`). */
   namespace?: string | undefined;
   readonly #store: Promise<Store>;
   readonly #owned: boolean;
 
   /**
+   * Opens `store` when it is a URL (a failure rejects the first call), or uses the open `Store` given.
+   * Throws a `TypeError` when the prefix is empty.
    * @param store - a store URL (opened with `openStore`, closed by {@link KeyvPolykv.disconnect}) or
    *   an open polykv `Store` (left open: the caller owns it)
    * @param options - see {@link KeyvPolykvOptions}

@@ -198,7 +198,14 @@ export async function startCustomEtcd(
     advertise: string[];
     args?: string[];
   },
-): Promise<{ member: EtcdMember; http: number; extra: number }> {
+): Promise<{
+  /** The running member. */
+  member: EtcdMember;
+  /** The port of its plain HTTP client listener, `http://127.0.0.1:<http>`. */
+  http: number;
+  /** The second free port, used as `build` chose (e.g. for a TLS listener). */
+  extra: number;
+}> {
   const [http, extra, peer] = await freePorts(3);
   const spec = build({ http: http!, extra: extra! });
   const name = 'custom';

@@ -23,9 +23,13 @@ export interface ServerPackage {
  * `.deb` is pinned so that a changed archive is noticed, not silently run.
  */
 export const SERVER_MANIFEST: {
+  /** The Debian suites the packages come from (etcd and etcdctl: bookworm; Consul: bullseye). */
   readonly suites: readonly string[];
+  /** The archive component of those suites. */
   readonly component: string;
+  /** The keyring apt checks the Debian archive's signatures against. */
   readonly keyring: string;
+  /** Each binary's pinned package, by kind. */
   readonly packages: Readonly<Record<ServerKind, ServerPackage>>;
 } = {
   suites: ['bookworm', 'bullseye'],

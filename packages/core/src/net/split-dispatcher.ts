@@ -11,7 +11,10 @@ export class SplitDispatcher extends Dispatcher {
   readonly #longPolls: Dispatcher;
   readonly #isLongPoll: (path: string) => boolean;
 
-  /** @param isLongPoll Whether a request path (with its query) is a long poll. */
+  /**
+   * Sends long polls to `longPolls` and every other request to `ordinary`.
+   * @param isLongPoll - whether a request path (with its query) is a long poll.
+   */
   constructor(ordinary: Dispatcher, longPolls: Dispatcher, isLongPoll: (path: string) => boolean) {
     super();
     this.#ordinary = ordinary;

@@ -41,7 +41,22 @@ interface CallMessage {
 
 /** One answer as it crosses back: `error` is whatever the worker's `describeError` made of it. */
 export type BlockingReply =
-  { id: number; ok: true; value: unknown } | { id: number; ok: false; error: unknown };
+  | {
+      /** The call this answers (an answer to an earlier call that timed out is dropped). */
+      id: number;
+      /** The call succeeded. */
+      ok: true;
+      /** The call's result. */
+      value: unknown;
+    }
+  | {
+      /** The call this answers (an answer to an earlier call that timed out is dropped). */
+      id: number;
+      /** The call failed. */
+      ok: false;
+      /** The failure, as `describeError` made it. */
+      error: unknown;
+    };
 
 /** What `workerData` holds in a script started by {@link BlockingWorker}. */
 interface BlockingWorkerData {
@@ -52,7 +67,22 @@ interface BlockingWorkerData {
 
 /** The outcome of {@link BlockingWorker.call}: the worker's answer, or `timedOut`. */
 export type BlockingOutcome =
-  { ok: true; value: unknown } | { ok: false; error: unknown } | { timedOut: true };
+  | {
+      /** The call succeeded in the worker. */
+      ok: true;
+      /** The call's result, as a structured clone. */
+      value: unknown;
+    }
+  | {
+      /** The call failed in the worker. */
+      ok: false;
+      /** The failure, as the worker's `describeError` made it. */
+      error: unknown;
+    }
+  | {
+      /** No answer came within `timeoutMs` (a later one is dropped). */
+      timedOut: true;
+    };
 
 /**
  * A worker thread that runs calls while the calling thread waits. `script` must call
@@ -66,6 +96,7 @@ export class BlockingWorker {
   readonly #counter = new Int32Array(new SharedArrayBuffer(4));
   #nextId = 1;
 
+  /** Starts the worker thread on `script`, handing it `data`. */
   constructor(script: URL, data: unknown) {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;

@@ -29,11 +29,18 @@ import {
  * `Error` with the cause's message (and `code` when it had one).
  */
 export interface TransferredError {
+  /** The polykv error's code; `BACKEND_ERROR` for any other error. */
   code: PolykvErrorCode;
+  /** The error's message; for an error that is not polykv's, `<name>: <message>`. */
   message: string;
+  /** The key the error is about, when it has one. */
   key?: string;
   /** The subclass's own fields (`hosts`, `argument`, `timeoutMs`, `what`, `size`, ...). */
   fields: Record<string, unknown>;
+  /**
+   * The error's `cause` (for an error that is not polykv's, that error itself) as its name, message
+   * and string `code`; it comes back as a plain `Error`.
+   */
   cause?: TransferredCause;
 }
 

@@ -50,6 +50,7 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
     startRun = (emitter) => emitter.#start();
   }
 
+  /** `run` starts on the next turn; the caller's `signal` ends the watch when it aborts (at once if so). */
   constructor(signal: AbortSignal | undefined, run: WatchRun) {
     super();
     this.#run = run;

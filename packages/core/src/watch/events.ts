@@ -3,6 +3,7 @@ import type { Entry } from '../types.js';
 
 /** A key got a value (created or updated): the key's new entry. */
 export interface PutEvent<V = string> extends Omit<Entry<V>, 'dir'> {
+  /** Always `'put'`: tells the kinds apart in `change` listeners and the iterator. */
   type: 'put';
   /** Set on the events that carry the state found when the watch started. */
   initial?: true;
@@ -10,15 +11,27 @@ export interface PutEvent<V = string> extends Omit<Entry<V>, 'dir'> {
 
 /** A key was deleted. Deleting a directory gives one event per key below it, all with one index. */
 export interface DeleteEvent {
+  /** Always `'delete'`. */
   type: 'delete';
+  /** The deleted key, relative to the store's prefix. */
   key: string;
+  /**
+   * The backend's index of the deletion (etcd: the delete's `modifiedIndex`; Consul: the index of
+   * the read that found the key gone). Resume a watch with `index + 1`.
+   */
   index: number;
 }
 
 /** A key's TTL ran out (and so it is gone). */
 export interface ExpireEvent {
+  /** Always `'expire'`. */
   type: 'expire';
+  /** The expired key, relative to the store's prefix. */
   key: string;
+  /**
+   * The backend's index of the expiry (etcd: the expiry's `modifiedIndex`; Consul: the index of
+   * the read that found the key gone). Resume a watch with `index + 1`.
+   */
   index: number;
 }
 
@@ -28,7 +41,9 @@ export interface ExpireEvent {
  * watcher's view now matches the store at `index`.
  */
 export interface ResyncEvent {
+  /** Always `'resync'`. */
   type: 'resync';
+  /** The backend's index the fresh read was taken at; the watch goes on from there. */
   index: number;
 }
 
@@ -39,9 +54,13 @@ export type WatchEvent<V = string> = KeyEvent<V> | ResyncEvent;
 
 /** Every event a {@link Watcher} emits. */
 export interface WatcherEvents<V> {
+  /** A key got a value; also each current value at the start, with `initial: true`. */
   put: [event: PutEvent<V>];
+  /** A key was deleted (one event per key below a deleted directory). */
   delete: [event: DeleteEvent];
+  /** A key's TTL ran out. */
   expire: [event: ExpireEvent];
+  /** History was lost and the state re-read: the differences came just before, as events. */
   resync: [event: ResyncEvent];
   /** Every `put`, `delete`, `expire` and `resync`, in order. */
   change: [event: WatchEvent<V>];

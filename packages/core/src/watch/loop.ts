@@ -44,7 +44,9 @@ export interface LoopReport {
 
 /** The retry rhythm: exponential backoff from `backoffMs` up to `maxBackoffMs`, jittered. */
 export interface WatchTiming {
+  /** The wait ceiling after the first failure, in ms; it doubles with each failure in a row (jittered). */
   readonly backoffMs: number;
+  /** The largest wait between two attempts, in ms. */
   readonly maxBackoffMs: number;
   /** @defaultValue Math.random */
   readonly random?: () => number;

@@ -3,6 +3,7 @@ import { runWatchLoop, type LoopReport, type PollSource, type WatchTiming } from
 
 /** What every caller waiting on a shared poll has: its signal, and the listener wired to it. */
 export interface PollWaiter {
+  /** The caller's signal: when it aborts, the caller stops waiting on the poll. `undefined`: none. */
   readonly signal: AnySignal | undefined;
   /** Removes the waiter's abort listener (set while it waits). */
   onAbort: (() => void) | undefined;
@@ -43,12 +44,15 @@ export abstract class SharedPoll<A> implements PollSource<A>, LoopReport {
   #lingerTimer: NodeJS.Timeout | undefined = undefined;
   #running = false;
 
+  /** A backend's poll, made through {@link PollRegistry.add}; it starts with {@link SharedPoll.start}. */
   constructor(
+    /** The client's registry, which the poll leaves when it stops. */
     readonly registry: PollRegistry<SharedPoll<unknown>>,
     /** The options the poll's answers depend on (a token...), as a string; `''` when none. */
     readonly id: string,
     /** The polled folder. */
     readonly folder: string,
+    /** How long the poll goes on with nobody waiting, in ms, so that a returning caller finds it. */
     readonly linger: number,
   ) {}
 
@@ -57,6 +61,7 @@ export abstract class SharedPoll<A> implements PollSource<A>, LoopReport {
     return this.#waiting;
   }
 
+  /** True once the poll has stopped, for good: a caller after that needs a new poll. */
   get stopped(): boolean {
     return this.stopSignal.aborted;
   }
@@ -142,12 +147,18 @@ export abstract class SharedPoll<A> implements PollSource<A>, LoopReport {
 export class PollRegistry<P extends SharedPoll<unknown>> {
   readonly #polls = new Map<string, P>();
 
-  constructor(readonly maxPolls: number) {}
+  /** An empty registry of one client. */
+  constructor(
+    /** The most polls running at once; past that, callers read on their own. */
+    readonly maxPolls: number,
+  ) {}
 
+  /** How many polls it holds (a poll leaves it when it stops). */
   get size(): number {
     return this.#polls.size;
   }
 
+  /** True when `maxPolls` polls are running: {@link PollRegistry.add} makes no more. */
   get full(): boolean {
     return this.#polls.size >= this.maxPolls;
   }

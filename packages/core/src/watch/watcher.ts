@@ -88,7 +88,9 @@ class Sink<V> implements WatchSink<V> {
  * awaits `closed`, that rejection is unhandled, as an unhandled `'error'` event is in Node.
  */
 export class Watcher<V = string> extends WatchEmitter<WatcherEvents<V>, WatchEvent<V>, PolykvError> {
+  /** The watched key, relative to the store's prefix (`''` for the store's root). */
   readonly key: string;
+  /** True when the watch covers every key below `key` ({@link WatchOptions.recursive}). */
   readonly recursive: boolean;
 
   #nextIndex: number | undefined;
