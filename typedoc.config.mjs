@@ -23,10 +23,22 @@ export default {
   treatWarningsAsErrors: true,
   // TypeDoc checks only the packages named here (by default the root's, which has no code).
   packagesRequiringDocumentation: packages.map(({ pkg }) => pkg.name),
-  // Every exported declaration, function and method (each call signature) must have TSDoc. Fields
-  // and getters are not required yet: about 1,300 have none, most of them interface fields that
-  // mirror the servers' JSON (`CatalogNode.Address`); naming them here is the follow-up.
-  requiredToBeDocumented: ['Enum', 'Variable', 'Function', 'Class', 'Interface', 'TypeAlias'],
+  // Every public symbol must have TSDoc: declarations, functions and methods (each call signature),
+  // constructors, getters, enum members and every field, also those of the servers' JSON shapes
+  // (`CatalogNode.Address`) and of inline object types.
+  requiredToBeDocumented: [
+    'Enum',
+    'EnumMember',
+    'Variable',
+    'Function',
+    'Class',
+    'Interface',
+    'TypeAlias',
+    'Property',
+    'Method',
+    'Accessor',
+    'Constructor',
+  ],
   validation: { notExported: true, invalidLink: true, notDocumented: true },
   excludePrivate: true,
   excludeInternal: true,

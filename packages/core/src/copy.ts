@@ -19,9 +19,13 @@ import type { DirEntry, Entry, ListEntry } from './types.js';
 export interface CopyProgress {
   /** Keys and empty directories to look at. */
   total: number;
+  /** Keys and directories handled so far, whatever the outcome. */
   done: number;
+  /** Keys written and directories created so far (with `dryRun`: that would be). */
   copied: number;
+  /** Keys left alone so far: the same on both sides, already there, or expired. */
   skipped: number;
+  /** Keys not carried so far (see {@link CopySummary.failed}). */
   failed: number;
   /** The key just handled. */
   key: string;
@@ -57,23 +61,43 @@ export type SkipReason = 'same' | 'exists' | 'expired';
 
 /** What {@link copy} did. */
 export interface CopySummary {
+  /** True when nothing was written: the copy ran with `dryRun`. */
   dryRun: boolean;
   /** Keys written (or, with `dryRun`, that would be). */
   copied: string[];
   /** Empty directories created. */
   dirs: string[];
-  skipped: { key: string; reason: SkipReason }[];
+  /** Keys left as they were on the target, each with why. */
+  skipped: {
+    /** The key (relative to both stores). */
+    key: string;
+    /**
+     * `same`: the target holds the same value and flags; `exists`: a different one (and no
+     * `overwrite`); `expired`: its TTL ran out on the source.
+     */
+    reason: SkipReason;
+  }[];
   /**
    * Keys not carried, with why: the target refused the write, or the key cannot be carried at all
    * (`UNREPRESENTABLE`: a key the source's `list` cannot name, a value with children into typed
    * directories, flags into a target without flags, a TTL the target cannot hold).
    */
-  failed: { key: string; error: unknown }[];
+  failed: {
+    /** The key (relative to both stores). */
+    key: string;
+    /** Why: a `PolykvError` (`UNREPRESENTABLE` for what cannot be carried), or the target's refusal. */
+    error: unknown;
+  }[];
   /**
    * Keys carried with a change the target forced, each named with what changed: a TTL raised to the
    * target's minimum, flags dropped (`dropFlags`), a source session's hold not copied.
    */
-  adjusted: { key: string; note: string }[];
+  adjusted: {
+    /** The key (relative to both stores). */
+    key: string;
+    /** What changed, for people (e.g. the TTL raised to the target's minimum). */
+    note: string;
+  }[];
 }
 
 /** Runs `work` over `items` with at most `limit` in flight; stops starting new work once `signal` aborts. */
@@ -95,8 +119,11 @@ export async function forEachLimit<T>(
 
 /** One write of a bulk copy: `prevIndex` is the target key's index, 0 when it must not exist. */
 export interface BulkWrite<V> {
+  /** The key, relative to the target store. */
   key: string;
+  /** The value to write, in the target's codec. */
   value: V;
+  /** The target key's index the write is conditional on; 0: the key must not exist. */
   prevIndex: number;
   /** The key's flags (only on targets with `capabilities.flags`); none writes 0. */
   flags?: bigint;
@@ -325,7 +352,14 @@ export interface DiffResult {
   /** Keys whose values (byte for byte) or flags differ. */
   different: string[];
   /** Keys a side holds that its `list` cannot return (see `Store.unlisted`): not compared, named. */
-  unlisted: { side: 'a' | 'b'; path: string; reason: string }[];
+  unlisted: {
+    /** Which store holds it: `a` or `b`, as passed to {@link diff}. */
+    side: 'a' | 'b';
+    /** The backend's path of the key, as that store's `unlisted` names it. */
+    path: string;
+    /** Why `list` cannot return it. */
+    reason: string;
+  }[];
 }
 
 /** Compares the values and flags below `prefix` in two stores. Empty when they hold the same data. */
