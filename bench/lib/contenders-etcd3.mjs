@@ -194,3 +194,12 @@ export function gatewayWriter(origin) {
     close: () => pool.close(),
   };
 }
+
+/** bench/v3's short names for the contenders (transport.mjs and its S6 child). */
+export const TRANSPORT_CONTENDERS = {
+  gateway: gatewayEtcd3,
+  grpcjs: rawEtcd3,
+  polykv: polykvEtcd3Native,
+  store: polykvEtcd3Store,
+  etcd3: etcd3Peer,
+};

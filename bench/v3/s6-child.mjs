@@ -1,21 +1,6 @@
 // S6 for one v3 contender in its own process: 1,000 watchers, sockets to the server, events delivered.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import {
-  etcd3Peer,
-  gatewayEtcd3,
-  polykvEtcd3Native,
-  polykvEtcd3Store,
-  rawEtcd3,
-} from '../lib/contenders-etcd3.mjs';
-
-// This measurement's short names for the contenders.
-const contenders = {
-  gateway: gatewayEtcd3,
-  grpcjs: rawEtcd3,
-  polykv: polykvEtcd3Native,
-  store: polykvEtcd3Store,
-  etcd3: etcd3Peer,
-};
+import { TRANSPORT_CONTENDERS as contenders } from '../lib/contenders-etcd3.mjs';
 
 const [name, origin, count, tag] = process.argv.slice(2);
 const watchers = Number(count);

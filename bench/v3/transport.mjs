@@ -10,22 +10,7 @@ import { parseArgs } from 'node:util';
 import { throughput, watchLatency } from '../lib/scenarios.mjs';
 import { ensurePeers, ensureServers, helpers, BENCH } from '../lib/setup.mjs';
 import { median } from '../lib/stats.mjs';
-import {
-  etcd3Peer,
-  gatewayEtcd3,
-  polykvEtcd3Native,
-  polykvEtcd3Store,
-  rawEtcd3,
-} from '../lib/contenders-etcd3.mjs';
-
-// This measurement's short names for the contenders.
-const contenders = {
-  gateway: gatewayEtcd3,
-  grpcjs: rawEtcd3,
-  polykv: polykvEtcd3Native,
-  store: polykvEtcd3Store,
-  etcd3: etcd3Peer,
-};
+import { TRANSPORT_CONTENDERS as contenders } from '../lib/contenders-etcd3.mjs';
 
 const { values } = parseArgs({
   options: { reps: { type: 'string', default: '5' }, ms: { type: 'string', default: '1500' } },

@@ -19,6 +19,7 @@ export {
 export { rpc, type Rpc, type CallFn, type CallSpec } from './request.js';
 export { Writer, Reader, prefixEnd, type BytesLike } from './proto/wire.js';
 export type {
+  HeaderOnlyResponse,
   ResponseHeader,
   KeyValue,
   RangeRequest,

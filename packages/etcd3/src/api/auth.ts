@@ -1,5 +1,11 @@
 import type { Etcd3CallOptions } from '../options.js';
-import { nested, readHeader, readHeaderOnly, type ResponseHeader } from '../proto/kv.js';
+import {
+  nested,
+  readHeader,
+  readHeaderOnly,
+  type HeaderOnlyResponse,
+  type ResponseHeader,
+} from '../proto/kv.js';
 import { Writer, prefixEnd, type BytesLike, type Reader } from '../proto/wire.js';
 import { rpc, type CallFn } from '../request.js';
 
@@ -90,39 +96,22 @@ export class AuthApi {
     this.#call = call;
   }
 
-  #write(
-    target: typeof ENABLE,
-    message: Writer,
-    options: Etcd3CallOptions,
-  ): Promise<{ header: ResponseHeader }> {
+  #write(target: typeof ENABLE, message: Writer, options: Etcd3CallOptions): Promise<HeaderOnlyResponse> {
     return this.#call(target, message, { ...options, idempotent: false });
   }
 
   /** `Auth/AuthEnable`: needs a `root` user with the `root` role. */
-  enable(options: Etcd3CallOptions = {}): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  enable(options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(ENABLE, new Writer(), options);
   }
 
   /** `Auth/AuthDisable`. */
-  disable(options: Etcd3CallOptions = {}): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  disable(options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(DISABLE, new Writer(), options);
   }
 
   /** `Auth/UserAdd`. */
-  addUser(
-    name: string,
-    password: string,
-    options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  addUser(name: string, password: string, options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(USER_ADD, new Writer().bytes(1, name).bytes(2, password), options);
   }
 
@@ -148,13 +137,7 @@ export class AuthApi {
   }
 
   /** `Auth/UserDelete`. */
-  deleteUser(
-    name: string,
-    options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  deleteUser(name: string, options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(USER_DELETE, new Writer().bytes(1, name), options);
   }
 
@@ -163,45 +146,22 @@ export class AuthApi {
     name: string,
     password: string,
     options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  ): Promise<HeaderOnlyResponse> {
     return this.#write(USER_PASSWORD, new Writer().bytes(1, name).bytes(2, password), options);
   }
 
   /** `Auth/UserGrantRole`. */
-  grantRole(
-    user: string,
-    role: string,
-    options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  grantRole(user: string, role: string, options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(USER_GRANT, new Writer().bytes(1, user).bytes(2, role), options);
   }
 
   /** `Auth/UserRevokeRole`. */
-  revokeRole(
-    user: string,
-    role: string,
-    options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  revokeRole(user: string, role: string, options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(USER_REVOKE, new Writer().bytes(1, user).bytes(2, role), options);
   }
 
   /** `Auth/RoleAdd`. */
-  addRole(
-    name: string,
-    options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  addRole(name: string, options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(ROLE_ADD, new Writer().bytes(1, name), options);
   }
 
@@ -227,13 +187,7 @@ export class AuthApi {
   }
 
   /** `Auth/RoleDelete`. */
-  deleteRole(
-    name: string,
-    options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  deleteRole(name: string, options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#write(ROLE_DELETE, new Writer().bytes(1, name), options);
   }
 
@@ -242,10 +196,7 @@ export class AuthApi {
     role: string,
     permission: Etcd3PermissionGrant,
     options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  ): Promise<HeaderOnlyResponse> {
     const end = permission.end ?? (permission.prefix ? prefixEnd(permission.key) : undefined);
     const message = new Writer()
       .bytes(1, role)
@@ -260,10 +211,7 @@ export class AuthApi {
     role: string,
     permission: Omit<Etcd3PermissionGrant, 'type'>,
     options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  ): Promise<HeaderOnlyResponse> {
     const end = permission.end ?? (permission.prefix ? prefixEnd(permission.key) : undefined);
     return this.#write(
       ROLE_REVOKE,

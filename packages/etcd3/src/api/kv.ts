@@ -14,7 +14,7 @@ import {
   type PutResponse,
   type RangeRequest,
   type RangeResponse,
-  type ResponseHeader,
+  type HeaderOnlyResponse,
   type TxnRequest,
   type TxnResponse,
 } from '../proto/kv.js';
@@ -125,10 +125,7 @@ export class KvApi {
   compact(
     revision: number,
     options: Etcd3CallOptions & { physical?: boolean } = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  ): Promise<HeaderOnlyResponse> {
     const message = new Writer().uint(1, revision).bool(2, options.physical);
     return this.#call(COMPACT, message, { ...options, idempotent: true });
   }

@@ -1,7 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import { Etcd3Error, isEtcd3Error } from '../errors.js';
 import type { Etcd3CallOptions } from '../options.js';
-import { nested, readHeader, readHeaderOnly, type ResponseHeader } from '../proto/kv.js';
+import {
+  nested,
+  readHeader,
+  readHeaderOnly,
+  type HeaderOnlyResponse,
+  type ResponseHeader,
+} from '../proto/kv.js';
 import { Writer, type Reader } from '../proto/wire.js';
 import { rpc, type CallFn } from '../request.js';
 
@@ -215,13 +221,7 @@ export class LeaseApi {
   }
 
   /** Revokes a lease and deletes its keys (`Lease/LeaseRevoke`); `ETCD3_LEASE_NOT_FOUND` when gone. */
-  revoke(
-    id: string,
-    options: Etcd3CallOptions = {},
-  ): Promise<{
-    /** etcd's response header (answering member, store revision, Raft term). */
-    header: ResponseHeader;
-  }> {
+  revoke(id: string, options: Etcd3CallOptions = {}): Promise<HeaderOnlyResponse> {
     return this.#call(REVOKE, new Writer().id(1, id), { ...options, idempotent: true });
   }
 

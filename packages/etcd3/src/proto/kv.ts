@@ -19,6 +19,12 @@ export interface ResponseHeader {
   raftTerm: number;
 }
 
+/** The answer of a call that returns nothing but etcd's header (auth changes, lease revoke, compaction). */
+export interface HeaderOnlyResponse {
+  /** etcd's response header (answering member, store revision, Raft term). */
+  header: ResponseHeader;
+}
+
 /** A key and its value (`mvccpb.KeyValue`). `key` and `value` are views into the response. */
 export interface KeyValue {
   /** The whole key, as stored (no prefix is stripped). */
@@ -371,7 +377,7 @@ export function readTxn(r: Reader, end: number): TxnResponse {
 }
 
 /** A response that carries only a header (Compaction, LeaseRevoke, the auth writes, ...). */
-export function readHeaderOnly(r: Reader, end: number): { header: ResponseHeader } {
+export function readHeaderOnly(r: Reader, end: number): HeaderOnlyResponse {
   let header = NO_HEADER;
   for (let tag = r.tag(end); tag !== -1; tag = r.tag(end)) {
     if (tag === 10) header = nested(r, readHeader);
