@@ -146,10 +146,11 @@ export interface AgentHostInfo {
    */
   CollectionTime: number;
   /**
-   * What failed while gathering (the section concerned is then `null`), `null` when nothing did.
-   * Consul's source sends Go error values here, which may carry no readable text.
+   * One entry per section that could not be gathered (that section is then `null`); `null` when
+   * every one was. Consul 1.8 encodes Go error values here, which reach JSON as objects that usually
+   * carry no text (`{}`), so count them rather than read them.
    */
-  Errors: Record<string, string> | null;
+  Errors: unknown[] | null;
 }
 
 /** The agent ACL tokens `PUT /v1/agent/token/:type` sets, under their 1.8 names and legacy aliases. */
