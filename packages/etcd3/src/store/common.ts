@@ -1,4 +1,10 @@
-import { isReservedKey, type Codec, type OptionTableOf } from '@polykv/core';
+import {
+  InvalidArgumentError,
+  isReservedKey,
+  type Codec,
+  type OptionTableOf,
+  type StoreCapabilities,
+} from '@polykv/core';
 import { ETCD3_CLIENT_OPTIONS } from '../options.js';
 import type { Etcd3Client } from '../client.js';
 import type { Etcd3ClientOptions } from '../options.js';
@@ -27,6 +33,21 @@ export interface Etcd3StoreOptions<V = string> extends Etcd3ClientOptions {
 }
 
 export type Call = { signal?: AbortSignal };
+
+/** What an etcd v3 Store supports, for a `minTtl` option (a whole number of seconds, at least 1). */
+export function etcd3Capabilities(minTtl: number): StoreCapabilities {
+  if (!Number.isInteger(minTtl) || minTtl < 1)
+    throw new InvalidArgumentError('minTtl', 'minTtl must be a whole number of seconds >= 1');
+  return Object.freeze({
+    minTtl,
+    // etcd checks expiry twice a second, and a new leader gives every lease its full TTL again.
+    ttlExpiryFactor: 1.5,
+    typedDirectories: true,
+    watchHistory: Number.POSITIVE_INFINITY,
+    flags: false,
+    binaryValues: true,
+  });
+}
 
 /** What a write checks besides the key's shape (see `Etcd3Store.#write`). */
 export interface WriteCheck {

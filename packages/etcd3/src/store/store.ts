@@ -53,6 +53,7 @@ import {
   compareKeys,
   countOf,
   rangeOf,
+  etcd3Capabilities,
   type Call,
   type Etcd3StoreOptions,
   type WriteCheck,
@@ -110,18 +111,7 @@ export class Etcd3Store<V = string> implements Store<V> {
     this.prefix = this.#keys.prefix;
     this.codec = options.codec ?? (utf8Codec as unknown as Codec<V>);
     this.#serializable = options.serializable ?? false;
-    const minTtl = options.minTtl ?? 2;
-    if (!Number.isInteger(minTtl) || minTtl < 1)
-      throw new InvalidArgumentError('minTtl', 'minTtl must be a whole number of seconds >= 1');
-    this.capabilities = Object.freeze({
-      minTtl,
-      // etcd checks expiry twice a second, and a new leader gives every lease its full TTL again.
-      ttlExpiryFactor: 1.5,
-      typedDirectories: true,
-      watchHistory: Number.POSITIVE_INFINITY,
-      flags: false,
-      binaryValues: true,
-    });
+    this.capabilities = etcd3Capabilities(options.minTtl ?? 2);
     if (options.client) {
       this.client = options.client;
       this.#ownClient = false;

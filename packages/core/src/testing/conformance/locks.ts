@@ -26,10 +26,12 @@ export async function checkForeignDelete(
     lostError = error;
   });
   let takenAt: number | undefined;
+  // The holder and the contender learn of the delete from the server independently (on etcd, each
+  // through its own watch; the contender then reads the queue), so which of the two acts first is a
+  // race of a few milliseconds; what is promised is that the holder is told at once, not at its
+  // next renewal. (This suite once asserted the order: it held by 3 ms and failed under load.)
   const taking = contender.lock('foreign', { ttl, wait: ttl * 3000 }).then((lock) => {
     takenAt = Date.now();
-    // The moment the contender holds it, the first holder must already know it does not.
-    assert.equal(held.held, false, 'the first holder still believed it held the lock');
     return lock;
   });
   // Let the contender queue up behind the holder (it must be waiting when the lock is broken).
@@ -39,10 +41,9 @@ export async function checkForeignDelete(
   const next = await taking;
   assert.ok(lostAt !== undefined && takenAt !== undefined);
   assert.ok(isPolykvError(lostError) && lostError.code === 'LOCK_LOST');
-  assert.ok(lostAt <= takenAt, 'the holder was told before the contender held the lock');
   assert.ok(
-    lostAt - brokeAt < renewEveryMs,
-    `told after ${lostAt - brokeAt} ms, before its first renewal was due (${renewEveryMs} ms)`,
+    lostAt - brokeAt < Math.min(1000, renewEveryMs),
+    `told after ${lostAt - brokeAt} ms: within 1 s, long before its first renewal (${renewEveryMs} ms)`,
   );
   assert.equal(held.signal.aborted, true);
   console.log(
@@ -139,7 +140,7 @@ export function lockTests(test: StoreTest, suite: SuiteInfo): void {
     await held.release();
   }, 90_000);
 
-  test('a holder whose lock is deleted by someone else is told before a contender holds it, not at its next renewal', async (open) => {
+  test('a holder whose lock is deleted by someone else is told within 1 s, not at its next renewal', async (open) => {
     await checkForeignDelete(suite.name, await open(), await open(), suite.breakLock);
   }, 90_000);
 
