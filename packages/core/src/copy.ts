@@ -1,23 +1,27 @@
+import { decodeValue } from './codec.js';
+import { forEachLimit, isBulkWriter, TaskLimiter, type BulkWrite, type BulkWriter } from './copy-writes.js';
 import { isPolykvError } from './errors.js';
-import { decodeValue, sameRaw } from './codec.js';
 import {
-  holdNotes,
+  holdNote,
   planFlags,
   planTtl,
   ttlRefusal,
-  unlistedFailures,
+  unlistedFailure,
   valueWithChildrenError,
-  valuesWithChildren,
   type TtlPlan,
 } from './fidelity.js';
 import { normalizeKey, parentPaths } from './keys.js';
+import { readPages, summarizeEntry, summarizeTree, valueDigest, type KeySummary } from './pages.js';
 import { fanOutSignal, throwIfAborted, type CallOptions } from './signal.js';
 import type { Store } from './store.js';
-import type { DirEntry, Entry, ListEntry } from './types.js';
+import type { DirEntry, Entry, ListEntry, PageOptions } from './types.js';
 
 /** Progress of a {@link copy}, reported after every key. */
 export interface CopyProgress {
-  /** Keys and empty directories to look at. */
+  /**
+   * Keys and directories to look at, as far as known: it grows while the source is still being read
+   * (the copy reads and writes at once).
+   */
   total: number;
   /** Keys and directories handled so far, whatever the outcome. */
   done: number;
@@ -100,52 +104,8 @@ export interface CopySummary {
   }[];
 }
 
-/** Runs `work` over `items` with at most `limit` in flight; stops starting new work once `signal` aborts. */
-export async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  signal: AbortSignal | undefined,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      throwIfAborted(signal);
-      await work(items[next++]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
-
-/** One write of a bulk copy: `prevIndex` is the target key's index, 0 when it must not exist. */
-export interface BulkWrite<V> {
-  /** The key, relative to the target store. */
-  key: string;
-  /** The value to write, in the target's codec. */
-  value: V;
-  /** The target key's index the write is conditional on; 0: the key must not exist. */
-  prevIndex: number;
-  /** The key's flags (only on targets with `capabilities.flags`); none writes 0. */
-  flags?: bigint;
-}
-
-/**
- * An optional capability of a Store: writing many keys in few round trips (the Consul store sends one
- * transaction per batch). `copy` uses it when the target has it. Each write is conditional on
- * `prevIndex`; the result has one entry per write: `undefined` for success, else the error.
- */
-export interface BulkWriter<V> {
-  /** Writes a batch; resolves one entry per write: `undefined` when it was written, else its error. */
-  writeMany(writes: readonly BulkWrite<V>[], options?: CallOptions): Promise<unknown[]>;
-}
-
 /** Writes per batch: Consul's transaction limit. */
 const BULK_BATCH = 64;
-
-/** True when `store` offers {@link BulkWriter.writeMany}. */
-export function isBulkWriter<V>(store: object): store is BulkWriter<V> {
-  return typeof (store as Partial<BulkWriter<V>>).writeMany === 'function';
-}
 
 /** The directories of a recursive listing that have nothing below them. */
 export function emptyDirs(entries: readonly ListEntry<unknown>[]): string[] {
@@ -162,6 +122,12 @@ export function emptyDirs(entries: readonly ListEntry<unknown>[]): string[] {
  * is carried, carried with a named adjustment (`adjusted`), or named in `failed` (see fidelity.ts
  * for the rules). Idempotent: keys the target already holds with the same value and flags are
  * skipped, so a re-run after an interruption finishes the job. A key that fails does not stop the copy.
+ *
+ * Streamed: the source is read page by page (see {@link readPages}) and each page is written before
+ * more than a few pages are read ahead; of the target, only an index, flags and a digest per key are
+ * held. Memory grows with the number of keys (about 200 bytes each), not with their values. Into a
+ * target that keeps values and directories apart, the source's paths are read once before
+ * (names only are kept), so that a value with children is refused before anything lands below it.
  */
 export async function copy<V, W = V>(
   from: Store<V>,
@@ -173,33 +139,17 @@ export async function copy<V, W = V>(
   const dropFlags = options.dropFlags ?? false;
   const prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
   const call = { ...(signal ? { signal } : {}), ...(timeout ? { timeout } : {}) };
-  let listed = await from.list(prefix, { ...call, recursive: true, consistent: true });
-  if (listed.length === 0 && prefix !== '') {
-    const single = await from.get(prefix, call);
-    if (single) listed = [single];
-  }
-  const values = listed.filter((entry): entry is Entry<V> => !entry.dir);
-  // One listing of the target instead of a read per key: the copy costs one write per changed key.
-  const [targetListing, unlisted, holds] = await Promise.all([
-    to.list(prefix, { ...call, recursive: true, consistent: true }),
-    unlistedFailures(from, prefix, call),
-    holdNotes(from, prefix, call),
+  const reads = { ...call, consistent: true };
+  // What the target holds, as a summary per key (not its values): the copy costs one write per
+  // changed key, and its memory does not grow with the target's values.
+  const [{ keys: target }, sourceParents] = await Promise.all([
+    summarizeTree(to, prefix, reads),
+    to.capabilities.typedDirectories && !from.capabilities.typedDirectories
+      ? pathsWithChildren(from, prefix, reads)
+      : undefined,
   ]);
-  const target = new Map<string, Entry<W>>();
-  for (const entry of targetListing) if (!entry.dir) target.set(entry.key, entry);
-  if (targetListing.length === 0 && prefix !== '' && values.length === 1) {
-    const single = await to.get(prefix, call);
-    if (single) target.set(single.key, single);
-  }
-  // Directories with a TTL are made first (with it), so that their children are written into them.
-  const timedDirs = listed
-    .filter((entry): entry is DirEntry => entry.dir === true && entry.expiresAt !== undefined)
-    .sort((a, b) => a.key.split('/').length - b.key.split('/').length);
-  const timed = new Set(timedDirs.map((entry) => entry.key));
-  const dirs = emptyDirs(listed).filter((dir) => !timed.has(dir));
-  const withChildren = to.capabilities.typedDirectories ? valuesWithChildren(listed) : new Set<string>();
   const summary: CopySummary = { dryRun, copied: [], dirs: [], skipped: [], failed: [], adjusted: [] };
-  const total = values.length + dirs.length + timedDirs.length + unlisted.length;
+  let total = 0;
   let done = 0;
   const report = (key: string): void =>
     onProgress?.({
@@ -214,19 +164,64 @@ export async function copy<V, W = V>(
     summary.failed.push({ key, error });
     report(key);
   };
-  for (const { key, error } of unlisted) fail(key, error);
+  /** Notes of keys held on the source; they go to `adjusted` once the key is carried. */
+  const holds = new Map<string, string>();
   /** Notes of keys being written: they go to `adjusted` once the key is carried. */
   const notes = new Map<string, string[]>();
-  const noteAll = (key: string): void => {
-    for (const note of notes.get(key) ?? []) summary.adjusted.push({ key, note });
+  const settle = (key: string, error: unknown): void => {
+    if (error === undefined) {
+      summary.copied.push(key);
+      for (const note of notes.get(key) ?? []) summary.adjusted.push({ key, note });
+    } else summary.failed.push({ key, error });
+    notes.delete(key);
+    report(key);
+  };
+  const writes = new CopyWrites(to, { call, signal, concurrency, dryRun, settle });
+
+  /** Decides one source value (no I/O) and hands it to the writer, unless it is skipped or refused. */
+  const carry = async (entry: Entry<V>, existing: KeySummary | undefined): Promise<void> => {
+    const key = entry.key;
+    if (sourceParents?.has(key)) return fail(key, valueWithChildrenError(key, to));
+    const ttl = planTtl(entry.expiresAt, to);
+    const flags = planFlags(entry, to, dropFlags);
+    if ('error' in flags) return fail(key, flags.error);
+    const raw = from.codec.encode(entry.value);
+    const sameFlags = !to.capabilities.flags || (flags.flags ?? 0n) === existing?.flags;
+    let reason: SkipReason | undefined;
+    if (ttl === 'expired') reason = 'expired';
+    else if (existing && sameFlags && existing.digest === valueDigest(raw)) reason = 'same';
+    else if (existing && !overwrite) reason = 'exists';
+    if (reason !== undefined) {
+      summary.skipped.push({ key, reason });
+      return report(key);
+    }
+    let value: W;
+    try {
+      value = decodeValue(to.codec, raw, key);
+    } catch (error) {
+      return fail(key, error);
+    }
+    const named = [(ttl as Exclude<TtlPlan, 'expired'>).note, flags.note, holds.get(key)].filter(
+      (note): note is string => note !== undefined,
+    );
+    if (named.length > 0) notes.set(key, named);
+    await writes.add(
+      {
+        key,
+        value,
+        prevIndex: existing?.index ?? 0,
+        ...(flags.flags !== undefined ? { flags: flags.flags } : {}),
+      },
+      (ttl as Exclude<TtlPlan, 'expired'>).ttl,
+    );
   };
 
-  for (const dir of timedDirs) {
+  /** A directory with a TTL, made (with it) before anything is written into it. */
+  const makeTimedDir = async (dir: DirEntry): Promise<void> => {
     const plan = planTtl(dir.expiresAt, to);
     if (plan === 'expired') {
       summary.skipped.push({ key: dir.key, reason: 'expired' });
-      report(dir.key);
-      continue;
+      return report(dir.key);
     }
     try {
       if (!dryRun) await to.mkdir(dir.key, { ...call, ttl: plan.ttl });
@@ -239,94 +234,55 @@ export async function copy<V, W = V>(
       else summary.failed.push({ key: dir.key, error: ttlRefusal(error, dir.key, to, true) });
     }
     report(dir.key);
-  }
+  };
 
-  // Decide every key first (no I/O); then write: TTL'd keys one by one, the others in batches
-  // when the target can write many keys per round trip (Consul: one transaction per batch).
-  const plain: BulkWrite<W>[] = [];
-  const ttls: { write: BulkWrite<W>; ttl: number }[] = [];
-  for (const entry of values) {
-    const key = entry.key;
-    if (withChildren.has(key)) {
-      fail(key, valueWithChildrenError(key, to));
-      continue;
+  const parents = new Set<string>();
+  const dirs = new Set<string>();
+  let values = 0;
+  for await (const page of readPages(from, prefix, reads)) {
+    throwIfAborted(signal);
+    for (const hold of page.holds) holds.set(hold.key, holdNote(hold));
+    const timedDirs: DirEntry[] = [];
+    total += page.unlisted.length;
+    for (const entry of page.entries) {
+      if (!entry.dir) total++;
+      else if (entry.expiresAt !== undefined) {
+        total++;
+        timedDirs.push(entry);
+      } else dirs.add(entry.key);
     }
-    const ttl = planTtl(entry.expiresAt, to);
-    const flags = planFlags(entry, to, dropFlags);
-    if ('error' in flags) {
-      fail(key, flags.error);
-      continue;
-    }
-    const raw = from.codec.encode(entry.value);
-    const existing = target.get(key);
-    const sameFlags = !to.capabilities.flags || (flags.flags ?? 0n) === (existing?.flags ?? 0n);
-    let reason: SkipReason | undefined;
-    if (ttl === 'expired') reason = 'expired';
-    else if (existing && sameFlags && sameRaw(to.codec.encode(existing.value), raw)) reason = 'same';
-    else if (existing && !overwrite) reason = 'exists';
-    if (reason !== undefined) {
-      summary.skipped.push({ key, reason });
-      report(key);
-      continue;
-    }
-    let value: W;
-    try {
-      value = decodeValue(to.codec, raw, key);
-    } catch (error) {
+    for (const unlisted of page.unlisted) {
+      const { key, error } = unlistedFailure(unlisted);
       fail(key, error);
-      continue;
     }
-    const write: BulkWrite<W> = {
-      key,
-      value,
-      prevIndex: existing?.index ?? 0,
-      ...(flags.flags !== undefined ? { flags: flags.flags } : {}),
-    };
-    const keyNotes = [(ttl as Exclude<TtlPlan, 'expired'>).note, flags.note, holds.get(key)];
-    const named = keyNotes.filter((note): note is string => note !== undefined);
-    if (named.length > 0) notes.set(key, named);
-    const seconds = (ttl as Exclude<TtlPlan, 'expired'>).ttl;
-    if (seconds === undefined) plain.push(write);
-    else ttls.push({ write, ttl: seconds });
-  }
-  const settle = (key: string, error: unknown): void => {
-    if (error === undefined) {
-      summary.copied.push(key);
-      noteAll(key);
-    } else summary.failed.push({ key, error });
-    report(key);
-  };
-  const writeOne = async (write: BulkWrite<W>, ttl?: number): Promise<void> => {
-    if (dryRun) return settle(write.key, undefined);
-    const writeOptions = {
-      ...call,
-      ...(ttl !== undefined ? { ttl } : {}),
-      ...(write.flags !== undefined ? { flags: write.flags } : {}),
-    };
-    try {
-      const condition =
-        write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };
-      await to.compareAndSwap(write.key, write.value, condition, writeOptions);
-      settle(write.key, undefined);
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      settle(write.key, ttl === undefined ? error : ttlRefusal(error, write.key, to, false));
+    parentPaths(
+      page.entries.map((entry) => entry.key),
+      parents,
+    );
+    timedDirs.sort((a, b) => a.key.split('/').length - b.key.split('/').length);
+    for (const dir of timedDirs) await makeTimedDir(dir);
+    for (const entry of page.entries) {
+      if (entry.dir) continue;
+      values++;
+      await carry(entry, target.get(entry.key));
+      target.delete(entry.key);
     }
-  };
-  const bulk = isBulkWriter<W>(to) && !dryRun ? to : undefined;
-  if (bulk) {
-    const batches: BulkWrite<W>[][] = [];
-    for (let at = 0; at < plain.length; at += BULK_BATCH) batches.push(plain.slice(at, at + BULK_BATCH));
-    await forEachLimit(batches, Math.max(1, Math.ceil(concurrency / 4)), signal, async (batch) => {
-      const errors = await bulk.writeMany(batch, call);
-      batch.forEach((write, i) => settle(write.key, errors[i]));
-    });
-  } else {
-    await forEachLimit(plain, concurrency, signal, (write) => writeOne(write));
   }
-  await forEachLimit(ttls, concurrency, signal, ({ write, ttl }) => writeOne(write, ttl));
+  if (values === 0 && dirs.size === 0 && prefix !== '') {
+    // `prefix` may name one key rather than a directory: copy that key.
+    const single = await from.get(prefix, call);
+    if (single) {
+      total++;
+      const existing = await to.get(prefix, call);
+      await carry(single, existing ? summarizeEntry(to, existing) : undefined);
+    }
+  }
+  await writes.flush();
 
-  await forEachLimit(dirs, concurrency, signal, async (dir) => {
+  // Empty directories last: a directory with anything below it is made by the writes themselves.
+  const empty = [...dirs].filter((dir) => !parents.has(dir));
+  total += empty.length;
+  await forEachLimit(empty, concurrency, signal, async (dir) => {
     try {
       if (!dryRun) await to.mkdir(dir, call);
       summary.dirs.push(dir);
@@ -343,65 +299,90 @@ export async function copy<V, W = V>(
   return summary;
 }
 
-/** What {@link diff} found. */
-export interface DiffResult {
-  /** Keys with a value in `a` and none in `b`. */
-  missing: string[];
-  /** Keys with a value in `b` and none in `a`. */
-  extra: string[];
-  /** Keys whose values (byte for byte) or flags differ. */
-  different: string[];
-  /** Keys a side holds that its `list` cannot return (see `Store.unlisted`): not compared, named. */
-  unlisted: {
-    /** Which store holds it: `a` or `b`, as passed to {@link diff}. */
-    side: 'a' | 'b';
-    /** The backend's path of the key, as that store's `unlisted` names it. */
-    path: string;
-    /** Why `list` cannot return it. */
-    reason: string;
-  }[];
+/** Every path below `dir` in `store` that has something below it, read page by page (names only kept). */
+async function pathsWithChildren(store: Store<unknown>, dir: string, options: PageOptions): Promise<Set<string>> {
+  const parents = new Set<string>();
+  for await (const page of readPages(store, dir, options))
+    parentPaths(
+      page.entries.map((entry) => entry.key),
+      parents,
+    );
+  return parents;
 }
 
-/** Compares the values and flags below `prefix` in two stores. Empty when they hold the same data. */
-export async function diff<V, W = V>(
-  a: Store<V>,
-  b: Store<W>,
-  options: CallOptions & { prefix?: string } = {},
-): Promise<DiffResult> {
-  const prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
-  const call = {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.timeout ? { timeout: options.timeout } : {}),
-  };
-  const [left, right, unlistedA, unlistedB] = await Promise.all([
-    a.list(prefix, { ...call, recursive: true, consistent: true }),
-    b.list(prefix, { ...call, recursive: true, consistent: true }),
-    a.unlisted(prefix, call),
-    b.unlisted(prefix, call),
-  ]);
-  const rightValues = new Map<string, { raw: string | Uint8Array; flags: bigint }>();
-  for (const entry of right)
-    if (!entry.dir)
-      rightValues.set(entry.key, { raw: b.codec.encode(entry.value), flags: entry.flags ?? 0n });
-  const result: DiffResult = {
-    missing: [],
-    extra: [],
-    different: [],
-    unlisted: [
-      ...unlistedA.map(({ path, reason }) => ({ side: 'a' as const, path, reason })),
-      ...unlistedB.map(({ path, reason }) => ({ side: 'b' as const, path, reason })),
-    ],
-  };
-  const seen = new Set<string>();
-  for (const entry of left) {
-    if (entry.dir) continue;
-    seen.add(entry.key);
-    const other = rightValues.get(entry.key);
-    if (other === undefined) result.missing.push(entry.key);
-    else if ((entry.flags ?? 0n) !== other.flags || !sameRaw(a.codec.encode(entry.value), other.raw))
-      result.different.push(entry.key);
+/** What {@link CopyWrites} needs of the copy. */
+interface CopyWriteSettings {
+  call: CallOptions;
+  signal: AbortSignal | undefined;
+  concurrency: number;
+  dryRun: boolean;
+  /** Called once per write with its outcome: `undefined` when it landed, else the error. */
+  settle: (key: string, error: unknown) => void;
+}
+
+/**
+ * The copy's writes as they are decided: into a target with `writeMany`, in batches of
+ * {@link BULK_BATCH} (`concurrency / 4` batches in flight); otherwise, and for keys with a TTL, one
+ * conditional write per key (`concurrency` in flight). `add` waits while the writes in flight are
+ * at the limit, so the copy reads no further ahead than it writes.
+ */
+class CopyWrites<W> {
+  readonly #to: Store<W>;
+  readonly #s: CopyWriteSettings;
+  readonly #bulk: BulkWriter<W> | undefined;
+  readonly #batches: TaskLimiter;
+  readonly #singles: TaskLimiter;
+  #batch: BulkWrite<W>[] = [];
+
+  constructor(to: Store<W>, settings: CopyWriteSettings) {
+    this.#to = to;
+    this.#s = settings;
+    this.#bulk = isBulkWriter<W>(to) && !settings.dryRun ? to : undefined;
+    this.#batches = new TaskLimiter(Math.ceil(settings.concurrency / 4));
+    this.#singles = new TaskLimiter(settings.concurrency);
   }
-  for (const key of rightValues.keys()) if (!seen.has(key)) result.extra.push(key);
-  result.extra.sort();
-  return result;
+
+  /** Queues one write (`ttl`: seconds, written alone); waits while the writes in flight are at the limit. */
+  async add(write: BulkWrite<W>, ttl: number | undefined): Promise<void> {
+    throwIfAborted(this.#s.signal);
+    if (this.#bulk === undefined || ttl !== undefined)
+      return this.#singles.start(() => this.#writeOne(write, ttl));
+    this.#batch.push(write);
+    if (this.#batch.length >= BULK_BATCH) await this.#sendBatch();
+  }
+
+  /** Sends what is queued and waits for every write. */
+  async flush(): Promise<void> {
+    if (this.#batch.length > 0) await this.#sendBatch();
+    await Promise.all([this.#batches.drain(), this.#singles.drain()]);
+  }
+
+  async #sendBatch(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    const bulk = this.#bulk!;
+    await this.#batches.start(async () => {
+      const errors = await bulk.writeMany(batch, this.#s.call);
+      batch.forEach((write, i) => this.#s.settle(write.key, errors[i]));
+    });
+  }
+
+  async #writeOne(write: BulkWrite<W>, ttl: number | undefined): Promise<void> {
+    const { call, signal, dryRun, settle } = this.#s;
+    if (dryRun) return settle(write.key, undefined);
+    const writeOptions = {
+      ...call,
+      ...(ttl !== undefined ? { ttl } : {}),
+      ...(write.flags !== undefined ? { flags: write.flags } : {}),
+    };
+    try {
+      const condition =
+        write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };
+      await this.#to.compareAndSwap(write.key, write.value, condition, writeOptions);
+      settle(write.key, undefined);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      settle(write.key, ttl === undefined ? error : ttlRefusal(error, write.key, this.#to, false));
+    }
+  }
 }

@@ -1,8 +1,7 @@
 import { UnrepresentableError, isPolykvError } from './errors.js';
-import { parentPaths } from './keys.js';
 import type { CallOptions } from './signal.js';
 import type { Store } from './store.js';
-import type { Entry, ListEntry } from './types.js';
+import type { Entry, UnlistedKey } from './types.js';
 
 /**
  * The carry rules of `copy`, `diff` and `mirror` (issue 12): every source key is carried exactly,
@@ -94,12 +93,6 @@ export function planFlags(entry: Entry<unknown>, to: Store<unknown>, dropFlags: 
   };
 }
 
-/** The value keys of a listing that also have children (possible only on Consul). */
-export function valuesWithChildren(listed: readonly ListEntry<unknown>[]): Set<string> {
-  const parents = parentPaths(listed.map((entry) => entry.key));
-  return new Set(listed.filter((entry) => !entry.dir && parents.has(entry.key)).map((entry) => entry.key));
-}
-
 /** The refusal of a value that has children, for a target with typed directories. */
 export function valueWithChildrenError(key: string, to: Store<unknown>): UnrepresentableError {
   return new UnrepresentableError(
@@ -108,32 +101,15 @@ export function valueWithChildrenError(key: string, to: Store<unknown>): Unrepre
   );
 }
 
-/** The source's keys that `list` leaves out, each as a refusal. */
-export async function unlistedFailures(
-  from: Store<unknown>,
-  prefix: string,
-  call: CallOptions,
-): Promise<{ key: string; error: UnrepresentableError }[]> {
-  const unlisted = await from.unlisted(prefix, call);
-  return unlisted.map(({ path, reason }) => ({
-    key: path,
-    error: new UnrepresentableError(`${path}: ${reason}`, { what: 'key', key: path }),
-  }));
+/** A source key that `list` leaves out (see `Store.unlisted`), as a refusal. */
+export function unlistedFailure({ path, reason }: UnlistedKey): { key: string; error: UnrepresentableError } {
+  return { key: path, error: new UnrepresentableError(`${path}: ${reason}`, { what: 'key', key: path }) };
 }
 
-/** Notes for source keys held by foreign sessions: the hold is not copied. */
-export async function holdNotes(
-  from: Store<unknown>,
-  prefix: string,
-  call: CallOptions,
-): Promise<Map<string, string>> {
-  const notes = new Map<string, string>();
-  if (!reportsHolds(from)) return notes;
-  for (const hold of await from.foreignHolds(prefix, call)) {
-    const name = hold.sessionName === '' ? '' : `"${hold.sessionName}" `;
-    notes.set(hold.key, `held by session ${name}(${hold.session}) on the source: the hold is not copied`);
-  }
-  return notes;
+/** The note of a source key held by a foreign session: the hold is not copied. */
+export function holdNote(hold: ForeignHold): string {
+  const name = hold.sessionName === '' ? '' : `"${hold.sessionName}" `;
+  return `held by session ${name}(${hold.session}) on the source: the hold is not copied`;
 }
 
 /**

@@ -50,6 +50,7 @@ export type {
   ListEntry,
   GetOptions,
   ListOptions,
+  PageOptions,
   SetOptions,
   DelOptions,
   SwapCondition,
@@ -142,18 +143,15 @@ export { parseStoreUrl, checkUrlParams, type StoreUrl, type StoreUrlHost } from 
 export { openStore, type OpenStoreOptions, type StoreFromUrl } from './open.js';
 export {
   copy,
-  isBulkWriter,
-  type BulkWrite,
-  type BulkWriter,
-  diff,
   emptyDirs,
-  forEachLimit,
   type CopyOptions,
   type CopyProgress,
   type CopySummary,
-  type DiffResult,
   type SkipReason,
 } from './copy.js';
+export { forEachLimit, isBulkWriter, type BulkWrite, type BulkWriter } from './copy-writes.js';
+export { diff, type DiffResult } from './diff.js';
+export { readPages, isPagedReader, type ListPage, type PagedReader } from './pages.js';
 export {
   reportsHolds,
   planTtl,

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
-import { copy, diff } from './copy.js';
+import { copy } from './copy.js';
+import { diff } from './diff.js';
 import { isPolykvError, PolykvError } from './errors.js';
 import { planFlags, planTtl, valueWithChildrenError } from './fidelity.js';
 import type { Lock } from './lock.js';

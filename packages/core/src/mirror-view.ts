@@ -1,7 +1,8 @@
-import { isBulkWriter, type BulkWriter } from './copy.js';
+import { isBulkWriter, type BulkWriter } from './copy-writes.js';
 import { InvalidArgumentError } from './errors.js';
 import { reportsHolds, type HoldReporter } from './fidelity.js';
 import { normalizeKey } from './keys.js';
+import { isPagedReader, type ListPage, type PagedReader } from './pages.js';
 import type { Store } from './store.js';
 
 /** True when `key` is one of `excluded` or lies below one of them. */
@@ -32,14 +33,14 @@ export function checkExcludes(exclude: unknown, prefix: string): string[] {
 }
 
 /**
- * `store` as `copy` and `diff` should see it for a mirror with exclusions: `list`, `unlisted` and
- * `foreignHolds` leave out excluded keys, everything else is the store itself. So an excluded key
+ * `store` as `copy` and `diff` should see it for a mirror with exclusions: `list`, `unlisted`,
+ * `foreignHolds` and `readPages` leave out excluded keys, everything else is the store itself. So an excluded key
  * is neither carried nor, on the target, taken for an extra.
  */
 export function excluding<V>(store: Store<V>, excluded: readonly string[]): Store<V> {
   if (excluded.length === 0) return store;
   const shown = (key: string): boolean => !isExcluded(key, excluded);
-  const view: Store<V> & Partial<BulkWriter<V> & HoldReporter> = {
+  const view: Store<V> & Partial<BulkWriter<V> & HoldReporter & PagedReader<V>> = {
     get kind() {
       return store.kind;
     },
@@ -71,5 +72,14 @@ export function excluding<V>(store: Store<V>, excluded: readonly string[]): Stor
   if (reportsHolds(store))
     view.foreignHolds = async (dir, options) =>
       (await store.foreignHolds(dir, options)).filter((hold) => shown(hold.key));
+  if (isPagedReader<V>(store))
+    view.readPages = async function* (dir, options): AsyncGenerator<ListPage<V>> {
+      for await (const page of store.readPages(dir, options))
+        yield {
+          entries: page.entries.filter((entry) => shown(entry.key)),
+          unlisted: page.unlisted.filter((entry) => shown(entry.path)),
+          holds: page.holds.filter((hold) => shown(hold.key)),
+        };
+    };
   return view;
 }

@@ -56,6 +56,12 @@ export interface ListOptions extends GetOptions {
   recursive?: boolean;
 }
 
+/** Options of a paged read of a tree (`readPages`, and the optional `PagedReader.readPages`). */
+export interface PageOptions extends GetOptions {
+  /** Requests in flight at once while reading ahead. @defaultValue 4 */
+  concurrency?: number;
+}
+
 /** Options of writes that can give the key a time to live. */
 export interface SetOptions extends CallOptions {
   /**

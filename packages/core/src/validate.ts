@@ -7,6 +7,7 @@ import type {
   GetOptions,
   ListOptions,
   LockOptions,
+  PageOptions,
   SemaphoreOptions,
   SetOptions,
   SwapCondition,
@@ -199,6 +200,14 @@ export const STORE_OPTIONS = Object.freeze({
   unlisted: CALL,
   /** The optional `HoldReporter.foreignHolds`. */
   foreignHolds: CALL,
+  /** The optional `PagedReader.readPages`. */
+  readPages: {
+    ...CALL,
+    /** A boolean: {@link GetOptions.consistent}. */
+    consistent: 'boolean',
+    /** A number: {@link PageOptions.concurrency}. */
+    concurrency: 'number',
+  } satisfies OptionTableOf<PageOptions>,
   /** `Store.watch`. */
   watch: {
     ...CALL,

@@ -98,8 +98,9 @@ export async function foreignHolds(
   parts: StoreParts<unknown>,
   pairs: readonly KvPair[],
   call: QueryOptions,
+  /** Sessions already looked up (a paged read shares them between pages). */
+  sessions = new Map<string, SessionEntry | null>(),
 ): Promise<ForeignHold[]> {
-  const sessions = new Map<string, SessionEntry | null>();
   const out: ForeignHold[] = [];
   for (const pair of pairs) {
     const key = pair.Session ? parts.keys.fromBackend(pair.Key) : undefined;

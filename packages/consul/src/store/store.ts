@@ -26,7 +26,9 @@ import {
   type GetOptions,
   type ListEntry,
   type ListOptions,
+  type ListPage,
   type Lock,
+  type PageOptions,
   type SetOptions,
   type Store,
   type StoreCapabilities,
@@ -55,6 +57,7 @@ import { bulkOps, pushItem } from './bulk.js';
 import { indexMismatch, whileHolding } from './compare.js';
 import { toStoreError, txnFailure } from './errors.js';
 import { foreignHolds, listEntries, unlistedKeys } from './list.js';
+import { consulPages } from './pages.js';
 import {
   LOCK_OPTIONS,
   acquireStoreLock,
@@ -202,6 +205,18 @@ export class ConsulStore<V = string> implements Store<V> {
       const { data } = await this.client.kv.list(folder, { ...call, consistent: true });
       return foreignHolds(this.#parts, data, call);
     });
+  }
+
+  /**
+   * The tree below `dir` in pages of about 1,000 keys (the optional `PagedReader` capability that
+   * `copy` and `diff` use): one `?keys` listing, then `?recurse` reads of prefixes.
+   */
+  readPages(dir: string, options?: PageOptions): AsyncIterable<ListPage<V>> {
+    const checked = this.#begin(options, 'readPages');
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const run = <T>(fn: (call: QueryOptions) => Promise<T>): Promise<T> =>
+      this.#call(dir, checked, (call) => fn(checked.consistent ? { ...call, consistent: true } : call));
+    return consulPages(this.#parts, path === '' ? '' : `${path}/`, checked.concurrency ?? 4, run);
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Entry } from '../../types.js';
+import { readPages } from '../../pages.js';
+import type { Entry, ListEntry } from '../../types.js';
 import { expectCode, type StoreTest } from './support.js';
 
 /** Directories and `list`: implied and made directories, flat and recursive listings, typed-directory rules. */
@@ -113,5 +114,39 @@ export function directoryTests(test: StoreTest): void {
     assert.equal(await store.del('', { recursive: true }), true);
     assert.deepEqual(await store.list('', { recursive: true }), []);
     await assert.rejects(store.del(''), expectCode('INVALID_ARGUMENT'));
+  });
+
+  test('readPages: the pages hold what list (recursive) holds, a directory before what is below it', async (open) => {
+    const store = await open();
+    await store.set('r/a', '1');
+    await store.set('r/b/c', '2');
+    await store.set('r/b/d/e', '3');
+    await store.mkdir('r/empty');
+    await store.set('r-sibling', 'not below r');
+    const seen: ListEntry<string>[] = [];
+    const firstPage = new Map<string, number>();
+    let page = 0;
+    for await (const { entries, unlisted } of readPages(store, 'r')) {
+      assert.deepEqual(unlisted, []);
+      for (const entry of entries) if (!firstPage.has(entry.key)) firstPage.set(entry.key, page);
+      seen.push(...entries);
+      page++;
+    }
+    const values = seen.filter((entry) => !entry.dir) as Entry[];
+    assert.deepEqual(values.map((entry) => [entry.key, entry.value]).sort(), [
+      ['r/a', '1'],
+      ['r/b/c', '2'],
+      ['r/b/d/e', '3'],
+    ]);
+    const listed = await store.list('r', { recursive: true });
+    assert.deepEqual(
+      [...new Set(seen.filter((entry) => entry.dir).map((entry) => entry.key))].sort(),
+      listed.filter((entry) => entry.dir).map((entry) => entry.key).sort(),
+    );
+    for (const [key, at] of firstPage) {
+      const parent = key.slice(0, key.lastIndexOf('/'));
+      if (firstPage.has(parent)) assert.ok(firstPage.get(parent)! <= at, `${parent} comes before ${key}`);
+    }
+    for await (const { entries } of readPages(store, 'missing')) assert.deepEqual(entries, []);
   });
 }

@@ -19,10 +19,11 @@ const CALLS: Record<StoreMethod, ((store: Store, options: object) => unknown) | 
   lock: (store, options) => store.lock('opt/l', { wait: 0, ...options }),
   semaphore: (store, options) => store.semaphore('opt/s', { limit: 1, wait: 0, ...options }),
   close: (store, options) => store.close(options),
-  // Checked by their own tests: a held lock's release, and the optional bulk writer.
+  // Checked by their own tests: a held lock's release, and the optional capabilities.
   release: undefined,
   writeMany: undefined,
   foreignHolds: undefined,
+  readPages: undefined,
 };
 
 /** A value of none of `kinds`. */

@@ -1,0 +1,93 @@
+import type { ListPage } from '@polykv/core';
+import type { KvPair } from '../api/kv.js';
+import type { SessionEntry } from '../api/session.js';
+import type { QueryOptions } from '../options.js';
+import type { StoreParts } from './common.js';
+import { foreignHolds, listEntries, unlistedKeys } from './list.js';
+
+/**
+ * Keys per page of a paged read. About 0.5 MB of values at a mean of 0.5 KB; larger pages gain
+ * little (S8: a page is one request among the copy's thousands of writes).
+ */
+export const PAGE_KEYS = 1000;
+
+/** One read of a paged read: every key starting with `prefix` (`tree`), or the key `prefix` alone. */
+export interface PageRead {
+  /** The Consul key prefix to read (or the one key). */
+  prefix: string;
+  /** True: `?recurse` of `prefix`; false: the key `prefix` alone. */
+  tree: boolean;
+}
+
+/**
+ * Splits key names (all starting with `root`) into reads of at most `size` keys each: a prefix with
+ * more keys is split by the character after it, the key equal to the prefix read alone. Consul
+ * reads by prefix only, so this is how a tree is read in bounded pieces. The names are sorted
+ * first: keys sharing a prefix are then next to each other, whatever order Consul used.
+ */
+export function planPages(names: string[], root: string, size: number): PageRead[] {
+  names.sort();
+  const out: PageRead[] = [];
+  const split = (lo: number, hi: number, prefix: string): void => {
+    if (hi - lo <= size) {
+      out.push({ prefix, tree: true });
+      return;
+    }
+    if (names[lo] === prefix) {
+      out.push({ prefix, tree: false });
+      lo++;
+    }
+    while (lo < hi) {
+      // By code point, so that a prefix never ends inside a surrogate pair (it must be valid UTF-8).
+      const next = prefix + String.fromCodePoint(names[lo]!.codePointAt(prefix.length)!);
+      let end = lo + 1;
+      while (end < hi && names[end]!.startsWith(next)) end++;
+      split(lo, end, next);
+      lo = end;
+    }
+  };
+  if (names.length > 0) split(0, names.length, root);
+  return out;
+}
+
+/**
+ * `readPages`: the key names of `folder` (`?keys`, no values), then `?recurse` reads of prefixes of
+ * about {@link PAGE_KEYS} keys each, `concurrency` ahead, each mapped as `list`, `unlisted` and
+ * `foreignHolds` map a whole listing. `run` runs one request as a Store call (deadline, errors).
+ */
+export async function* consulPages<V>(
+  parts: StoreParts<V>,
+  folder: string,
+  concurrency: number,
+  run: <T>(fn: (call: QueryOptions) => Promise<T>) => Promise<T>,
+): AsyncGenerator<ListPage<V>, void, undefined> {
+  const names = await run(async (call) => (await parts.client.kv.keys(folder, call)).data);
+  const plan = planPages(names, folder, PAGE_KEYS);
+  const read = ({ prefix, tree }: PageRead): Promise<KvPair[]> =>
+    run(async (call) => {
+      if (tree) return (await parts.client.kv.list(prefix, call)).data;
+      const { data } = await parts.client.kv.get(prefix, call);
+      return data ? [data] : [];
+    });
+  const sessions = new Map<string, SessionEntry | null>();
+  const reading: Promise<KvPair[]>[] = [];
+  let next = 0;
+  const readAhead = (): void => {
+    while (reading.length < Math.max(1, concurrency) && next < plan.length) {
+      const pairs = read(plan[next++]!);
+      // Read ahead: a consumer that stops early never awaits it, and its failure is not news then.
+      pairs.catch(() => undefined);
+      reading.push(pairs);
+    }
+  };
+  readAhead();
+  while (reading.length > 0) {
+    const pairs = await reading.shift()!;
+    readAhead();
+    yield {
+      entries: listEntries(parts, pairs, folder, true),
+      unlisted: unlistedKeys(parts.keys, pairs, folder),
+      holds: await run((call) => foreignHolds(parts, pairs, call, sessions)),
+    };
+  }
+}
