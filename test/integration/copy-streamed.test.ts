@@ -63,7 +63,9 @@ describe('copy and diff read in pages (issue 19)', { timeout: 180_000 }, () => {
     for (let at = 0; at < keys.length; at += 64)
       assert.ok(
         (
-          await seed.writeMany(keys.slice(at, at + 64).map((key) => ({ key, value: `v:${key}`, prevIndex: 0 })))
+          await seed.writeMany(
+            keys.slice(at, at + 64).map((key) => ({ key, value: `v:${key}`, prevIndex: 0 })),
+          )
         ).every((error) => error === undefined),
       );
     await seed.close();
@@ -89,7 +91,10 @@ describe('copy and diff read in pages (issue 19)', { timeout: 180_000 }, () => {
     assert.deepEqual(seen.sort(), [...keys].sort());
     const listed = await store.list('', { recursive: true });
     assert.deepEqual(
-      listed.filter((entry) => !entry.dir).map((entry) => entry.key).sort(),
+      listed
+        .filter((entry) => !entry.dir)
+        .map((entry) => entry.key)
+        .sort(),
       [...keys].sort(),
     );
   });
@@ -100,7 +105,12 @@ describe('copy and diff read in pages (issue 19)', { timeout: 180_000 }, () => {
     const there = await copy(consulSource, etcdTarget, { concurrency: 32 });
     assert.deepEqual(there.failed, []);
     assert.equal(there.copied.length, keys.length);
-    assert.deepEqual(await diff(consulSource, etcdTarget), { missing: [], extra: [], different: [], unlisted: [] });
+    assert.deepEqual(await diff(consulSource, etcdTarget), {
+      missing: [],
+      extra: [],
+      different: [],
+      unlisted: [],
+    });
 
     const again = await copy(consulSource, etcdTarget, { concurrency: 32 });
     assert.equal(again.copied.length, 0);

@@ -2,6 +2,7 @@ import type { Kv } from './api/kv.js';
 import type { Session, SessionCreateRequest } from './api/session.js';
 import type { WriteOptions } from './options.js';
 import { durationMs } from './codec.js';
+import { createSession } from './session-create.js';
 
 /**
  * What locks, semaphores and their sessions use of a `ConsulClient`: its KV and session endpoints
@@ -42,7 +43,7 @@ export class RenewedSession {
     onLost: (cause: unknown) => void,
   ): Promise<RenewedSession> {
     const sentAt = Date.now();
-    const id = await client.session.create(request, call);
+    const id = await createSession(client.session, request, call);
     const stop = new AbortController();
     const session = new RenewedSession(id, stop, sentAt, durationMs(request.TTL));
     session.#onLost = onLost;

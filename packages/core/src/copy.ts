@@ -300,7 +300,11 @@ export async function copy<V, W = V>(
 }
 
 /** Every path below `dir` in `store` that has something below it, read page by page (names only kept). */
-async function pathsWithChildren(store: Store<unknown>, dir: string, options: PageOptions): Promise<Set<string>> {
+async function pathsWithChildren(
+  store: Store<unknown>,
+  dir: string,
+  options: PageOptions,
+): Promise<Set<string>> {
   const parents = new Set<string>();
   for await (const page of readPages(store, dir, options))
     parentPaths(

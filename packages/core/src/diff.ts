@@ -45,7 +45,10 @@ export async function diff<V, W = V>(
       if (entry.dir) continue;
       const other = right.keys.get(entry.key);
       if (other === undefined) result.missing.push(entry.key);
-      else if ((entry.flags ?? 0n) !== other.flags || valueDigest(a.codec.encode(entry.value)) !== other.digest)
+      else if (
+        (entry.flags ?? 0n) !== other.flags ||
+        valueDigest(a.codec.encode(entry.value)) !== other.digest
+      )
         result.different.push(entry.key);
       right.keys.delete(entry.key);
     }

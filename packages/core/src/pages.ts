@@ -39,7 +39,8 @@ export function isPagedReader<V>(store: object): store is PagedReader<V> {
  * an earlier page than anything below it.
  *
  * Stores without their own paged read are walked one directory at a time with `list` (etcd v2 and
- * v3, memory://): a page is one directory's children, `concurrency` directories read ahead.
+ * v3, memory://): a page is one directory's children, `concurrency` directories (default 16) read
+ * ahead.
  */
 export async function* readPages<V>(
   store: Store<V>,
@@ -50,7 +51,8 @@ export async function* readPages<V>(
     yield* store.readPages(dir, options);
     return;
   }
-  const { concurrency = 4, consistent } = options;
+  // A directory's page is small (its own children), so more of them are read ahead than Consul's.
+  const { concurrency = 16, consistent } = options;
   const call = {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeout ? { timeout: options.timeout } : {}),
@@ -107,7 +109,11 @@ export interface TreeSummary {
 }
 
 /** The tree below `dir` in `store`, summarized (see {@link TreeSummary}), read page by page. */
-export async function summarizeTree<V>(store: Store<V>, dir: string, options: PageOptions = {}): Promise<TreeSummary> {
+export async function summarizeTree<V>(
+  store: Store<V>,
+  dir: string,
+  options: PageOptions = {},
+): Promise<TreeSummary> {
   const keys = new Map<string, KeySummary>();
   const unlisted: UnlistedKey[] = [];
   for await (const page of readPages(store, dir, options)) {
@@ -119,5 +125,9 @@ export async function summarizeTree<V>(store: Store<V>, dir: string, options: Pa
 
 /** An entry's {@link KeySummary}. */
 export function summarizeEntry<V>(store: Store<V>, entry: Entry<V>): KeySummary {
-  return { index: entry.index, flags: entry.flags ?? 0n, digest: valueDigest(store.codec.encode(entry.value)) };
+  return {
+    index: entry.index,
+    flags: entry.flags ?? 0n,
+    digest: valueDigest(store.codec.encode(entry.value)),
+  };
 }

@@ -58,7 +58,10 @@ export interface ListOptions extends GetOptions {
 
 /** Options of a paged read of a tree (`readPages`, and the optional `PagedReader.readPages`). */
 export interface PageOptions extends GetOptions {
-  /** Requests in flight at once while reading ahead. @defaultValue 4 */
+  /**
+   * Requests in flight at once while reading ahead: 4 by default for Consul's pages of about 1,000
+   * keys, 16 for a directory walk (a page per directory).
+   */
   concurrency?: number;
 }
 

@@ -3,6 +3,7 @@ import type { KvPair } from '../api/kv.js';
 import type { SessionEntry } from '../api/session.js';
 import type { ConsulClient } from '../client.js';
 import type { QueryOptions } from '../options.js';
+import { createSession } from '../session-create.js';
 
 /**
  * The Consul Store's TTL keys: a TTL is a session with `Behavior: delete` that holds the key. The
@@ -64,7 +65,8 @@ export function createTtlSession(
   ttlSeconds: number,
   call: QueryOptions,
 ): Promise<string> {
-  return client.session.create(
+  return createSession(
+    client.session,
     { Name: ttlSessionName(path), TTL: `${ttlSeconds}s`, Behavior: 'delete', LockDelay: '0s' },
     call,
   );

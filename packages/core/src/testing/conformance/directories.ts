@@ -132,7 +132,7 @@ export function directoryTests(test: StoreTest): void {
       seen.push(...entries);
       page++;
     }
-    const values = seen.filter((entry) => !entry.dir) as Entry[];
+    const values = seen.filter((entry): entry is Entry => !entry.dir);
     assert.deepEqual(values.map((entry) => [entry.key, entry.value]).sort(), [
       ['r/a', '1'],
       ['r/b/c', '2'],
@@ -141,7 +141,10 @@ export function directoryTests(test: StoreTest): void {
     const listed = await store.list('r', { recursive: true });
     assert.deepEqual(
       [...new Set(seen.filter((entry) => entry.dir).map((entry) => entry.key))].sort(),
-      listed.filter((entry) => entry.dir).map((entry) => entry.key).sort(),
+      listed
+        .filter((entry) => entry.dir)
+        .map((entry) => entry.key)
+        .sort(),
     );
     for (const [key, at] of firstPage) {
       const parent = key.slice(0, key.lastIndexOf('/'));
