@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { copy, diff, readPages, type Entry, type Store } from '@polykv/core';
 import { ConsulClient, createConsulStore } from '@polykv/consul';
 import { createEtcdStore } from '@polykv/etcd';
+import { createEtcd3Store } from '@polykv/etcd3';
 import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd, type ConsulAgent, type EtcdMember } from '../helpers/servers.js';
 
@@ -51,6 +52,11 @@ describe('copy and diff read in pages (issue 19)', { timeout: 180_000 }, () => {
   };
   const openEtcd = (prefix: string): Store => {
     const store = createEtcdStore({ hosts: member.host, prefix });
+    stores.push(store);
+    return store;
+  };
+  const openEtcd3 = (prefix: string): Store => {
+    const store = createEtcd3Store({ hosts: member.host, prefix });
     stores.push(store);
     return store;
   };
@@ -128,5 +134,27 @@ describe('copy and diff read in pages (issue 19)', { timeout: 180_000 }, () => {
     await consulTarget.set('n/extra', 'x');
     const changed = await diff(consulSource, consulTarget);
     assert.deepEqual(changed, { missing: [], extra: ['n/extra'], different: ['s/k0007'], unlisted: [] });
+  });
+
+  it('etcd v3: Range pages of at most 1,000 keys; copy etcd v2 → v3 and diff without a whole-tree read', async () => {
+    const v2 = pagedOnly(openEtcd('paged-v2'));
+    assert.equal((await copy(openConsul('paged'), v2, { concurrency: 32 })).copied.length, keys.length);
+    const v3 = pagedOnly(openEtcd3('paged-v3'));
+    const moved = await copy(v2, v3, { concurrency: 32 });
+    assert.deepEqual(moved.failed, []);
+    assert.equal(moved.copied.length, keys.length);
+    let pages = 0;
+    const seen: string[] = [];
+    for await (const page of readPages(v3, '')) {
+      const values = page.entries.filter((entry): entry is Entry => !entry.dir);
+      assert.ok(values.length <= 1000, `a page of ${values.length} keys`);
+      seen.push(...values.map((entry) => entry.key));
+      pages++;
+    }
+    assert.ok(pages >= 3, `${pages} pages`);
+    assert.deepEqual(seen.sort(), [...keys].sort());
+    assert.deepEqual(await diff(v2, v3), { missing: [], extra: [], different: [], unlisted: [] });
+    const again = await copy(v2, v3, { concurrency: 32 });
+    assert.equal(again.copied.length, 0);
   });
 });

@@ -1,4 +1,4 @@
-import { decodeValue, type Codec, type Entry } from '@polykv/core';
+import { decodeValue, type Codec, type DirEntry, type Entry, type ListEntry } from '@polykv/core';
 import type { LeaseApi } from '../api/lease.js';
 import type { KeyValue } from '../proto/kv.js';
 
@@ -51,4 +51,22 @@ export function toEntry<V>(
     if (ttl !== undefined) entry.expiresAt = new Date(now + Math.max(ttl, 0) * 1000);
   }
   return entry;
+}
+
+/** The entries of a listing: its values (each with its lease's TTL read) and its directories. */
+export async function listedEntries<V>(
+  lease: LeaseApi,
+  codec: Codec<V>,
+  listed: { values: readonly { kv: KeyValue; key: string }[]; dirs: readonly DirEntry[] },
+  call: { signal?: AbortSignal },
+): Promise<ListEntry<V>[]> {
+  const ttls = await leaseTtls(
+    lease,
+    listed.values.map(({ kv }) => kv.lease),
+    call,
+  );
+  const now = Date.now();
+  const out: ListEntry<V>[] = listed.values.map(({ kv, key }) => toEntry(kv, key, codec, ttls, now));
+  out.push(...listed.dirs);
+  return out;
 }

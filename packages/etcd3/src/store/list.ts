@@ -133,10 +133,62 @@ export async function deleteTree(
 }
 
 /**
- * What `list` shows below `path`: the values (with their Store keys) and the directories (from
- * `dir/` markers, or implied by deeper keys; `index` 0 when there is no marker). Keys outside the
- * key model and the reserved space are left out.
+ * What `list` shows of the keys below `path`: the values (with their Store keys) and the
+ * directories (from `dir/` markers, or implied by deeper keys; `index` 0 when there is no marker).
+ * Keys outside the key model and the reserved space are left out.
  */
+export class TreeListing {
+  readonly values: { kv: KeyValue; key: string }[] = [];
+  readonly #dirs = new Map<string, DirEntry>();
+  readonly #keys: KeySpace;
+  readonly #base: string;
+
+  /** @param path - the backend path listed (`''`: the whole key space). */
+  constructor(keys: KeySpace, path: string) {
+    this.#keys = keys;
+    this.#base = path === '' ? '' : `${path}/`;
+  }
+
+  /** The directories found, one entry each. */
+  get dirs(): DirEntry[] {
+    return [...this.#dirs.values()];
+  }
+
+  /** A directory at a backend path; `marker`: its `dir/` key, when it has one. */
+  addDir(backend: string, marker: KeyValue | undefined): void {
+    const key = this.#keys.fromBackend(backend);
+    if (key === undefined || !modelled(key)) return;
+    const existing = this.#dirs.get(backend);
+    if (existing && (marker === undefined || existing.index !== 0)) return;
+    this.#dirs.set(backend, {
+      key,
+      dir: true,
+      index: marker?.modRevision ?? 0,
+      createIndex: marker?.createRevision ?? 0,
+    });
+  }
+
+  /** A value at backend path `text`. */
+  addValue(text: string, item: KeyValue): void {
+    const key = this.#keys.fromBackend(text);
+    if (key !== undefined && modelled(key)) this.values.push({ kv: item, key });
+  }
+
+  /** One key of a read of the whole tree: a value, a marker, and the directories above it. */
+  addTreeItem(item: KeyValue): void {
+    const base = this.#base;
+    const text = keyText(item);
+    if (text === undefined || !text.startsWith(base) || text === base) return;
+    const marker = text.endsWith('/');
+    const rest = (marker ? text.slice(0, -1) : text).slice(base.length);
+    const segments = rest.split('/');
+    for (let i = 1; i < segments.length; i++) this.addDir(base + segments.slice(0, i).join('/'), undefined);
+    if (marker) this.addDir(base + rest, item);
+    else this.addValue(text, item);
+  }
+}
+
+/** What `list` shows below `path` (see {@link TreeListing}), read in one snapshot. */
 export async function listing(
   kv: KvApi,
   keys: KeySpace,
@@ -144,43 +196,14 @@ export async function listing(
   recursive: boolean,
   call: { signal?: AbortSignal; serializable?: boolean },
 ): Promise<{ values: { kv: KeyValue; key: string }[]; dirs: DirEntry[] }> {
-  const values: { kv: KeyValue; key: string }[] = [];
-  const dirs = new Map<string, DirEntry>();
-  const addDir = (backend: string, marker: KeyValue | undefined): void => {
-    const key = keys.fromBackend(backend);
-    if (key === undefined || !modelled(key)) return;
-    const existing = dirs.get(backend);
-    if (existing && (marker === undefined || existing.index !== 0)) return;
-    dirs.set(backend, {
-      key,
-      dir: true,
-      index: marker?.modRevision ?? 0,
-      createIndex: marker?.createRevision ?? 0,
-    });
-  };
-  const addValue = (text: string, item: KeyValue): void => {
-    const key = keys.fromBackend(text);
-    if (key !== undefined && modelled(key)) values.push({ kv: item, key });
-  };
-  if (!recursive) {
+  const tree = new TreeListing(keys, path);
+  if (recursive) for (const item of await listTree(kv, path, call)) tree.addTreeItem(item);
+  else
     for (const item of await listChildren(kv, path, call)) {
-      if (item.kind === 'dir') addDir(item.path, item.marker);
-      else addValue(item.path, item.kv);
+      if (item.kind === 'dir') tree.addDir(item.path, item.marker);
+      else tree.addValue(item.path, item.kv);
     }
-    return { values, dirs: [...dirs.values()] };
-  }
-  const base = path === '' ? '' : `${path}/`;
-  for (const item of await listTree(kv, path, call)) {
-    const text = keyText(item);
-    if (text === undefined || !text.startsWith(base) || text === base) continue;
-    const marker = text.endsWith('/');
-    const rest = (marker ? text.slice(0, -1) : text).slice(base.length);
-    const segments = rest.split('/');
-    for (let i = 1; i < segments.length; i++) addDir(base + segments.slice(0, i).join('/'), undefined);
-    if (marker) addDir(base + rest, item);
-    else addValue(text, item);
-  }
-  return { values, dirs: [...dirs.values()] };
+  return { values: tree.values, dirs: tree.dirs };
 }
 
 /**
@@ -193,27 +216,32 @@ export async function unlistedBelow(
   prefix: string,
   call: { signal?: AbortSignal },
 ): Promise<UnlistedKey[]> {
-  const base = prefix === '' ? '' : `${prefix}/`;
   const out: UnlistedKey[] = [];
   for (const item of await listTree(kv, path, { ...call, serializable: false })) {
-    const text = keyText(item);
-    if (text === undefined) {
-      const shown = JSON.stringify(item.key.toString('latin1')).slice(1, -1);
-      out.push({ path: shown, code: 'invalid-key', reason: 'the key is not UTF-8' });
-      continue;
-    }
-    const relative = text.slice(base.length);
-    const marker = relative.endsWith('/');
-    const body = marker ? relative.slice(0, -1) : relative;
-    if (body === '' || isReservedKey(body)) continue;
-    const problem = keyProblem(body);
-    if (problem !== undefined) out.push({ path: relative, code: 'invalid-key', reason: problem });
-    else if (marker && item.value.byteLength > 0)
-      out.push({
-        path: relative,
-        code: 'trailing-slash',
-        reason: `the key ends in "/" and holds a value of ${item.value.byteLength} bytes; the key model has no key ending in "/" (an empty "dir/" is a directory)`,
-      });
+    const why = unlistedItem(item, prefix);
+    if (why) out.push(why);
   }
   return out;
+}
+
+/** Why `list` leaves `item` out, or `undefined` when it does not; `prefix` is the store's. */
+export function unlistedItem(item: KeyValue, prefix: string): UnlistedKey | undefined {
+  const text = keyText(item);
+  if (text === undefined) {
+    const shown = JSON.stringify(item.key.toString('latin1')).slice(1, -1);
+    return { path: shown, code: 'invalid-key', reason: 'the key is not UTF-8' };
+  }
+  const relative = text.slice(prefix === '' ? 0 : prefix.length + 1);
+  const marker = relative.endsWith('/');
+  const body = marker ? relative.slice(0, -1) : relative;
+  if (body === '' || isReservedKey(body)) return undefined;
+  const problem = keyProblem(body);
+  if (problem !== undefined) return { path: relative, code: 'invalid-key', reason: problem };
+  if (marker && item.value.byteLength > 0)
+    return {
+      path: relative,
+      code: 'trailing-slash',
+      reason: `the key ends in "/" and holds a value of ${item.value.byteLength} bytes; the key model has no key ending in "/" (an empty "dir/" is a directory)`,
+    };
+  return undefined;
 }

@@ -32,6 +32,8 @@ import {
   type GetOptions,
   type ListEntry,
   type ListOptions,
+  type ListPage,
+  type PageOptions,
   type Lock,
   type LockOptions,
   type SemaphoreOptions,
@@ -60,9 +62,10 @@ import {
   ETCD3_STORE_OPTIONS,
 } from './common.js';
 import { below, deleteTree, listing, unlistedBelow } from './list.js';
+import { etcd3Pages } from './pages.js';
 import { writeKey } from './write.js';
 import { Etcd3PollSource } from '../watch/source.js';
-import { leaseTtls, toEntry } from './entries.js';
+import { leaseTtls, listedEntries, toEntry } from './entries.js';
 import { Etcd3LockQueue } from './lock.js';
 import { shapeCompares, shapeFailure, shapeProbes, shaped, type Shaped } from './shape.js';
 import { StoreWatchHandler, readWatched, watchRange } from './watch.js';
@@ -150,18 +153,11 @@ export class Etcd3Store<V = string> implements Store<V> {
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const read = { serializable: this.#serializable && !checked.consistent };
     return this.#call(dir, checked, async (call) => {
-      const { values, dirs } = await listing(this.client.kv, this.#keys, path, checked.recursive ?? false, {
+      const listed = await listing(this.client.kv, this.#keys, path, checked.recursive ?? false, {
         ...call,
         ...read,
       });
-      const ttls = await leaseTtls(
-        this.client.lease,
-        values.map(({ kv }) => kv.lease),
-        call,
-      );
-      const now = Date.now();
-      const out: ListEntry<V>[] = values.map(({ kv, key }) => toEntry(kv, key, this.codec, ttls, now));
-      out.push(...dirs);
+      const out = await listedEntries(this.client.lease, this.codec, listed, call);
       return out.sort((a, b) => compareKeys(a.key, b.key) || (a.dir ? 1 : -1));
     });
   }
@@ -176,6 +172,15 @@ export class Etcd3Store<V = string> implements Store<V> {
     const checked = beginCall(options, this.#closed, 'unlisted');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     return this.#call(dir, checked, (call) => unlistedBelow(this.client.kv, path, this.prefix, call));
+  }
+
+  /** The tree below `dir` in pages of 1,000 keys at one revision (the optional `PagedReader`). */
+  readPages(dir: string, options?: PageOptions): AsyncIterable<ListPage<V>> {
+    const checked = beginCall(options, this.#closed, 'readPages');
+    const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
+    const parts = { client: this.client, keys: this.#keys, codec: this.codec, prefix: this.prefix };
+    const serializable = this.#serializable && !checked.consistent;
+    return etcd3Pages(parts, path, serializable, (fn) => this.#call(dir, checked, fn));
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {
