@@ -8,6 +8,7 @@ import {
 } from '@polykv/core';
 import type { EtcdResult } from '../api/keys.js';
 import type { EtcdClient } from '../client.js';
+import { EtcdError } from '../errors.js';
 import { EtcdPollSource } from '../watch/source.js';
 import { isDeletion, trimSlashes } from './common.js';
 import { toStoreError } from './errors.js';
@@ -26,14 +27,31 @@ export function runStoreWatch<V>(
   sink: WatchSink<V>,
   { path, recursive, fromIndex, initial }: WatchStart,
 ): Promise<void> {
-  const source = new EtcdPollSource<string>(
+  // etcd names only the directory when one is deleted (or expires): the watcher turns it into one
+  // `delete` per key it delivered below it. Started from an index (or without the initial values),
+  // it has not delivered every key there is, so such a deletion makes the source re-read: the
+  // differences, then `resync`, after which it knows every key (a mirror resumed from its
+  // checkpoint re-reads its tree on `resync`, and so deletes what went with the directory).
+  let knowsEveryKey = fromIndex === undefined && initial;
+  const source: EtcdPollSource<string> = new EtcdPollSource<string>(
     client.waits,
     client.keys,
     path,
     { recursive, fromIndex, stop: sink.stop },
     {
-      event: (result) => emitEvent(keys, values, sink, result),
+      event: (result) => {
+        emitEvent(keys, values, sink, result);
+        if (!knowsEveryKey && result.node.dir && isDeletion(result.action))
+          source.reread(
+            new EtcdError({
+              code: 'ETCD_EVENT_INDEX_CLEARED',
+              index: result.node.modifiedIndex,
+              message: `directory ${result.node.key} went (${result.action}) with keys this watch may not have delivered`,
+            }),
+          );
+      },
       read: (nodes, index, cleared) => {
+        if (cleared) knowsEveryKey = true;
         const entries: Entry<V>[] = [];
         for (const node of nodes) {
           const key = keys.fromBackend(node.key);

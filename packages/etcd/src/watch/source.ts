@@ -142,6 +142,15 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
     this.#handler.read(answer.nodes, index, cleared);
   }
 
+  /**
+   * Makes the next round a re-read, as after a 401 (`reason` in the 401's place): the handler then
+   * reports the differences to what it delivered, and `resync`. For what the events cannot tell:
+   * see the Store's watch (a directory deleted under a watch that does not know every key below it).
+   */
+  reread(reason: EtcdError): void {
+    this.#cleared ??= reason;
+  }
+
   isTerminal(error: unknown): boolean {
     return (error !== undefined && error === this.#fatal) || isTerminalWatchError(error);
   }
