@@ -17,8 +17,6 @@ describe('consul store: 500 answers of an agent in transition', () => {
   });
 
   const cases: [body: string, code: string][] = [
-    // A fresh cluster refuses sessions on a node until the leader has registered its serfHealth check.
-    ["Missing check 'serfHealth' registration", 'UNAVAILABLE'],
     ['No cluster leader', 'UNAVAILABLE'],
     ['rpc error making call: leadership lost while committing log', 'UNAVAILABLE'],
     ['invalid session behavior', 'BACKEND_ERROR'],
@@ -46,4 +44,30 @@ describe('consul store: 500 answers of an agent in transition', () => {
       }
     });
   }
+
+  // A fresh cluster refuses sessions on a node until the leader has registered its serfHealth check
+  // (about a second): the session is asked for again, with backoff, 10 times in all (about 6 s).
+  it(`a TTL write whose session is refused with 500 "Missing check 'serfHealth' registration" retries, then rejects with UNAVAILABLE`, async () => {
+    fake.reset();
+    const body = "Missing check 'serfHealth' registration";
+    fake.reply({ status: 404, headers: { 'X-Consul-Index': '7' } });
+    fake.setFallback({ status: 500, body });
+    const store = createConsulStore({ client: { address: fake.address } });
+    try {
+      await assert.rejects(store.set('k', 'v', { ttl: 10 }), (error: unknown) => {
+        assert.ok(isPolykvError(error), String(error));
+        assert.equal(error.code, 'UNAVAILABLE');
+        assert.match(error.message, /serfHealth/);
+        return true;
+      });
+      assert.deepEqual(
+        fake.requests.map((request) => `${request.method} ${request.path}`),
+        ['GET /v1/kv/k', ...Array.from({ length: 10 }, () => 'PUT /v1/session/create')],
+        'ten attempts, nothing written',
+      );
+    } finally {
+      fake.setFallback({ status: 200, body: {} });
+      await store.close();
+    }
+  });
 });

@@ -27,7 +27,10 @@ export interface ConsulWatchOptions extends QueryOptions {
   minInterval?: number;
   /** First retry delay after an error, in ms; doubled per consecutive error, jittered. @defaultValue 200 */
   backoffBase?: number;
-  /** Longest retry delay after errors, in ms. @defaultValue 30 000 */
+  /**
+   * Longest retry delay after errors, in ms: after an outage the watch is blind at most this long
+   * once the agent is back (the Store's watches use the same 5 s). @defaultValue 5000
+   */
   backoffMax?: number;
   /** Give up (terminal `error`, then `end`) after this many consecutive failures. @defaultValue Infinity */
   maxAttempts?: number;
@@ -122,7 +125,7 @@ export class ConsulWatch<T> extends WatchEmitter<ConsulWatchEvents<T>, ConsulRes
       ...query
     } = options;
     const backoffBase = options.backoffBase ?? 200;
-    const backoffMax = options.backoffMax ?? 30_000;
+    const backoffMax = options.backoffMax ?? 5000;
     const source = new WatchSource<T>(this, method, {
       query,
       index: options.index,

@@ -1,4 +1,5 @@
 import { backoffDelay, type PollSource } from '@polykv/core';
+import { lostLongPolls } from '../dispatchers.js';
 import { ConsulError, isConsulError } from '../errors.js';
 import type { ConsulResult, QueryOptions } from '../options.js';
 
@@ -59,7 +60,8 @@ export interface BlockingSourceOptions {
  * rules. A round blocks on the last index (`?index=&wait=`), except that it reads at once (no
  * `index`) on the first round, after a failure, and after an index reset: a restarted agent's
  * indexes start over far below the watch's, and a blocking query on the old index would be held
- * for the whole `wait` (60 s) while the agent's data moves on (issue 13.1). The read after a
+ * for the whole `wait` (60 s) while the agent's data moves on (issue 13.1); and after an agent closed
+ * a long poll between two rounds ({@link lostLongPolls}), where there was no failure to see. The read after a
  * failure is consistent, and so is the one after a blocking answer whose index went backwards: that
  * answer is not delivered, the consistent read says whether the agent really started over (a
  * restarted or restored server) or a stale server answered; an index of 0 is a bad answer (the round fails, the index is kept); an unchanged
@@ -88,6 +90,10 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   #sent: number | undefined = undefined;
   /** The round in flight follows a failure. */
   #afterFailure = false;
+  /** {@link lostLongPolls} when the last round was sent. */
+  #lostConnections = lostLongPolls();
+  /** The round in flight is a read after an agent closed a long poll: the index it must not fall below. */
+  #checking: number | undefined = undefined;
   #lastStart = 0;
   #stalls = 0;
   /** What ends the watch: an answer without an index, or a throwing handler (a value it cannot decode). */
@@ -135,9 +141,15 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     const query = this.#query;
     const signal = this.#signal;
     const recheck = failures > 0 || this.#reset;
-    const index = recheck ? undefined : this.#index;
+    // An agent closed a long poll since the last round (maybe this watch's, between two rounds): it
+    // may have restarted with lower indexes, so read at once; a lower index is then a reset.
+    const lost = lostLongPolls();
+    const reconnected = lost !== this.#lostConnections;
+    this.#lostConnections = lost;
+    const index = recheck || reconnected ? undefined : this.#index;
     this.#sent = index;
     this.#afterFailure = recheck;
+    this.#checking = reconnected && !recheck ? this.#index : undefined;
     if (index !== undefined) return this.#method({ ...query, index, wait: this.#waitMs, signal });
     // A read after a failure or a backwards index is consistent (a quorum read on the leader):
     // during faults a paused old leader answers from stale state, and taking that as the truth
@@ -162,7 +174,8 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     const sent = this.#sent;
     const early = sent !== undefined && next === sent && Date.now() - this.#lastStart < this.#waitMs / 2;
     this.#stalls = early ? this.#stalls + 1 : 0;
-    const backwards = sent !== undefined && next < sent;
+    const floor = sent ?? this.#checking;
+    const backwards = floor !== undefined && next < floor;
     this.#reset = backwards;
     // A blocking answer that went backwards is not believed yet: the next round (a consistent read)
     // says whether the agent really started over.
