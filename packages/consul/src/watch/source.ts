@@ -61,7 +61,7 @@ export interface BlockingSourceOptions {
  * `index`) on the first round, after a failure, and after an index reset: a restarted agent's
  * indexes start over far below the watch's, and a blocking query on the old index would be held
  * for the whole `wait` (60 s) while the agent's data moves on (issue 13.1); and after an agent closed
- * a long poll between two rounds ({@link lostLongPolls}), where there was no failure to see. The read after a
+ * a long poll between two rounds (`lostLongPolls` in dispatchers.ts), where there was no failure to see. The read after a
  * failure is consistent, and so is the one after a blocking answer whose index went backwards: that
  * answer is not delivered, the consistent read says whether the agent really started over (a
  * restarted or restored server) or a stale server answered; an index of 0 is a bad answer (the round fails, the index is kept); an unchanged
@@ -90,7 +90,7 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   #sent: number | undefined = undefined;
   /** The round in flight follows a failure. */
   #afterFailure = false;
-  /** {@link lostLongPolls} when the last round was sent. */
+  /** `lostLongPolls()` when the last round was sent. */
   #lostConnections = lostLongPolls();
   /** The round in flight is a read after an agent closed a long poll: the index it must not fall below. */
   #checking: number | undefined = undefined;
