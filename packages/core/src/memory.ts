@@ -457,6 +457,7 @@ export class MemoryStore<V = string> implements Store<V> {
       },
     };
     try {
+      sink.anchor(fromIndex - 1);
       for (const [valuePath, node] of initialNodes)
         sink.emit({ type: 'put', ...this.#entry(valuePath, node), initial: true } as const);
       // Replay and subscribe in one synchronous step, so no write can fall between the two.

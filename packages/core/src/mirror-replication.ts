@@ -102,15 +102,18 @@ export class Replication {
     this.#dirty = !resuming;
     this.#anchored = resuming;
     this.ended = new Promise((resolve) => (this.#finish = resolve));
-    // Without a checkpoint: the initial state arrives as `initial` puts (only their indexes are
-    // used: the first re-read copies the state), then `connected`, then every change.
+    // Without a checkpoint the watch starts without the initial values (the first re-read copies
+    // the state, page by page: the values need not be held twice): `connected` once it is armed,
+    // its `nextIndex` the index its changes start after, then every change.
     this.#watcher = settings.from.watch(settings.prefix, {
       recursive: true,
       signal: this.#stop.signal,
-      ...(resuming ? { fromIndex: settings.resumeAfter! + 1 } : { initial: true }),
+      ...(resuming ? { fromIndex: settings.resumeAfter! + 1 } : { initial: false }),
     });
     this.#watcher.on('change', (event) => this.#onChange(event));
     this.#watcher.on('connected', () => {
+      const next = this.#watcher.nextIndex;
+      if (next !== undefined && (this.#seen === undefined || next - 1 > this.#seen)) this.#seen = next - 1;
       this.#anchored = true;
       settings.emit('connected');
       this.#schedule();
@@ -153,7 +156,6 @@ export class Replication {
       this.#dirty = true;
       return this.#schedule();
     }
-    if (event.type === 'put' && event.initial) return;
     if (isExcluded(event.key, this.#s.excluded)) return;
     if (event.type === 'put') {
       // The TTL rule of copy: rounded up, raised to the target's minimum; gone already: nothing to write.

@@ -23,6 +23,13 @@ export interface WatchSink<V> {
   resync(entries: Iterable<Entry<V>>, index: number): void;
   /** For a backend that emitted the differences of a fresh read itself: emits `resync` at `index`. */
   resynced(index: number): void;
+  /**
+   * The watch has read the backend at `index` and will deliver every change after it (its first
+   * read): `nextIndex` becomes `index + 1` unless an event already took it further. A watch
+   * started without the initial values delivers nothing for that read, and would otherwise have
+   * no index to resume from until its first change.
+   */
+  anchor(index: number): void;
   /** Reports a round that reached the backend. */
   connected(): void;
   /** Reports a failed round (the loop retries it). */
@@ -41,6 +48,7 @@ function ignore(): void {
 let internals: {
   deliver<V>(watcher: Watcher<V>, event: WatchEvent<V>): void;
   resync<V>(watcher: Watcher<V>, entries: Iterable<Entry<V>> | undefined, index: number): void;
+  anchor(watcher: Watcher<unknown>, index: number): void;
   connected(watcher: Watcher<unknown>, connected: boolean, cause: unknown): void;
   stop(watcher: Watcher<unknown>): StopSignal;
   known(watcher: Watcher<unknown>): ReadonlyMap<string, number>;
@@ -69,6 +77,9 @@ class Sink<V> implements WatchSink<V> {
   }
   resynced(index: number): void {
     internals.resync(this.#watcher, undefined, index);
+  }
+  anchor(index: number): void {
+    internals.anchor(this.#watcher, index);
   }
   connected(): void {
     internals.connected(this.#watcher, true, undefined);
@@ -104,6 +115,10 @@ export class Watcher<V = string> extends WatchEmitter<WatcherEvents<V>, WatchEve
     internals = {
       deliver: (watcher, event) => watcher.#deliver(event),
       resync: (watcher, entries, index) => watcher.#resync(entries, index),
+      anchor: (watcher, index) => {
+        if (watcher.#nextIndex === undefined || index + 1 > watcher.#nextIndex)
+          watcher.#nextIndex = index + 1;
+      },
       connected: (watcher, connected, cause) => watcher.#setConnected(connected, cause),
       stop: (watcher) => watcher.stopSignal,
       known: (watcher) => watcher.#known.map(),
@@ -145,7 +160,10 @@ export class Watcher<V = string> extends WatchEmitter<WatcherEvents<V>, WatchEve
     return this.#closed;
   }
 
-  /** The index to resume from: the last delivered event's index + 1 (or the `fromIndex` given). */
+  /**
+   * The index to resume from: the last delivered event's index + 1, or the `fromIndex` given, or
+   * (before any event) the index of the watch's first read + 1.
+   */
   get nextIndex(): number | undefined {
     return this.#nextIndex;
   }

@@ -37,7 +37,7 @@ export function runStoreWatch<V>(
     client.waits,
     client.keys,
     path,
-    { recursive, fromIndex, stop: sink.stop },
+    { recursive, fromIndex, stop: sink.stop, valuesFirst: initial },
     {
       event: (result) => {
         emitEvent(keys, values, sink, result);
@@ -51,6 +51,7 @@ export function runStoreWatch<V>(
           );
       },
       read: (nodes, index, cleared) => {
+        sink.anchor(index);
         if (cleared) knowsEveryKey = true;
         const entries: Entry<V>[] = [];
         for (const node of nodes) {

@@ -39,6 +39,13 @@ export interface EtcdSourceOptions {
   fromIndex: number | undefined;
   /** The watch's stop, handed to its requests. */
   stop: StopSignal;
+  /**
+   * `false`: the first read (without `fromIndex`) only anchors the cursor, so it reads the key
+   * alone, not its subtree (a watch without the initial values: a mirror's source watch at 100,000
+   * keys would otherwise parse the whole tree once for nothing). Re-reads after a 401 read it all.
+   * @defaultValue true
+   */
+  valuesFirst?: boolean;
 }
 
 /** The values a quorum read shows: the node if it is one, else (recursive) every value below it. */
@@ -65,6 +72,7 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
   readonly #recursive: boolean;
   readonly #stop: StopSignal;
   readonly #handler: EtcdSourceHandler<V>;
+  readonly #valuesFirst: boolean;
   #cursor: number | undefined;
   /** The 401 that makes the next round a read. */
   #cleared: EtcdError | undefined = undefined;
@@ -91,6 +99,7 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
     this.#stop = options.stop;
     this.#handler = handler;
     this.#cursor = options.fromIndex;
+    this.#valuesFirst = options.valuesFirst ?? true;
   }
 
   /** The next index to wait for (`undefined` before the first read). */
@@ -157,9 +166,10 @@ export class EtcdPollSource<V> implements PollSource<Answer<V>> {
 
   /** The watched key's values (quorum, coalesced through `waits.read`); a missing key has none. */
   async #read(): Promise<Read<V>> {
+    const anchorOnly = !this.#valuesFirst && this.#cursor === undefined && this.#cleared === undefined;
     try {
       const result = await watchRead<V>(this.#waits, this.#keys, this.#key, {
-        recursive: this.#recursive,
+        recursive: this.#recursive && !anchorOnly,
         signal: this.#stop,
       });
       return {

@@ -67,6 +67,7 @@ export class StoreWatchHandler<V> implements Etcd3SourceHandler {
       const key = this.#keyOf(kv);
       if (key !== undefined) found.push({ kv, key });
     }
+    this.#sink.anchor(revision);
     if (!compacted && !this.#initial) return;
     const ttls = await this.#ttls(found.map(({ kv }) => kv.lease));
     const now = Date.now();
@@ -113,6 +114,10 @@ export class StoreWatchHandler<V> implements Etcd3SourceHandler {
       this.#remember(event.key, lease);
       this.#sink.emit(event);
     }
+  }
+
+  anchored(revision: number): void {
+    this.#sink.anchor(revision);
   }
 
   /** The Store key of an etcd key this watch covers, or `undefined`. */

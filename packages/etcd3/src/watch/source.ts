@@ -21,6 +21,8 @@ export interface Etcd3SourceHandler {
    * the source watches again from the first of them).
    */
   events(events: WatchEvent[]): void | Promise<void>;
+  /** A start from now (no start revision, no read first): etcd armed the watch at `revision`. */
+  anchored?(revision: number): void;
 }
 
 export interface Etcd3SourceOptions {
@@ -105,7 +107,10 @@ export class Etcd3PollSource implements PollSource<Answer> {
     switch (answer.kind) {
       case 'created':
         // A start from now: the watch is anchored at the revision etcd armed it at.
-        this.#cursor ??= answer.revision + 1;
+        if (this.#cursor === undefined) {
+          this.#cursor = answer.revision + 1;
+          this.#handler.anchored?.(answer.revision);
+        }
         return;
       case 'compacted':
         this.#compacted = answer.error;

@@ -115,6 +115,37 @@ export function watchTests(test: StoreTest): void {
     await resumed.watcher.close();
   });
 
+  test('without the initial values: nothing for the current state, a nextIndex once connected, resuming at it repeats nothing', async (open) => {
+    const store = await open();
+    const a = await store.set('quiet/a', '1');
+    const b = await store.set('quiet/b', '2');
+    const watcher = store.watch('quiet', { recursive: true, initial: false });
+    const log = new EventLog(watcher);
+    await new Promise<void>((resolve) => watcher.once('connected', resolve));
+    const anchored = watcher.nextIndex;
+    assert.ok(anchored !== undefined && anchored > Math.max(a.index, b.index), `nextIndex ${anchored}`);
+    await store.set('quiet/c', '3');
+    const [event] = await log.waitFor(1, 10_000);
+    assert.deepEqual(log.keyEvents(), [{ type: 'put', key: 'quiet/c' }], 'only the change after the start');
+    assert.equal(event?.index, (await store.get('quiet/c'))?.index);
+    await watcher.close();
+    // A watch closed before any change still knows where to resume (a mirror's checkpoint needs it).
+    const idle = store.watch('quiet', { recursive: true, initial: false });
+    await new Promise<void>((resolve) => idle.once('connected', resolve));
+    const resumeFrom = idle.nextIndex!;
+    await idle.close();
+    await store.set('quiet/d', '4');
+    const resumed = new EventLog(store.watch('quiet', { recursive: true, fromIndex: resumeFrom }));
+    await resumed.waitFor(1, 10_000, (event) => event.type === 'put');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(
+      resumed.keyEvents(),
+      [{ type: 'put', key: 'quiet/d' }],
+      'resuming at nextIndex skips nothing and repeats nothing',
+    );
+    await resumed.watcher.close();
+  });
+
   test('a TTL expiry arrives as an expire event', async (open) => {
     const store = await open();
     const log = new EventLog(store.watch('ttl', { recursive: true }));
