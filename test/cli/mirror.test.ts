@@ -7,17 +7,17 @@ import { diff, openStore, type Store } from '@polykv/core';
 import { stopAllServers } from '../helpers/processes.js';
 import { startConsulCluster, startEtcd, type ConsulAgent, type EtcdMember } from '../helpers/servers.js';
 import { cli, killAll, startCli, type Running } from './run.js';
+import { eventually } from '../helpers/eventually.js';
 
 after(killAll);
 after(stopAllServers);
 
-async function until(check: () => Promise<boolean>, what: string, state: () => Promise<string>, ms = 60_000) {
-  const started = Date.now();
-  while (!(await check().catch(() => false))) {
-    if (Date.now() - started > ms) assert.fail(`timed out waiting for ${what}: ${await state()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (
+  check: () => Promise<boolean>,
+  what: string,
+  state: () => Promise<string>,
+  ms = 60_000,
+): Promise<void> => eventually(check, what, { ms, every: 100, state });
 
 /** One server the tests can stop and start again, and URLs on it. */
 interface Side {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { makeDir, stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd, type ConsulAgent, type EtcdMember } from '../helpers/servers.js';
 import { inProcess, killAll, startCli, type BytesResult } from './run.js';
+import { eventually } from '../helpers/eventually.js';
 
 after(stopAllServers);
 after(killAll);
@@ -268,13 +269,7 @@ function readLines(file: string): string[] {
   }
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = (check: () => boolean, what: string): Promise<void> => eventually(check, what);
 
 describe('polykv completion', () => {
   it('bash: completes commands, options and option values from the command table', async () => {

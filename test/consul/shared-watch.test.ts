@@ -6,22 +6,15 @@ import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, type ConsulAgent } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { closeClients, startAclFixture, type AclFixture } from './fixture.js';
+import { eventually } from '../helpers/eventually.js';
 
 // Issue 7, S6: many KV watchers in one process share one long poll per folder, so that Consul's
 // http_max_conns_per_client (200 per client IP, kept at its default here) never refuses them.
 
 after(stopAllServers);
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `check()` holds, polling; rejects with `what` after `ms`. */
-async function until(check: () => boolean, what: () => string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out: ${what()}`);
-    await delay(25);
-  }
-}
+const until = (check: () => boolean, what: () => string, ms = 30_000): Promise<void> =>
+  eventually(check, what, { ms, every: 25 });
 
 /** Waits for every watch's first change (its initial state). */
 async function armed(watches: ConsulWatch<unknown>[]): Promise<void> {

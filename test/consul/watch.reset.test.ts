@@ -4,6 +4,7 @@ import type { Watcher } from '@polykv/core';
 import { ConsulClient, createConsulStore, kvText, type ConsulWatch, type KvPair } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev } from '../helpers/servers.js';
+import { eventually } from '../helpers/eventually.js';
 
 // Issue 13.1: a dev agent killed (-9) mid-watch and started again on the same port comes back with
 // its indexes far below the watchers'. A watcher that blocks again on its old index is held for the
@@ -12,16 +13,8 @@ import { startConsulDev } from '../helpers/servers.js';
 
 after(stopAllServers);
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves once `check()` holds; rejects with `what()` after `ms` (a deadline against hangs only). */
-async function until(check: () => boolean, what: () => string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what()}`);
-    await delay(10);
-  }
-}
+const until = (check: () => boolean, what: () => string, ms: number): Promise<void> =>
+  eventually(check, what, { ms, every: 10 });
 
 /** Far below the default 60 s wait a blind watcher would sit out; far above the 5 s target. */
 const DEADLINE_MS = 30_000;

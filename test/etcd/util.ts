@@ -1,6 +1,7 @@
 import { after, before } from 'node:test';
 import { EtcdClient } from '@polykv/etcd';
 import { startEtcd, startEtcdCluster, type EtcdCluster, type EtcdMember } from '../helpers/servers.js';
+import { eventually as waitUntil } from '../helpers/eventually.js';
 
 export { startCustomEtcd } from '../helpers/servers.js';
 
@@ -16,18 +17,11 @@ export async function startCluster(size = 3): Promise<EtcdCluster> {
   }
 }
 
-/** Polls until `check` is true; fails with `what` after `ms` (a liveness bound, not a timing assertion). */
-export async function eventually(
+export const eventually = (
   check: () => boolean | Promise<boolean>,
   ms: number,
   what: string,
-): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+): Promise<void> => waitUntil(check, what, { ms });
 
 export function portOf(host: string): number {
   return Number(host.slice(host.lastIndexOf(':') + 1));

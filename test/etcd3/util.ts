@@ -1,4 +1,5 @@
 import { isEtcd3Error, type Etcd3ErrorCode } from '@polykv/etcd3';
+import { eventually as waitUntil } from '../helpers/eventually.js';
 
 /** An `assert.rejects` predicate: an Etcd3Error with `code`. */
 export function etcd3Code(code: Etcd3ErrorCode): (error: unknown) => boolean {
@@ -9,18 +10,11 @@ export function etcd3Code(code: Etcd3ErrorCode): (error: unknown) => boolean {
   };
 }
 
-/** Polls until `check` is true; fails with `what` after `ms` (a liveness bound, not a timing assertion). */
-export async function eventually(
+export const eventually = (
   check: () => boolean | Promise<boolean>,
   ms: number,
   what: string,
-): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+): Promise<void> => waitUntil(check, what, { ms });
 
 export const text = (bytes: Uint8Array | undefined): string | undefined =>
   bytes === undefined ? undefined : Buffer.from(bytes).toString();

@@ -95,17 +95,21 @@ export function runToolsSuite(name: string, source: OpenStore, target: OpenStore
         await from.set('a/two', '2');
         await from.set('b/three', '3');
         await to.set('a/two', 'target value');
+        await to.set('a/only/here', 'target only');
         const dry = await copy(from, to, { prefix: 'a', dryRun: true });
         assert.deepEqual(dry.copied, ['a/one']);
+        assert.deepEqual(dry.extra, ['a/only/here'], 'the target keys the source lacks, as diff names them');
         assert.equal(await to.get('a/one'), null, 'dry run wrote nothing');
         const kept = await copy(from, to, { prefix: 'a' });
         assert.deepEqual(kept.copied, ['a/one']);
         assert.deepEqual(kept.skipped, [{ key: 'a/two', reason: 'exists' }]);
+        assert.deepEqual(kept.extra, ['a/only/here']);
+        assert.equal((await to.get('a/only/here'))?.value, 'target only', 'copy leaves extras as they are');
         assert.equal((await to.get('a/two'))?.value, 'target value');
         assert.equal(await to.get('b/three'), null, 'outside the prefix');
         assert.deepEqual(await diff(from, to, { prefix: 'a' }), {
           missing: [],
-          extra: [],
+          extra: ['a/only/here'],
           different: ['a/two'],
           unlisted: [],
         });
@@ -113,7 +117,7 @@ export function runToolsSuite(name: string, source: OpenStore, target: OpenStore
         assert.deepEqual(replaced.copied, ['a/two']);
         assert.deepEqual(await diff(from, to), {
           missing: ['b/three'],
-          extra: [],
+          extra: ['a/only/here'],
           different: [],
           unlisted: [],
         });

@@ -6,16 +6,12 @@ import { after, before, describe, it } from 'node:test';
 import { binaryCodec, loadConfig, openStore, type ConfigTree } from '@polykv/core';
 import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd, type ConsulAgent, type EtcdMember } from '../helpers/servers.js';
+import { eventually } from '../helpers/eventually.js';
 
 after(stopAllServers);
 
-async function until(check: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = (check: () => boolean, what: string, ms = 30_000): Promise<void> =>
+  eventually(check, what, { ms });
 
 describe('loadConfig wait, onChange, onDisconnected', { timeout: 180_000 }, () => {
   let etcd: EtcdMember;

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { repoPath, stopAllServers } from '../helpers/processes.js';
 import { startConsulDev, startEtcd } from '../helpers/servers.js';
+import { eventually } from '../helpers/eventually.js';
 
 // Moving off etcd v2 (README, "Moving off etcd v2"): the v2 and v3 key spaces of one etcd cluster
 // are separate, so the whole migration runs on one member: `polykv copy` of a v2 prefix into v3,
@@ -35,13 +36,8 @@ async function differences(from: Store, to: Store): Promise<number> {
   return d.missing.length + d.extra.length + d.different.length + d.unlisted.length;
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const started = Date.now();
-  while (!(await check().catch(() => false))) {
-    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (check: () => Promise<boolean>, ms: number, what: string): Promise<void> =>
+  eventually(check, what, { ms, every: 100 });
 
 /**
  * Four writers on `store` until `stop`: new keys, overwrites, deletes, some with a TTL, in nested

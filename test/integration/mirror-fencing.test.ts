@@ -6,16 +6,12 @@ import { after, describe, it } from 'node:test';
 import { checkpointUrl, mirror, openStore, sourceIdentity, type PolykvError } from '@polykv/core';
 import { stopAllServers } from '../helpers/processes.js';
 import { startEtcd } from '../helpers/servers.js';
+import { eventually } from '../helpers/eventually.js';
 
 after(stopAllServers);
 
-async function until(check: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> {
-  const started = Date.now();
-  while (!(await check())) {
-    if (Date.now() - started > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = (check: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> =>
+  eventually(check, what, { ms });
 
 describe('mirror checkpoint and fencing (real etcd)', () => {
   it(

@@ -4,21 +4,16 @@ import { diff, mirror } from '@polykv/core';
 import { createEtcdStore } from '@polykv/etcd';
 import { stopAllServers } from '../helpers/processes.js';
 import { startEtcd } from '../helpers/servers.js';
+import { eventually } from '../helpers/eventually.js';
 
 after(stopAllServers);
 
-async function until(
+const until = (
   check: () => Promise<boolean>,
-  timeoutMs: number,
+  ms: number,
   what: string,
-  state: () => Promise<string> = async () => '',
-): Promise<void> {
-  const started = Date.now();
-  while (!(await check().catch(() => false))) {
-    if (Date.now() - started > timeoutMs) assert.fail(`timed out waiting for ${what}: ${await state()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+  state?: () => Promise<string>,
+): Promise<void> => eventually(check, what, { ms, every: 100, ...(state ? { state } : {}) });
 
 describe('mirror between two real etcd servers', () => {
   it('loses no change when the target and then the source restart', { timeout: 120_000 }, async () => {

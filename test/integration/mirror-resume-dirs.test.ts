@@ -4,17 +4,12 @@ import { createMemoryStore, mirror, type Mirror, type WatchEvent } from '@polykv
 import { createEtcdStore } from '@polykv/etcd';
 import { stopAllServers } from '../helpers/processes.js';
 import { startEtcd } from '../helpers/servers.js';
+import { eventually } from '../helpers/eventually.js';
 
 after(stopAllServers);
 
-/** Resolves once `check` holds, polling; fails after `ms`. */
-async function eventually(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const within = (check: () => Promise<boolean>, ms: number, what: string): Promise<void> =>
+  eventually(check, what, { ms });
 
 /**
  * etcd v2 names only the directory when one is deleted; a watch turns that into one `delete` per
@@ -34,7 +29,7 @@ describe('etcd v2: a directory deleted under a watch that started from an index'
       watcher.on('change', (event) => events.push(event));
       await new Promise<void>((resolve) => watcher.once('connected', () => resolve()));
       await store.del('d', { recursive: true });
-      await eventually(async () => events.some((event) => event.type === 'resync'), 10_000, 'a resync event');
+      await within(async () => events.some((event) => event.type === 'resync'), 10_000, 'a resync event');
       await watcher.close();
     } finally {
       await store.close();
@@ -66,7 +61,7 @@ describe('etcd v2: a directory deleted under a watch that started from an index'
       assert.ok(start && typeof start === 'object' && 'resumedFrom' in start, JSON.stringify(start));
       await new Promise<void>((resolve) => second.once('connected', () => resolve()));
       await source.del('d', { recursive: true });
-      await eventually(async () => (await target.get('d/a')) === null, 15_000, 'd/a gone from the target');
+      await within(async () => (await target.get('d/a')) === null, 15_000, 'd/a gone from the target');
       assert.equal(await target.get('d/b'), null);
       assert.equal((await target.get('keep'))?.value, 'k');
     } finally {

@@ -5,6 +5,7 @@ import { ConsulClient, createConsulStore } from '@polykv/consul';
 import { EtcdClient, createEtcdStore } from '@polykv/etcd';
 import { FakeServer } from '../helpers/fake-server.js';
 import { freePort } from '../helpers/processes.js';
+import { eventually } from '../helpers/eventually.js';
 
 // Issue 13.2: a watch that cannot reach its server must say so from the first failed attempt
 // (`disconnected` with the cause; the native watchers' `reconnect` / `error`), and go on retrying
@@ -16,13 +17,8 @@ const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** A deadline against hangs only: the first report comes after one failed request. */
 const DEADLINE_MS = 20_000;
 
-async function until(check: () => boolean, what: () => string, ms = DEADLINE_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what()}`);
-    await delay(10);
-  }
-}
+const until = (check: () => boolean, what: () => string, ms = DEADLINE_MS): Promise<void> =>
+  eventually(check, what, { ms, every: 10 });
 
 /** Where the watch points, and how many requests the server there has seen (undefined: no server). */
 interface Target {

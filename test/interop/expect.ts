@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { binaryCodec, openStore, type Entry, type Store } from '@polykv/core';
 import { runPolykv, type ToolResult } from '../helpers/tools.js';
+import { eventually as waitUntil } from '../helpers/eventually.js';
 
 // Shared checks of the interop tests: "byte equality or a named refusal, never a silent change".
 
@@ -66,11 +67,5 @@ export async function valuesOf(store: Store<Uint8Array>, dir = ''): Promise<Map<
   );
 }
 
-/** Polls `check` until true; fails after a generous deadline (never a timing assertion). */
-export async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export const eventually = (check: () => Promise<boolean> | boolean, what: string): Promise<void> =>
+  waitUntil(check, what, { ms: 60_000, every: 100 });

@@ -102,6 +102,12 @@ export interface CopySummary {
     /** What changed, for people (e.g. the TTL raised to the target's minimum). */
     note: string;
   }[];
+  /**
+   * Keys below the prefix with a value on the target and none on the source, as this copy read
+   * the two (what `diff` would name `extra`): left as they are. A mirror deletes them (its
+   * `delete` option) without a `diff` of its own.
+   */
+  extra: string[];
 }
 
 /** Writes per batch: Consul's transaction limit. */
@@ -148,7 +154,15 @@ export async function copy<V, W = V>(
       ? pathsWithChildren(from, prefix, reads)
       : undefined,
   ]);
-  const summary: CopySummary = { dryRun, copied: [], dirs: [], skipped: [], failed: [], adjusted: [] };
+  const summary: CopySummary = {
+    dryRun,
+    copied: [],
+    dirs: [],
+    skipped: [],
+    failed: [],
+    adjusted: [],
+    extra: [],
+  };
   let total = 0;
   let done = 0;
   const report = (key: string): void =>
@@ -294,6 +308,8 @@ export async function copy<V, W = V>(
       report(dir);
     }
   });
+  // What is left of the target's summary: the keys no source value matched.
+  summary.extra = [...target.keys()].sort();
   summary.copied.sort();
   summary.adjusted.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return summary;

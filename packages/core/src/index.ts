@@ -151,7 +151,7 @@ export {
 } from './copy.js';
 export { forEachLimit, isBulkWriter, type BulkWrite, type BulkWriter } from './copy-writes.js';
 export { diff, type DiffResult } from './diff.js';
-export { readPages, isPagedReader, type ListPage, type PagedReader } from './pages.js';
+export { readPages, readAhead, isPagedReader, type ListPage, type PagedReader } from './pages.js';
 export {
   reportsHolds,
   planTtl,

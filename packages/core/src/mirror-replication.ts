@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { copy } from './copy.js';
-import { diff } from './diff.js';
 import { isPolykvError, PolykvError } from './errors.js';
 import { planFlags, planTtl, valueWithChildrenError } from './fidelity.js';
 import type { Lock } from './lock.js';
@@ -312,8 +311,8 @@ export class Replication {
         onProgress: (progress) => emit('progress', progress),
       });
       for (const { key, note } of summary.adjusted) emit('adjusted', key, note);
-      const { extra } = await diff(fromView, toView, { ...call, prefix });
-      for (const key of extra) {
+      // The copy's own reads name the target's keys the source lacks: no second read of both trees.
+      for (const key of summary.extra) {
         if (!this.#s.deleteExtras) {
           if (!this.#kept.has(key)) emit('kept', key);
           this.#kept.add(key);

@@ -62,22 +62,42 @@ export async function* readPages<V>(
     reportsHolds(store) ? store.foreignHolds(dir, call) : [],
   ]);
   if (unlisted.length > 0 || holds.length > 0) yield { entries: [], unlisted, holds };
-  const waiting = [dir];
-  const reading: Promise<ListEntry<V>[]>[] = [];
-  const readAhead = (): void => {
-    while (reading.length < Math.max(1, concurrency) && waiting.length > 0) {
-      const read = store.list(waiting.shift()!, { ...call, ...(consistent ? { consistent } : {}) });
-      // Read ahead: a consumer that stops early never awaits it, and its failure is not news then.
-      read.catch(() => undefined);
-      reading.push(read);
+  const list = (path: string): Promise<ListEntry<V>[]> =>
+    store.list(path, { ...call, ...(consistent ? { consistent } : {}) });
+  const subdirectories = (entries: ListEntry<V>[]): string[] =>
+    entries.filter((entry) => entry.dir).map((entry) => entry.key);
+  for await (const entries of readAhead([dir], list, concurrency, subdirectories))
+    yield { entries, unlisted: [], holds: [] };
+}
+
+/**
+ * Reads `items` with `read`, `concurrency` reads in flight ahead of the consumer, and yields the
+ * answers in the items' order. `more` names items found in an answer (a walk's subdirectories):
+ * they are read after every item named before them. A consumer that stops early leaves the reads
+ * ahead unawaited, and their failures unreported (they are not news then).
+ */
+export async function* readAhead<T, R>(
+  items: readonly T[],
+  read: (item: T) => Promise<R>,
+  concurrency: number,
+  more?: (answer: R) => readonly T[],
+): AsyncGenerator<R, void, undefined> {
+  const waiting = [...items];
+  const reading: Promise<R>[] = [];
+  let next = 0;
+  const fill = (): void => {
+    while (reading.length < Math.max(1, concurrency) && next < waiting.length) {
+      const answer = read(waiting[next++]!);
+      answer.catch(() => undefined);
+      reading.push(answer);
     }
   };
-  readAhead();
+  fill();
   while (reading.length > 0) {
-    const entries = await reading.shift()!;
-    for (const entry of entries) if (entry.dir) waiting.push(entry.key);
-    readAhead();
-    yield { entries, unlisted: [], holds: [] };
+    const answer = await reading.shift()!;
+    if (more) for (const item of more(answer)) waiting.push(item);
+    fill();
+    yield answer;
   }
 }
 

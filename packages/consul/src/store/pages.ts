@@ -1,4 +1,4 @@
-import type { ListPage } from '@polykv/core';
+import { readAhead, type ListPage } from '@polykv/core';
 import type { KvPair } from '../api/kv.js';
 import type { SessionEntry } from '../api/session.js';
 import type { QueryOptions } from '../options.js';
@@ -70,24 +70,10 @@ export async function* consulPages<V>(
       return data ? [data] : [];
     });
   const sessions = new Map<string, SessionEntry | null>();
-  const reading: Promise<KvPair[]>[] = [];
-  let next = 0;
-  const readAhead = (): void => {
-    while (reading.length < Math.max(1, concurrency) && next < plan.length) {
-      const pairs = read(plan[next++]!);
-      // Read ahead: a consumer that stops early never awaits it, and its failure is not news then.
-      pairs.catch(() => undefined);
-      reading.push(pairs);
-    }
-  };
-  readAhead();
-  while (reading.length > 0) {
-    const pairs = await reading.shift()!;
-    readAhead();
+  for await (const pairs of readAhead(plan, read, concurrency))
     yield {
       entries: listEntries(parts, pairs, folder, true),
       unlisted: unlistedKeys(parts.keys, pairs, folder),
       holds: await run((call) => foreignHolds(parts, pairs, call, sessions)),
     };
-  }
 }
