@@ -28,6 +28,7 @@ if (flag('--help')) {
   process.stdout.write(
     'node bench/run.mjs [--quick] [--only S1,...,S8,PROFILE] [--backends etcd,consul,etcd3] [--reps N] [--out FILE]\n' +
       '                   [--s8-keys N]   (S8 scale; also BENCH_S8_KEYS; default 100,000, --quick 10,000)\n' +
+      '                   [--s8-no-naive] (S8 without the naive loop: copy and mirror only, for a quick re-measure)\n' +
       '                   [--report saved-run.json]   (rewrite the report from bench/.results/*-run.json)\n',
   );
   process.exit(0);
@@ -247,7 +248,7 @@ try {
 
   // S8: copy and mirror's initial copy at scale, both directions, with an interrupted run resumed.
   if (only.has('S8') && backends.includes('etcd') && backends.includes('consul'))
-    results.s8 = await s8(origins, { n: config.s8Keys, reps }, log);
+    results.s8 = await s8(origins, { n: config.s8Keys, reps, naive: !flag('--s8-no-naive') }, log);
 
   // Profiles of S3 through the native clients.
   if (only.has('PROFILE')) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  abortSignal,
   decodeValue,
   isReservedKey,
   runWatchLoop,
@@ -9,8 +10,10 @@ import {
   type WatchTiming,
 } from '@polykv/core';
 import type { KvPair } from '../api/kv.js';
+import type { ConsulResult, QueryOptions } from '../options.js';
 import { ConsulBlockingSource, type AnswerKind } from '../watch/source.js';
 import { EMPTY, toEntry, type StoreParts } from './common.js';
+import { PAGE_KEYS, planPages } from './pages.js';
 import { toStoreError } from './errors.js';
 import { userFlags } from './ttl.js';
 
@@ -50,6 +53,50 @@ function digestOf(value: Uint8Array | null): string {
   return createHash('sha1')
     .update(value ?? EMPTY)
     .digest('base64');
+}
+
+function seenOf(pair: KvPair): Seen {
+  return {
+    index: pair.ModifyIndex,
+    createIndex: pair.CreateIndex,
+    size: pair.Value?.byteLength ?? 0,
+    digest: digestOf(pair.Value),
+    session: pair.Session || undefined,
+  };
+}
+
+/**
+ * The first read of a watch without the initial values, in pages: read whole, the first round of a
+ * mirror's source watch parsed every value at once (65 MB of JSON in bench S8's tree, about 460 MB
+ * peak). The names and the index come from one `?keys` read, the values from `?recurse` reads of
+ * about a thousand keys each (as `readPages` reads them), kept as their size and digest. A key that
+ * moved after that index stays marked as changed (index -1): the next round blocks on that index,
+ * so it returns at once and reports the key (a put, or a delete when it is gone).
+ */
+async function pagedFirstRead(
+  parts: StoreParts<unknown>,
+  target: string,
+  watched: (name: string) => string | undefined,
+  options: QueryOptions,
+): Promise<{ seen: Map<string, Seen>; result: ConsulResult<KvPair[]> }> {
+  const { kv } = parts.client;
+  const { data: names, meta } = await kv.keys(target, options);
+  const index = meta.index ?? 0;
+  const seen = new Map<string, Seen>();
+  for (const name of names) {
+    const key = watched(name);
+    if (key !== undefined)
+      seen.set(key, { index: -1, createIndex: -1, size: -1, digest: '', session: undefined });
+  }
+  for (const { prefix, tree } of planPages(names, target, PAGE_KEYS)) {
+    const pairs = tree ? (await kv.list(prefix, options)).data : [(await kv.get(prefix, options)).data];
+    for (const pair of pairs) {
+      const key = pair && pair.ModifyIndex <= index ? watched(pair.Key) : undefined;
+      // A key created after the index is not known yet: the next round reports it.
+      if (key !== undefined && seen.has(key)) seen.set(key, seenOf(pair!));
+    }
+  }
+  return { seen, result: { data: [], meta } };
 }
 
 /**
@@ -100,6 +147,16 @@ export class StoreWatches<V> {
     const target = recursive ? listed : path;
     // Shared blocking reads: the watches of keys under one folder share one long poll of it.
     const reads = client.kvReads;
+    /** The user key of a Consul key this watch reports, or `undefined`. */
+    const watched = (name: string): string | undefined => {
+      if (name.endsWith('/')) return undefined; // directory markers hold no value
+      if (recursive ? name !== path && !name.startsWith(folder) : name !== path) return undefined;
+      const key = keys.fromBackend(name);
+      return key === undefined || isReservedKey(key) ? undefined : key;
+    };
+    // Without the initial values, the first round needs no values at once: see pagedFirstRead.
+    let pagedFirst = recursive && !initial && fromIndex === undefined;
+    let firstSeen: Map<string, Seen> | undefined;
     /** After each processed answer: the initial state arrives before `connected`. */
     const processed = (): void => {
       local.ready = true;
@@ -114,11 +171,17 @@ export class StoreWatches<V> {
     const handle = (data: KvPair[], index: number, kind: AnswerKind): Promise<void> | undefined => {
       const now = new Set<string>();
       const puts: { key: string; pair: KvPair }[] = [];
+      if (firstSeen !== undefined) {
+        // The paged first read (pagedFirstRead) has diffed nothing: what it found is the start.
+        for (const [key, known] of firstSeen) seen.set(key, known);
+        firstSeen = undefined;
+        sink.anchor(index);
+        processed();
+        return undefined;
+      }
       for (const pair of data) {
-        if (pair.Key.endsWith('/')) continue; // directory markers hold no value
-        if (recursive ? pair.Key !== path && !pair.Key.startsWith(folder) : pair.Key !== path) continue;
-        const key = keys.fromBackend(pair.Key);
-        if (key === undefined || isReservedKey(key)) continue;
+        const key = watched(pair.Key);
+        if (key === undefined) continue;
         now.add(key);
         const before = seen.get(key);
         const session = pair.Session || undefined;
@@ -135,13 +198,7 @@ export class StoreWatches<V> {
           before.session = session;
           continue;
         }
-        seen.set(key, {
-          index: pair.ModifyIndex,
-          createIndex: pair.CreateIndex,
-          size: pair.Value?.byteLength ?? 0,
-          digest: digestOf(pair.Value),
-          session,
-        });
+        seen.set(key, seenOf(pair));
         puts.push({ key, pair });
       }
       if (puts.length > 1) puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
@@ -194,7 +251,16 @@ export class StoreWatches<V> {
       })();
     };
     const source = new ConsulBlockingSource<KvPair[]>(
-      (options) => reads.read(target, { ...options, recursive }),
+      async (options) => {
+        if (!pagedFirst) return reads.read(target, { ...options, recursive });
+        const first = await pagedFirstRead(this.#parts, target, watched, {
+          ...options,
+          signal: abortSignal(sink.stop),
+        });
+        pagedFirst = false;
+        firstSeen = first.seen;
+        return first.result;
+      },
       {
         query: this.#parts.read,
         index: undefined,
