@@ -270,12 +270,14 @@ export async function writeReport(results, charts = new Map()) {
   // ---- S6
   if (Object.keys(results.s6).length > 0) {
     push(
-      `## S6: ${results.config.s6Watchers} concurrent watchers on ${results.config.s6Watchers} keys`,
+      `## S6: ${results.config.s6Watchers} concurrent polykv watchers (${results.config.s6PeerWatchers ?? results.config.s6Watchers} of each peer), one key each`,
       '',
       'One child process per contender run. Sockets: established connections from that process to the server port',
       '(/proc/self/fd ∩ /proc/self/net/tcp) once the watchers are set up, and the peak seen. Then an independent writer',
       'sets each key once; "delivered" counts keys whose new value reached their watcher within',
-      `${results.config.s6WaitMs / 1000} s. RSS and heap per watcher: growth from before the watchers to after them (after gc).`,
+      `${results.config.s6WaitMs / 1000} s. RSS and heap per watcher: growth from before the watchers to after them (after gc),`,
+      "in a child whose young generation is pinned at 1 MB (`--max-semi-space-size=1`: V8's growth of it was the noise).",
+      'The peers stay at 1,000 watchers: node-etcd, etcdjs and consul open a socket per watcher and lose events at 1,000 already.',
       'Each Consul run gets a fresh dev agent (Consul keeps an abandoned blocking query until its wait ends).',
       'Target: every event on ≤ 8 sockets per backend, RSS ≤ 5 KB per watcher. Medians over repetitions.',
       '',
@@ -297,12 +299,13 @@ export async function writeReport(results, charts = new Map()) {
         const retries = medianOf(runs, (r) => r.writeFailures ?? 0);
         let target = '';
         if (name.startsWith('polykv')) {
-          const ok = delivered === results.config.s6Watchers && peak <= 8 && rss <= 5;
+          const watchers = medianOf(runs, (r) => r.watchers ?? results.config.s6Watchers);
+          const ok = delivered === watchers && peak <= 8 && rss <= 5;
           target = yes(ok);
           targets.push({
             what: `${backend} S6 ${name}`,
             ok,
-            detail: `${delivered}/${results.config.s6Watchers} delivered, ${sockets} sockets (peak ${peak}), ${fmt(rss, 1)} KB RSS/watcher`,
+            detail: `${delivered}/${watchers} delivered, ${sockets} sockets (peak ${peak}), ${fmt(rss, 1)} KB RSS/watcher`,
           });
         }
         push(

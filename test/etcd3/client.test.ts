@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Etcd3Client, Etcd3Error } from '@polykv/etcd3';
+import { resolveBinary } from '@polykv/testing';
 import { freePort, stopAllServers } from '../helpers/processes.js';
+import { runTool } from '../helpers/tools.js';
 import { startEtcd, type EtcdMember } from '../helpers/servers.js';
 import { etcd3Code, eventually, text } from './util.js';
 
@@ -151,6 +153,26 @@ describe('etcd v3 client against a real member', { timeout: 120_000 }, () => {
     assert.equal(status.version, '3.4.23');
     assert.equal(status.leader, members[0]!.id);
     assert.ok(status.raftIndex > 0 && status.dbSize > 0);
+  });
+
+  it("64-bit IDs read exactly: the member and cluster IDs are etcdctl's, digit for digit", async () => {
+    // Random 64-bit numbers, most of them past 2^53 (where a JS number rounds): etcdctl's `fields`
+    // output prints them as unsigned decimals.
+    const result = await runTool(
+      resolveBinary('etcdctl'),
+      ['--endpoints', member.clientUrl, '-w', 'fields', 'member', 'list'],
+      {
+        env: { ETCDCTL_API: '3' },
+      },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const field = (name: string): string =>
+      new RegExp(`"${name}" : (\\d+)`).exec(result.stdout.toString())![1]!;
+    const { header } = await client.kv.put('ids/k', 'v');
+    const [only] = await client.cluster.members();
+    assert.equal(header.clusterId, field('ClusterID'));
+    assert.equal(header.memberId, field('MemberID'));
+    assert.equal(only!.id, field('ID'));
   });
 
   it('compaction: reads below the compacted revision fail with ETCD3_COMPACTED', async () => {

@@ -74,7 +74,7 @@ export type {
   WatcherEvents,
 } from './watch/events.js';
 export { Watcher, type WatchSink } from './watch/watcher.js';
-export { WatchEmitter, type WatchRun } from './watch/emitter.js';
+export { WatchEmitter, type WatchEnd, type WatchRun } from './watch/emitter.js';
 export { KnownKeys } from './watch/known.js';
 export {
   runWatchLoop,

@@ -1,6 +1,7 @@
 import type { Lock } from './lock.js';
 import type { CallOptions } from './signal.js';
 import type { WatchStart } from './validate.js';
+import type { WatchEnd } from './watch/emitter.js';
 import { Watcher, type WatchSink } from './watch/watcher.js';
 
 /**
@@ -14,10 +15,21 @@ export class StoreHandles {
   /** A watcher ended: it leaves (the `onEnd` of every watcher). */
   readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
 
-  /** A store's watcher (see `beginWatch`), running `run` and kept until it ends. */
-  watch<V>(start: WatchStart, run: (sink: WatchSink<V>) => Promise<void>): Watcher<V> {
+  /**
+   * A store's watcher (see `beginWatch`), running `run` and kept until it ends; `toError` is the
+   * store's translation of a terminal error (see {@link Watcher}'s constructor).
+   */
+  watch<V>(
+    start: WatchStart,
+    run: (sink: WatchSink<V>, end: WatchEnd) => Promise<void> | void,
+    toError?: (error: unknown, key: string) => unknown,
+  ): Watcher<V> {
     const { recursive, fromIndex, signal } = start;
-    const watcher = new Watcher<V>(start.key, { recursive, fromIndex, signal, onEnd: this.#forget }, run);
+    const watcher = new Watcher<V>(
+      start.key,
+      { recursive, fromIndex, signal, onEnd: this.#forget, ...(toError ? { toError } : {}) },
+      run,
+    );
     this.#watchers.add(watcher);
     return watcher;
   }

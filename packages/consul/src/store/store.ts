@@ -422,7 +422,7 @@ export class ConsulStore<V = string> implements Store<V> {
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
     const start = beginWatch(options, this.#closed, this.#keys, key);
-    return this.#handles.watch<V>(start, (sink) => this.#watches.run(sink, start));
+    return this.#handles.watch<V>(start, (sink, end) => this.#watches.run(sink, start, end), toStoreError);
   }
 
   async lock(key: string, options?: ConsulStoreLockOptions): Promise<Lock> {

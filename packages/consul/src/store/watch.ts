@@ -3,8 +3,9 @@ import {
   abortSignal,
   decodeValue,
   isReservedKey,
-  runWatchLoop,
+  startWatchLoop,
   type Entry,
+  type WatchEnd,
   type WatchSink,
   type WatchStart,
   type WatchTiming,
@@ -14,7 +15,6 @@ import type { ConsulResult, QueryOptions } from '../options.js';
 import { ConsulBlockingSource, type AnswerKind } from '../watch/source.js';
 import { EMPTY, toEntry, type StoreParts } from './common.js';
 import { PAGE_KEYS, planPages } from './pages.js';
-import { toStoreError } from './errors.js';
 import { userFlags } from './ttl.js';
 
 /** The retry rhythm of a Store watch. */
@@ -125,9 +125,10 @@ export class StoreWatches<V> {
    * Runs one watch until its sink stops. The source's index rules make the first round, every
    * round after a failure and the round after an index reset a plain read: the agent may have
    * restarted with lower indexes, and a blocking query on the old index would hide its changes for
-   * the whole wait. Such a read's differences are followed by `resync`.
+   * the whole wait. Such a read's differences are followed by `resync`. The loop ends in `end` (the
+   * store's watcher translates a terminal error with `toStoreError`).
    */
-  run(sink: WatchSink<V>, start: WatchStart): Promise<void> {
+  run(sink: WatchSink<V>, start: WatchStart, end: WatchEnd): void {
     const { client, keys, codec } = this.#parts;
     const { path, fromIndex, initial } = start;
     // The store's root is a folder: watched with everything below it.
@@ -274,14 +275,10 @@ export class StoreWatches<V> {
       },
       (result, kind) => handle(result.data, result.meta.index ?? 0, kind),
     );
-    return runWatchLoop(source, sink, { stop: sink.stop, timing: WATCH_TIMING }).then(
-      () => this.#end(local),
-      (error: unknown) => {
-        this.#end(local);
-        if (sink.stop.aborted) return;
-        throw toStoreError(error, keys.fromBackend(path) ?? path);
-      },
-    );
+    startWatchLoop(source, sink, { stop: sink.stop, timing: WATCH_TIMING }, (failed, error) => {
+      this.#end(local);
+      end(failed, error);
+    });
   }
 
   /** Resolves `entry` once this store's watchers of its key have seen it (see {@link settle}). */

@@ -11,10 +11,10 @@ interface Consumer<T> {
  * `end(true, error)`; or returns a promise that settles the same way. `end` is core's
  * {@link startWatchLoop} callback; a promise suits {@link runWatchLoop} (what Stores pass).
  */
-export type WatchRun = (
-  stop: StopSignal,
-  end: (failed: boolean, error: unknown) => void,
-) => Promise<void> | void;
+export type WatchRun = (stop: StopSignal, end: WatchEnd) => Promise<void> | void;
+
+/** How a watch's loop ends: `end(false)` once stopped, `end(true, error)` on a terminal error. */
+export type WatchEnd = (failed: boolean, error: unknown) => void;
 
 /** Starts a watch's loop (set in `WatchEmitter`'s static block: a timer callback with no closure per watch). */
 let startRun: (emitter: WatchEmitter<never, unknown, Error>) => void;

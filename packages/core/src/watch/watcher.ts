@@ -1,7 +1,7 @@
 import { BackendError, ClosedError, isPolykvError, type PolykvError } from '../errors.js';
 import type { StopSignal } from '../stop.js';
 import type { Entry } from '../types.js';
-import { WatchEmitter } from './emitter.js';
+import { WatchEmitter, type WatchEnd } from './emitter.js';
 import type { KeyEvent, PutEvent, WatchEvent, WatcherEvents } from './events.js';
 import { KnownKeys } from './known.js';
 
@@ -110,6 +110,7 @@ export class Watcher<V = string> extends WatchEmitter<WatcherEvents<V>, WatchEve
   readonly #known = new KnownKeys();
   #closed: Promise<void> | undefined = undefined;
   readonly #onEnd: ((watcher: { close(): Promise<void> }) => void) | undefined;
+  readonly #toError: ((error: unknown, key: string) => unknown) | undefined;
 
   static {
     internals = {
@@ -127,9 +128,12 @@ export class Watcher<V = string> extends WatchEmitter<WatcherEvents<V>, WatchEve
 
   /**
    * For backends: starts `run` on the next tick, so listeners attached right after `watch()` see
-   * every event. `run` loops until `sink.signal` (or `sink.stop`) aborts; a rejection ends the
-   * watch with an error. `onEnd` is called once when the watch ends, before `end` is emitted (a
-   * store's bookkeeping: cheaper than a listener per watcher).
+   * every event. `run` loops until `sink.signal` (or `sink.stop`) aborts, then calls `end(false)`
+   * or resolves; `end(true, error)` or a rejection ends the watch with an error, which
+   * `toError` (the store's translation, one function per store) turns into the watcher's. Passing
+   * `end` on to {@link startWatchLoop} costs no promise per watcher (S6 in bench/ holds 5,000).
+   * `onEnd` is called once when the watch ends, before `end` is emitted (a store's bookkeeping:
+   * cheaper than a listener per watcher).
    */
   constructor(
     key: string,
@@ -138,14 +142,16 @@ export class Watcher<V = string> extends WatchEmitter<WatcherEvents<V>, WatchEve
       fromIndex?: number;
       signal?: AbortSignal;
       onEnd?: (watcher: { close(): Promise<void> }) => void;
+      toError?: (error: unknown, key: string) => unknown;
     },
-    run: (sink: WatchSink<V>) => Promise<void>,
+    run: (sink: WatchSink<V>, end: WatchEnd) => Promise<void> | void,
   ) {
-    super(options.signal, () => run(new Sink(this)));
+    super(options.signal, (_stop, end) => run(new Sink(this), end));
     this.key = key;
     this.recursive = options.recursive ?? false;
     this.#nextIndex = options.fromIndex;
     this.#onEnd = options.onEnd;
+    this.#toError = options.toError;
   }
 
   /** Settles when the watch ends: resolves on `close()`, rejects with the terminal error. */
@@ -182,7 +188,8 @@ export class Watcher<V = string> extends WatchEmitter<WatcherEvents<V>, WatchEve
     return DATA_EVENTS;
   }
 
-  protected toFailure(error: unknown): PolykvError {
+  protected toFailure(thrown: unknown): PolykvError {
+    const error = this.#toError ? this.#toError(thrown, this.key) : thrown;
     return isPolykvError(error)
       ? error
       : new BackendError(`the watch on ${JSON.stringify(this.key)} failed`, { cause: error });

@@ -346,8 +346,10 @@ export class EtcdStore<V = string> implements Store<V> {
 
   watch(key: string, options?: WatchOptions): Watcher<V> {
     const start = beginWatch(options, this.#closed, this.#keys, key);
-    return this.#handles.watch<V>(start, (sink) =>
-      runStoreWatch(this.client, this.#keys, this.#values, sink, start),
+    return this.#handles.watch<V>(
+      start,
+      (sink, end) => runStoreWatch(this.client, this.#keys, this.#values, sink, start, end),
+      toStoreError,
     );
   }
 

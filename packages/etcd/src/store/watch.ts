@@ -1,8 +1,9 @@
 import {
   isReservedKey,
-  runWatchLoop,
+  startWatchLoop,
   type Entry,
   type KeySpace,
+  type WatchEnd,
   type WatchSink,
   type WatchStart,
 } from '@polykv/core';
@@ -11,11 +12,11 @@ import type { EtcdClient } from '../client.js';
 import { EtcdError } from '../errors.js';
 import { EtcdPollSource } from '../watch/source.js';
 import { isDeletion, trimSlashes } from './common.js';
-import { toStoreError } from './errors.js';
 import type { EtcdValues } from './values.js';
 
 /**
- * A Store watch: core's watch loop over the etcd v2 source (`watch/source.ts`). Without `fromIndex`
+ * A Store watch: core's watch loop over the etcd v2 source (`watch/source.ts`), ending in `end`
+ * (the store's watcher translates a terminal error with `toStoreError`). Without `fromIndex`
  * the first round reads the key (the initial events; a watch started during an outage waits for
  * it, reporting `disconnected`); after a 401 the source re-reads and the sink emits the
  * differences, then `resync`.
@@ -26,7 +27,8 @@ export function runStoreWatch<V>(
   values: EtcdValues<V>,
   sink: WatchSink<V>,
   { path, recursive, fromIndex, initial }: WatchStart,
-): Promise<void> {
+  end: WatchEnd,
+): void {
   // etcd names only the directory when one is deleted (or expires): the watcher turns it into one
   // `delete` per key it delivered below it. Started from an index (or without the initial values),
   // it has not delivered every key there is, so such a deletion makes the source re-read: the
@@ -67,9 +69,7 @@ export function runStoreWatch<V>(
   );
   // From an index, the first wait may block until the next event: the watch is anchored now.
   if (fromIndex !== undefined) sink.connected();
-  return runWatchLoop(source, sink, { stop: sink.stop, timing: client.options }).catch((error: unknown) => {
-    throw toStoreError(error, keys.fromBackend(path) ?? path);
-  });
+  startWatchLoop(source, sink, { stop: sink.stop, timing: client.options }, end);
 }
 
 function emitEvent<V>(keys: KeySpace, values: EtcdValues<V>, sink: WatchSink<V>, result: EtcdResult): void {

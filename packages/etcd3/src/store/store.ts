@@ -17,7 +17,7 @@ import {
   checkIndex,
   checkSwapCondition,
   decodeValue,
-  runWatchLoop,
+  startWatchLoop,
   Watcher,
   checkTtl,
   deadline,
@@ -391,29 +391,29 @@ export class Etcd3Store<V = string> implements Store<V> {
     const userKey = this.#keys.fromBackend(path)!;
     if (fromIndex !== undefined) checkIndex(fromIndex, 'fromIndex');
     const range = watchRange(path, recursive);
-    const watcher = new Watcher<V>(userKey, { recursive, fromIndex, signal, onEnd: this.#forget }, (sink) => {
-      const handler = new StoreWatchHandler(sink, this.client, this.codec, this.#keys, path, {
-        recursive,
-        initial,
-      });
-      const source = new Etcd3PollSource(
-        this.client,
-        {
-          key: range.key,
-          end: range.end,
-          fromRevision: fromIndex,
-          readFirst: initial,
-          read: readWatched(this.client, range, this.#serializable),
-          stop: sink.stop,
-        },
-        handler,
-      );
-      return runWatchLoop(source, sink, { stop: sink.stop, timing: this.client.options }).catch(
-        (error: unknown) => {
-          throw toStoreError(error, userKey);
-        },
-      );
-    });
+    const watcher = new Watcher<V>(
+      userKey,
+      { recursive, fromIndex, signal, onEnd: this.#forget, toError: toStoreError },
+      (sink, end) => {
+        const handler = new StoreWatchHandler(sink, this.client, this.codec, this.#keys, path, {
+          recursive,
+          initial,
+        });
+        const source = new Etcd3PollSource(
+          this.client,
+          {
+            key: range.key,
+            end: range.end,
+            fromRevision: fromIndex,
+            readFirst: initial,
+            read: readWatched(this.client, range, this.#serializable),
+            stop: sink.stop,
+          },
+          handler,
+        );
+        startWatchLoop(source, sink, { stop: sink.stop, timing: this.client.options }, end);
+      },
+    );
     this.#watchers.add(watcher);
     return watcher;
   }

@@ -1,0 +1,131 @@
+// What an idle watcher holds, by object type: S6's "heap per watcher" taken apart. Not part of
+// `npm run bench` (it writes two heap snapshots of a few hundred MB to a temporary directory):
+//
+//   node bench/heap-s6.mjs <backend: etcd | consul | etcd3> <contender> [watchers=2000] [--allocations]
+//   e.g. node bench/heap-s6.mjs consul polykvConsulStore
+//
+// With `--allocations` it prints, instead, where the arming allocates (V8's sampling heap profiler,
+// garbage included), by function: what S6's young generation has to absorb.
+//
+// It starts the backend's test server (build/test/helpers: run `npx tsc --build` first), re-runs
+// itself with `--expose-gc` as the measuring process, and prints the growth per watcher of each
+// object type between a snapshot before the watchers and one after them (both after two GCs).
+// "code" and its relatives are V8 compiling meanwhile: a fixed cost spread over the watchers.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
+
+const allocations = process.argv.includes('--allocations');
+const [backend, contenderName, watchersArg = '2000', origin, dir] = process.argv
+  .slice(2)
+  .filter((arg) => arg !== '--allocations');
+const watchers = Number(watchersArg);
+
+if (origin === undefined) {
+  if (!['etcd', 'consul', 'etcd3'].includes(backend) || !contenderName || !(watchers > 0)) {
+    console.error('usage: node bench/heap-s6.mjs <etcd|consul|etcd3> <contender> [watchers]');
+    process.exit(2);
+  }
+  const servers = await import('../build/test/helpers/servers.js');
+  const server = backend === 'consul' ? await servers.startConsulDev() : await servers.startEtcd();
+  const scratch = mkdtempSync(join(tmpdir(), 'polykv-heap-'));
+  try {
+    const self = fileURLToPath(import.meta.url);
+    const url = backend === 'consul' ? server.url : server.clientUrl;
+    const args = ['--expose-gc', self, backend, contenderName, String(watchers), url, scratch];
+    if (allocations) args.push('--allocations');
+    process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8' }));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    await server.stop();
+  }
+  process.exit(0);
+}
+
+const factories = {
+  ...(await import('./lib/contenders.mjs')),
+  ...(await import('./lib/contenders-etcd3.mjs')),
+};
+const contender = await factories[contenderName](origin);
+// As S6 does: one watcher started and stopped first, so loading and compiling are in the baseline.
+const warm = await contender.watch('heap-s6/warm-up', () => undefined);
+await warm?.stop?.();
+
+/** Self size and count per object type (constructor name for objects and closures). */
+function census(name) {
+  globalThis.gc();
+  globalThis.gc();
+  const snapshot = JSON.parse(readFileSync(writeHeapSnapshot(join(dir, `${name}.heapsnapshot`)), 'utf8'));
+  const fields = snapshot.snapshot.meta.node_fields;
+  const [typeNames] = snapshot.snapshot.meta.node_types;
+  const [type, nameAt, size] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field));
+  const types = new Map();
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const kind = typeNames[snapshot.nodes[i + type]];
+    const label =
+      kind === 'object' || kind === 'closure'
+        ? `${kind} ${snapshot.strings[snapshot.nodes[i + nameAt]] || '(anonymous)'}`
+        : kind;
+    const entry = types.get(label) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += snapshot.nodes[i + size];
+    types.set(label, entry);
+  }
+  return types;
+}
+
+/** Starts the watchers (not awaited: as S6 does) and gives them four seconds to arm. */
+async function arm() {
+  for (let i = 0; i < watchers; i++)
+    void Promise.resolve(contender.watch(`heap-s6/k${i}`, () => undefined)).catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+}
+
+if (allocations) {
+  // Every allocation sampled (every 256 bytes on average), also what the GCs collected since.
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 256,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  await arm();
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  const sites = new Map();
+  const visit = (node) => {
+    const { functionName, url, lineNumber } = node.callFrame;
+    const site = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+    if (node.selfSize > 0) sites.set(site, (sites.get(site) ?? 0) + node.selfSize);
+    for (const child of node.children) visit(child);
+  };
+  visit(profile.head);
+  const total = [...sites.values()].reduce((sum, bytes) => sum + bytes, 0);
+  console.log(
+    `${backend} ${contenderName}: ${watchers} watchers, ${(total / watchers).toFixed(0)} B allocated per watcher`,
+  );
+  console.log('| bytes/watcher | where |\n|--:|---|');
+  for (const [site, bytes] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    console.log(`| ${(bytes / watchers).toFixed(0)} | ${site} |`);
+} else {
+  const before = census('before');
+  await arm();
+  const after = census('after');
+  const rows = [...after].map(([label, { count, bytes }]) => ({
+    label,
+    count: (count - (before.get(label)?.count ?? 0)) / watchers,
+    bytes: (bytes - (before.get(label)?.bytes ?? 0)) / watchers,
+  }));
+  rows.sort((a, b) => b.bytes - a.bytes);
+  const total = rows.reduce((sum, row) => sum + row.bytes, 0);
+  console.log(`${backend} ${contenderName}: ${watchers} watchers, ${total.toFixed(0)} B of heap per watcher`);
+  console.log('| bytes/watcher | objects/watcher | type |\n|--:|--:|---|');
+  for (const row of rows.filter((r) => Math.abs(r.bytes) >= 40))
+    console.log(`| ${row.bytes.toFixed(0)} | ${row.count.toFixed(2)} | ${row.label} |`);
+}
+await Promise.race([contender.close?.(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+process.exit(0);
