@@ -1,5 +1,5 @@
 import { readAhead, type ListPage } from '@polykv/core';
-import type { KvPair } from '../api/kv.js';
+import type { Kv, KvPair } from '../api/kv.js';
 import type { SessionEntry } from '../api/session.js';
 import type { QueryOptions } from '../options.js';
 import type { StoreParts } from './common.js';
@@ -50,6 +50,13 @@ export function planPages(names: string[], root: string, size: number): PageRead
   return out;
 }
 
+/** One page of a plan: the prefix's tree (`?recurse`), or the key alone. */
+export async function readPage(kv: Kv, { prefix, tree }: PageRead, options: QueryOptions): Promise<KvPair[]> {
+  if (tree) return (await kv.list(prefix, options)).data;
+  const { data } = await kv.get(prefix, options);
+  return data ? [data] : [];
+}
+
 /**
  * `readPages`: the key names of `folder` (`?keys`, no values), then `?recurse` reads of prefixes of
  * about {@link PAGE_KEYS} keys each, `concurrency` ahead, each mapped as `list`, `unlisted` and
@@ -63,12 +70,7 @@ export async function* consulPages<V>(
 ): AsyncGenerator<ListPage<V>, void, undefined> {
   const names = await run(async (call) => (await parts.client.kv.keys(folder, call)).data);
   const plan = planPages(names, folder, PAGE_KEYS);
-  const read = ({ prefix, tree }: PageRead): Promise<KvPair[]> =>
-    run(async (call) => {
-      if (tree) return (await parts.client.kv.list(prefix, call)).data;
-      const { data } = await parts.client.kv.get(prefix, call);
-      return data ? [data] : [];
-    });
+  const read = (page: PageRead): Promise<KvPair[]> => run((call) => readPage(parts.client.kv, page, call));
   const sessions = new Map<string, SessionEntry | null>();
   for await (const pairs of readAhead(plan, read, concurrency))
     yield {

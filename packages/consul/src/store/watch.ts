@@ -14,7 +14,7 @@ import type { KvPair } from '../api/kv.js';
 import type { ConsulResult, QueryOptions } from '../options.js';
 import { ConsulBlockingSource, type AnswerKind } from '../watch/source.js';
 import { EMPTY, toEntry, type StoreParts } from './common.js';
-import { PAGE_KEYS, planPages } from './pages.js';
+import { PAGE_KEYS, planPages, readPage } from './pages.js';
 import { userFlags } from './ttl.js';
 
 /** The retry rhythm of a Store watch. */
@@ -88,12 +88,11 @@ async function pagedFirstRead(
     if (key !== undefined)
       seen.set(key, { index: -1, createIndex: -1, size: -1, digest: '', session: undefined });
   }
-  for (const { prefix, tree } of planPages(names, target, PAGE_KEYS)) {
-    const pairs = tree ? (await kv.list(prefix, options)).data : [(await kv.get(prefix, options)).data];
-    for (const pair of pairs) {
-      const key = pair && pair.ModifyIndex <= index ? watched(pair.Key) : undefined;
+  for (const page of planPages(names, target, PAGE_KEYS)) {
+    for (const pair of await readPage(kv, page, options)) {
+      const key = pair.ModifyIndex <= index ? watched(pair.Key) : undefined;
       // A key created after the index is not known yet: the next round reports it.
-      if (key !== undefined && seen.has(key)) seen.set(key, seenOf(pair!));
+      if (key !== undefined && seen.has(key)) seen.set(key, seenOf(pair));
     }
   }
   return { seen, result: { data: [], meta } };
