@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import {
+  anySignal,
   backoffDelay,
   binaryCodec,
   checkFlags,
   deadline,
   decodeValue,
+  follow,
   isPolykvError,
   jsonCodec,
   KeySpace,
@@ -181,6 +184,38 @@ describe('one signal shared by many calls', () => {
     await new Promise((resolve) => setImmediate(resolve));
     process.off('warning', onWarning);
     assert.deepEqual(warnings, []);
+  });
+
+  it('a settled call stops following the signal: it keeps one listener, however many calls', () => {
+    const controller = new AbortController();
+    const settled = Array.from({ length: 50 }, () => deadline(controller.signal, 10_000));
+    for (const bound of settled) bound.dispose();
+    const running = deadline(controller.signal, 10_000);
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+    controller.abort(new Error('stop'));
+    assert.ok(running.signal!.aborted, 'a running call still follows it');
+    assert.ok(
+      settled.every((bound) => !bound.signal!.aborted),
+      'a settled call no longer follows it',
+    );
+    running.dispose();
+  });
+
+  it('follow and anySignal: abort with the source, at once when it had already; dispose stops', () => {
+    const source = new AbortController();
+    const early = new AbortController();
+    early.abort('early');
+    const combined = anySignal([source.signal, early.signal]);
+    assert.equal(combined.signal.reason, 'early');
+    combined.dispose();
+    const follower = new AbortController();
+    const unfollow = follow(source.signal, follower);
+    const other = anySignal([source.signal]);
+    other.dispose();
+    source.abort('late');
+    assert.equal(follower.signal.reason, 'late');
+    assert.equal(other.signal.aborted, false);
+    unfollow();
   });
 });
 

@@ -24,6 +24,8 @@ export {
 } from './errors.js';
 export {
   deadline,
+  follow,
+  anySignal,
   sleep,
   throwIfAborted,
   backoffDelay,

@@ -6,7 +6,7 @@ import type { Lock } from './lock.js';
 import type { CheckpointKeeper } from './mirror-checkpoint.js';
 import { isExcluded } from './mirror-view.js';
 import type { MirrorEvents } from './mirror-events.js';
-import { backoffDelay, type CallOptions } from './signal.js';
+import { anySignal, backoffDelay, type CallOptions } from './signal.js';
 import type { Store } from './store.js';
 import type { KeyEvent, WatchEvent } from './watch/events.js';
 import type { Watcher } from './watch/watcher.js';
@@ -72,6 +72,8 @@ export class Replication {
   /** Keys written (changes, re-read writes and deletions): the mirror's summary counts them. */
   readonly #s: RunSettings;
   readonly #stop = new AbortController();
+  /** The signal of every write while `ha` (see `#call`), made at the first write. */
+  #writeSignal: AbortSignal | undefined;
   readonly #watcher: Watcher<unknown>;
   readonly #pending = new Map<string, Pending>();
   /** Keys being written, with the index of the change. */
@@ -208,9 +210,13 @@ export class Replication {
   #call(): CallOptions {
     const lock = this.#s.lock;
     if (!lock) return { signal: this.#stop.signal };
-    const signal = AbortSignal.any([this.#stop.signal, lock.signal]);
-    setMaxListeners(0, signal);
-    return { signal, ...(this.#s.writeTimeout ? { timeout: this.#s.writeTimeout } : {}) };
+    // One signal for every write of the run (both sources live as long as the run), not one per
+    // write: a per-write combination of two long-lived signals is what `follow` warns of.
+    if (this.#writeSignal === undefined) {
+      this.#writeSignal = anySignal([this.#stop.signal, lock.signal]).signal;
+      setMaxListeners(0, this.#writeSignal);
+    }
+    return { signal: this.#writeSignal, ...(this.#s.writeTimeout ? { timeout: this.#s.writeTimeout } : {}) };
   }
 
   /** Fenced: no write starts once the lock is not held (its renewal deadline is checked here). */

@@ -1,6 +1,6 @@
 import { LockLostError, TimeoutError } from './errors.js';
 import { KeepAlive, Lock } from './lock.js';
-import { deadline } from './signal.js';
+import { anySignal, deadline, follow, type Deadline } from './signal.js';
 import type { LockOptions } from './types.js';
 import { checkWait } from './validate.js';
 
@@ -100,25 +100,28 @@ export async function acquireQueueLock(
   const started = Date.now();
   try {
     for (;;) {
-      const signal = AbortSignal.any([waiting.signal, ...(bound.signal ? [bound.signal] : [])]);
-      const nodes = await queue.contenders(dir, signal);
-      const mine = nodes.findIndex((node) => node.createIndex === me.createIndex);
-      if (mine === -1)
-        throw new LockLostError(key, { message: `lock ${key}: our queue node vanished while waiting` });
-      if (mine < limit) break;
-      const ahead = nodes.slice(mine - limit, mine);
-      const remaining = waitMs - (Date.now() - started);
-      if (remaining <= 0) throw new TimeoutError(what, { key, timeoutMs: waitMs });
-      // A referenced timer (not AbortSignal.timeout): a waiter alone must keep the process alive.
-      const waitBound = deadline(signal, Number.isFinite(remaining) ? remaining : undefined);
+      const round = anySignal([waiting.signal, ...(bound.signal ? [bound.signal] : [])]);
+      const signal = round.signal;
+      let waitBound: Deadline | undefined;
       try {
+        const nodes = await queue.contenders(dir, signal);
+        const mine = nodes.findIndex((node) => node.createIndex === me.createIndex);
+        if (mine === -1)
+          throw new LockLostError(key, { message: `lock ${key}: our queue node vanished while waiting` });
+        if (mine < limit) break;
+        const ahead = nodes.slice(mine - limit, mine);
+        const remaining = waitMs - (Date.now() - started);
+        if (remaining <= 0) throw new TimeoutError(what, { key, timeoutMs: waitMs });
+        // A referenced timer (not AbortSignal.timeout): a waiter alone must keep the process alive.
+        waitBound = deadline(signal, Number.isFinite(remaining) ? remaining : undefined);
         await waitAnyGone(queue, ahead, waitBound.signal ?? signal);
       } catch (error) {
         if (signal.aborted) throw error;
-        if (waitBound.signal?.aborted) throw new TimeoutError(what, { key, timeoutMs: waitMs });
+        if (waitBound?.signal?.aborted) throw new TimeoutError(what, { key, timeoutMs: waitMs });
         throw error;
       } finally {
-        waitBound.dispose();
+        waitBound?.dispose();
+        round.dispose();
       }
     }
   } catch (error) {
@@ -178,10 +181,11 @@ export async function acquireQueueLock(
 async function waitAnyGone(queue: LockQueue, nodes: QueueNode[], signal: AbortSignal): Promise<void> {
   if (nodes.length === 1) return queue.waitGone(nodes[0]!, signal);
   const done = new AbortController();
-  const both = AbortSignal.any([signal, done.signal]);
+  const unfollow = follow(signal, done);
   try {
-    await Promise.race(nodes.map((node) => queue.waitGone(node, both)));
+    await Promise.race(nodes.map((node) => queue.waitGone(node, done.signal)));
   } finally {
+    unfollow();
     done.abort();
   }
 }

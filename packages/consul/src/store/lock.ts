@@ -6,6 +6,7 @@ import {
   TimeoutError,
   checkTtl,
   checkWait,
+  anySignal,
   deadline,
   isPolykvError,
   type KeySpace,
@@ -74,8 +75,8 @@ export async function boundedAcquire<T>(
   const waitMs = wait === 0 ? 5000 : wait;
   const waitSignal = Number.isFinite(waitMs) ? AbortSignal.timeout(Math.max(1, waitMs)) : undefined;
   const signals = [d.signal, waitSignal].filter((s): s is AbortSignal => s !== undefined);
-  const signal =
-    signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  const both = signals.length > 1 ? anySignal(signals) : undefined;
+  const signal = both?.signal ?? signals[0];
   try {
     if (wait === 0 && (await busy(signal))) throw new TimeoutError(`${what} is held (wait: 0)`, { key });
     return await acquire(signal);
@@ -86,6 +87,7 @@ export async function boundedAcquire<T>(
       throw new TimeoutError(`${what}: not acquired within ${wait} ms`, { key, cause: error });
     throw toStoreError(error, key);
   } finally {
+    both?.dispose();
     d.dispose();
   }
 }
