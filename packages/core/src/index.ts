@@ -32,6 +32,7 @@ export {
   MAX_TIMER_MS,
   type CallOptions,
   type Deadline,
+  type CombinedSignal,
 } from './signal.js';
 export {
   normalizeKey,

@@ -112,8 +112,16 @@ export function follow(source: AbortSignal, follower: AbortController): () => vo
   };
 }
 
-/** A signal that aborts when any of `signals` does (see {@link follow}); `dispose` stops following them. */
-export function anySignal(signals: readonly AbortSignal[]): { signal: AbortSignal; dispose(): void } {
+/** What {@link anySignal} returns. */
+export interface CombinedSignal {
+  /** Aborts, with the same reason, when any of the sources does. */
+  readonly signal: AbortSignal;
+  /** Stops following the sources: call it when the operation that uses `signal` settles. */
+  dispose(): void;
+}
+
+/** A signal that aborts when any of `signals` does (see {@link follow}). */
+export function anySignal(signals: readonly AbortSignal[]): CombinedSignal {
   const combined = new AbortController();
   const unfollows = signals.map((signal) => follow(signal, combined));
   return {
