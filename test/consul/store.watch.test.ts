@@ -158,13 +158,13 @@ describe('Consul store watch behind a faulty connection', () => {
 });
 
 describe('Consul store watch without the initial values', () => {
-  it('reads its start in pages of about a thousand keys and reports what moved while it read', async () => {
+  it('reads its start in pages of at most 250 keys and reports what moved while it read', async () => {
     const agent = await startConsulDev();
     const prefix = `paged-${process.pid}`;
     const store = createConsulStore({ client: { address: agent.address }, prefix, watchWait: 5000 });
     const kv = store.client.kv;
     const name = (i: number): string => `k${String(i).padStart(4, '0')}`;
-    // 2,500 keys: the first read is `?keys`, then three pages (k0…, k1…, k2…), never the whole tree.
+    // 2,500 keys: the first read is `?keys`, then pages of 100 (k00…, k01…, … k24…), never the whole tree.
     for (let i = 0; i < 2500; i += 50)
       await Promise.all(
         Array.from({ length: 50 }, (_, j) => kv.put(`${prefix}/${name(i + j)}`, `v${i + j}`)),
@@ -177,30 +177,35 @@ describe('Consul store watch without the initial values', () => {
       reads.push(path);
       if (reads.length === 2) {
         await kv.put(`${prefix}/k0005`, 'changed');
-        await kv.delete(`${prefix}/k1500`);
+        await kv.delete(`${prefix}/k0150`);
         await kv.put(`${prefix}/k2000`, 'changed');
         await kv.put(`${prefix}/new`, 'new');
       }
       return list(path, options);
     };
     const watcher = store.watch('', { recursive: true, initial: false });
-    const events: string[] = [];
-    watcher.on('put', (event) => events.push(`put ${event.key} ${event.value}`));
-    watcher.on('delete', (event) => events.push(`delete ${event.key}`));
-    watcher.on('error', () => undefined);
-    await new Promise<void>((resolve) => watcher.once('connected', resolve));
-    assert.deepEqual(reads.slice(0, 3), [`${prefix}/k0`, `${prefix}/k1`, `${prefix}/k2`]);
-    // The watch reports in order: once this write arrives, everything before it has.
-    await eventually(() => events.length >= 4, 'the four changes made during the first read');
-    await store.set('sentinel', 'last');
-    await eventually(() => events.includes('put sentinel last'), 'the write after them');
-    assert.deepEqual(events.slice(0, -1).sort(), [
-      'delete k1500',
-      'put k0005 changed',
-      'put k2000 changed',
-      'put new new',
-    ]);
-    await watcher.close();
-    await store.close();
+    try {
+      const events: string[] = [];
+      watcher.on('put', (event) => events.push(`put ${event.key} ${event.value}`));
+      watcher.on('delete', (event) => events.push(`delete ${event.key}`));
+      watcher.on('error', () => undefined);
+      await new Promise<void>((resolve) => watcher.once('connected', resolve));
+      const pages = reads.filter((path) => /\/k\d\d$/.test(path));
+      assert.equal(pages.length, 25, 'one read per page of 100 keys');
+      assert.deepEqual(reads.slice(0, 3), [`${prefix}/k00`, `${prefix}/k01`, `${prefix}/k02`]);
+      // The watch reports in order: once this write arrives, everything before it has.
+      await eventually(() => events.length >= 4, 'the four changes made during the first read');
+      await store.set('sentinel', 'last');
+      await eventually(() => events.includes('put sentinel last'), 'the write after them');
+      assert.deepEqual(events.slice(0, -1).sort(), [
+        'delete k0150',
+        'put k0005 changed',
+        'put k2000 changed',
+        'put new new',
+      ]);
+    } finally {
+      await watcher.close();
+      await store.close();
+    }
   });
 });

@@ -19,7 +19,7 @@ export interface ListPage<V> {
 /**
  * An optional capability of a Store: reading a whole tree in bounded pages, with what `unlisted`
  * and `foreignHolds` would report, in one pass (Consul: one `?keys` listing, then `?recurse` reads of
- * prefixes holding about a thousand keys each). {@link readPages} uses it when the store has it.
+ * prefixes holding at most 250 keys each). {@link readPages} uses it when the store has it.
  */
 export interface PagedReader<V> {
   /** The tree below `dir` (`''`: everything), page by page; see {@link ListPage}. */

@@ -59,7 +59,7 @@ export interface ListOptions extends GetOptions {
 /** Options of a paged read of a tree (`readPages`, and the optional `PagedReader.readPages`). */
 export interface PageOptions extends GetOptions {
   /**
-   * Requests in flight at once while reading ahead: 4 by default for Consul's pages of about 1,000
+   * Requests in flight at once while reading ahead: 2 by default for Consul's pages of at most 250
    * keys, 16 for a directory walk (a page per directory).
    */
   concurrency?: number;

@@ -57,7 +57,7 @@ import { bulkOps, pushItem } from './bulk.js';
 import { indexMismatch, whileHolding } from './compare.js';
 import { toStoreError, txnFailure } from './errors.js';
 import { foreignHolds, listEntries, unlistedKeys } from './list.js';
-import { consulPages } from './pages.js';
+import { consulPages, PAGES_AHEAD } from './pages.js';
 import {
   LOCK_OPTIONS,
   acquireStoreLock,
@@ -208,7 +208,7 @@ export class ConsulStore<V = string> implements Store<V> {
   }
 
   /**
-   * The tree below `dir` in pages of about 1,000 keys (the optional `PagedReader` capability that
+   * The tree below `dir` in pages of at most 250 keys (the optional `PagedReader` capability that
    * `copy` and `diff` use): one `?keys` listing, then `?recurse` reads of prefixes.
    */
   readPages(dir: string, options?: PageOptions): AsyncIterable<ListPage<V>> {
@@ -216,7 +216,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const run = <T>(fn: (call: QueryOptions) => Promise<T>): Promise<T> =>
       this.#call(dir, checked, (call) => fn(checked.consistent ? { ...call, consistent: true } : call));
-    return consulPages(this.#parts, path === '' ? '' : `${path}/`, checked.concurrency ?? 4, run);
+    return consulPages(this.#parts, path === '' ? '' : `${path}/`, checked.concurrency ?? PAGES_AHEAD, run);
   }
 
   async set(key: string, value: V, options?: SetOptions): Promise<Entry<V>> {

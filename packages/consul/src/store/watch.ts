@@ -69,7 +69,7 @@ function seenOf(pair: KvPair): Seen {
  * The first read of a watch without the initial values, in pages: read whole, the first round of a
  * mirror's source watch parsed every value at once (65 MB of JSON in bench S8's tree, about 460 MB
  * peak). The names and the index come from one `?keys` read, the values from `?recurse` reads of
- * about a thousand keys each (as `readPages` reads them), kept as their size and digest. A key that
+ * at most 250 keys each (as `readPages` reads them), kept as their size and digest. A key that
  * moved after that index stays marked as changed (index -1): the next round blocks on that index,
  * so it returns at once and reports the key (a put, or a delete when it is gone).
  */
