@@ -6,6 +6,7 @@ import {
   backoffDelay,
   binaryCodec,
   checkFlags,
+  compareKeyPaths,
   deadline,
   decodeValue,
   follow,
@@ -19,6 +20,34 @@ import {
 } from '@polykv/core';
 
 describe('key model', () => {
+  it('compareKeyPaths orders segment by segment, as comparing the split keys does', () => {
+    assert.deepEqual(['a/b-x', 'a/b/c', 'a', 'a/b', 'a!'].sort(compareKeyPaths), [
+      'a',
+      'a/b',
+      'a/b/c',
+      'a/b-x',
+      'a!',
+    ]);
+    // The order of the split segments (what a tree walk gives), on random keys of characters below,
+    // at and above `/` (and outside the BMP).
+    const bySegments = (a: string, b: string): number => {
+      const left = a.split('/');
+      const right = b.split('/');
+      for (let i = 0; i < Math.min(left.length, right.length); i++)
+        if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
+      return left.length - right.length;
+    };
+    const alphabet = ['a', 'b', '-', '.', '!', '/', 'é', '😀', '0'];
+    let seed = 7;
+    const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const keys = Array.from({ length: 400 }, () =>
+      Array.from({ length: 1 + random(6) }, () => alphabet[random(alphabet.length)]).join(''),
+    );
+    for (const a of keys)
+      for (const b of keys)
+        assert.equal(Math.sign(compareKeyPaths(a, b)), Math.sign(bySegments(a, b)), `${a} vs ${b}`);
+  });
+
   it('normalizes one leading and one trailing slash, keeps everything else', () => {
     assert.equal(normalizeKey('/a/b/'), 'a/b');
     assert.equal(normalizeKey('a b/%2F/?#/ü🔑'), 'a b/%2F/?#/ü🔑');

@@ -41,6 +41,7 @@ export {
   joinKey,
   parentKey,
   parentPaths,
+  compareKeyPaths,
   baseName,
   KeySpace,
   MAX_KEY_BYTES,

@@ -115,6 +115,28 @@ export function parentPaths(keys: Iterable<string>, parents = new Set<string>())
   return parents;
 }
 
+/**
+ * Orders keys segment by segment, as a tree walk would: `a/b/c` before `a/b-x` (`/` ends a
+ * segment, so it sorts before any character), a key before the keys below it. Compares in place:
+ * listings sort every page with it, and splitting both keys at each comparison allocated 93 MB of
+ * arrays and strings in bench S8's Consul → etcd copy (then in pages of 1,000 keys).
+ */
+export function compareKeyPaths(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // The segment that ends here is a prefix of the other one: it comes first.
+    if (x === SLASH) return -1;
+    if (y === SLASH) return 1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+const SLASH = 0x2f;
+
 /** The last segment of a normalized key. */
 export function baseName(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);

@@ -127,15 +127,6 @@ export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   return Buffer.compare(a ?? EMPTY, b ?? EMPTY) === 0;
 }
 
-/** Sorts keys segment by segment, as a tree walk would (`a/b/c` before `a/b-x`). */
-export function compareKeys(a: string, b: string): number {
-  const left = a.split('/');
-  const right = b.split('/');
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
-  }
-  return left.length - right.length;
-}
 
 /** What the store's parts share: the client, the key mapping, the codec and the read options. */
 export interface StoreParts<V> {

@@ -1,4 +1,5 @@
 import {
+  compareKeyPaths,
   isReservedKey,
   keyProblem,
   type DirEntry,
@@ -10,7 +11,7 @@ import {
 import type { KvPair } from '../api/kv.js';
 import type { SessionEntry } from '../api/session.js';
 import type { QueryOptions } from '../options.js';
-import { compareKeys, toEntry, type StoreParts } from './common.js';
+import { toEntry, type StoreParts } from './common.js';
 import { unmodelled } from './key-model.js';
 import { holderOf } from './ttl.js';
 
@@ -69,7 +70,7 @@ export function listEntries<V>(
     } else out.push(toEntry(parts, pair));
   }
   out.push(...dirs.values());
-  return out.sort((a, b) => compareKeys(a.key, b.key) || (a.dir ? 1 : -1));
+  return out.sort((a, b) => compareKeyPaths(a.key, b.key) || (a.dir ? 1 : -1));
 }
 
 /** `unlisted`: the keys of a folder's listing that `list` leaves out, and why. */

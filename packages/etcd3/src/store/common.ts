@@ -65,15 +65,6 @@ export interface WriteCheck {
 export const NO_CHECK: WriteCheck = { compare: [], probes: [] };
 export const PUSH_DIGITS = 20;
 
-/** Sorts keys segment by segment, as a tree walk would (`a/b/c` before `a/b-x`). */
-export function compareKeys(a: string, b: string): number {
-  const left = a.split('/');
-  const right = b.split('/');
-  for (let i = 0; i < Math.min(left.length, right.length); i++) {
-    if (left[i] !== right[i]) return left[i]! < right[i]! ? -1 : 1;
-  }
-  return left.length - right.length;
-}
 
 export function rangeOf(op: ResponseOp | undefined): KeyValue[] {
   return op && 'range' in op ? op.range.kvs : [];

@@ -20,6 +20,7 @@ import {
   startWatchLoop,
   Watcher,
   checkTtl,
+  compareKeyPaths,
   deadline,
   sleep,
   utf8Codec,
@@ -52,7 +53,6 @@ import {
   NO_CHECK,
   casCompares,
   PUSH_DIGITS,
-  compareKeys,
   countOf,
   rangeOf,
   etcd3Capabilities,
@@ -158,7 +158,7 @@ export class Etcd3Store<V = string> implements Store<V> {
         ...read,
       });
       const out = await listedEntries(this.client.lease, this.codec, listed, call);
-      return out.sort((a, b) => compareKeys(a.key, b.key) || (a.dir ? 1 : -1));
+      return out.sort((a, b) => compareKeyPaths(a.key, b.key) || (a.dir ? 1 : -1));
     });
   }
 

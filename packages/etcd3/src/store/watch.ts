@@ -1,11 +1,18 @@
-import type { Codec, Entry, KeyEvent, KeySpace, WatchSink } from '@polykv/core';
+import {
+  compareKeyPaths,
+  type Codec,
+  type Entry,
+  type KeyEvent,
+  type KeySpace,
+  type WatchSink,
+} from '@polykv/core';
 import type { Etcd3Client } from '../client.js';
 import type { Etcd3Error } from '../errors.js';
 import type { KeyValue } from '../proto/kv.js';
 import type { WatchEvent } from '../proto/watch.js';
 import { prefixEnd } from '../proto/wire.js';
 import type { Etcd3SourceHandler } from '../watch/source.js';
-import { compareKeys, modelled } from './common.js';
+import { modelled } from './common.js';
 import { leaseTtls, toEntry } from './entries.js';
 import { keyText, readRange } from './list.js';
 
@@ -72,7 +79,7 @@ export class StoreWatchHandler<V> implements Etcd3SourceHandler {
     const ttls = await this.#ttls(found.map(({ kv }) => kv.lease));
     const now = Date.now();
     const entries: Entry<V>[] = found.map(({ kv, key }) => toEntry(kv, key, this.#codec, ttls, now));
-    entries.sort((a, b) => compareKeys(a.key, b.key));
+    entries.sort((a, b) => compareKeyPaths(a.key, b.key));
     this.#leases = undefined;
     for (const { kv, key } of found) this.#remember(key, kv.lease);
     if (compacted) this.#sink.resync(entries, revision);
