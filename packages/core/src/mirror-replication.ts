@@ -69,7 +69,7 @@ export interface RunSettings {
  */
 export class Replication {
   readonly ended: Promise<RunEnd>;
-  /** Keys written (changes, re-read writes and deletions): the mirror's summary counts them. */
+  /** What the run was started with (see {@link RunSettings}). */
   readonly #s: RunSettings;
   readonly #stop = new AbortController();
   /** The signal of every write while `ha` (see `#call`), made at the first write. */
