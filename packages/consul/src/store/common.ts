@@ -127,7 +127,6 @@ export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   return Buffer.compare(a ?? EMPTY, b ?? EMPTY) === 0;
 }
 
-
 /** What the store's parts share: the client, the key mapping, the codec and the read options. */
 export interface StoreParts<V> {
   readonly client: ConsulClient;

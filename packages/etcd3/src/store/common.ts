@@ -65,7 +65,6 @@ export interface WriteCheck {
 export const NO_CHECK: WriteCheck = { compare: [], probes: [] };
 export const PUSH_DIGITS = 20;
 
-
 export function rangeOf(op: ResponseOp | undefined): KeyValue[] {
   return op && 'range' in op ? op.range.kvs : [];
 }
