@@ -140,8 +140,22 @@ export async function copy<V, W = V>(
   to: Store<W>,
   options: CopyOptions = {},
 ): Promise<CopySummary> {
+  const fanOut = options.signal && fanOutSignal(options.signal);
+  try {
+    return await copyTree(from, to, options, fanOut?.signal);
+  } finally {
+    fanOut?.dispose();
+  }
+}
+
+/** {@link copy}, with the caller's signal fanned out for its calls (`signal`). */
+async function copyTree<V, W>(
+  from: Store<V>,
+  to: Store<W>,
+  options: CopyOptions,
+  signal: AbortSignal | undefined,
+): Promise<CopySummary> {
   const { dryRun = false, overwrite = false, concurrency = 16, timeout, onProgress } = options;
-  const signal = options.signal && fanOutSignal(options.signal);
   const dropFlags = options.dropFlags ?? false;
   const prefix = normalizeKey(options.prefix ?? '', { root: true, argument: 'prefix' });
   const call = { ...(signal ? { signal } : {}), ...(timeout ? { timeout } : {}) };

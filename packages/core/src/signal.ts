@@ -169,10 +169,11 @@ export function backoffDelay(attempt: number, baseMs = 100, capMs = 10_000, rand
 /**
  * A signal that follows `signal` and may carry any number of listeners. `copy` hands one signal to
  * up to `concurrency` Store calls at once, and each call listens to it: on the caller's own signal,
- * more than ten print Node's MaxListenersExceededWarning. This one adds a single listener to it.
+ * more than ten print Node's MaxListenersExceededWarning. This one adds a single listener to it
+ * (see {@link follow}); `dispose` once the calls are done.
  */
-export function fanOutSignal(signal: AbortSignal): AbortSignal {
-  const follower = AbortSignal.any([signal]);
-  setMaxListeners(0, follower);
+export function fanOutSignal(signal: AbortSignal): CombinedSignal {
+  const follower = anySignal([signal]);
+  setMaxListeners(0, follower.signal);
   return follower;
 }
