@@ -9,6 +9,7 @@ import {
   compareKeyPaths,
   deadline,
   decodeValue,
+  extend,
   follow,
   isPolykvError,
   jsonCodec,
@@ -245,6 +246,28 @@ describe('one signal shared by many calls', () => {
     assert.equal(follower.signal.reason, 'late');
     assert.equal(other.signal.aborted, false);
     unfollow();
+  });
+});
+
+describe('extend: a spread for option bags made per call', () => {
+  it('gives what { ...base, ...extra, ...more } gives: the same keys, values and order', () => {
+    const signal = new AbortController().signal;
+    const base = { timeout: 5, consistent: false, signal };
+    const cases: [object | undefined, object, object][] = [
+      [base, { consistent: true }, {}],
+      [base, {}, { index: 7, timeout: 0 }],
+      [undefined, { recurse: true }, { cas: 0 }],
+      [{ a: undefined }, { b: 1 }, { a: 2 }],
+      [{ [Symbol.for('s')]: 1, z: 1 }, { y: 2 }, { x: 3 }],
+    ];
+    for (const [a, b, c] of cases) {
+      const got = extend(a, b, c);
+      const spread = { ...a, ...b, ...c };
+      assert.deepEqual(got, spread);
+      assert.deepEqual(Reflect.ownKeys(got), Reflect.ownKeys(spread), 'the same order');
+      assert.notEqual(got, a, 'a new object');
+    }
+    assert.deepEqual(extend(base, { timeout: 1 }), { ...base, timeout: 1 });
   });
 });
 

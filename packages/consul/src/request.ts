@@ -3,6 +3,7 @@ import {
   classify,
   deadline,
   errorCode,
+  extend,
   keepText,
   readCapped,
   safeParseError,
@@ -223,10 +224,10 @@ export class Transport {
   #options(given: QueryOptions | undefined): QueryOptions {
     if (given === undefined) return this.#defaults;
     if (!this.#hasDefaults) return given;
-    if (!Object.isFrozen(given)) return { ...this.#defaults, ...given };
+    if (!Object.isFrozen(given)) return extend(this.#defaults, given);
     let merged = this.#merged.get(given);
     if (merged === undefined) {
-      merged = Object.freeze({ ...this.#defaults, ...given });
+      merged = Object.freeze(extend(this.#defaults, given));
       this.#merged.set(given, merged);
     }
     return merged;

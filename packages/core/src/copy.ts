@@ -1,3 +1,4 @@
+import { extend } from './extend.js';
 import { decodeValue } from './codec.js';
 import { forEachLimit, isBulkWriter, TaskLimiter, type BulkWrite, type BulkWriter } from './copy-writes.js';
 import { isPolykvError } from './errors.js';
@@ -404,11 +405,11 @@ class CopyWrites<W> {
   async #writeOne(write: BulkWrite<W>, ttl: number | undefined): Promise<void> {
     const { call, signal, dryRun, settle } = this.#s;
     if (dryRun) return settle(write.key, undefined);
-    const writeOptions = {
-      ...call,
-      ...(ttl !== undefined ? { ttl } : {}),
-      ...(write.flags !== undefined ? { flags: write.flags } : {}),
-    };
+    const writeOptions = extend(
+      call,
+      ttl !== undefined ? { ttl } : {},
+      write.flags !== undefined ? { flags: write.flags } : {},
+    );
     try {
       const condition =
         write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };

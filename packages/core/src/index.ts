@@ -22,6 +22,7 @@ export {
   type UnrepresentableWhat,
   type KeyHolder,
 } from './errors.js';
+export { extend } from './extend.js';
 export {
   deadline,
   follow,

@@ -1,3 +1,4 @@
+import { extend } from './extend.js';
 import { setMaxListeners } from 'node:events';
 import { copy } from './copy.js';
 import { isPolykvError, PolykvError } from './errors.js';
@@ -234,16 +235,20 @@ export class Replication {
       if (wanted.type === 'put') {
         const entry = { key, value: wanted.value, index: 0, createIndex: 0 };
         const flags = planFlags(
-          wanted.flags === undefined ? entry : { ...entry, flags: wanted.flags },
+          wanted.flags === undefined ? entry : extend(entry, { flags: wanted.flags }),
           to,
           this.#s.dropFlags,
         );
         if ('error' in flags) throw flags.error;
-        await to.set(key, wanted.value, {
-          ...this.#call(),
-          ...(wanted.ttl === undefined ? {} : { ttl: wanted.ttl }),
-          ...(flags.flags === undefined ? {} : { flags: flags.flags }),
-        });
+        await to.set(
+          key,
+          wanted.value,
+          extend(
+            this.#call(),
+            wanted.ttl === undefined ? {} : { ttl: wanted.ttl },
+            flags.flags === undefined ? {} : { flags: flags.flags },
+          ),
+        );
         if (flags.note !== undefined) this.#s.emit('adjusted', key, flags.note);
       } else
         await to.del(key, this.#call()).catch((error: unknown) => {

@@ -1,3 +1,4 @@
+import { extend } from './extend.js';
 import { createHash } from 'node:crypto';
 import { reportsHolds, type ForeignHold } from './fidelity.js';
 import type { Store } from './store.js';
@@ -63,7 +64,7 @@ export async function* readPages<V>(
   ]);
   if (unlisted.length > 0 || holds.length > 0) yield { entries: [], unlisted, holds };
   const list = (path: string): Promise<ListEntry<V>[]> =>
-    store.list(path, { ...call, ...(consistent ? { consistent } : {}) });
+    store.list(path, consistent ? extend(call, { consistent }) : call);
   const subdirectories = (entries: ListEntry<V>[]): string[] =>
     entries.filter((entry) => entry.dir).map((entry) => entry.key);
   for await (const entries of readAhead([dir], list, concurrency, subdirectories))

@@ -1,3 +1,4 @@
+import { extend } from '@polykv/core';
 import {
   KV_MAX_VALUE_SIZE,
   checkFlags,
@@ -231,7 +232,7 @@ export class Kv {
    * @see https://developer.hashicorp.com/consul/api-docs/kv#create-update-key
    */
   cas(key: string, value: ConsulValue | undefined, index: number, options?: KvPutOptions): Promise<boolean> {
-    return this.put(key, value, { ...options, cas: index });
+    return this.put(key, value, extend(options, { cas: index }));
   }
 
   /**
@@ -240,7 +241,7 @@ export class Kv {
    * @see https://developer.hashicorp.com/consul/api-docs/kv#create-update-key
    */
   acquire(key: string, session: string, value?: ConsulValue, options?: KvPutOptions): Promise<boolean> {
-    return this.put(key, value, { ...options, acquire: session });
+    return this.put(key, value, extend(options, { acquire: session }));
   }
 
   /**
@@ -248,7 +249,7 @@ export class Kv {
    * @see https://developer.hashicorp.com/consul/api-docs/kv#create-update-key
    */
   release(key: string, session: string, value?: ConsulValue, options?: KvPutOptions): Promise<boolean> {
-    return this.put(key, value, { ...options, release: session });
+    return this.put(key, value, extend(options, { release: session }));
   }
 
   /**
@@ -276,6 +277,6 @@ export class Kv {
    * @see https://developer.hashicorp.com/consul/api-docs/kv#delete-key
    */
   deleteTree(prefix: string, options?: WriteOptions): Promise<boolean> {
-    return this.delete(prefix, { ...options, recurse: true });
+    return this.delete(prefix, extend(options, { recurse: true }));
   }
 }

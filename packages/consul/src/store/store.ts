@@ -1,4 +1,5 @@
 import {
+  extend,
   InvalidArgumentError,
   KeyExistsError,
   KeyNotFoundError,
@@ -159,7 +160,7 @@ export class ConsulStore<V = string> implements Store<V> {
       }
     }
     return this.#call(key, checked, async (call) => {
-      const read = checked.consistent ? { ...call, consistent: true } : call;
+      const read = checked.consistent ? extend(call, { consistent: true }) : call;
       const { data } = await this.client.kv.get(path, read);
       return data ? this.#entry(data) : null;
     });
@@ -171,7 +172,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const folder = path === '' ? '' : `${path}/`;
     const recursive = checked.recursive ?? false;
     return this.#call(dir, checked, async (call) => {
-      const read = checked.consistent ? { ...call, consistent: true } : call;
+      const read = checked.consistent ? extend(call, { consistent: true }) : call;
       const { data } = await this.client.kv.list(folder, read);
       return listEntries(this.#parts, data, folder, recursive);
     });
@@ -187,7 +188,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const folder = path === '' ? '' : `${path}/`;
     return this.#call(dir, checked, async (call) => {
-      const { data } = await this.client.kv.list(folder, { ...call, consistent: true });
+      const { data } = await this.client.kv.list(folder, extend(call, { consistent: true }));
       return unlistedKeys(this.#keys, data, folder);
     });
   }
@@ -202,7 +203,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const folder = path === '' ? '' : `${path}/`;
     return this.#call(dir, checked, async (call) => {
-      const { data } = await this.client.kv.list(folder, { ...call, consistent: true });
+      const { data } = await this.client.kv.list(folder, extend(call, { consistent: true }));
       return foreignHolds(this.#parts, data, call);
     });
   }
@@ -215,7 +216,7 @@ export class ConsulStore<V = string> implements Store<V> {
     const checked = this.#begin(options, 'readPages');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const run = <T>(fn: (call: QueryOptions) => Promise<T>): Promise<T> =>
-      this.#call(dir, checked, (call) => fn(checked.consistent ? { ...call, consistent: true } : call));
+      this.#call(dir, checked, (call) => fn(checked.consistent ? extend(call, { consistent: true }) : call));
     return consulPages(this.#parts, path === '' ? '' : `${path}/`, checked.concurrency ?? PAGES_AHEAD, run);
   }
 
@@ -335,12 +336,12 @@ export class ConsulStore<V = string> implements Store<V> {
         const { data: before } = await kv.get(path, call);
         if (!before) throw new KeyNotFoundError(key);
         const matches = check.prevIndex !== 0 && before.ModifyIndex === check.prevIndex;
-        if (matches && (await kv.delete(path, { ...call, cas: check.prevIndex }))) return;
+        if (matches && (await kv.delete(path, extend(call, { cas: check.prevIndex })))) return;
         return indexMismatch(this.client, key, path, check.prevIndex, call);
       }
       const expected = valueBytes(this.codec.encode(check.prevValue));
       await whileHolding(this.client, key, path, expected, call, async (index) =>
-        (await kv.delete(path, { ...call, cas: index })) ? true : undefined,
+        (await kv.delete(path, extend(call, { cas: index }))) ? true : undefined,
       );
     });
     await this.#watches.gone(this.#keys.fromBackend(path)!, false);
@@ -360,7 +361,7 @@ export class ConsulStore<V = string> implements Store<V> {
         const condition =
           write.prevIndex === 0 ? { prevExist: false as const } : { prevIndex: write.prevIndex };
         const flags = write.flags === undefined ? {} : { flags: write.flags };
-        await this.compareAndSwap(write.key, write.value, condition, { ...checked, ...flags });
+        await this.compareAndSwap(write.key, write.value, condition, extend(checked, flags));
         return undefined;
       } catch (error) {
         if (checked.signal?.aborted) throw error;
@@ -477,7 +478,7 @@ export class ConsulStore<V = string> implements Store<V> {
   /** Runs one Store call: one deadline for all its requests, native errors mapped up. */
   async #call<T>(key: string, options: CallOptions, fn: (call: QueryOptions) => Promise<T>): Promise<T> {
     const d = deadline(options.signal, options.timeout);
-    const call = d.signal ? { ...this.#read, signal: d.signal } : this.#read;
+    const call = d.signal ? extend(this.#read, { signal: d.signal }) : this.#read;
     try {
       return await fn(call);
     } catch (error) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   abortSignal,
+  extend,
   decodeValue,
   isReservedKey,
   startWatchLoop,
@@ -273,7 +274,7 @@ export class StoreWatches<V> {
     };
     const source = new ConsulBlockingSource<KvPair[]>(
       async (options) => {
-        if (!pagedFirst) return reads.read(target, { ...options, recursive });
+        if (!pagedFirst) return reads.read(target, extend(options, { recursive }));
         const first = await pagedFirstRead(this.#parts, target, watched, {
           ...options,
           signal: abortSignal(sink.stop),

@@ -1,4 +1,5 @@
 import {
+  extend,
   BackendError,
   KeyHeldError,
   KeyTypeError,
@@ -87,7 +88,7 @@ export class KvWrites {
       return { ok: true, pair: await this.releaseOwn(path, raw, flags, pair, call) };
     }
     const client = this.#client;
-    const { data: current } = await client.kv.get(path, { ...call, consistent: true });
+    const { data: current } = await client.kv.get(path, extend(call, { consistent: true }));
     if (condition.kind === 'index' && current?.ModifyIndex !== condition.index) {
       return { ok: false, errors: [{ OpIndex: 0, What: 'index is stale', op: undefined }] };
     }
@@ -179,7 +180,7 @@ export class KvWrites {
   /** `del('', { recursive })`: every top-level child of the prefix except the reserved `.polykv/`. */
   async #deleteRoot(path: string, call: QueryOptions): Promise<boolean> {
     const folder = path === '' ? '' : `${path}/`;
-    const { data: children } = await this.#client.kv.keys(folder, { ...call, separator: '/' });
+    const { data: children } = await this.#client.kv.keys(folder, extend(call, { separator: '/' }));
     const ops: TxnOp[] = [];
     for (const child of children) {
       const name = child.slice(folder.length);
@@ -217,7 +218,7 @@ export class KvWrites {
       );
     }
     const kv = this.#client.kv;
-    const { data: current } = await kv.get(path, { ...call, consistent: true });
+    const { data: current } = await kv.get(path, extend(call, { consistent: true }));
     const holder: Holder = current ? await holderOf(this.#client, current, current.Flags, call) : FREE;
     if (holder.kind === 'foreign' && ttl !== undefined) throw this.#held(path, holder);
     const own = holder.kind === 'own' ? holder.session : undefined;
@@ -228,13 +229,13 @@ export class KvWrites {
       // Our earlier session lets go first (writing the new value), then the new one takes the key.
       if (own) await kv.release(path, own, raw, call);
       session = await createTtlSession(this.#client, path, ttl, call);
-      ok = await kv.put(path, raw, { ...call, acquire: session, flags: expiryFlags(ttl) });
+      ok = await kv.put(path, raw, extend(call, { acquire: session, flags: expiryFlags(ttl) }));
     } else if (own) {
       // Write the value and free it from our own session in one step.
       const stale =
         condition.kind === 'absent' ||
         (condition.kind === 'index' && current!.ModifyIndex !== condition.index);
-      ok = !stale && (await kv.release(path, own, raw, { ...call, ...withFlags }));
+      ok = !stale && (await kv.release(path, own, raw, extend(call, withFlags)));
     } else if (condition.kind === 'none') {
       // Always a `?cas=` on the index just read: a plain PUT counts as idempotent and could be
       // resent to another agent after a connection broke, landing after a newer write. Someone
@@ -243,19 +244,19 @@ export class KvWrites {
       let seen = current;
       ok = false;
       for (let attempt = 0; attempt < 10 && !ok; attempt++) {
-        ok = await kv.put(path, raw, { ...call, ...withFlags, cas: seen?.ModifyIndex ?? 0 });
-        if (!ok) ({ data: seen } = await kv.get(path, { ...call, consistent: true }));
+        ok = await kv.put(path, raw, extend(call, withFlags, { cas: seen?.ModifyIndex ?? 0 }));
+        if (!ok) ({ data: seen } = await kv.get(path, extend(call, { consistent: true })));
       }
     } else {
       const cas = condition.kind === 'absent' ? 0 : condition.index;
-      ok = await kv.put(path, raw, { ...call, ...withFlags, cas });
+      ok = await kv.put(path, raw, extend(call, withFlags, { cas }));
     }
     if (own) await destroyQuietly(this.#client, own);
     if (!ok) {
       if (session) await destroyQuietly(this.#client, session);
       return { ok: false, errors: [{ OpIndex: 0, What: 'conditional write refused', op: undefined }] };
     }
-    const { data } = await kv.get(path, { ...call, consistent: true });
+    const { data } = await kv.get(path, extend(call, { consistent: true }));
     if (!data) throw new BackendError(`consul: ${path} vanished right after it was written`);
     return { ok: true, pair: data };
   }

@@ -1,4 +1,5 @@
 import {
+  extend,
   backoffDelay,
   PollRegistry,
   SharedPoll,
@@ -210,7 +211,10 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   }
 
   #result(waiter: Waiter): ConsulResult<KvPair[]> {
-    return { data: this.#subset(waiter.path, waiter.recursive), meta: { ...this.#meta!, index: this.index } };
+    return {
+      data: this.#subset(waiter.path, waiter.recursive),
+      meta: extend(this.#meta, { index: this.index }),
+    };
   }
 
   /** The pairs a read of `path` returns, by binary search on the sorted listing. */
@@ -279,7 +283,7 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
       if (this.stopped) return;
       let result: ConsulResult<KvPair[]>;
       try {
-        result = await this.host.kv.list(this.prefix, { ...this.query, signal: this.stopSignal.signal });
+        result = await this.host.kv.list(this.prefix, extend(this.query, { signal: this.stopSignal.signal }));
       } catch (error) {
         if (this.stopped) return;
         const failure = asConsulError(error, 'a shared KV poll');
@@ -313,7 +317,9 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
     this.#verified.add(key);
     const signal = this.stopSignal.signal;
     this.host
-      .serial(() => (this.stopped ? Promise.resolve(null) : this.host.kv.get(key, { ...this.query, signal })))
+      .serial(() =>
+        this.stopped ? Promise.resolve(null) : this.host.kv.get(key, extend(this.query, { signal })),
+      )
       .catch((error: unknown) => {
         if (this.stopped) return;
         const failure = asConsulError(error, 'a shared KV poll');
@@ -340,19 +346,22 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
     this.#sent = this.index;
     this.#relist = failures > 0 || this.#checkReset;
     this.#checkReset = false;
-    return this.host.kv.list(this.prefix, {
-      ...this.query,
-      // After a failure (or a blocking answer that went backwards), one plain listing: it shows an
-      // index reset (a restarted agent) at once. Consistent (a quorum read on the leader): during
-      // faults a paused old leader answers from its stale state, and diffing such an older listing
-      // would report deletes and duplicates that never happened.
-      ...(this.#relist
-        ? this.query.stale
-          ? {}
-          : { consistent: true }
-        : { index: this.#sent, wait: this.host.wait }),
-      signal: this.stopSignal.signal,
-    });
+    return this.host.kv.list(
+      this.prefix,
+      extend(
+        this.query,
+        // After a failure (or a blocking answer that went backwards), one plain listing: it shows
+        // an index reset (a restarted agent) at once. Consistent (a quorum read on the leader):
+        // during faults a paused old leader answers from its stale state, and diffing such an older
+        // listing would report deletes and duplicates that never happened.
+        this.#relist
+          ? this.query.stale
+            ? {}
+            : { consistent: true }
+          : { index: this.#sent, wait: this.host.wait },
+        { signal: this.stopSignal.signal },
+      ),
+    );
   }
 
   apply(result: ConsulResult<KvPair[]>): void {

@@ -1,4 +1,11 @@
-import { abortSignal, listenForAbort, parentFolder, PollRegistry, type AnySignal } from '@polykv/core';
+import {
+  abortSignal,
+  extend,
+  listenForAbort,
+  parentFolder,
+  PollRegistry,
+  type AnySignal,
+} from '@polykv/core';
 import type { Kv, KvPair } from '../api/kv.js';
 import { ConsulError } from '../errors.js';
 import type { ConsulResult, QueryOptions, SharedWatchOptions } from '../options.js';
@@ -216,7 +223,7 @@ export class SharedKvReads implements PollHost {
   /** Today's behaviour: one blocking query of this caller's own. */
   async #private(path: string, options: SharedKvReadOptions): Promise<ConsulResult<KvPair[]>> {
     const { recursive = false, signal, ...rest } = options;
-    const query: QueryOptions = signal ? { ...rest, signal: abortSignal(signal) } : rest;
+    const query: QueryOptions = signal ? extend(rest, { signal: abortSignal(signal) }) : rest;
     if (!recursive) {
       const { data, meta } = await this.kv.get(path, query);
       return { data: data ? [data] : [], meta };

@@ -1,4 +1,4 @@
-import { backoffDelay, type PollSource } from '@polykv/core';
+import { backoffDelay, extend, type PollSource } from '@polykv/core';
 import { lostLongPolls } from '../dispatchers.js';
 import { ConsulError, isConsulError } from '../errors.js';
 import type { ConsulResult, QueryOptions } from '../options.js';
@@ -150,12 +150,12 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     this.#sent = index;
     this.#afterFailure = recheck;
     this.#checking = reconnected && !recheck ? this.#index : undefined;
-    if (index !== undefined) return this.#method({ ...query, index, wait: this.#waitMs, signal });
+    if (index !== undefined) return this.#method(extend(query, { index, wait: this.#waitMs, signal }));
     // A read after a failure or a backwards index is consistent (a quorum read on the leader):
     // during faults a paused old leader answers from stale state, and taking that as the truth
     // would report deletes and duplicates that never happened.
     return this.#method(
-      recheck && !query.stale ? { ...query, consistent: true, signal } : { ...query, signal },
+      recheck && !query.stale ? extend(query, { consistent: true, signal }) : extend(query, { signal }),
     );
   }
 

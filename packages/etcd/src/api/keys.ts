@@ -1,5 +1,5 @@
 import { CALL_OPTIONS, checkEtcdOptions, type EtcdCallOptions } from '../options.js';
-import type { OptionTableOf } from '@polykv/core';
+import { extend, type OptionTableOf } from '@polykv/core';
 import type { EtcdRequest, EtcdResponse, RequestFn } from '../request.js';
 import type {
   EtcdNode,
@@ -283,7 +283,7 @@ export class KeysApi {
 
   /** Writes a key only if it exists (`prevExist=true`). `PUT /v2/keys/:key?prevExist=true` */
   update<V = string>(key: string, value: V, options: EtcdSetOptions = {}): Promise<EtcdResult<V>> {
-    return this.set(key, value, { ...options, prevExist: true });
+    return this.set(key, value, extend(options, { prevExist: true }));
   }
 
   /** Refreshes a key's TTL without changing its value or notifying watchers. */
@@ -356,7 +356,7 @@ export class KeysApi {
     prevValue: string,
     options: EtcdSetOptions = {},
   ): Promise<EtcdResult<V>> {
-    return this.set(key, value, { ...options, prevValue });
+    return this.set(key, value, extend(options, { prevValue }));
   }
 
   /** Deletes only if the current value is `prevValue`. `DELETE /v2/keys/:key?prevValue=` */
@@ -365,17 +365,17 @@ export class KeysApi {
     prevValue: string,
     options: EtcdDelOptions = {},
   ): Promise<EtcdResult<V>> {
-    return this.del(key, { ...options, prevValue });
+    return this.del(key, extend(options, { prevValue }));
   }
 
   /** Creates a directory. `PUT /v2/keys/:key?dir=true` */
   mkdir(key: string, options: EtcdSetOptions = {}): Promise<EtcdResult> {
-    return this.set<string>(key, undefined, { ...options, dir: true });
+    return this.set<string>(key, undefined, extend(options, { dir: true }));
   }
 
   /** Deletes a directory (`recursive` for a non-empty one). `DELETE /v2/keys/:key?dir=true` */
   rmdir(key: string, options: EtcdDelOptions = {}): Promise<EtcdResult> {
-    return this.del(key, { ...options, dir: true });
+    return this.del(key, extend(options, { dir: true }));
   }
 
   /**
@@ -411,6 +411,6 @@ export class KeysApi {
     index: number,
     options: EtcdWaitOptions = {},
   ): Promise<EtcdResult<V> | EtcdEmptyWait> {
-    return this.wait(key, { ...options, waitIndex: index });
+    return this.wait(key, extend(options, { waitIndex: index }));
   }
 }

@@ -1,4 +1,5 @@
 import {
+  extend,
   abortSignal,
   listenForAbort,
   PollRegistry,
@@ -55,7 +56,7 @@ function plain(options: WaitOptions): EtcdWaitOptions {
   const { signal } = options;
   return signal === undefined || signal instanceof AbortSignal
     ? (options as EtcdWaitOptions)
-    : { ...options, signal: abortSignal(signal) };
+    : extend(options, { signal: abortSignal(signal) });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { abortSignal, type AnySignal } from '@polykv/core';
+import { abortSignal, extend, type AnySignal } from '@polykv/core';
 import type { EtcdEmptyWait, EtcdResult, EtcdWaitOptions, KeysApi } from '../api/keys.js';
 import { isEtcdError } from '../errors.js';
 
@@ -46,7 +46,7 @@ export function watchRead<V = string>(
       key,
       waits.stopSignals || options.signal === undefined
         ? options
-        : { ...options, signal: abortSignal(options.signal) },
+        : extend(options, { signal: abortSignal(options.signal) }),
     );
   return keys.get<V>(key, {
     recursive: options.recursive ?? false,

@@ -1,3 +1,4 @@
+import { extend } from '@polykv/core';
 import type { Etcd3CallOptions } from '../options.js';
 import {
   readDeleteRange,
@@ -73,10 +74,10 @@ export class KvApi {
 
   /** Reads a key, a prefix or a range (`KV/Range`). Linearizable unless `serializable`. */
   range(key: BytesLike, options: RangeOptions = {}): Promise<RangeResponse> {
-    const request: RangeRequest = { ...options, key };
+    const request: RangeRequest = extend(options, { key });
     const end = rangeEnd(key, options);
     if (end !== undefined) request.rangeEnd = end;
-    return this.#call(RANGE, writeRange(new Writer(), request), { ...options, idempotent: true });
+    return this.#call(RANGE, writeRange(new Writer(), request), extend(options, { idempotent: true }));
   }
 
   /** One key, or `null` (`KV/Range`). */
@@ -95,7 +96,7 @@ export class KvApi {
       ...(options.ignoreValue ? { ignoreValue: true } : {}),
       ...(options.ignoreLease ? { ignoreLease: true } : {}),
     });
-    return this.#call(PUT, message, { ...options, idempotent: false });
+    return this.#call(PUT, message, extend(options, { idempotent: false }));
   }
 
   /** Deletes a key, a prefix or a range (`KV/DeleteRange`). */
@@ -106,7 +107,7 @@ export class KvApi {
       ...(end !== undefined ? { rangeEnd: end } : {}),
       ...(options.prevKv ? { prevKv: true } : {}),
     });
-    return this.#call(DELETE_RANGE, message, { ...options, idempotent: false });
+    return this.#call(DELETE_RANGE, message, extend(options, { idempotent: false }));
   }
 
   /**
@@ -115,7 +116,7 @@ export class KvApi {
    */
   txn(request: TxnRequest, options: Etcd3CallOptions = {}): Promise<TxnResponse> {
     const readOnly = [...(request.success ?? []), ...(request.failure ?? [])].every((op) => 'range' in op);
-    return this.#call(TXN, writeTxn(new Writer(), request), { ...options, idempotent: readOnly });
+    return this.#call(TXN, writeTxn(new Writer(), request), extend(options, { idempotent: readOnly }));
   }
 
   /**
@@ -127,6 +128,6 @@ export class KvApi {
     options: Etcd3CallOptions & { physical?: boolean } = {},
   ): Promise<HeaderOnlyResponse> {
     const message = new Writer().uint(1, revision).bool(2, options.physical);
-    return this.#call(COMPACT, message, { ...options, idempotent: true });
+    return this.#call(COMPACT, message, extend(options, { idempotent: true }));
   }
 }

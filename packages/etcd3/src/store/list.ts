@@ -1,4 +1,11 @@
-import { isReservedKey, keyProblem, type DirEntry, type KeySpace, type UnlistedKey } from '@polykv/core';
+import {
+  extend,
+  isReservedKey,
+  keyProblem,
+  type DirEntry,
+  type KeySpace,
+  type UnlistedKey,
+} from '@polykv/core';
 import type { KvApi } from '../api/kv.js';
 import type { KeyValue, RequestOp } from '../proto/kv.js';
 import { prefixEnd } from '../proto/wire.js';
@@ -217,7 +224,7 @@ export async function unlistedBelow(
   call: { signal?: AbortSignal },
 ): Promise<UnlistedKey[]> {
   const out: UnlistedKey[] = [];
-  for (const item of await listTree(kv, path, { ...call, serializable: false })) {
+  for (const item of await listTree(kv, path, extend(call, { serializable: false }))) {
     const why = unlistedItem(item, prefix);
     if (why) out.push(why);
   }

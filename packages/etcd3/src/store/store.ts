@@ -1,4 +1,5 @@
 import {
+  extend,
   ClosedError,
   CompareFailedError,
   InvalidArgumentError,
@@ -137,10 +138,10 @@ export class Etcd3Store<V = string> implements Store<V> {
     const checked = beginCall(options, this.#closed, 'get');
     const path = this.#keys.toBackend(key);
     return this.#call(key, checked, async (call) => {
-      const kv = await this.client.kv.get(path, {
-        ...call,
-        serializable: this.#serializable && !checked.consistent,
-      });
+      const kv = await this.client.kv.get(
+        path,
+        extend(call, { serializable: this.#serializable && !checked.consistent }),
+      );
       if (!kv) return null;
       const key = this.#keys.fromBackend(path)!;
       const ttls = kv.lease === '0' ? undefined : await leaseTtls(this.client.lease, [kv.lease], call);
@@ -153,10 +154,13 @@ export class Etcd3Store<V = string> implements Store<V> {
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const read = { serializable: this.#serializable && !checked.consistent };
     return this.#call(dir, checked, async (call) => {
-      const listed = await listing(this.client.kv, this.#keys, path, checked.recursive ?? false, {
-        ...call,
-        ...read,
-      });
+      const listed = await listing(
+        this.client.kv,
+        this.#keys,
+        path,
+        checked.recursive ?? false,
+        extend(call, read),
+      );
       const out = await listedEntries(this.client.lease, this.codec, listed, call);
       return out.sort((a, b) => compareKeyPaths(a.key, b.key) || (a.dir ? 1 : -1));
     });
