@@ -154,7 +154,7 @@ export class StoreWatches<V> {
     const { path, fromIndex, initial } = start;
     // The store's root is a folder: watched with everything below it.
     const recursive = start.recursive || path === keys.prefix;
-    const seen = new Map<string, Seen>();
+    let seen = new Map<string, Seen>();
     const local: LocalWatch = {
       key: keys.fromBackend(path) ?? '',
       recursive,
@@ -194,8 +194,11 @@ export class StoreWatches<V> {
       const now = new Set<string>();
       const puts: { key: string; pair: KvPair }[] = [];
       if (firstSeen !== undefined) {
-        // The paged first read (pagedFirstRead) has diffed nothing: what it found is the start.
-        for (const [key, known] of firstSeen) seen.set(key, known);
+        // The paged first read (pagedFirstRead) has diffed nothing: what it found is the start. It
+        // is the first answer, so nothing was seen before it: its map becomes the watch's rather
+        // than being copied (two maps of 100,000 keys at once in bench S8's `mirror`).
+        seen = firstSeen;
+        local.seen = seen;
         firstSeen = undefined;
         sink.anchor(index);
         processed();
