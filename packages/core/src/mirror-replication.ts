@@ -1,7 +1,7 @@
-import { extend } from './extend.js';
 import { setMaxListeners } from 'node:events';
 import { copy } from './copy.js';
 import { isPolykvError, PolykvError } from './errors.js';
+import { extend } from './extend.js';
 import { planFlags, planTtl, valueWithChildrenError } from './fidelity.js';
 import type { Lock } from './lock.js';
 import type { CheckpointKeeper } from './mirror-checkpoint.js';

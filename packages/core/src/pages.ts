@@ -1,5 +1,5 @@
-import { extend } from './extend.js';
 import { createHash } from 'node:crypto';
+import { extend } from './extend.js';
 import { reportsHolds, type ForeignHold } from './fidelity.js';
 import type { Store } from './store.js';
 import type { Entry, ListEntry, PageOptions, UnlistedKey } from './types.js';

@@ -1,6 +1,6 @@
 import {
-  extend,
   abortSignal,
+  extend,
   listenForAbort,
   PollRegistry,
   stopListening,
