@@ -1,6 +1,7 @@
 import { decodeValue } from './codec.js';
 import { forEachLimit, isBulkWriter, TaskLimiter, type BulkWrite, type BulkWriter } from './copy-writes.js';
 import { isPolykvError } from './errors.js';
+import { extend } from './extend.js';
 import {
   holdNote,
   planFlags,
@@ -10,7 +11,6 @@ import {
   valueWithChildrenError,
   type TtlPlan,
 } from './fidelity.js';
-import { extend } from './extend.js';
 import { normalizeKey, parentPaths } from './keys.js';
 import { readPages, summarizeEntry, summarizeTree, valueDigest, type KeySummary } from './pages.js';
 import { fanOutSignal, throwIfAborted, type CallOptions } from './signal.js';
