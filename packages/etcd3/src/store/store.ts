@@ -137,11 +137,9 @@ export class Etcd3Store<V = string> implements Store<V> {
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
     const checked = beginCall(options, this.#closed, 'get');
     const path = this.#keys.toBackend(key);
+    const read = { serializable: this.#serializable && !checked.consistent };
     return this.#call(key, checked, async (call) => {
-      const kv = await this.client.kv.get(
-        path,
-        extend(call, { serializable: this.#serializable && !checked.consistent }),
-      );
+      const kv = await this.client.kv.get(path, extend(call, read));
       if (!kv) return null;
       const key = this.#keys.fromBackend(path)!;
       const ttls = kv.lease === '0' ? undefined : await leaseTtls(this.client.lease, [kv.lease], call);
@@ -153,14 +151,9 @@ export class Etcd3Store<V = string> implements Store<V> {
     const checked = beginCall(options, this.#closed, 'list');
     const path = this.#keys.toBackend(dir, { root: true, argument: 'dir' });
     const read = { serializable: this.#serializable && !checked.consistent };
+    const recursive = checked.recursive ?? false;
     return this.#call(dir, checked, async (call) => {
-      const listed = await listing(
-        this.client.kv,
-        this.#keys,
-        path,
-        checked.recursive ?? false,
-        extend(call, read),
-      );
+      const listed = await listing(this.client.kv, this.#keys, path, recursive, extend(call, read));
       const out = await listedEntries(this.client.lease, this.codec, listed, call);
       return out.sort((a, b) => compareKeyPaths(a.key, b.key) || (a.dir ? 1 : -1));
     });
