@@ -14,6 +14,7 @@ import {
   isPolykvError,
   jsonCodec,
   KeySpace,
+  joinKey,
   normalizeKey,
   sameRaw,
   sleep,
@@ -64,6 +65,12 @@ describe('key model', () => {
       'a/./b',
       'a/../b',
       '..',
+      '.',
+      './a',
+      '../a',
+      'a/.',
+      'a/..',
+      'a/./',
       '\u0007',
       'a\u007fb',
       '.polykv',
@@ -84,6 +91,11 @@ describe('key model', () => {
     }
     assert.equal(normalizeKey('x'.repeat(4096)).length, 4096);
     assert.equal(normalizeKey('a/.polykv/b'), 'a/.polykv/b', 'only the first segment is reserved');
+    // Dots are refused only as a whole segment.
+    for (const key of ['.a/b', 'a/..b', '.../a', 'a/b.', '.polykvx', 'a/...'])
+      assert.equal(normalizeKey(key), key);
+    assert.equal(joinKey('', 'a', '', 'b/c', ''), 'a/b/c');
+    assert.equal(joinKey('', ''), '');
   });
 
   it('KeySpace joins under its prefix and maps back; outside paths map to undefined', () => {
