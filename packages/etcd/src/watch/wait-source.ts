@@ -68,6 +68,9 @@ export function isTerminalWatchError(error: unknown): boolean {
 
 /** `/a//b/` → `a/b`: the form keys are compared in (etcd's node keys are `/a/b`). */
 export function normalizeKey(key: string): string {
+  // Most keys are in that form already: no array and no new string for them (once per watcher
+  // and per event, bench/heap-s6.mjs --allocations).
+  if (!key.startsWith('/') && !key.endsWith('/') && !key.includes('//')) return key;
   return key
     .split('/')
     .filter((segment) => segment !== '')
