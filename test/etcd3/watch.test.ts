@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Etcd3Client, type Etcd3Error, type WatchEvent } from '@polykv/etcd3';
 import { stopAllServers } from '../helpers/processes.js';
 import { startEtcd } from '../helpers/servers.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { etcd3Code, eventually, text } from './util.js';
 
 after(stopAllServers);
@@ -17,8 +18,10 @@ const summary = (events: WatchEvent[]): [string, string | undefined, string][] =
 describe('etcd v3 watchers against a real member', { timeout: 120_000 }, () => {
   let client: Etcd3Client;
   let writer: Etcd3Client;
+  let memberPort: number;
   before(async () => {
     const member = await startEtcd();
+    memberPort = Number(member.host.split(':')[1]);
     client = new Etcd3Client({ hosts: member.host });
     writer = new Etcd3Client({ hosts: member.host });
   });
@@ -109,6 +112,42 @@ describe('etcd v3 watchers against a real member', { timeout: 120_000 }, () => {
     await Promise.all(Array.from({ length: count }, (_, i) => writer.kv.put(`many/k${i}`, 'v')));
     await eventually(() => seen.size === count, 15_000, 'every watcher to see its put');
     await Promise.all(watchers.map((watcher) => watcher.cancel()));
+  });
+
+  it('a watcher added to an open stream that breaks before etcd arms it is placed again', async () => {
+    // A TCP proxy, for a stream that swallows a create request and then breaks.
+    const proxy = await TcpProxy.start('127.0.0.1', memberPort);
+    const proxied = new Etcd3Client({ hosts: proxy.host });
+    try {
+      const armed = proxied.watch('again/a');
+      await armed.ready;
+      const armedError = new Promise<Etcd3Error>((resolve) => armed.once('error', resolve));
+      // The stream stays open and passes nothing: the next watcher goes onto it, unanswered.
+      proxy.setMode({ kind: 'blackhole' });
+      const waiting = proxied.watch('again/b');
+      const events: WatchEvent[] = [];
+      waiting.on('events', collect(events));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(waiting.created, false);
+      proxy.pass();
+      proxy.resetAll();
+      // Armed, it is the caller's to resume; not armed yet, the client places it again.
+      const { code } = await armedError;
+      assert.ok(['ETCD3_CONNECTION', 'ETCD3_UNAVAILABLE'].includes(code), code);
+      await eventually(() => waiting.created, 10_000, 'the watcher placed again');
+      assert.equal(waiting.ended, false);
+      await writer.kv.put('again/b', 'v');
+      await eventually(() => events.length === 1, 10_000, 'the event of the watcher placed again');
+      await waiting.cancel();
+      // `ready` first asked after a cancel that came before etcd armed the watcher.
+      const canceled = proxied.watch('again/c');
+      await canceled.cancel();
+      await assert.rejects(canceled.ready, etcd3Code('ETCD3_ABORTED'));
+      assert.equal(await canceled.closed, undefined);
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
   });
 
   it('an aborted signal cancels; close() ends watchers without an error', async () => {

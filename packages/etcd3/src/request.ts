@@ -255,6 +255,15 @@ export class Requester {
    * Where a stream should go: the pinned host, with the headers (the token) for it. Streams are not
    * retried by the request function; their owner reopens them (see `WatchStreams`).
    */
+  /**
+   * The headers a stream opened now would carry, when they are known without a request (no
+   * credentials, or a token in hand); `undefined` while the client must authenticate first.
+   */
+  get knownHeaders(): CallHeaders | undefined {
+    if (!this.#options.auth) return BASE_HEADERS;
+    return this.#token !== undefined ? this.#headers : undefined;
+  }
+
   async streamTarget(signal: AbortSignal | undefined, host = this.pool.current): Promise<StreamTarget> {
     if (this.#isClosed()) throw closed('stream');
     return { host, headers: await this.#authHeaders(signal) };

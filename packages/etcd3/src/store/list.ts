@@ -8,7 +8,7 @@ import {
 } from '@polykv/core';
 import type { KvApi } from '../api/kv.js';
 import type { KeyValue, RequestOp } from '../proto/kv.js';
-import { prefixEnd } from '../proto/wire.js';
+import { prefixEnd, type BytesLike } from '../proto/wire.js';
 import { modelled } from './common.js';
 
 /** Keys per request while listing. */
@@ -96,8 +96,8 @@ export async function listTree(
  */
 export async function readRange(
   kv: KvApi,
-  key: string | Uint8Array,
-  end: Uint8Array | undefined,
+  key: BytesLike,
+  end: BytesLike | undefined,
   call: { signal?: AbortSignal; serializable?: boolean },
 ): Promise<{ kvs: KeyValue[]; revision: number }> {
   if (end === undefined) {
@@ -105,7 +105,7 @@ export async function readRange(
     return { kvs: single.kvs, revision: single.header.revision };
   }
   const out: KeyValue[] = [];
-  let from: Uint8Array | string = key;
+  let from: BytesLike = key;
   let revision = 0;
   for (;;) {
     const page = await kv.range(from, { end, limit: 1000, ...(revision ? { revision } : {}), ...call });

@@ -65,7 +65,7 @@ import {
 import { below, deleteTree, listing, unlistedBelow } from './list.js';
 import { etcd3Pages } from './pages.js';
 import { writeKey } from './write.js';
-import { Etcd3PollSource } from '../watch/source.js';
+import { Etcd3PollSource, type Etcd3SourceOptions } from '../watch/source.js';
 import { leaseTtls, listedEntries, toEntry } from './entries.js';
 import { Etcd3LockQueue } from './lock.js';
 import { shapeCompares, shapeFailure, shapeProbes, shaped, type Shaped } from './shape.js';
@@ -103,6 +103,8 @@ export class Etcd3Store<V = string> implements Store<V> {
   readonly #watchers = new Set<{ close(): Promise<void> }>();
   /** An ended watcher leaves `#watchers` (one function for all of them). */
   readonly #forget = (watcher: { close(): Promise<void> }): void => void this.#watchers.delete(watcher);
+  /** How watches read their range (one function for all of them). */
+  readonly #readWatched: Etcd3SourceOptions['read'];
   #closed = false;
 
   /**
@@ -132,6 +134,7 @@ export class Etcd3Store<V = string> implements Store<V> {
       this.#ownClient = true;
     }
     this.#queue = new Etcd3LockQueue(this.client);
+    this.#readWatched = readWatched(this.client, this.#serializable);
   }
 
   async get(key: string, options?: GetOptions): Promise<Entry<V> | null> {
@@ -403,7 +406,7 @@ export class Etcd3Store<V = string> implements Store<V> {
             end: range.end,
             fromRevision: fromIndex,
             readFirst: initial,
-            read: readWatched(this.client, range, this.#serializable),
+            read: this.#readWatched,
             stop: sink.stop,
           },
           handler,

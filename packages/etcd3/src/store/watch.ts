@@ -10,7 +10,7 @@ import type { Etcd3Client } from '../client.js';
 import type { Etcd3Error } from '../errors.js';
 import type { KeyValue } from '../proto/kv.js';
 import type { WatchEvent } from '../proto/watch.js';
-import { prefixEnd } from '../proto/wire.js';
+import { prefixEnd, type BytesLike } from '../proto/wire.js';
 import type { Etcd3SourceHandler } from '../watch/source.js';
 import { modelled } from './common.js';
 import { leaseTtls, toEntry } from './entries.js';
@@ -149,11 +149,17 @@ export class StoreWatchHandler<V> implements Etcd3SourceHandler {
   }
 }
 
-/** Reads a watch's range (for its initial values, or the re-read after a compaction). */
+/**
+ * Reads a watch's range (for its initial values, or the re-read after a compaction): one function
+ * for every watch of a store, not one per watch.
+ */
 export function readWatched(
   client: Etcd3Client,
-  range: { key: string | Uint8Array; end?: Uint8Array },
   serializable: boolean,
-): (signal: AbortSignal) => Promise<{ kvs: KeyValue[]; revision: number }> {
-  return (signal) => readRange(client.kv, range.key, range.end, { signal, serializable });
+): (
+  key: BytesLike,
+  end: BytesLike | undefined,
+  signal: AbortSignal,
+) => Promise<{ kvs: KeyValue[]; revision: number }> {
+  return (key, end, signal) => readRange(client.kv, key, end, { signal, serializable });
 }

@@ -34,8 +34,12 @@ export interface Etcd3SourceOptions {
   fromRevision: number | undefined;
   /** Without `fromRevision`: read the range first (the initial values). */
   readFirst: boolean;
-  /** Reads the range at one revision (several pages when it is large). */
-  read(signal: AbortSignal): Promise<{ kvs: KeyValue[]; revision: number }>;
+  /** Reads `[key, end)` at one revision (several pages when it is large). */
+  read(
+    key: BytesLike,
+    end: BytesLike | undefined,
+    signal: AbortSignal,
+  ): Promise<{ kvs: KeyValue[]; revision: number }>;
   /** The watch's stop. */
   stop: StopSignal;
 }
@@ -74,7 +78,7 @@ export class Etcd3PollSource implements PollSource<Answer> {
   #compacted: Etcd3Error | undefined = undefined;
   #watcher: Etcd3Watcher | undefined = undefined;
   /** Answers that arrived before the loop asked for them (one etcd message may bring several). */
-  #queue: Queued[] = [];
+  #queue: Queued[] | undefined = undefined;
   #waiting: { resolve: (answer: Answer) => void; reject: (error: unknown) => void } | undefined = undefined;
   /** The handler's own failure: it ends the watch. */
   #fatal: unknown = undefined;
@@ -95,7 +99,7 @@ export class Etcd3PollSource implements PollSource<Answer> {
 
   next(): Promise<Answer> {
     if (this.#readNext) return this.#read();
-    const queued = this.#queue.shift();
+    const queued = this.#queue?.shift();
     if (queued !== undefined)
       return queued.kind === 'failed' ? Promise.reject(queued.error) : Promise.resolve(queued);
     if (this.#options.stop.aborted) return Promise.reject(this.#options.stop.reason);
@@ -159,7 +163,8 @@ export class Etcd3PollSource implements PollSource<Answer> {
   }
 
   async #read(): Promise<Answer> {
-    const { kvs, revision } = await this.#options.read(this.#options.stop.signal);
+    const { key, end, stop } = this.#options;
+    const { kvs, revision } = await this.#options.read(key, end, stop.signal);
     return { kind: 'read', kvs, revision };
   }
 
@@ -203,7 +208,7 @@ export class Etcd3PollSource implements PollSource<Answer> {
   #push(item: Queued): void {
     const waiting = this.#waiting;
     if (waiting === undefined) {
-      this.#queue.push(item);
+      (this.#queue ??= []).push(item);
       return;
     }
     this.#waiting = undefined;
@@ -215,7 +220,7 @@ export class Etcd3PollSource implements PollSource<Answer> {
   #drop(): void {
     const watcher = this.#watcher;
     this.#watcher = undefined;
-    this.#queue = [];
+    this.#queue = undefined;
     if (watcher) {
       watcher.off('created', onCreated, this);
       watcher.off('events', onEvents, this);

@@ -9,7 +9,7 @@ import {
 import { Reader, type BytesLike } from '../proto/wire.js';
 import type { Requester } from '../request.js';
 import type { CallHeaders, GrpcStream, Transport } from '../transport.js';
-import { Etcd3Watcher, type Etcd3WatchOptions, type WatcherStream } from './watcher.js';
+import { Etcd3Watcher, type Etcd3WatchOptions, type Placement, type WatcherStream } from './watcher.js';
 
 /** How long a stream without watchers stays open for the next one. */
 const LINGER_MS = 1000;
@@ -89,14 +89,15 @@ export class WatchStream implements WatcherStream {
     this.#watchers.set(id, watcher);
     this.#creating.push(watcher);
     const { options } = watcher;
+    // Fields left undefined (or 0, false) are not written: no object per option (once per watcher).
     this.#grpc.write(
       watchCreateFrame({
         key: watcher.key,
-        ...(watcher.rangeEnd !== undefined ? { rangeEnd: watcher.rangeEnd } : {}),
-        ...(watcher.nextRevision > 0 ? { startRevision: watcher.nextRevision } : {}),
-        ...(options.progressNotify ? { progressNotify: true } : {}),
-        ...(options.prevKv ? { prevKv: true } : {}),
-        ...(options.filters ? { filters: options.filters } : {}),
+        rangeEnd: watcher.rangeEnd,
+        startRevision: watcher.nextRevision,
+        progressNotify: options.progressNotify,
+        prevKv: options.prevKv,
+        filters: options.filters,
         watchId: id,
       }),
     );
@@ -212,17 +213,37 @@ export class WatchStreams {
   }
 
   watch(key: BytesLike, options: Etcd3WatchOptions): Etcd3Watcher {
-    const watcher = new Etcd3Watcher(key, options, (w) => w.stream?.remove(w));
+    const watcher = new Etcd3Watcher(key, options, removeFromStream);
     const { signal } = options;
-    if (signal?.aborted) {
-      watcher.end(undefined);
-      return watcher;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        watcher.end(undefined);
+        return watcher;
+      }
+      const onAbort = (): void => void watcher.cancel();
+      signal.addEventListener('abort', onAbort, { once: true });
+      watcher.once('end', () => signal.removeEventListener('abort', onAbort));
     }
-    const onAbort = (): void => void watcher.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    watcher.once('end', () => signal?.removeEventListener('abort', onAbort));
-    this.#place(watcher).catch((error: unknown) => watcher.end(asEtcd3Error(error)));
+    // The pinned host's stream is open with the headers a new stream would have: the watcher goes
+    // straight onto it, and through the host pool only if that stream fails before etcd armed it.
+    // Not a placement per watcher (an async call through the pool, a promise, the token lookup):
+    // those were about a quarter of what arming a watcher allocated, held until etcd answered
+    // (bench/heap-s6.mjs --allocations), and a burst of watchers left them in the old generation.
+    const stream = this.#streams.get(this.#requester.pool.current);
+    if (stream !== undefined && !stream.ended && stream.headers === this.#requester.knownHeaders) {
+      watcher.placeAgainWith(this.#placeAgain);
+      stream.add(watcher);
+    } else this.#placeOrEnd(watcher);
     return watcher;
+  }
+
+  /** A watcher added straight to a stream that failed before etcd armed it: placed as any other. */
+  readonly #placeAgain: Placement = (watcher, error) => {
+    if (error !== undefined) this.#placeOrEnd(watcher);
+  };
+
+  #placeOrEnd(watcher: Etcd3Watcher): void {
+    this.#place(watcher).catch((error: unknown) => watcher.end(asEtcd3Error(error)));
   }
 
   /**
@@ -282,6 +303,10 @@ export class WatchStreams {
     this.#streams.clear();
     this.#all.clear();
   }
+}
+
+function removeFromStream(watcher: Etcd3Watcher): void {
+  watcher.stream?.remove(watcher);
 }
 
 function asEtcd3Error(error: unknown): Etcd3Error {
