@@ -5,7 +5,8 @@
 //   e.g. node bench/heap-s6.mjs consul polykvConsulStore
 //
 // With `--allocations` it prints, instead, where the arming allocates (V8's sampling heap profiler,
-// garbage included), by function: what S6's young generation has to absorb.
+// garbage included), by function: what S6's young generation has to absorb. With `--closures` it
+// also lists the closures and promise reactions that grew, by the source line that made them.
 //
 // It starts the backend's test server (build/test/helpers: run `npx tsc --build` first), re-runs
 // itself with `--expose-gc` as the measuring process, and prints the growth per watcher of each
@@ -19,9 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { writeHeapSnapshot } from 'node:v8';
 
 const allocations = process.argv.includes('--allocations');
+const closures = process.argv.includes('--closures');
 const [backend, contenderName, watchersArg = '2000', origin, dir] = process.argv
   .slice(2)
-  .filter((arg) => arg !== '--allocations');
+  .filter((arg) => arg !== '--allocations' && arg !== '--closures');
 const watchers = Number(watchersArg);
 
 if (origin === undefined) {
@@ -37,6 +39,7 @@ if (origin === undefined) {
     const url = backend === 'consul' ? server.url : server.clientUrl;
     const args = ['--expose-gc', self, backend, contenderName, String(watchers), url, scratch];
     if (allocations) args.push('--allocations');
+    if (closures) args.push('--closures');
     process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8' }));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -49,6 +52,15 @@ const factories = {
   ...(await import('./lib/contenders.mjs')),
   ...(await import('./lib/contenders-etcd3.mjs')),
 };
+// For `--closures`: script ids (in the snapshot's locations) to file names.
+const scripts = new Map();
+if (closures) {
+  const { Session } = await import('node:inspector');
+  const session = new Session();
+  session.connect();
+  session.on('Debugger.scriptParsed', ({ params }) => scripts.set(Number(params.scriptId), params.url));
+  session.post('Debugger.enable');
+}
 const contender = await factories[contenderName](origin);
 // As S6 does: one watcher started and stopped first, so loading and compiling are in the baseline.
 const warm = await contender.watch('heap-s6/warm-up', () => undefined);
@@ -63,8 +75,23 @@ function census(name) {
   const [typeNames] = snapshot.snapshot.meta.node_types;
   const [type, nameAt, size] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field));
   const types = new Map();
+  // Closures by where their function is: script id, line and column per closure node.
+  const where = new Map();
+  const locationFields = snapshot.snapshot.meta.location_fields ?? [];
+  for (let i = 0; closures && i < (snapshot.locations ?? []).length; i += locationFields.length) {
+    const [node, script, line, column] = snapshot.locations.slice(i, i + 4);
+    const file = (scripts.get(script) ?? `script ${script}`).split('/').slice(-3).join('/');
+    where.set(node, `${file}:${line + 1}:${column + 1}`);
+  }
   for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
     const kind = typeNames[snapshot.nodes[i + type]];
+    if (kind === 'closure' && where.has(i)) {
+      const label = `at ${where.get(i)}`;
+      const entry = types.get(label) ?? { count: 0, bytes: 0 };
+      entry.count++;
+      entry.bytes += snapshot.nodes[i + size];
+      types.set(label, entry);
+    }
     const label =
       kind === 'object' || kind === 'closure'
         ? `${kind} ${snapshot.strings[snapshot.nodes[i + nameAt]] || '(anonymous)'}`
@@ -97,13 +124,16 @@ if (allocations) {
   await arm();
   const { profile } = await session.post('HeapProfiler.stopSampling');
   const sites = new Map();
-  const visit = (node) => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const site = `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+  const frame = ({ functionName, url, lineNumber }) =>
+    `${functionName || '(anonymous)'} ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`;
+  // A built-in (no script: `Promise`, `then`, `Map`...) is named with the function that called it.
+  const visit = (node, caller) => {
+    const site =
+      node.callFrame.url === '' && caller ? `${frame(node.callFrame)} < ${caller}` : frame(node.callFrame);
     if (node.selfSize > 0) sites.set(site, (sites.get(site) ?? 0) + node.selfSize);
-    for (const child of node.children) visit(child);
+    for (const child of node.children) visit(child, frame(node.callFrame));
   };
-  visit(profile.head);
+  visit(profile.head, undefined);
   const total = [...sites.values()].reduce((sum, bytes) => sum + bytes, 0);
   console.log(
     `${backend} ${contenderName}: ${watchers} watchers, ${(total / watchers).toFixed(0)} B allocated per watcher`,
