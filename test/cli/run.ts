@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -126,4 +127,12 @@ export async function inProcess(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   return { code, stdout: Buffer.concat(stdout), stderr };
+}
+
+/** stderr is exactly one line `polykv: CODE: message`, with no stack trace. */
+export function assertOneErrorLine(result: Result, code: string): void {
+  const lines = result.stderr.split('\n').filter((line) => line !== '');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${result.stderr}`);
+  assert.match(lines[0]!, new RegExp(`^polykv: ${code}: \\S`));
+  assert.doesNotMatch(result.stderr, /\n\s+at /);
 }
