@@ -5,6 +5,19 @@ export function median(values) {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The median of `pick(run)` over the runs. */
+export function medianOf(runs, pick) {
+  return median(runs.map(pick));
+}
+
+/** Per repetition: value(contender) / value(reference); then the median. */
+export function medianRatio(runs, refRuns, pick) {
+  const ratios = [];
+  for (let i = 0; i < Math.min(runs.length, refRuns.length); i++)
+    ratios.push(pick(runs[i]) / pick(refRuns[i]));
+  return median(ratios);
+}
+
 /** The nearest-rank percentile (p in 0..100). */
 export function percentile(values, p) {
   const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
