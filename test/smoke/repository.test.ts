@@ -61,6 +61,17 @@ describe('the repository stands on its own', () => {
     assert.deepEqual(outside, []);
   });
 
+  it('no source file is longer than 500 lines (packages, scripts, bench, tests)', () => {
+    // Past 500 lines a file holds more than a reader follows at once: split it before adding to it.
+    const long: string[] = [];
+    for (const file of files.filter((path) => /\.(ts|mjs|cjs|js)$/.test(path))) {
+      const text = readFileSync(file, 'utf8');
+      const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+      if (lines > 500) long.push(`${relative(root, file)}: ${lines} lines`);
+    }
+    assert.deepEqual(long, []);
+  });
+
   it('has no import cycle between source files (scripts/import-cycles.mjs over packages and test)', () => {
     // A cycle ties files together so that neither can be read, tested or moved alone; the script
     // counts `import type` too, since a cycle of types ties them just the same.
