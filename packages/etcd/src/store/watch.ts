@@ -7,10 +7,10 @@ import {
   type WatchSink,
   type WatchStart,
 } from '@polykv/core';
-import type { EtcdResult } from '../api/keys.js';
+import type { EtcdNode, EtcdResult } from '../api/keys.js';
 import type { EtcdClient } from '../client.js';
 import { EtcdError } from '../errors.js';
-import { EtcdPollSource } from '../watch/source.js';
+import { EtcdPollSource, type EtcdSourceHandler } from '../watch/source.js';
 import { isDeletion, trimSlashes } from './common.js';
 import type { EtcdValues } from './values.js';
 
@@ -29,47 +29,80 @@ export function runStoreWatch<V>(
   { path, recursive, fromIndex, initial }: WatchStart,
   end: WatchEnd,
 ): void {
-  // etcd names only the directory when one is deleted (or expires): the watcher turns it into one
-  // `delete` per key it delivered below it. Started from an index (or without the initial values),
-  // it has not delivered every key there is, so such a deletion makes the source re-read: the
-  // differences, then `resync`, after which it knows every key (a mirror resumed from its
-  // checkpoint re-reads its tree on `resync`, and so deletes what went with the directory).
-  let knowsEveryKey = fromIndex === undefined && initial;
-  const source: EtcdPollSource<string> = new EtcdPollSource<string>(
+  const handler = new StoreWatchHandler(keys, values, sink, fromIndex === undefined && initial, initial);
+  const source = new EtcdPollSource<string>(
     client.waits,
     client.keys,
     path,
     { recursive, fromIndex, stop: sink.stop, valuesFirst: initial },
-    {
-      event: (result) => {
-        emitEvent(keys, values, sink, result);
-        if (!knowsEveryKey && result.node.dir && isDeletion(result.action))
-          source.reread(
-            new EtcdError({
-              code: 'ETCD_EVENT_INDEX_CLEARED',
-              index: result.node.modifiedIndex,
-              message: `directory ${result.node.key} went (${result.action}) with keys this watch may not have delivered`,
-            }),
-          );
-      },
-      read: (nodes, index, cleared) => {
-        sink.anchor(index);
-        if (cleared) knowsEveryKey = true;
-        const entries: Entry<V>[] = [];
-        for (const node of nodes) {
-          const key = keys.fromBackend(node.key);
-          if (key !== undefined && !isReservedKey(key)) entries.push(values.entry(node));
-        }
-        entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        if (cleared) sink.resync(entries, index);
-        else if (initial)
-          for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
-      },
-    },
+    handler,
   );
+  handler.source = source;
   // From an index, the first wait may block until the next event: the watch is anchored now.
   if (fromIndex !== undefined) sink.connected();
   startWatchLoop(source, sink, { stop: sink.stop, timing: client.options }, end);
+}
+
+/**
+ * The Store's side of a watch: etcd's events and reads become Store events. A class rather than
+ * two closures over the watch's state (about 0.15 KB less per idle watcher, S6 in bench/).
+ */
+class StoreWatchHandler<V> implements EtcdSourceHandler<string> {
+  /** The watch's source (set right after it is made): a directory deletion may make it re-read. */
+  source: EtcdPollSource<string> | undefined = undefined;
+  readonly #keys: KeySpace;
+  readonly #values: EtcdValues<V>;
+  readonly #sink: WatchSink<V>;
+  readonly #initial: boolean;
+  /**
+   * etcd names only the directory when one is deleted (or expires): the watcher turns it into one
+   * `delete` per key it delivered below it. Started from an index (or without the initial values),
+   * it has not delivered every key there is, so such a deletion makes the source re-read: the
+   * differences, then `resync`, after which it knows every key (a mirror resumed from its
+   * checkpoint re-reads its tree on `resync`, and so deletes what went with the directory).
+   */
+  #knowsEveryKey: boolean;
+
+  constructor(
+    keys: KeySpace,
+    values: EtcdValues<V>,
+    sink: WatchSink<V>,
+    knowsEveryKey: boolean,
+    initial: boolean,
+  ) {
+    this.#keys = keys;
+    this.#values = values;
+    this.#sink = sink;
+    this.#knowsEveryKey = knowsEveryKey;
+    this.#initial = initial;
+  }
+
+  event(result: EtcdResult): void {
+    emitEvent(this.#keys, this.#values, this.#sink, result);
+    if (!this.#knowsEveryKey && result.node.dir && isDeletion(result.action))
+      this.source?.reread(
+        new EtcdError({
+          code: 'ETCD_EVENT_INDEX_CLEARED',
+          index: result.node.modifiedIndex,
+          message: `directory ${result.node.key} went (${result.action}) with keys this watch may not have delivered`,
+        }),
+      );
+  }
+
+  read(nodes: EtcdNode[], index: number, cleared: EtcdError | undefined): void {
+    const sink = this.#sink;
+    sink.anchor(index);
+    if (cleared) this.#knowsEveryKey = true;
+    const entries: Entry<V>[] = [];
+    for (const node of nodes) {
+      const key = this.#keys.fromBackend(node.key);
+      if (key !== undefined && !isReservedKey(key)) entries.push(this.#values.entry(node));
+    }
+    entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (cleared) sink.resync(entries, index);
+    else if (this.#initial)
+      for (const entry of entries) sink.emit({ type: 'put', ...entry, initial: true } as const);
+  }
 }
 
 function emitEvent<V>(keys: KeySpace, values: EtcdValues<V>, sink: WatchSink<V>, result: EtcdResult): void {
