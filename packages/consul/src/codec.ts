@@ -145,27 +145,37 @@ export function formatDuration(value: number | string): string {
   return `${Math.ceil(value)}ms`;
 }
 
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+const DURATION = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+/**
+ * The last duration string parsed and its ms: a watch's `wait` is parsed again every round (a
+ * match iterator and its arrays each time, bench/heap-s6.mjs --allocations), and is the same string.
+ */
+let lastDuration = '';
+let lastDurationMs = 0;
+
 /** Parses a Consul duration string (`'1m30s'`, `'250ms'`) or ms number into ms. */
 export function durationMs(value: number | string): number {
   if (typeof value === 'number') return value;
+  if (value === lastDuration && value !== '') return lastDurationMs;
   let total = 0;
-  const units: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    µs: 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-  };
-  const pattern = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
   let matched = '';
-  for (const match of value.matchAll(pattern)) {
-    total += Number(match[1]) * units[match[2]!]!;
+  for (const match of value.matchAll(DURATION)) {
+    total += Number(match[1]) * DURATION_UNITS[match[2]!]!;
     matched += match[0];
   }
   if (matched !== value || value === '') {
     throw new ConsulError('CONSUL_INVALID_ARGUMENT', `not a Consul duration: ${JSON.stringify(value)}`);
   }
+  lastDuration = value;
+  lastDurationMs = total;
   return total;
 }

@@ -32,8 +32,8 @@ interface LocalWatch {
   ready: boolean;
   /** The index of every key the watch has delivered and not seen go. */
   seen: ReadonlyMap<string, { index: number }>;
-  /** Called after each processed answer, and when the watch ends. */
-  wake: Set<() => void>;
+  /** Called after each processed answer, and when the watch ends (made for the first writer waiting). */
+  wake: Set<() => void> | undefined;
 }
 
 /**
@@ -160,7 +160,7 @@ export class StoreWatches<V> {
       recursive,
       ready: false,
       seen,
-      wake: new Set(),
+      wake: undefined,
     };
     this.#local.add(local);
     const folder = path === '' ? '' : `${path}/`;
@@ -182,7 +182,7 @@ export class StoreWatches<V> {
     /** After each processed answer: the initial state arrives before `connected`. */
     const processed = (): void => {
       local.ready = true;
-      if (local.wake.size > 0) for (const wake of [...local.wake]) wake();
+      if (local.wake !== undefined && local.wake.size > 0) for (const wake of [...local.wake]) wake();
     };
     /**
      * Diffs one answer and emits its events, synchronously unless a vanished key was held by a TTL
@@ -191,7 +191,9 @@ export class StoreWatches<V> {
      * after, and an event queued for later would wait for that request to be written.
      */
     const handle = (data: KvPair[], index: number, kind: AnswerKind): Promise<void> | undefined => {
-      const now = new Set<string>();
+      // How many watched keys this answer holds: fewer than `seen` knows means some went (a Set of
+      // the answer's keys is made only then, not for every answer).
+      let present = 0;
       const puts: { key: string; pair: KvPair }[] = [];
       if (firstSeen !== undefined) {
         // The paged first read (pagedFirstRead) has diffed nothing: what it found is the start. It
@@ -207,7 +209,7 @@ export class StoreWatches<V> {
       for (const pair of data) {
         const key = watched(pair.Key);
         if (key === undefined) continue;
-        now.add(key);
+        present++;
         const before = seen.get(key);
         const session = pair.Session || undefined;
         // Within one agent's run a write always moves ModifyIndex, so equal indexes are the same
@@ -255,7 +257,12 @@ export class StoreWatches<V> {
         return undefined;
       };
       let gone: [string, Seen][] | undefined;
-      if (seen.size > now.size) {
+      if (seen.size > present) {
+        const now = new Set<string>();
+        for (const pair of data) {
+          const key = watched(pair.Key);
+          if (key !== undefined) now.add(key);
+        }
         for (const entry of seen) if (!now.has(entry[0])) (gone ??= []).push(entry);
       }
       if (gone === undefined) return done();
@@ -343,14 +350,14 @@ export class StoreWatches<V> {
         new Promise<void>((resolve) => {
           const finish = (): void => {
             clearTimeout(timer);
-            watch.wake.delete(check);
+            watch.wake?.delete(check);
             resolve();
           };
           const check = (): void => {
             if (!watch.ready || done(watch.seen)) finish();
           };
           const timer = setTimeout(finish, SETTLE_MS);
-          watch.wake.add(check);
+          (watch.wake ??= new Set()).add(check);
         }),
       );
     }
@@ -361,7 +368,7 @@ export class StoreWatches<V> {
   #end(local: LocalWatch): void {
     this.#local.delete(local);
     local.ready = false;
-    if (local.wake.size > 0) for (const wake of [...local.wake]) wake();
+    if (local.wake !== undefined && local.wake.size > 0) for (const wake of [...local.wake]) wake();
   }
 
   async #sessionExists(session: string, signal: AbortSignal): Promise<boolean> {

@@ -37,8 +37,20 @@ function abortError(path: string, signal: AnySignal): ConsulError {
   });
 }
 
+/** A read with none of the options that change an answer (shared, never changed). */
+const NO_QUERY: QueryOptions = Object.freeze({});
+
 /** The options that change a KV answer: polls are shared only between equal ones. */
 function pollQuery(options: QueryOptions): QueryOptions {
+  if (
+    options.token === undefined &&
+    options.dc === undefined &&
+    options.ns === undefined &&
+    options.partition === undefined &&
+    !options.consistent &&
+    !options.stale
+  )
+    return NO_QUERY;
   const query: QueryOptions = {};
   if (options.token !== undefined) query.token = options.token;
   if (options.dc !== undefined) query.dc = options.dc;
@@ -50,6 +62,8 @@ function pollQuery(options: QueryOptions): QueryOptions {
 }
 
 function queryKey(query: QueryOptions): string {
+  // Every read of a watch looks its poll up by this key: no string made for the usual options.
+  if (query === NO_QUERY) return NO_QUERY_KEY;
   return JSON.stringify([
     query.token ?? null,
     query.dc ?? null,
@@ -59,6 +73,8 @@ function queryKey(query: QueryOptions): string {
     query.stale ?? false,
   ]);
 }
+
+const NO_QUERY_KEY = JSON.stringify([null, null, null, null, false, false]);
 
 /**
  * Blocking KV reads shared between callers: instead of one long poll per watched key (Consul 1.8
