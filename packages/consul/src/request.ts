@@ -285,14 +285,14 @@ export class Transport {
     options: QueryOptions,
   ): Promise<ResponseOf<T>> {
     const { statusCode: status, headers, body } = response;
-    // Response text in an error: capped, without secrets (a proxy may echo the request's headers).
-    const keep = (text: string, limit?: number): string => this.keep(text, options, limit);
+    // Response text in an error goes through `this.keep`: capped, without secrets (a proxy may
+    // echo the request's headers).
     try {
       if (spec.ok === undefined ? status !== 200 : !spec.ok.includes(status)) {
         // Only so much of an error answer is read: a 10 MB error page is cut off, not kept.
         const text = await readCapped(body);
         if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
-        const shown = keep(text);
+        const shown = this.keep(text, options);
         const detail = `${spec.method} ${spec.path}: ${status}${shown ? ` ${shown.trim().slice(0, 500)}` : ''}`;
         if (status === 401 || status === 403)
           throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
@@ -315,7 +315,7 @@ export class Transport {
         case 'bool': {
           const text = (await readCapped(body)).trim();
           if (text !== 'true' && text !== 'false') {
-            const shown = keep(text);
+            const shown = this.keep(text, options);
             throw statusError(
               spec,
               status,
@@ -332,14 +332,14 @@ export class Transport {
           try {
             data = spec.parse ? spec.parse(text) : JSON.parse(text);
           } catch (cause) {
-            const shown = keep(text);
+            const shown = this.keep(text, options);
             throw statusError(
               spec,
               status,
               'CONSUL_BAD_RESPONSE',
               `${spec.method} ${spec.path}: the answer is not JSON (${shown.slice(0, 100)})`,
               shown,
-              safeParseError(cause, (message) => keep(message, 500)),
+              safeParseError(cause, (message) => this.keep(message, options, 500)),
             );
           }
           const problem = spec.check?.(data, status);
@@ -348,8 +348,8 @@ export class Transport {
               spec,
               status,
               'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: a malformed answer (${keep(problem, 500)})`,
-              keep(text),
+              `${spec.method} ${spec.path}: a malformed answer (${this.keep(problem, options, 500)})`,
+              this.keep(text, options),
             );
           }
           return { status, data: data as T, meta, headers };
