@@ -201,8 +201,9 @@ export class Etcd3PollSource implements PollSource<Answer>, WatcherFollower {
       this.#push(item);
       return;
     }
-    // The watcher is over. An end without an error that was not ours: the client was closed.
-    if (item === 'closed' && (this.#watcher === undefined || this.#options.stop.aborted)) return;
+    // The watcher is over (the source is told once: a dropped watcher has no follower). An end
+    // without an error that was not ours: the client was closed.
+    if (item === 'closed' && this.#options.stop.aborted) return;
     this.#watcher = undefined;
     this.#push(
       item === 'closed'
