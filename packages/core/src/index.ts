@@ -80,7 +80,7 @@ export type {
 } from './watch/events.js';
 export { Watcher, type WatchSink } from './watch/watcher.js';
 export { WatchEmitter, type WatchEnd, type WatchRun } from './watch/emitter.js';
-export { KnownKeys } from './watch/known.js';
+export { KnownKeys, SmallMap } from './watch/known.js';
 export {
   runWatchLoop,
   startWatchLoop,

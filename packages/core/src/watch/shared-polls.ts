@@ -145,7 +145,9 @@ export abstract class SharedPoll<A> implements PollSource<A>, LoopReport {
  * its own (the private fallback is the backend's own request).
  */
 export class PollRegistry<P extends SharedPoll<unknown>> {
-  readonly #polls = new Map<string, P>();
+  /** Options id → folder → poll (two maps, not one keyed by a joined string: `find` runs every round of every watch). */
+  readonly #polls = new Map<string, Map<string, P>>();
+  #size = 0;
 
   /** An empty registry of one client. */
   constructor(
@@ -155,22 +157,24 @@ export class PollRegistry<P extends SharedPoll<unknown>> {
 
   /** How many polls it holds (a poll leaves it when it stops). */
   get size(): number {
-    return this.#polls.size;
+    return this.#size;
   }
 
   /** True when `maxPolls` polls are running: {@link PollRegistry.add} makes no more. */
   get full(): boolean {
-    return this.#polls.size >= this.maxPolls;
+    return this.#size >= this.maxPolls;
   }
 
   /** Every running poll. */
   values(): P[] {
-    return [...this.#polls.values()];
+    const all: P[] = [];
+    for (const byFolder of this.#polls.values()) all.push(...byFolder.values());
+    return all;
   }
 
   /** The running poll with this id that covers `folder`, if any. */
   get(id: string, folder: string): P | undefined {
-    return this.#polls.get(`${id}\u0000${folder}`);
+    return this.#polls.get(id)?.get(folder);
   }
 
   /**
@@ -178,8 +182,10 @@ export class PollRegistry<P extends SharedPoll<unknown>> {
    * root `''`) and that `accept`s the caller.
    */
   find(id: string, folder: string, accept?: (poll: P) => boolean): P | undefined {
+    const byFolder = this.#polls.get(id);
+    if (byFolder === undefined) return undefined;
     for (let at = folder; at !== '';) {
-      const poll = this.#polls.get(`${id}\u0000${at}`);
+      const poll = byFolder.get(at);
       if (poll !== undefined && !poll.stopped && (accept === undefined || accept(poll))) return poll;
       const up = parentFolder(at);
       if (up === at) break;
@@ -192,14 +198,20 @@ export class PollRegistry<P extends SharedPoll<unknown>> {
   add(make: () => P): P | undefined {
     if (this.full) return undefined;
     const poll = make();
-    this.#polls.set(`${poll.id}\u0000${poll.folder}`, poll);
+    let byFolder = this.#polls.get(poll.id);
+    if (byFolder === undefined) this.#polls.set(poll.id, (byFolder = new Map<string, P>()));
+    if (!byFolder.has(poll.folder)) this.#size++;
+    byFolder.set(poll.folder, poll);
     return poll;
   }
 
   /** Drops a poll that stopped, so that the next caller starts a new one. */
   remove(poll: P): void {
-    const key = `${poll.id}\u0000${poll.folder}`;
-    if (this.#polls.get(key) === poll) this.#polls.delete(key);
+    const byFolder = this.#polls.get(poll.id);
+    if (byFolder?.get(poll.folder) !== poll) return;
+    byFolder.delete(poll.folder);
+    this.#size--;
+    if (byFolder.size === 0) this.#polls.delete(poll.id);
   }
 
   /** Stops every poll with `error` (the client closed). */
