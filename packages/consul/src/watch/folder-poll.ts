@@ -4,7 +4,6 @@ import {
   PollRegistry,
   SharedPoll,
   stopListening,
-  type PollWaiter,
   type WatchTiming,
 } from '@polykv/core';
 import type { Kv, KvPair } from '../api/kv.js';
@@ -12,23 +11,7 @@ import { ConsulError, isConsulError } from '../errors.js';
 import type { ConsulResult, QueryMeta, QueryOptions } from '../options.js';
 import { byKey, lowerBound, samePair } from './listing.js';
 import { asConsulError, isTerminal } from './source.js';
-
-/** One caller of {@link SharedKvReads.read}. */
-export interface Waiter extends PollWaiter {
-  readonly path: string;
-  readonly recursive: boolean;
-  /** The caller's index; 0 for "answer at once". */
-  readonly index: number;
-  readonly resolve: (result: ConsulResult<KvPair[]>) => void;
-  readonly reject: (error: ConsulError) => void;
-  timer: NodeJS.Timeout | undefined;
-  /** Where the waiter is queued, to remove it in O(1). */
-  slot: Set<Waiter> | undefined;
-  /** Joined while the poll was failing: answered (spuriously) once it lists again. */
-  wakeOnRecovery: boolean;
-  /** Its wait ran out before the poll's first listing: answered by that listing. */
-  expired: boolean;
-}
+import { Parked, type Waiter } from './waiters.js';
 
 /** What a poll shares with its owner. */
 export interface PollHost {
@@ -54,7 +37,8 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   readonly prefix: string;
   /** The poll's index: that of the newest listing applied; 0 before the first. */
   index = 0;
-  #meta: QueryMeta | undefined;
+  /** The newest listing's metadata, frozen: every caller that listing answers gets this one object. */
+  #meta: Readonly<QueryMeta> | undefined;
   /** The newest listing, sorted by key. */
   #pairs: KvPair[] = [];
   /** Per present key: the index of its last change (its ModifyIndex, or the poll's index if only other fields moved). */
@@ -74,8 +58,8 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   readonly #verified = new Set<string>();
 
   /** Waiting callers by exact key, and recursive ones by path. */
-  readonly #exact = new Map<string, Set<Waiter>>();
-  readonly #recursive = new Map<string, Set<Waiter>>();
+  readonly #exact = new Parked();
+  readonly #recursive = new Parked();
   /** Callers that want a fresh answer (index 0): served by the next listing that starts after them. */
   #fresh = new Set<Waiter>();
   /** Callers with an index that arrived before the first listing. */
@@ -133,12 +117,11 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
 
   /** Removes a caller (aborted, or its wait ran out). */
   drop(waiter: Waiter): void {
-    if (!waiter.slot) return;
-    waiter.slot.delete(waiter);
-    if (waiter.slot.size === 0) {
-      if (this.#exact.get(waiter.path) === waiter.slot) this.#exact.delete(waiter.path);
-      else if (this.#recursive.get(waiter.path) === waiter.slot) this.#recursive.delete(waiter.path);
-    }
+    const slot = waiter.slot;
+    if (!slot) return;
+    // Parked (by path), or else in one of the queues (fresh, pending).
+    if (!(waiter.recursive ? this.#recursive : this.#exact).remove(waiter))
+      (slot as Set<Waiter>).delete(waiter);
     waiter.slot = undefined;
     this.#released(waiter);
   }
@@ -185,10 +168,8 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   }
 
   #park(waiter: Waiter): void {
-    const map = waiter.recursive ? this.#recursive : this.#exact;
-    let slot = map.get(waiter.path);
-    if (!slot) map.set(waiter.path, (slot = new Set()));
-    this.#queue(slot, waiter);
+    (waiter.recursive ? this.#recursive : this.#exact).add(waiter);
+    if (this.#failing) waiter.wakeOnRecovery = true;
     if (this.index !== 0) this.start(POLL_TIMING);
   }
 
@@ -201,7 +182,7 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
 
   *#all(): Generator<Waiter> {
     yield* [...this.#fresh, ...this.#pending];
-    for (const slot of [...this.#exact.values(), ...this.#recursive.values()]) yield* [...slot];
+    yield* [...this.#exact.all(), ...this.#recursive.all()];
   }
 
   #answer(waiter: Waiter): void {
@@ -213,7 +194,8 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   #result(waiter: Waiter): ConsulResult<KvPair[]> {
     return {
       data: this.#subset(waiter.path, waiter.recursive),
-      meta: extend(this.#meta, { index: this.index }),
+      // No listing applied yet (its answer had no index): the index alone, which the caller refuses.
+      meta: this.#meta ?? ({ index: this.index } as QueryMeta),
     };
   }
 
@@ -328,7 +310,7 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
           return;
         }
         this.#denied.set(key, failure);
-        this.#fail(this.#exact.get(key) ?? [], failure);
+        this.#fail(this.#exact.at(key), failure);
       });
   }
 
@@ -439,7 +421,7 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
       }
     }
     this.#pairs = pairs;
-    this.#meta = result.meta;
+    this.#meta = Object.freeze(result.meta); // its index is `next`
     const recovered = this.#failing;
     this.#failing = false;
     this.index = next;
@@ -483,15 +465,12 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
 
   /** Adds the callers whose read covers `key`: its exact watchers, and recursive ones on its ancestors. */
   #collect(key: string, into: Set<Waiter>): void {
-    const add = (slot: Set<Waiter> | undefined): void => {
-      if (slot) for (const waiter of slot) into.add(waiter);
-    };
-    add(this.#exact.get(key));
+    this.#exact.collect(key, into);
     if (this.#recursive.size === 0) return;
-    add(this.#recursive.get(key));
+    this.#recursive.collect(key, into);
     for (let slash = key.indexOf('/'); slash !== -1; slash = key.indexOf('/', slash + 1)) {
-      add(this.#recursive.get(key.slice(0, slash)));
-      add(this.#recursive.get(key.slice(0, slash + 1)));
+      this.#recursive.collect(key.slice(0, slash), into);
+      this.#recursive.collect(key.slice(0, slash + 1), into);
     }
   }
 }

@@ -10,7 +10,8 @@ import type { Kv, KvPair } from '../api/kv.js';
 import { ConsulError } from '../errors.js';
 import type { ConsulResult, QueryOptions, SharedWatchOptions } from '../options.js';
 import { durationMs } from '../codec.js';
-import { Poll, type PollHost, type Waiter } from './folder-poll.js';
+import { Poll, type PollHost } from './folder-poll.js';
+import type { Waiter } from './waiters.js';
 
 /** Options of {@link SharedKvReads.read}: a KV read's options plus `recursive`. */
 export interface SharedKvReadOptions extends Omit<QueryOptions, 'signal'> {
@@ -41,7 +42,7 @@ function abortError(path: string, signal: AnySignal): ConsulError {
 const NO_QUERY: QueryOptions = Object.freeze({});
 
 /** The options that change a KV answer: polls are shared only between equal ones. */
-function pollQuery(options: QueryOptions): QueryOptions {
+function pollQuery(options: Omit<QueryOptions, 'signal'>): QueryOptions {
   if (
     options.token === undefined &&
     options.dc === undefined &&
@@ -85,7 +86,8 @@ const NO_QUERY_KEY = JSON.stringify([null, null, null, null, false, false]);
  * its folder): at once when `index` is absent or 0, or when something under `path` changed after
  * `index`; otherwise when it changes, or with the same data and index when `wait` runs out. The
  * answer's `meta.index` is the poll's index (the folder's), so a caller may be woken spuriously
- * (after an index reset, or when it joins with an index older than the poll); never late.
+ * (after an index reset, or when it joins with an index older than the poll); never late. The
+ * callers one listing answers share its `meta` object, frozen.
  *
  * A read joins a poll whose folder covers `path`; else one is started at `path`'s parent folder
  * (never at the KV root: top-level keys read on their own), up to `maxPolls`; past that, and for
@@ -152,13 +154,14 @@ export class SharedKvReads implements PollHost {
 
   /** A blocking read of `path` (see the class). Rejects only with {@link ConsulError}. */
   read(path: string, options: SharedKvReadOptions = {}): Promise<ConsulResult<KvPair[]>> {
-    const { recursive = false, index, wait, signal, ...rest } = options;
+    // No rest pattern: this runs for every round of every watch, and the options pass through as they are.
+    const { recursive = false, index, wait, signal } = options;
     if (this.#closed) {
       return Promise.reject(new ConsulError('CONSUL_CLOSED', 'the Consul client is closed'));
     }
     if (signal?.aborted) return Promise.reject(abortError(path, signal));
-    const shareable = rest.filter === undefined && rest.hash === undefined && !rest.cached;
-    const query = shareable ? pollQuery(rest) : undefined;
+    const shareable = options.filter === undefined && options.hash === undefined && !options.cached;
+    const query = shareable ? pollQuery(options) : undefined;
     const poll = query ? this.#pollFor(path, recursive, query) : undefined;
     if (!poll) return query ? this.#counted(path, recursive, query, options) : this.#private(path, options);
     return new Promise<ConsulResult<KvPair[]>>((resolve, reject) => {

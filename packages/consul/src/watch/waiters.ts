@@ -1,0 +1,92 @@
+import type { PollWaiter } from '@polykv/core';
+import type { KvPair } from '../api/kv.js';
+import type { ConsulError } from '../errors.js';
+import type { ConsulResult } from '../options.js';
+
+/** One caller of `SharedKvReads.read`. */
+export interface Waiter extends PollWaiter {
+  readonly path: string;
+  readonly recursive: boolean;
+  /** The caller's index; 0 for "answer at once". */
+  readonly index: number;
+  readonly resolve: (result: ConsulResult<KvPair[]>) => void;
+  readonly reject: (error: ConsulError) => void;
+  timer: NodeJS.Timeout | undefined;
+  /**
+   * Where the waiter is queued, to remove it in O(1): a queue of its poll, a {@link Parked} index
+   * while it is alone at its path there, or that path's set; `undefined` once it left.
+   */
+  slot: Set<Waiter> | Parked | undefined;
+  /** Joined while the poll was failing: answered (spuriously) once it lists again. */
+  wakeOnRecovery: boolean;
+  /** Its wait ran out before the poll's first listing: answered by that listing. */
+  expired: boolean;
+}
+
+/**
+ * The callers parked on one poll, by the path they read (exact keys in one index, recursive paths
+ * in another). A path with one caller holds the caller itself, and a set only from the second one
+ * on: most paths have one (S6 in bench/ parks thousands of watchers of a key each, and a set per
+ * key was about 0.2 KB of every idle watcher).
+ */
+export class Parked {
+  readonly #byPath = new Map<string, Waiter | Set<Waiter>>();
+
+  /** How many paths have callers. */
+  get size(): number {
+    return this.#byPath.size;
+  }
+
+  add(waiter: Waiter): void {
+    const there = this.#byPath.get(waiter.path);
+    if (there === undefined) {
+      this.#byPath.set(waiter.path, waiter);
+      waiter.slot = this;
+    } else if (there instanceof Set) {
+      there.add(waiter);
+      waiter.slot = there;
+    } else {
+      const both = new Set([there, waiter]);
+      this.#byPath.set(waiter.path, both);
+      there.slot = both;
+      waiter.slot = both;
+    }
+  }
+
+  /** Takes `waiter` out if it is parked here (its `slot` is left to the caller); false if it is not. */
+  remove(waiter: Waiter): boolean {
+    const there = this.#byPath.get(waiter.path);
+    if (there === waiter) {
+      this.#byPath.delete(waiter.path);
+      return true;
+    }
+    if (!(there instanceof Set) || there !== waiter.slot) return false;
+    there.delete(waiter);
+    if (there.size === 0) this.#byPath.delete(waiter.path);
+    return true;
+  }
+
+  /** Adds the callers parked at `path` to `into`. */
+  collect(path: string, into: Set<Waiter>): void {
+    const there = this.#byPath.get(path);
+    if (there === undefined) return;
+    if (there instanceof Set) for (const waiter of there) into.add(waiter);
+    else into.add(there);
+  }
+
+  /** The callers parked at `path`, as a new array. */
+  at(path: string): Waiter[] {
+    const there = this.#byPath.get(path);
+    return there === undefined ? [] : there instanceof Set ? [...there] : [there];
+  }
+
+  /** Every caller parked here, as a new array. */
+  all(): Waiter[] {
+    const all: Waiter[] = [];
+    for (const there of this.#byPath.values()) {
+      if (there instanceof Set) all.push(...there);
+      else all.push(there);
+    }
+    return all;
+  }
+}
