@@ -4,6 +4,7 @@ import {
   extend,
   decodeValue,
   isReservedKey,
+  SmallMap,
   startWatchLoop,
   type Entry,
   type WatchEnd,
@@ -22,6 +23,9 @@ import { userFlags } from './ttl.js';
 const WATCH_TIMING: WatchTiming = { backoffMs: 100, maxBackoffMs: 5000 };
 /** How long a write waits for this store's own watchers to see it. */
 const SETTLE_MS = 250;
+/** What a recursive watch adds to each round's options (one object for every watch). */
+const RECURSIVE = Object.freeze({ recursive: true });
+const SLASH = 0x2f;
 
 /** A running watch of this store, as its own writes see it (see {@link StoreWatches.settle}). */
 interface LocalWatch {
@@ -31,7 +35,7 @@ interface LocalWatch {
   /** False until the first answer was processed. */
   ready: boolean;
   /** The index of every key the watch has delivered and not seen go. */
-  seen: ReadonlyMap<string, { index: number }>;
+  seen: SmallMap<{ index: number }>;
   /** Called after each processed answer, and when the watch ends (made for the first writer waiting). */
   wake: Set<() => void> | undefined;
 }
@@ -88,10 +92,10 @@ function seenOf(pair: KvPair): Seen {
  * moved after that index stays marked as changed (index -1): the next round blocks on that index,
  * so it returns at once and reports the key (a put, or a delete when it is gone).
  */
-async function pagedFirstRead(
-  parts: StoreParts<unknown>,
+async function pagedFirstRead<V>(
+  parts: StoreParts<V>,
   target: string,
-  watched: (name: string) => string | undefined,
+  watch: StoreWatch<V>,
   options: QueryOptions,
 ): Promise<{ seen: Map<string, Seen>; result: ConsulResult<KvPair[]> }> {
   const { kv } = parts.client;
@@ -99,7 +103,7 @@ async function pagedFirstRead(
   const index = meta.index ?? 0;
   const seen = new Map<string, Seen>();
   for (const name of names) {
-    const key = watched(name);
+    const key = watch.watched(name);
     if (key !== undefined)
       seen.set(key, {
         index: -1,
@@ -112,7 +116,7 @@ async function pagedFirstRead(
   }
   for (const page of planPages(names, target, PAGE_KEYS)) {
     for (const pair of await readPage(kv, page, options)) {
-      const key = pair.ModifyIndex <= index ? watched(pair.Key) : undefined;
+      const key = pair.ModifyIndex <= index ? watch.watched(pair.Key) : undefined;
       // A key created after the index is not known yet: the next round reports it.
       if (key !== undefined && seen.has(key)) seen.set(key, seenOf(pair));
     }
@@ -120,12 +124,26 @@ async function pagedFirstRead(
   return { seen, result: { data: [], meta } };
 }
 
+/** Whether a session still exists (a failed look-up counts as gone: the key is reported as expired). */
+async function sessionExists<V>(
+  parts: StoreParts<V>,
+  session: string,
+  signal: AbortSignal,
+): Promise<boolean> {
+  try {
+    return (await parts.client.session.info(session, { signal })).data !== null;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * The Store's watches, and its writes' wait for them. A watch is core's watch loop over the Consul
- * poll source (`watch/source.ts`), reading the key (or the folder) through the client's shared KV
- * reads, each answer diffed per key against what this watch has delivered. Consul keeps no
- * history, so writes that follow each other faster than a blocking query's round trip would reach
- * a watcher as one event: a store's own writes wait (briefly) until its own watchers have seen them.
+ * The Store's watches, and its writes' wait for them. A watch is core's watch loop over a
+ * {@link StoreWatch} (the Consul poll source, `watch/source.ts`), reading the key (or the folder)
+ * through the client's shared KV reads, each answer diffed per key against what this watch has
+ * delivered. Consul keeps no history, so writes that follow each other faster than a blocking
+ * query's round trip would reach a watcher as one event: a store's own writes wait (briefly) until
+ * its own watchers have seen them.
  */
 export class StoreWatches<V> {
   readonly #parts: StoreParts<V>;
@@ -150,164 +168,10 @@ export class StoreWatches<V> {
    * store's watcher translates a terminal error with `toStoreError`).
    */
   run(sink: WatchSink<V>, start: WatchStart, end: WatchEnd): void {
-    const { client, keys, codec } = this.#parts;
-    const { path, fromIndex, initial } = start;
-    // The store's root is a folder: watched with everything below it.
-    const recursive = start.recursive || path === keys.prefix;
-    let seen = new Map<string, Seen>();
-    const local: LocalWatch = {
-      key: keys.fromBackend(path) ?? '',
-      recursive,
-      ready: false,
-      seen,
-      wake: undefined,
-    };
-    this.#local.add(local);
-    const folder = path === '' ? '' : `${path}/`;
-    // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
-    const listed = path === keys.prefix ? folder : path;
-    const target = recursive ? listed : path;
-    // Shared blocking reads: the watches of keys under one folder share one long poll of it.
-    const reads = client.kvReads;
-    /** The user key of a Consul key this watch reports, or `undefined`. */
-    const watched = (name: string): string | undefined => {
-      if (name.endsWith('/')) return undefined; // directory markers hold no value
-      if (recursive ? name !== path && !name.startsWith(folder) : name !== path) return undefined;
-      const key = keys.fromBackend(name);
-      return key === undefined || isReservedKey(key) ? undefined : key;
-    };
-    // Without the initial values, the first round needs no values at once: see pagedFirstRead.
-    let pagedFirst = recursive && !initial && fromIndex === undefined;
-    let firstSeen: Map<string, Seen> | undefined;
-    /** After each processed answer: the initial state arrives before `connected`. */
-    const processed = (): void => {
-      local.ready = true;
-      if (local.wake !== undefined && local.wake.size > 0) for (const wake of [...local.wake]) wake();
-    };
-    /**
-     * Diffs one answer and emits its events, synchronously unless a vanished key was held by a TTL
-     * session (whether it expired takes a request): then it resolves when done. Synchronous
-     * handling matters for latency (S5 in bench/): the loop sends the next blocking query right
-     * after, and an event queued for later would wait for that request to be written.
-     */
-    const handle = (data: KvPair[], index: number, kind: AnswerKind): Promise<void> | undefined => {
-      // How many watched keys this answer holds: fewer than `seen` knows means some went (a Set of
-      // the answer's keys is made only then, not for every answer).
-      let present = 0;
-      const puts: { key: string; pair: KvPair }[] = [];
-      if (firstSeen !== undefined) {
-        // The paged first read (pagedFirstRead) has diffed nothing: what it found is the start. It
-        // is the first answer, so nothing was seen before it: its map becomes the watch's rather
-        // than being copied (two maps of 100,000 keys at once in bench S8's `mirror`).
-        seen = firstSeen;
-        local.seen = seen;
-        firstSeen = undefined;
-        sink.anchor(index);
-        processed();
-        return undefined;
-      }
-      for (const pair of data) {
-        const key = watched(pair.Key);
-        if (key === undefined) continue;
-        present++;
-        const before = seen.get(key);
-        const session = pair.Session || undefined;
-        // Within one agent's run a write always moves ModifyIndex, so equal indexes are the same
-        // value; a read after a failure or an index reset may come from an agent that started over
-        // (other data under indexes that happen to match): only there are the digests compared.
-        if (
-          before &&
-          before.index === pair.ModifyIndex &&
-          before.createIndex === pair.CreateIndex &&
-          before.size === (pair.Value?.byteLength ?? 0) &&
-          (kind === 'change' || sameDigest(before, pair.Value))
-        ) {
-          before.session = session;
-          continue;
-        }
-        seen.set(key, seenOf(pair));
-        puts.push({ key, pair });
-      }
-      if (puts.length > 1) puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
-      if (kind === 'first' && fromIndex !== undefined) {
-        sink.resync(
-          puts
-            .filter(({ pair }) => pair.ModifyIndex >= fromIndex)
-            .map(({ pair }) => toEntry(this.#parts, pair)),
-          index,
-        );
-      } else if (kind !== 'first' || initial) {
-        for (const { key, pair } of puts) {
-          const flags = userFlags(pair);
-          sink.emit({
-            type: 'put',
-            key,
-            value: decodeValue(codec, pair.Value ?? EMPTY, key),
-            index: pair.ModifyIndex,
-            createIndex: pair.CreateIndex,
-            ...(flags !== undefined ? { flags } : {}),
-            ...(kind === 'first' ? { initial: true as const } : {}),
-          });
-        }
-      }
-      const done = (): undefined => {
-        if (kind === 'resync') sink.resynced(index);
-        else if (kind === 'first') sink.anchor(index);
-        processed();
-        return undefined;
-      };
-      let gone: [string, Seen][] | undefined;
-      if (seen.size > present) {
-        const now = new Set<string>();
-        for (const pair of data) {
-          const key = watched(pair.Key);
-          if (key !== undefined) now.add(key);
-        }
-        for (const entry of seen) if (!now.has(entry[0])) (gone ??= []).push(entry);
-      }
-      if (gone === undefined) return done();
-      for (const [key] of gone) seen.delete(key);
-      const vanished = gone;
-      if (!vanished.some(([, before]) => before.session !== undefined)) {
-        for (const [key] of vanished) sink.emit({ type: 'delete', key, index });
-        return done();
-      }
-      return (async () => {
-        for (const [key, before] of vanished) {
-          // A key held by a TTL session that is gone has expired; one deleted while its session lives was deleted.
-          const expired =
-            before.session !== undefined && !(await this.#sessionExists(before.session, sink.signal));
-          sink.emit({ type: expired ? 'expire' : 'delete', key, index });
-        }
-        done();
-      })();
-    };
-    const source = new ConsulBlockingSource<KvPair[]>(
-      async (options) => {
-        if (!pagedFirst) return reads.read(target, extend(options, { recursive }));
-        const first = await pagedFirstRead(this.#parts, target, watched, {
-          ...options,
-          signal: abortSignal(sink.stop),
-        });
-        pagedFirst = false;
-        firstSeen = first.seen;
-        return first.result;
-      },
-      {
-        query: this.#parts.read,
-        index: undefined,
-        waitMs: this.#waitMs,
-        minInterval: 0,
-        backoffBase: 100,
-        backoffMax: 5000,
-        random: undefined,
-        // The shared reads take the watch's StopSignal as is (no AbortSignal per watch: about 0.7 KB of an idle watcher, S6 in bench/).
-        signal: sink.stop as unknown as AbortSignal,
-      },
-      (result, kind) => handle(result.data, result.meta.index ?? 0, kind),
-    );
-    startWatchLoop(source, sink, { stop: sink.stop, timing: WATCH_TIMING }, (failed, error) => {
-      this.#end(local);
+    const watch = new StoreWatch(this.#parts, sink, start, this.#waitMs);
+    this.#local.add(watch);
+    startWatchLoop(watch, sink, { stop: sink.stop, timing: WATCH_TIMING }, (failed, error) => {
+      this.#end(watch);
       end(failed, error);
     });
   }
@@ -370,12 +234,203 @@ export class StoreWatches<V> {
     local.ready = false;
     if (local.wake !== undefined && local.wake.size > 0) for (const wake of [...local.wake]) wake();
   }
+}
 
-  async #sessionExists(session: string, signal: AbortSignal): Promise<boolean> {
-    try {
-      return (await this.#parts.client.session.info(session, { signal })).data !== null;
-    } catch {
-      return false;
+/**
+ * One running watch of a store: the Consul poll source of its loop (rounds through the client's
+ * shared KV reads, `read`), the diff of each answer against what it delivered (`deliver`), and
+ * what its store's writes wait on ({@link LocalWatch}). One object per watch rather than a source,
+ * a context and six closures (S6 in bench/ holds thousands of idle watchers).
+ */
+class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch {
+  readonly key: string;
+  readonly recursive: boolean;
+  ready = false;
+  /** What the watch has delivered, per key (one key in fields, not a Map: most watches are of a key). */
+  seen = new SmallMap<Seen>();
+  wake: Set<() => void> | undefined = undefined;
+  readonly #parts: StoreParts<V>;
+  readonly #sink: WatchSink<V>;
+  /** The watched Consul key. */
+  readonly #path: string;
+  /** What each round reads: the key, or with `recursive` the key and its folder. */
+  readonly #target: string;
+  readonly #fromIndex: number | undefined;
+  readonly #initial: boolean;
+  /** Without the initial values, the first round needs no values at once: see pagedFirstRead. */
+  #pagedFirst: boolean;
+  #firstSeen: Map<string, Seen> | undefined = undefined;
+
+  constructor(parts: StoreParts<V>, sink: WatchSink<V>, start: WatchStart, waitMs: number) {
+    super(undefined, {
+      query: parts.read,
+      index: undefined,
+      waitMs,
+      minInterval: 0,
+      backoffBase: 100,
+      backoffMax: 5000,
+      random: undefined,
+      // The shared reads take the watch's StopSignal as is (no AbortSignal per watch: about 0.7 KB of an idle watcher, S6 in bench/).
+      signal: sink.stop as unknown as AbortSignal,
+    });
+    const { path, fromIndex, initial } = start;
+    this.#parts = parts;
+    this.#sink = sink;
+    this.#path = path;
+    this.key = start.key;
+    // The store's root is a folder: watched with everything below it.
+    this.recursive = start.recursive || path === parts.keys.prefix;
+    // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
+    this.#target = !this.recursive ? path : path === parts.keys.prefix && path !== '' ? `${path}/` : path;
+    this.#fromIndex = fromIndex;
+    this.#initial = initial;
+    this.#pagedFirst = this.recursive && !initial && fromIndex === undefined;
+  }
+
+  /** The user key of a Consul key this watch reports, or `undefined`. */
+  watched(name: string): string | undefined {
+    if (name.endsWith('/')) return undefined; // directory markers hold no value
+    const path = this.#path;
+    if (name !== path) {
+      if (!this.recursive) return undefined;
+      // Below the folder `path/` (every key when `path` is the root '').
+      if (path !== '' && !(name.startsWith(path) && name.charCodeAt(path.length) === SLASH)) return undefined;
     }
+    const key = this.#parts.keys.fromBackend(name);
+    return key === undefined || isReservedKey(key) ? undefined : key;
+  }
+
+  /** One round: the shared KV reads, or the paged first read. */
+  protected override read(options: QueryOptions): Promise<ConsulResult<KvPair[]>> {
+    const reads = this.#parts.client.kvReads;
+    if (!this.#pagedFirst) {
+      return reads.read(this.#target, this.recursive ? extend(options, RECURSIVE) : options);
+    }
+    return this.#readPaged(options);
+  }
+
+  async #readPaged(options: QueryOptions): Promise<ConsulResult<KvPair[]>> {
+    const first = await pagedFirstRead(this.#parts, this.#target, this, {
+      ...options,
+      signal: abortSignal(this.#sink.stop),
+    });
+    this.#pagedFirst = false;
+    this.#firstSeen = first.seen;
+    return first.result;
+  }
+
+  /** After each processed answer: the initial state arrives before `connected`. */
+  #processed(): void {
+    this.ready = true;
+    const wake = this.wake;
+    if (wake !== undefined && wake.size > 0) for (const check of [...wake]) check();
+  }
+
+  /**
+   * Diffs one answer and emits its events, synchronously unless a vanished key was held by a TTL
+   * session (whether it expired takes a request): then it resolves when done. Synchronous
+   * handling matters for latency (S5 in bench/): the loop sends the next blocking query right
+   * after, and an event queued for later would wait for that request to be written.
+   */
+  protected override deliver(result: ConsulResult<KvPair[]>, kind: AnswerKind): Promise<void> | undefined {
+    const data = result.data;
+    const index = result.meta.index ?? 0;
+    const sink = this.#sink;
+    const firstSeen = this.#firstSeen;
+    if (firstSeen !== undefined) {
+      // The paged first read (pagedFirstRead) has diffed nothing: what it found is the start. It
+      // is the first answer, so nothing was seen before it: its map becomes the watch's rather
+      // than being copied (two maps of 100,000 keys at once in bench S8's `mirror`).
+      this.seen = new SmallMap(firstSeen);
+      this.#firstSeen = undefined;
+      sink.anchor(index);
+      this.#processed();
+      return undefined;
+    }
+    const seen = this.seen;
+    const parts = this.#parts;
+    // How many watched keys this answer holds: fewer than `seen` knows means some went (a Set of
+    // the answer's keys is made only then, not for every answer).
+    let present = 0;
+    const puts: { key: string; pair: KvPair }[] = [];
+    for (const pair of data) {
+      const key = this.watched(pair.Key);
+      if (key === undefined) continue;
+      present++;
+      const before = seen.get(key);
+      const session = pair.Session || undefined;
+      // Within one agent's run a write always moves ModifyIndex, so equal indexes are the same
+      // value; a read after a failure or an index reset may come from an agent that started over
+      // (other data under indexes that happen to match): only there are the digests compared.
+      if (
+        before &&
+        before.index === pair.ModifyIndex &&
+        before.createIndex === pair.CreateIndex &&
+        before.size === (pair.Value?.byteLength ?? 0) &&
+        (kind === 'change' || sameDigest(before, pair.Value))
+      ) {
+        before.session = session;
+        continue;
+      }
+      seen.set(key, seenOf(pair));
+      puts.push({ key, pair });
+    }
+    if (puts.length > 1) puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
+    const fromIndex = this.#fromIndex;
+    if (kind === 'first' && fromIndex !== undefined) {
+      sink.resync(
+        puts.filter(({ pair }) => pair.ModifyIndex >= fromIndex).map(({ pair }) => toEntry(parts, pair)),
+        index,
+      );
+    } else if (kind !== 'first' || this.#initial) {
+      for (const { key, pair } of puts) {
+        const flags = userFlags(pair);
+        sink.emit({
+          type: 'put',
+          key,
+          value: decodeValue(parts.codec, pair.Value ?? EMPTY, key),
+          index: pair.ModifyIndex,
+          createIndex: pair.CreateIndex,
+          ...(flags !== undefined ? { flags } : {}),
+          ...(kind === 'first' ? { initial: true as const } : {}),
+        });
+      }
+    }
+    let gone: [string, Seen][] | undefined;
+    if (seen.size > present) {
+      const now = new Set<string>();
+      for (const pair of data) {
+        const key = this.watched(pair.Key);
+        if (key !== undefined) now.add(key);
+      }
+      for (const entry of seen.entries()) if (!now.has(entry[0])) (gone ??= []).push(entry);
+    }
+    if (gone === undefined) return this.#done(kind, index);
+    for (const [key] of gone) seen.delete(key);
+    if (!gone.some(([, before]) => before.session !== undefined)) {
+      for (const [key] of gone) sink.emit({ type: 'delete', key, index });
+      return this.#done(kind, index);
+    }
+    return this.#expireOrDelete(gone, kind, index);
+  }
+
+  /** Vanished keys of which some were held by a session: expired when their session is gone. */
+  async #expireOrDelete(gone: [string, Seen][], kind: AnswerKind, index: number): Promise<void> {
+    const sink = this.#sink;
+    for (const [key, before] of gone) {
+      // A key held by a TTL session that is gone has expired; one deleted while its session lives was deleted.
+      const expired =
+        before.session !== undefined && !(await sessionExists(this.#parts, before.session, sink.signal));
+      sink.emit({ type: expired ? 'expire' : 'delete', key, index });
+    }
+    this.#done(kind, index);
+  }
+
+  /** An answer was handled: the loop's markers, then the writers waiting. */
+  #done(kind: AnswerKind, index: number): undefined {
+    if (kind === 'resync') this.#sink.resynced(index);
+    else if (kind === 'first') this.#sink.anchor(index);
+    this.#processed();
+    return undefined;
   }
 }

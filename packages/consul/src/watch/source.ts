@@ -70,7 +70,7 @@ export interface BlockingSourceOptions {
  * endpoint does not support blocking queries.
  */
 export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
-  readonly #method: WatchMethod<T>;
+  readonly #method: WatchMethod<T> | undefined;
   // The options as fields, not the object: one object less per idle watch (S6 in bench/).
   readonly #query: QueryOptions;
   readonly #waitMs: number;
@@ -102,9 +102,14 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
   /**
    * A source for core's watch loop; it sends nothing until the loop asks for a round.
    * @param method The read to repeat; it must pass the options it is given on to the endpoint.
+   * `undefined` for a subclass that overrides {@link ConsulBlockingSource.read}.
    * @param handler Where answers go (unless a subclass overrides {@link ConsulBlockingSource.deliver}).
    */
-  constructor(method: WatchMethod<T>, options: BlockingSourceOptions, handler?: BlockingHandler<T>) {
+  constructor(
+    method: WatchMethod<T> | undefined,
+    options: BlockingSourceOptions,
+    handler?: BlockingHandler<T>,
+  ) {
     this.#method = method;
     this.#query = options.query;
     this.#waitMs = options.waitMs;
@@ -115,6 +120,13 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     this.#signal = options.signal;
     this.#handler = handler;
     this.#index = options.index;
+  }
+
+  /** Sends one round's read: the `method` given to the constructor. */
+  protected read(options: QueryOptions): Promise<ConsulResult<T>> {
+    if (this.#method === undefined)
+      return Promise.reject(new TypeError('ConsulBlockingSource: no method and no read override'));
+    return this.#method(options);
   }
 
   /** Hands an answer on; see {@link BlockingHandler}. */
@@ -150,11 +162,11 @@ export class ConsulBlockingSource<T> implements PollSource<ConsulResult<T>> {
     this.#sent = index;
     this.#afterFailure = recheck;
     this.#checking = reconnected && !recheck ? this.#index : undefined;
-    if (index !== undefined) return this.#method(extend(query, { index, wait: this.#waitMs, signal }));
+    if (index !== undefined) return this.read(extend(query, { index, wait: this.#waitMs, signal }));
     // A read after a failure or a backwards index is consistent (a quorum read on the leader):
     // during faults a paused old leader answers from stale state, and taking that as the truth
     // would report deletes and duplicates that never happened.
-    return this.#method(
+    return this.read(
       recheck && !query.stale ? extend(query, { consistent: true, signal }) : extend(query, { signal }),
     );
   }
