@@ -107,7 +107,7 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
       assert.match(loaded.stdout, /^loaded 7 keys into .* below app; failed 0$/m);
 
       const flat = await cli(['dump', '--prefix', 'app', '--url', url('dumps')], { env });
-      assert.equal(flat.code, 0);
+      assert.equal(flat.code, 0, `${name}: ${flat.stderr}`);
       const expected = {
         'database/host': 'db.internal',
         'database/pool/max': '20',
@@ -120,6 +120,7 @@ describe('polykv against real etcd and Consul', { timeout: 300_000 }, () => {
       assert.deepEqual(JSON.parse(flat.stdout), expected, name);
 
       const tree = await cli(['dump', '--prefix', 'app', '--tree', '--url', url('dumps')], { env });
+      assert.equal(tree.code, 0, `${name}: ${tree.stderr}`);
       assert.deepEqual(JSON.parse(tree.stdout), {
         database: { host: 'db.internal', pool: { max: '20' }, port: '5432' },
         features: { banner: 'hi there', 'dark-mode': 'false' },
