@@ -6,7 +6,9 @@
 //
 // With `--allocations` it prints, instead, where the arming allocates (V8's sampling heap profiler,
 // garbage included), by function: what S6's young generation has to absorb. With `--closures` it
-// also lists the closures and promise reactions that grew, by the source line that made them.
+// also lists the closures and promise reactions that grew, by the source line that made them. With
+// `--retainers=<type>` (a type as the table names it: `array`, `object Object`...) it lists what
+// holds the new objects of that type: the holder's type and the edge (field) they hang from.
 //
 // It starts the backend's test server (build/test/helpers: run `npx tsc --build` first), re-runs
 // itself with `--expose-gc` as the measuring process, and prints the growth per watcher of each
@@ -21,9 +23,10 @@ import { writeHeapSnapshot } from 'node:v8';
 
 const allocations = process.argv.includes('--allocations');
 const closures = process.argv.includes('--closures');
+const retainersOf = process.argv.find((arg) => arg.startsWith('--retainers='))?.slice('--retainers='.length);
 const [backend, contenderName, watchersArg = '2000', origin, dir] = process.argv
   .slice(2)
-  .filter((arg) => arg !== '--allocations' && arg !== '--closures');
+  .filter((arg) => !arg.startsWith('--'));
 const watchers = Number(watchersArg);
 
 if (origin === undefined) {
@@ -40,6 +43,7 @@ if (origin === undefined) {
     const args = ['--expose-gc', self, backend, contenderName, String(watchers), url, scratch];
     if (allocations) args.push('--allocations');
     if (closures) args.push('--closures');
+    if (retainersOf !== undefined) args.push(`--retainers=${retainersOf}`);
     process.stdout.write(execFileSync(process.execPath, args, { encoding: 'utf8' }));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -72,15 +76,23 @@ await keysWriter.close();
 const warm = await contender.watch('heap-s6/warm-up', () => undefined);
 await warm?.stop?.();
 
-/** Self size and count per object type (constructor name for objects and closures). */
-function census(name) {
+/**
+ * Self size and count per object type (constructor name for objects and closures). With
+ * `--retainers`, also the ids of the objects of that type (`ids`), and, given the ids of the
+ * snapshot before, the holders of those that are new (`holders`: "holder type .edge" → count, bytes).
+ */
+function census(name, idsBefore) {
   globalThis.gc();
   globalThis.gc();
   const snapshot = JSON.parse(readFileSync(writeHeapSnapshot(join(dir, `${name}.heapsnapshot`)), 'utf8'));
   const fields = snapshot.snapshot.meta.node_fields;
   const [typeNames] = snapshot.snapshot.meta.node_types;
-  const [type, nameAt, size] = ['type', 'name', 'self_size'].map((field) => fields.indexOf(field));
+  const [type, nameAt, size, idAt] = ['type', 'name', 'self_size', 'id'].map((field) =>
+    fields.indexOf(field),
+  );
   const types = new Map();
+  const ids = new Set();
+  const fresh = new Set(); // node offsets of the new objects whose holders are asked for
   // Closures by where their function is: script id, line and column per closure node.
   const where = new Map();
   const locationFields = snapshot.snapshot.meta.location_fields ?? [];
@@ -106,8 +118,49 @@ function census(name) {
     entry.count++;
     entry.bytes += snapshot.nodes[i + size];
     types.set(label, entry);
+    if (label === retainersOf) {
+      ids.add(snapshot.nodes[i + idAt]);
+      if (idsBefore !== undefined && !idsBefore.has(snapshot.nodes[i + idAt])) fresh.add(i);
+    }
   }
-  return types;
+  return { types, ids, holders: fresh.size > 0 ? holdersOf(snapshot, fresh) : new Map() };
+}
+
+/** For the nodes at the offsets `fresh`: "holder type .edge" → how many of them (and their bytes) hang from such an edge. */
+function holdersOf(snapshot, fresh) {
+  const { node_fields: fields, edge_fields: edgeFields, node_types, edge_types } = snapshot.snapshot.meta;
+  const [typeNames] = node_types;
+  const [edgeTypeNames] = edge_types;
+  const [type, nameAt, edgeCount, size] = ['type', 'name', 'edge_count', 'self_size'].map((field) =>
+    fields.indexOf(field),
+  );
+  const [edgeType, edgeName, toNode] = ['type', 'name_or_index', 'to_node'].map((field) =>
+    edgeFields.indexOf(field),
+  );
+  const holders = new Map();
+  let edge = 0;
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const kind = typeNames[snapshot.nodes[i + type]];
+    const holder =
+      kind === 'object' || kind === 'closure'
+        ? `${kind} ${snapshot.strings[snapshot.nodes[i + nameAt]]}`
+        : kind;
+    for (let n = snapshot.nodes[i + edgeCount]; n > 0; n--, edge += edgeFields.length) {
+      if (!fresh.has(snapshot.edges[edge + toNode])) continue;
+      const named = edgeTypeNames[snapshot.edges[edge + edgeType]];
+      if (named === 'weak') continue;
+      const field =
+        named === 'element' || named === 'hidden'
+          ? `[${named}]`
+          : `.${snapshot.strings[snapshot.edges[edge + edgeName]]}`;
+      const label = `${holder} ${field}`;
+      const entry = holders.get(label) ?? { count: 0, bytes: 0 };
+      entry.count++;
+      entry.bytes += snapshot.nodes[snapshot.edges[edge + toNode] + size];
+      holders.set(label, entry);
+    }
+  }
+  return holders;
 }
 
 /** Starts the watchers (not awaited: as S6 does) and gives them four seconds to arm. */
@@ -148,9 +201,9 @@ if (allocations) {
   for (const [site, bytes] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, 25))
     console.log(`| ${(bytes / watchers).toFixed(0)} | ${site} |`);
 } else {
-  const before = census('before');
+  const { types: before, ids } = census('before');
   await arm();
-  const after = census('after');
+  const { types: after, holders } = census('after', ids);
   const rows = [...after].map(([label, { count, bytes }]) => ({
     label,
     count: (count - (before.get(label)?.count ?? 0)) / watchers,
@@ -162,6 +215,12 @@ if (allocations) {
   console.log('| bytes/watcher | objects/watcher | type |\n|--:|--:|---|');
   for (const row of rows.filter((r) => Math.abs(r.bytes) >= 40))
     console.log(`| ${row.bytes.toFixed(0)} | ${row.count.toFixed(2)} | ${row.label} |`);
+  if (retainersOf !== undefined) {
+    console.log(`\nWhat holds the new objects of type "${retainersOf}":`);
+    console.log('| objects/watcher | bytes/watcher | holder .edge |\n|--:|--:|---|');
+    for (const [label, { count, bytes }] of [...holders].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 25))
+      console.log(`| ${(count / watchers).toFixed(2)} | ${(bytes / watchers).toFixed(0)} | ${label} |`);
+  }
 }
 await Promise.race([contender.close?.(), new Promise((resolve) => setTimeout(resolve, 1000))]);
 process.exit(0);

@@ -89,8 +89,8 @@ function sockets() {
 function memory() {
   gc();
   gc();
-  const { rss, heapUsed } = process.memoryUsage();
-  return { rss, heapUsed };
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  return { rss, heapUsed, heapTotal, external };
 }
 
 const contender = await factories[factoryName](origin);
@@ -148,6 +148,13 @@ process.send({
   heapPerWatcher: (armed.heapUsed - base.heapUsed) / watchers,
   rssGrowth: after.rss - base.rss,
   heapGrowth: after.heapUsed - base.heapUsed,
+  // Where the armed RSS growth sits (diagnosis; saved in the run's JSON, not in the report): V8's
+  // heap as reserved (heapTotal), memory outside it that V8 knows of (external), and the rest.
+  armedGrowth: {
+    heapTotal: armed.heapTotal - base.heapTotal,
+    external: armed.external - base.external,
+    other: armed.rss - base.rss - (armed.heapTotal - base.heapTotal) - (armed.external - base.external),
+  },
   errors,
 });
 // The servers may hold the polls open; the parent only needs the numbers.
