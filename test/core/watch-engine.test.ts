@@ -1,12 +1,16 @@
 // Core's watch engine on its own (no server): the loop's retry, report and end rules, a
-// stream-shaped source in the same loop, the Store watcher's connection events, and the shared-poll
-// registry's lookup. The backends' sources are tested against real servers in their folders.
+// stream-shaped source in the same loop, the Store watcher's connection events, the shared-poll
+// registry's lookup, the stop signal's listeners and SmallMap. The backends' sources are tested
+// against real servers in their folders.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  offAbort,
+  onAbort,
   PollRegistry,
   runWatchLoop,
   SharedPoll,
+  SmallMap,
   StopSignal,
   Watcher,
   type PollSource,
@@ -220,7 +224,65 @@ describe('PollRegistry', () => {
     );
     deep.stop(undefined);
     assert.equal(registry.find('t1', 'app/config/db/x'), app);
+    registry.remove(deep);
+    assert.equal(registry.size, 1, 'a stopped poll leaves');
+    assert.deepEqual(registry.values(), [app]);
     registry.close(undefined);
     assert.equal(registry.size, 0);
+  });
+});
+
+describe('StopSignal and onAbort', () => {
+  it('call functions and handleEvent objects once, in order; a removed one never', () => {
+    const stop = new StopSignal();
+    const calls: string[] = [];
+    const waiter = { handleEvent: () => calls.push('object') };
+    const removed = { handleEvent: () => calls.push('removed') };
+    onAbort(stop, () => calls.push('function'));
+    onAbort(stop, waiter);
+    onAbort(stop, removed);
+    offAbort(stop, removed);
+    stop.abort(new Error('stop'));
+    stop.abort(new Error('again'));
+    assert.deepEqual(calls, ['function', 'object']);
+    onAbort(stop, () => calls.push('late'));
+    assert.deepEqual(calls, ['function', 'object'], 'never after the stop');
+  });
+
+  it("pass a handleEvent object to a real AbortSignal's listeners", () => {
+    const controller = new AbortController();
+    let called = 0;
+    const waiter = { handleEvent: () => called++ };
+    onAbort(controller.signal, waiter);
+    const removed = { handleEvent: () => assert.fail('removed') };
+    onAbort(controller.signal, removed);
+    offAbort(controller.signal, removed);
+    controller.abort();
+    assert.equal(called, 1);
+  });
+});
+
+describe('SmallMap', () => {
+  it('keeps one key in fields and moves to a Map from the second on, with the same answers', () => {
+    const map = new SmallMap<number>();
+    assert.equal(map.size, 0);
+    map.set('a', 1);
+    map.set('a', 2);
+    assert.deepEqual([map.size, map.get('a'), map.has('a'), map.has('b')], [1, 2, true, false]);
+    assert.deepEqual([...map.entries()], [['a', 2]]);
+    map.set('b', 3);
+    assert.deepEqual(
+      [...map.entries()],
+      [
+        ['a', 2],
+        ['b', 3],
+      ],
+    );
+    map.delete('a');
+    assert.deepEqual([...map.keys()], ['b']);
+    const adopted = new Map([['x', 9]]);
+    const over = new SmallMap(adopted);
+    over.set('y', 10);
+    assert.equal(adopted.get('y'), 10, 'a given Map is the store itself');
   });
 });

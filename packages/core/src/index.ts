@@ -116,7 +116,7 @@ export {
   type PoolFailure,
   type RunOptions,
 } from './host-pool.js';
-export { StopSignal, onAbort, offAbort, abortSignal, type AnySignal } from './stop.js';
+export { StopSignal, onAbort, offAbort, abortSignal, type AbortListener, type AnySignal } from './stop.js';
 export { Lock, KeepAlive, type LockEvents } from './lock.js';
 export { acquireQueueLock, type LockQueue, type QueueLimit, type QueueNode } from './queue-lock.js';
 export { StoreHandles } from './store-handles.js';

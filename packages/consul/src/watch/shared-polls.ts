@@ -11,7 +11,7 @@ import { ConsulError } from '../errors.js';
 import type { ConsulResult, QueryOptions, SharedWatchOptions } from '../options.js';
 import { durationMs } from '../codec.js';
 import { Poll, type PollHost } from './folder-poll.js';
-import type { Waiter } from './waiters.js';
+import { abortError, Waiter } from './waiters.js';
 
 /** Options of {@link SharedKvReads.read}: a KV read's options plus `recursive`. */
 export interface SharedKvReadOptions extends Omit<QueryOptions, 'signal'> {
@@ -23,19 +23,6 @@ export interface SharedKvReadOptions extends Omit<QueryOptions, 'signal'> {
    * @defaultValue false
    */
   recursive?: boolean;
-}
-
-/** A waiter's wait ran out (a timer callback without a closure per waiter). */
-function expire(poll: Poll, waiter: Waiter): void {
-  poll.expire(waiter);
-}
-
-function abortError(path: string, signal: AnySignal): ConsulError {
-  return new ConsulError('CONSUL_ABORTED', `GET /v1/kv/${path}: aborted`, {
-    method: 'GET',
-    path: `/v1/kv/${path}`,
-    cause: signal.reason,
-  });
 }
 
 /** A read with none of the options that change an answer (shared, never changed). */
@@ -165,27 +152,12 @@ export class SharedKvReads implements PollHost {
     const poll = query ? this.#pollFor(path, recursive, query) : undefined;
     if (!poll) return query ? this.#counted(path, recursive, query, options) : this.#private(path, options);
     return new Promise<ConsulResult<KvPair[]>>((resolve, reject) => {
-      const waiter: Waiter = {
-        path,
-        recursive,
-        index: index ?? 0,
-        resolve,
-        reject,
-        timer: undefined,
-        signal,
-        onAbort: undefined,
-        slot: undefined,
-        wakeOnRecovery: false,
-        expired: false,
-      };
-      listenForAbort(waiter, () => {
-        poll.drop(waiter);
-        reject(abortError(path, signal!));
-      });
+      const waiter = new Waiter(poll, path, recursive, index ?? 0, signal, resolve, reject);
+      listenForAbort(waiter, waiter);
       if (waiter.index !== 0) {
         const ms = wait === undefined ? 5 * 60_000 : durationMs(wait);
         // Consul adds up to wait/16 of jitter; the exact moment does not matter to callers.
-        waiter.timer = setTimeout(expire, Math.max(1, ms), poll, waiter);
+        waiter.timer = setTimeout(Waiter.expire, Math.max(1, ms), waiter);
       }
       poll.add(waiter);
     });

@@ -1,26 +1,64 @@
-import type { PollWaiter } from '@polykv/core';
+import type { AbortListener, AnySignal, PollWaiter } from '@polykv/core';
 import type { KvPair } from '../api/kv.js';
-import type { ConsulError } from '../errors.js';
+import { ConsulError } from '../errors.js';
 import type { ConsulResult } from '../options.js';
 
-/** One caller of `SharedKvReads.read`. */
-export interface Waiter extends PollWaiter {
-  readonly path: string;
-  readonly recursive: boolean;
-  /** The caller's index; 0 for "answer at once". */
-  readonly index: number;
-  readonly resolve: (result: ConsulResult<KvPair[]>) => void;
-  readonly reject: (error: ConsulError) => void;
-  timer: NodeJS.Timeout | undefined;
+/** What a waiter needs of its poll (`Poll` in folder-poll.ts). */
+export interface WaiterPoll {
+  /** Removes a caller (aborted, or its wait ran out). */
+  drop(waiter: Waiter): void;
+  /** Answers a caller whose wait ran out. */
+  expire(waiter: Waiter): void;
+}
+
+/** The rejection of a read whose signal aborted. */
+export function abortError(path: string, signal: AnySignal): ConsulError {
+  return new ConsulError('CONSUL_ABORTED', `GET /v1/kv/${path}: aborted`, {
+    method: 'GET',
+    path: `/v1/kv/${path}`,
+    cause: signal.reason,
+  });
+}
+
+/**
+ * One caller of `SharedKvReads.read`, waiting on a poll. It is its own abort listener
+ * (`handleEvent`) and its timer calls a function shared by all ({@link Waiter.expire}): no closure
+ * and no context per caller, which an idle watcher would hold for its whole wait (S6 in bench/).
+ */
+export class Waiter implements PollWaiter {
+  timer: NodeJS.Timeout | undefined = undefined;
+  onAbort: AbortListener | undefined = undefined;
   /**
    * Where the waiter is queued, to remove it in O(1): a queue of its poll, a {@link Parked} index
    * while it is alone at its path there, or that path's set; `undefined` once it left.
    */
-  slot: Set<Waiter> | Parked | undefined;
+  slot: Set<Waiter> | Parked | undefined = undefined;
   /** Joined while the poll was failing: answered (spuriously) once it lists again. */
-  wakeOnRecovery: boolean;
+  wakeOnRecovery = false;
   /** Its wait ran out before the poll's first listing: answered by that listing. */
-  expired: boolean;
+  expired = false;
+
+  constructor(
+    readonly poll: WaiterPoll,
+    readonly path: string,
+    readonly recursive: boolean,
+    /** The caller's index; 0 for "answer at once". */
+    readonly index: number,
+    readonly signal: AnySignal | undefined,
+    readonly resolve: (result: ConsulResult<KvPair[]>) => void,
+    readonly reject: (error: ConsulError) => void,
+  ) {}
+
+  /** Its wait ran out (the timer's callback, one function for every waiter). */
+  static expire(this: void, waiter: Waiter): void {
+    waiter.poll.expire(waiter);
+  }
+
+  /** Its signal aborted: it leaves the poll, and the read rejects. */
+  handleEvent(): void {
+    this.poll.drop(this);
+    this.reject(abortError(this.path, this.signal!));
+  }
 }
 
 /**

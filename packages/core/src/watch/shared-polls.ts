@@ -1,16 +1,16 @@
-import { offAbort, onAbort, StopSignal, type AnySignal } from '../stop.js';
+import { offAbort, onAbort, StopSignal, type AbortListener, type AnySignal } from '../stop.js';
 import { runWatchLoop, type LoopReport, type PollSource, type WatchTiming } from './loop.js';
 
 /** What every caller waiting on a shared poll has: its signal, and the listener wired to it. */
 export interface PollWaiter {
   /** The caller's signal: when it aborts, the caller stops waiting on the poll. `undefined`: none. */
   readonly signal: AnySignal | undefined;
-  /** Removes the waiter's abort listener (set while it waits). */
-  onAbort: (() => void) | undefined;
+  /** The waiter's abort listener (set while it waits; the waiter itself when it has `handleEvent`). */
+  onAbort: AbortListener | undefined;
 }
 
 /** Calls `listener` once if the waiter's signal aborts (until {@link stopListening}). */
-export function listenForAbort(waiter: PollWaiter, listener: () => void): void {
+export function listenForAbort(waiter: PollWaiter, listener: AbortListener): void {
   if (waiter.signal === undefined) return;
   waiter.onAbort = listener;
   onAbort(waiter.signal, listener);

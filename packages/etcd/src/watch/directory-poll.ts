@@ -1,17 +1,54 @@
-import { PollRegistry, SharedPoll, stopListening, type PollWaiter } from '@polykv/core';
+import {
+  PollRegistry,
+  SharedPoll,
+  stopListening,
+  type AbortListener,
+  type AnySignal,
+  type PollWaiter,
+} from '@polykv/core';
 import type { EtcdEmptyWait, EtcdResult, KeysApi } from '../api/keys.js';
 import { EtcdError, isEtcdError } from '../errors.js';
 import { isTerminalWatchError, normalizeKey } from './wait-source.js';
 
 export type AnyResult = EtcdResult<unknown>;
 
-/** One pending wait on a shared poll. Small on purpose: an idle watcher holds one of these. */
-export interface Caller extends PollWaiter {
-  readonly key: string;
-  readonly recursive: boolean;
-  readonly waitIndex: number;
-  readonly resolve: (result: AnyResult | EtcdEmptyWait) => void;
-  readonly reject: (error: unknown) => void;
+/** The rejection of a wait whose signal aborted (`key` as the caller gave it). */
+export function abortedError(key: string, signal: AnySignal): EtcdError {
+  return new EtcdError({
+    code: 'ETCD_ABORTED',
+    message: `etcd GET ${key} was aborted`,
+    cause: signal.reason,
+    method: 'GET',
+    path: key,
+  });
+}
+
+/**
+ * One pending wait on a shared poll. Small on purpose: an idle watcher holds one of these. It is
+ * its own abort listener (`handleEvent`): no closure and no context per wait.
+ */
+export class Caller implements PollWaiter {
+  onAbort: AbortListener | undefined = undefined;
+
+  constructor(
+    readonly poll: DirectoryPoll,
+    /** The key as the caller gave it (for the abort's error). */
+    readonly asked: string,
+    /** The key normalized (`a/b`). */
+    readonly key: string,
+    readonly recursive: boolean,
+    readonly waitIndex: number,
+    readonly signal: AnySignal | undefined,
+    readonly resolve: (result: AnyResult | EtcdEmptyWait) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  /** Its signal aborted: it leaves the poll (or the backfill it waits on), and the wait rejects. */
+  handleEvent(): void {
+    if (this.poll.remove(this) || this.poll.removeBackfill(this)) {
+      this.reject(abortedError(this.asked, this.signal!));
+    }
+  }
 }
 
 const DELETIONS = new Set(['delete', 'expire', 'compareAndDelete']);

@@ -4,7 +4,6 @@ import {
   listenForAbort,
   PollRegistry,
   stopListening,
-  type AnySignal,
   type WatchTiming,
 } from '@polykv/core';
 import type { EtcdEmptyWait, EtcdResult, EtcdWaitOptions, KeysApi } from '../api/keys.js';
@@ -18,7 +17,8 @@ import {
   settle,
   type AnyResult,
   type Backfill,
-  type Caller,
+  abortedError,
+  Caller,
   type PollOwner,
 } from './directory-poll.js';
 import {
@@ -135,7 +135,7 @@ export class SharedWaits implements WaitSource, PollOwner {
       return this.keys.wait<V>(key, plain(options));
     const normalized = normalizeKey(key);
     const recursive = options.recursive ?? false;
-    if (signal?.aborted) return Promise.reject(this.#aborted(key, signal));
+    if (signal?.aborted) return Promise.reject(abortedError(key, signal));
     const poll = this.#pollFor(normalized, waitIndex);
     if (!poll) return this.keys.wait<V>(key, plain(options));
     let backfill: Backfill | undefined;
@@ -162,18 +162,8 @@ export class SharedWaits implements WaitSource, PollOwner {
       if (found) return Promise.resolve(found as EtcdResult<V>);
     }
     return new Promise<AnyResult | EtcdEmptyWait>((resolve, reject) => {
-      const caller: Caller = {
-        key: normalized,
-        recursive,
-        waitIndex,
-        resolve,
-        reject,
-        signal,
-        onAbort: undefined,
-      };
-      listenForAbort(caller, () => {
-        if (poll.remove(caller) || poll.removeBackfill(caller)) reject(this.#aborted(key, signal!));
-      });
+      const caller = new Caller(poll, key, normalized, recursive, waitIndex, signal, resolve, reject);
+      listenForAbort(caller, caller);
       if (backfill) poll.addBackfill(backfill, caller);
       else poll.add(caller);
     }) as Promise<EtcdResult<V> | EtcdEmptyWait>;
@@ -266,7 +256,7 @@ export class SharedWaits implements WaitSource, PollOwner {
   alone(caller: Caller): void {
     stopListening(caller);
     if (caller.signal?.aborted) {
-      caller.reject(this.#aborted(caller.key, caller.signal));
+      caller.reject(abortedError(caller.key, caller.signal));
       return;
     }
     this.keys
@@ -277,15 +267,5 @@ export class SharedWaits implements WaitSource, PollOwner {
         maxRetries: 0,
       })
       .then(caller.resolve, caller.reject);
-  }
-
-  #aborted(key: string, signal: AnySignal): EtcdError {
-    return new EtcdError({
-      code: 'ETCD_ABORTED',
-      message: `etcd GET ${key} was aborted`,
-      cause: signal.reason,
-      method: 'GET',
-      path: key,
-    });
   }
 }
