@@ -1,7 +1,8 @@
 // S6 in its own process, so that sockets, RSS and heap belong to one contender only.
 // Protocol (IPC with bench/run.mjs): child → { type: 'armed', ... }; parent writes `${value}-${i}` to
 // key i and sends { type: 'written' }; child → { type: 'result', ... } and exits.
-import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { getHeapSpaceStatistics } from 'node:v8';
 import * as factories from './lib/contenders.mjs';
 import { sleep } from './lib/stats.mjs';
 
@@ -90,7 +91,14 @@ function memory() {
   gc();
   gc();
   const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
-  return { rss, heapUsed, heapTotal, external };
+  const spaces = Object.fromEntries(
+    getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]),
+  );
+  // RSS split as the kernel counts it: anonymous memory (heaps) and pages of mapped files (the
+  // node binary's code, paged in as V8 first runs its optimizing compiler, say).
+  const status = readFileSync('/proc/self/status', 'latin1');
+  const kB = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  return { rss, heapUsed, heapTotal, external, spaces, rssAnon: kB('RssAnon'), rssFile: kB('RssFile') };
 }
 
 const contender = await factories[factoryName](origin);
@@ -154,6 +162,12 @@ process.send({
     heapTotal: armed.heapTotal - base.heapTotal,
     external: armed.external - base.external,
     other: armed.rss - base.rss - (armed.heapTotal - base.heapTotal) - (armed.external - base.external),
+    rssAnon: armed.rssAnon - base.rssAnon,
+    rssFile: armed.rssFile - base.rssFile,
+    // heapTotal by V8 space (new_space is the young generation's reserve, empty after the GCs).
+    spaces: Object.fromEntries(
+      Object.entries(armed.spaces).map(([name, size]) => [name, size - (base.spaces[name] ?? 0)]),
+    ),
   },
   errors,
 });
