@@ -251,14 +251,20 @@ describe('StopSignal and onAbort', () => {
 
   it("pass a handleEvent object to a real AbortSignal's listeners", () => {
     const controller = new AbortController();
-    let called = 0;
-    const waiter = { handleEvent: () => called++ };
+    // A class instance, as the shared polls' waiters are: `handleEvent` runs with the object as `this`.
+    class Waiter {
+      called = 0;
+      handleEvent(): void {
+        this.called++;
+      }
+    }
+    const waiter = new Waiter();
     onAbort(controller.signal, waiter);
     const removed = { handleEvent: () => assert.fail('removed') };
     onAbort(controller.signal, removed);
     offAbort(controller.signal, removed);
     controller.abort();
-    assert.equal(called, 1);
+    assert.equal(waiter.called, 1);
   });
 });
 
