@@ -69,7 +69,12 @@ export class StopSignal {
  * takes it). An object that waits on a signal can so be its own listener, with no closure and no
  * context per waiter (S6 in bench/ parks thousands of them).
  */
-export type AbortListener = (() => void) | { handleEvent(): void };
+export type AbortListener =
+  | (() => void)
+  | {
+      /** Called once, when the signal aborts. */
+      handleEvent(): void;
+    };
 
 function call(listener: AbortListener): void {
   if (typeof listener === 'function') listener();
