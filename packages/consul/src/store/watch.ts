@@ -278,7 +278,8 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
     this.key = start.key;
     // The store's root is a folder: watched with everything below it.
     this.recursive = start.recursive || path === parts.keys.prefix;
-    // The store's root is a folder (its own key is nobody's); any other key is watched with its subtree.
+    // A recursive watch reads the key with its folder; the store's root reads only its folder
+    // `prefix/` (the prefix's own key is nobody's).
     this.#target = !this.recursive ? path : path === parts.keys.prefix && path !== '' ? `${path}/` : path;
     this.#fromIndex = fromIndex;
     this.#initial = initial;
