@@ -93,6 +93,48 @@ describe('shared KV watches (one poll per folder)', () => {
     }
   });
 
+  it('a parked read whose wait runs out answers with the same index, never before its wait, earliest first', async () => {
+    // minCallers 1: every read here parks on the folder's poll, whose waits share one timer.
+    const client = new ConsulClient({ address: agent.address, sharedWatches: { minCallers: 1 } });
+    try {
+      await writer.kv.put('shared/expiry/k', 'x');
+      const reads = client.kvReads;
+      const { meta } = await reads.read('shared/expiry/k');
+      const index = meta.index!;
+      const order: string[] = [];
+      const started = performance.now();
+      const parked = (name: string, wait: string, signal?: AbortSignal) =>
+        reads.read('shared/expiry/k', { index, wait, ...(signal ? { signal } : {}) }).then((answer) => {
+          order.push(name);
+          return { answer, after: performance.now() - started };
+        });
+      const aborted = new AbortController();
+      const late = parked('900ms', '900ms');
+      const early = parked('300ms', '300ms');
+      const gone = parked('aborted', '300ms', aborted.signal);
+      const middle = parked('600ms', '600ms');
+      const sibling = reads
+        .read('shared/expiry/other', { index, wait: '450ms' })
+        .then(() => order.push('450ms'));
+      aborted.abort();
+      await assert.rejects(gone, (error: unknown) => (error as { code?: string }).code === 'CONSUL_ABORTED');
+      const answers = await Promise.all([early, middle, late]);
+      await sibling;
+      assert.deepEqual(order, ['300ms', '450ms', '600ms', '900ms']);
+      for (const [{ answer, after }, ms] of answers.map((a, i) => [a, [300, 600, 900][i]!] as const)) {
+        assert.equal(answer.meta.index, index, 'an expired wait answers with the index it was given');
+        assert.equal(kvText(answer.data[0]), 'x');
+        assert.ok(after >= ms, `answered after ${after} ms, before its wait of ${ms} ms`);
+      }
+      // A change wakes a parked read at once, whatever its wait.
+      const woken = reads.read('shared/expiry/k', { index, wait: '5m' });
+      await writer.kv.put('shared/expiry/k', 'y');
+      assert.equal(kvText((await woken).data[0]), 'y');
+    } finally {
+      await client.close();
+    }
+  });
+
   it('mixes recursive and exact watchers; single and recursive deletes reach the right ones', async () => {
     // minCallers 1: a poll from the first watcher on, so that every watcher here goes through it.
     const client = new ConsulClient({ address: agent.address, sharedWatches: { minCallers: 1 } });

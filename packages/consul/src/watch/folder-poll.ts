@@ -11,7 +11,7 @@ import { ConsulError, isConsulError } from '../errors.js';
 import type { ConsulResult, QueryMeta, QueryOptions } from '../options.js';
 import { byKey, lowerBound, samePair } from './listing.js';
 import { asConsulError, isTerminal } from './source.js';
-import { Parked, type Waiter } from './waiters.js';
+import { Expiries, Parked, Waiter } from './waiters.js';
 
 /** What a poll shares with its owner. */
 export interface PollHost {
@@ -64,6 +64,8 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   #fresh = new Set<Waiter>();
   /** Callers with an index that arrived before the first listing. */
   readonly #pending = new Set<Waiter>();
+  /** The waits of the callers with a deadline, one timer for all. */
+  readonly #expiries = new Expiries<Waiter>(Waiter.expire);
   #freshInFlight = false;
   /** The loop's round in flight: the index it was sent at, when it started, whether it was a plain listing. */
   #sent = 0;
@@ -92,6 +94,7 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
 
   add(waiter: Waiter): void {
     this.joined();
+    if (waiter.deadline !== 0) this.#expiries.add(waiter);
     const denied = waiter.recursive ? undefined : this.#denied.get(waiter.path);
     if (denied) {
       this.#released(waiter);
@@ -129,7 +132,6 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   /** Answers a caller whose wait ran out with the current data and index, as Consul does. */
   expire(waiter: Waiter): void {
     if (!waiter.slot) return;
-    waiter.timer = undefined;
     if (this.index === 0) {
       // Nothing to answer with yet: the first listing answers it.
       waiter.expired = true;
@@ -174,8 +176,7 @@ export class Poll extends SharedPoll<ConsulResult<KvPair[]>> {
   }
 
   #released(waiter: Waiter): void {
-    if (waiter.timer) clearTimeout(waiter.timer);
-    waiter.timer = undefined;
+    this.#expiries.remove(waiter);
     stopListening(waiter);
     this.left();
   }

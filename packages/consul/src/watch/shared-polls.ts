@@ -152,13 +152,13 @@ export class SharedKvReads implements PollHost {
     const poll = query ? this.#pollFor(path, recursive, query) : undefined;
     if (!poll) return query ? this.#counted(path, recursive, query, options) : this.#private(path, options);
     return new Promise<ConsulResult<KvPair[]>>((resolve, reject) => {
-      const waiter = new Waiter(poll, path, recursive, index ?? 0, signal, resolve, reject);
+      // Consul adds up to wait/16 of jitter; the exact moment does not matter to callers.
+      const deadline =
+        index === undefined || index === 0
+          ? 0
+          : performance.now() + Math.max(1, wait === undefined ? 5 * 60_000 : durationMs(wait));
+      const waiter = new Waiter(poll, path, recursive, index ?? 0, deadline, signal, resolve, reject);
       listenForAbort(waiter, waiter);
-      if (waiter.index !== 0) {
-        const ms = wait === undefined ? 5 * 60_000 : durationMs(wait);
-        // Consul adds up to wait/16 of jitter; the exact moment does not matter to callers.
-        waiter.timer = setTimeout(Waiter.expire, Math.max(1, ms), waiter);
-      }
       poll.add(waiter);
     });
   }

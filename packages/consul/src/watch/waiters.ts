@@ -22,11 +22,12 @@ export function abortError(path: string, signal: AnySignal): ConsulError {
 
 /**
  * One caller of `SharedKvReads.read`, waiting on a poll. It is its own abort listener
- * (`handleEvent`) and its timer calls a function shared by all ({@link Waiter.expire}): no closure
- * and no context per caller, which an idle watcher would hold for its whole wait (S6 in bench/).
+ * (`handleEvent`) and its wait runs out through its poll's {@link Expiries}: no closure, no context
+ * and no timer per caller, which an idle watcher would hold for its whole wait (S6 in bench/).
  */
-export class Waiter implements PollWaiter {
-  timer: NodeJS.Timeout | undefined = undefined;
+export class Waiter implements PollWaiter, Expiring {
+  /** Its place in its poll's {@link Expiries}; -1 when not in it. */
+  expiryAt = -1;
   onAbort: AbortListener | undefined = undefined;
   /**
    * Where the waiter is queued, to remove it in O(1): a queue of its poll, a {@link Parked} index
@@ -44,12 +45,14 @@ export class Waiter implements PollWaiter {
     readonly recursive: boolean,
     /** The caller's index; 0 for "answer at once". */
     readonly index: number,
+    /** When its wait runs out (`performance.now()` ms); 0 for never (a read with index 0). */
+    readonly deadline: number,
     readonly signal: AnySignal | undefined,
     readonly resolve: (result: ConsulResult<KvPair[]>) => void,
     readonly reject: (error: ConsulError) => void,
   ) {}
 
-  /** Its wait ran out (the timer's callback, one function for every waiter). */
+  /** Its wait ran out (called by its poll's {@link Expiries}, one function for every waiter). */
   static expire(this: void, waiter: Waiter): void {
     waiter.poll.expire(waiter);
   }
@@ -126,5 +129,123 @@ export class Parked {
       else all.push(there);
     }
     return all;
+  }
+}
+
+/** What an {@link Expiries} list orders. */
+export interface Expiring {
+  /** When its wait runs out, in `performance.now()` ms. */
+  readonly deadline: number;
+  /** Its place in the list; -1 when not in one. */
+  expiryAt: number;
+}
+
+/**
+ * The waits of a poll's callers, earliest first, with one timer for the earliest: a `Timeout` per
+ * parked caller (with its argument array) was about 0.15 KB of every idle watcher (S6 in bench/).
+ * A binary heap, each item knowing its place: a caller answered or aborted leaves at once
+ * (`remove`), so the list never holds on to a caller that is gone. Node's timers run on the event
+ * loop's cached clock, a little behind `performance.now()`: a wait ends no earlier than asked, and
+ * at most one timer period later than a `setTimeout` of its own would have ended it.
+ */
+export class Expiries<T extends Expiring> {
+  readonly #heap: T[] = [];
+  readonly #expire: (item: T) => void;
+  #timer: NodeJS.Timeout | undefined = undefined;
+  /** The deadline the timer is armed for; `Infinity` when it is not armed. */
+  #armedFor = Infinity;
+
+  /** `expire` is called for each item whose deadline passed, after it left the list. */
+  constructor(expire: (item: T) => void) {
+    this.#expire = expire;
+  }
+
+  /** How many items wait. */
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  add(item: T): void {
+    const heap = this.#heap;
+    item.expiryAt = heap.length;
+    heap.push(item);
+    this.#up(item.expiryAt);
+    // Callers of one poll mostly share a wait, so a new deadline is mostly the latest: no re-arm.
+    if (item.deadline < this.#armedFor) this.#arm(item.deadline);
+  }
+
+  /** Takes `item` out (no-op when it is not in the list). The timer stays: early, it re-arms. */
+  remove(item: T): void {
+    const at = item.expiryAt;
+    if (at < 0) return;
+    item.expiryAt = -1;
+    const heap = this.#heap;
+    const last = heap.pop()!;
+    if (at < heap.length) {
+      heap[at] = last;
+      last.expiryAt = at;
+      this.#down(at);
+      this.#up(last.expiryAt);
+    }
+    if (heap.length === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#armedFor = Infinity;
+    }
+  }
+
+  /** The timer's callback (one function for every list, no closure). */
+  static #fire<T extends Expiring>(this: void, list: Expiries<T>): void {
+    list.#timer = undefined;
+    list.#armedFor = Infinity;
+    const heap = list.#heap;
+    const now = performance.now();
+    while (heap.length > 0 && heap[0]!.deadline <= now) {
+      const item = heap[0]!;
+      list.remove(item);
+      list.#expire(item);
+    }
+    if (heap.length > 0 && list.#timer === undefined) list.#arm(heap[0]!.deadline);
+  }
+
+  #arm(deadline: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#armedFor = deadline;
+    // +1: the timer's clock may be behind by a fraction of a millisecond; a wait never ends early.
+    const ms = Math.max(1, Math.ceil(deadline - performance.now()) + 1);
+    this.#timer = setTimeout(Expiries.#fire<T>, ms, this);
+  }
+
+  #up(at: number): void {
+    const heap = this.#heap;
+    const item = heap[at]!;
+    while (at > 0) {
+      const parentAt = (at - 1) >> 1;
+      const parent = heap[parentAt]!;
+      if (parent.deadline <= item.deadline) break;
+      heap[at] = parent;
+      parent.expiryAt = at;
+      at = parentAt;
+    }
+    heap[at] = item;
+    item.expiryAt = at;
+  }
+
+  #down(at: number): void {
+    const heap = this.#heap;
+    const item = heap[at]!;
+    const half = heap.length >> 1;
+    while (at < half) {
+      let childAt = 2 * at + 1;
+      const right = childAt + 1;
+      if (right < heap.length && heap[right]!.deadline < heap[childAt]!.deadline) childAt = right;
+      const child = heap[childAt]!;
+      if (item.deadline <= child.deadline) break;
+      heap[at] = child;
+      child.expiryAt = at;
+      at = childAt;
+    }
+    heap[at] = item;
+    item.expiryAt = at;
   }
 }
