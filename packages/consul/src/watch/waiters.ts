@@ -132,6 +132,9 @@ export class Parked {
   }
 }
 
+/** The longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** What an {@link Expiries} list orders. */
 export interface Expiring {
   /** When its wait runs out, in `performance.now()` ms. */
@@ -212,7 +215,8 @@ export class Expiries<T extends Expiring> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#armedFor = deadline;
     // +1: the timer's clock may be behind by a fraction of a millisecond; a wait never ends early.
-    const ms = Math.max(1, Math.ceil(deadline - performance.now()) + 1);
+    // At most setTimeout's limit (longer fires at once, with a warning): a later deadline re-arms.
+    const ms = Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(deadline - performance.now()) + 1));
     this.#timer = setTimeout(Expiries.#fire<T>, ms, this);
   }
 
