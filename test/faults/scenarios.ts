@@ -15,7 +15,14 @@ import {
   totals,
   unhandled,
 } from './harness.js';
-import { lockCounts, lossBeforeTakeover, runLockContenders, runWriters, WatchLog } from './workloads.js';
+import {
+  describeDoing,
+  lockCounts,
+  lossBeforeTakeover,
+  runLockContenders,
+  runWriters,
+  WatchLog,
+} from './workloads.js';
 
 /** A cluster member the fault rotation can kill, restart, pause and resume. */
 export interface FaultableMember {
@@ -188,6 +195,9 @@ export async function lockContendersUnderFaults(scenario: FaultScenario, boundMs
     const before = result.increments;
     const started = Date.now();
     const progressed = await eventually(() => result.increments > before, PROGRESS_BOUND_MS);
+    // A stall names what each contender was doing, so that its cause is not lost with the run.
+    if (!progressed)
+      console.log(`${scenario.backend} locks stalled after ${fault}: ${describeDoing(result)}`);
     phases.push({ fault, progressed, afterMs: Date.now() - started });
   };
   await underFaults(

@@ -83,10 +83,18 @@ export interface LockCounts {
   lost: number;
   retried: number;
   problems: string[];
+  /** What each contender is doing, and since when (ms since the epoch): printed when progress stalls. */
+  doing: { what: string; since: number }[];
 }
 
 export function lockCounts(): LockCounts {
-  return { acquisitions: 0, increments: 0, uncertain: 0, lost: 0, retried: 0, problems: [] };
+  return { acquisitions: 0, increments: 0, uncertain: 0, lost: 0, retried: 0, problems: [], doing: [] };
+}
+
+/** The contenders' states, for a failure's log line. */
+export function describeDoing(result: LockCounts): string {
+  const now = Date.now();
+  return result.doing.map(({ what, since }, me) => `${me}: ${what} for ${now - since} ms`).join('; ');
 }
 
 /**
@@ -112,7 +120,11 @@ export async function runLockContenders(
   let lastToken = -1;
   await Promise.all(
     stores.map(async (store, me) => {
+      const doing = (what: string): void => {
+        result.doing[me] = { what, since: Date.now() };
+      };
       while (!stop.aborted) {
+        doing('lock');
         const acquired = await bounded(
           `lock by ${me}`,
           options.boundMs + options.ttl * 3000,
@@ -121,6 +133,7 @@ export async function runLockContenders(
           ['UNAVAILABLE', 'TIMEOUT', 'BACKEND_ERROR', 'LOCK_LOST'],
         );
         if (!acquired.ok) {
+          doing(`pause after lock failed (${acquired.code})`);
           await sleep(100);
           continue;
         }
@@ -137,6 +150,7 @@ export async function runLockContenders(
         totals.acquisitions++;
         lock.on('lost', () => result.lost++);
         try {
+          doing(`read counter (token ${lock.fencingToken})`);
           const read = await bounded('read counter', options.boundMs + 5000, () =>
             store.get('counter', { consistent: true }),
           );
@@ -151,6 +165,7 @@ export async function runLockContenders(
               break;
             }
             if (attempt > 0) result.retried++;
+            doing(`write counter, attempt ${attempt} (token ${lock.fencingToken})`);
             const written = await bounded('write counter', options.boundMs + 5000, () =>
               store.compareAndSwap(
                 'counter',
@@ -189,6 +204,7 @@ export async function runLockContenders(
           }
         } finally {
           current[me] = undefined;
+          doing(`release (token ${lock.fencingToken})`);
           await lock.release({ timeout: options.boundMs }).catch(() => undefined);
         }
       }
