@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Etcd3AllHostsFailedError, Etcd3Client, type Etcd3Error, type WatchEvent } from '@polykv/etcd3';
+import {
+  Etcd3AllHostsFailedError,
+  Etcd3Client,
+  isEtcd3Error,
+  type Etcd3Error,
+  type WatchEvent,
+} from '@polykv/etcd3';
 import { freePort, stopAllServers } from '../helpers/processes.js';
 import { startEtcd, startEtcdCluster } from '../helpers/servers.js';
 import { etcd3Code, eventually, text } from './util.js';
@@ -29,17 +35,28 @@ describe('etcd v3 client on a 3-member cluster: failover', { timeout: 240_000 },
       // The killed member may have been the leader: a write during the election can time out
       // (uncertain, never replayed), which would leave the test unsure how many events to expect.
       await cluster.leader();
-      await writer.kv.put('f/k', 'v2');
+      // Even after the election a write can time out on a loaded machine ("etcdserver: request
+      // timed out", seen once in CI): it is uncertain and may still apply, so it is retried and the
+      // events are compared without repeats below.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await writer.kv.put('f/k', 'v2');
+          break;
+        } catch (error) {
+          if (attempt >= 5 || !isEtcd3Error(error) || error.code !== 'ETCD3_UNAVAILABLE') throw error;
+        }
+      }
       // Reads and writes go to the next member.
       assert.equal(text((await client.kv.get('f/k'))?.value), 'v2');
       assert.notEqual(client.currentHost, cluster.members[0]!.clientUrl);
       const resumed = client.watch('f/', { prefix: true, startRevision: watcher.nextRevision });
       resumed.on('events', (batch) => events.push(...batch));
-      await eventually(() => events.length === 2, 10_000, 'the missed event after resuming');
-      assert.deepEqual(
-        events.map((event) => text(event.kv.value)),
-        ['v1', 'v2'],
-      );
+      const values = (): (string | undefined)[] =>
+        events
+          .map((event) => text(event.kv.value))
+          .filter((value, i, all) => i === 0 || value !== all[i - 1]);
+      await eventually(() => values().length === 2, 10_000, 'the missed event after resuming');
+      assert.deepEqual(values(), ['v1', 'v2']);
       assert.notEqual(resumed.host, cluster.members[0]!.clientUrl);
       await resumed.cancel();
       const members = await client.cluster.members();
