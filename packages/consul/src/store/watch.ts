@@ -85,9 +85,9 @@ function sameDigest(seen: Seen, value: Uint8Array | null): boolean {
   return seen.digestHigh === digest.readInt32BE(0) && seen.digestLow === digest.readInt32BE(4);
 }
 
-/** What a watch records of `pair`; with `digest: false` the digest is left for {@link setDigest}. */
-function seenOf(pair: KvPair, digest = true): Seen {
-  const seen: Seen = {
+/** What a watch records of `pair`, but the digest: {@link setDigest} adds it. */
+function seenOf(pair: KvPair): Seen {
+  return {
     index: pair.ModifyIndex,
     createIndex: pair.CreateIndex,
     size: pair.Value?.byteLength ?? 0,
@@ -95,8 +95,6 @@ function seenOf(pair: KvPair, digest = true): Seen {
     digestLow: 0,
     session: pair.Session || undefined,
   };
-  if (digest) setDigest(seen, pair.Value);
-  return seen;
 }
 
 function setDigest(seen: Seen, value: Uint8Array | null): void {
@@ -131,7 +129,11 @@ async function pagedFirstRead<V>(
     for (const pair of await readPage(kv, page, options)) {
       const key = pair.ModifyIndex <= index ? watch.watched(pair.Key) : undefined;
       // A key created after the index is not known yet: the next round reports it.
-      if (key !== undefined && seen.has(key)) seen.set(key, seenOf(pair));
+      if (key !== undefined && seen.has(key)) {
+        const record = seenOf(pair);
+        setDigest(record, pair.Value);
+        seen.set(key, record);
+      }
     }
   }
   return { seen, result: { data: [], meta } };
@@ -388,7 +390,7 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
       }
       // The digest after the events (below): one SHA-1 was the largest item between an answer and
       // its event (about 30 of the 80 µs, S5 in bench/), and nothing reads it before the next answer.
-      const record = seenOf(pair, false);
+      const record = seenOf(pair);
       seen.set(key, record);
       puts.push({ key, pair, seen: record });
     }

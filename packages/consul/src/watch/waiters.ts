@@ -163,11 +163,6 @@ export class Expiries<T extends Expiring> {
     this.#expire = expire;
   }
 
-  /** How many items wait. */
-  get size(): number {
-    return this.#heap.length;
-  }
-
   add(item: T): void {
     const heap = this.#heap;
     item.expiryAt = heap.length;
