@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { isPolykvError, type KeyEvent, type Store } from '@polykv/core';
-import { createConsulStore } from '@polykv/consul';
+import { ConsulError, createConsulStore } from '@polykv/consul';
 import { stopAllServers } from '../helpers/processes.js';
 import { startConsulDev } from '../helpers/servers.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
@@ -158,29 +158,31 @@ describe('Consul store watch behind a faulty connection', () => {
 });
 
 describe('Consul store watch without the initial values', () => {
-  it('reads its start in pages of at most 250 keys and reports what moved while it read', async () => {
+  it('starts from the key names alone and reports only what changed after them', async () => {
     const agent = await startConsulDev();
-    const prefix = `paged-${process.pid}`;
+    const prefix = `listed-${process.pid}`;
     const store = createConsulStore({ client: { address: agent.address }, prefix, watchWait: 5000 });
     const kv = store.client.kv;
     const name = (i: number): string => `k${String(i).padStart(4, '0')}`;
-    // 2,500 keys: the first read is `?keys`, then pages of 100 (k00…, k01…, … k24…), never the whole tree.
-    for (let i = 0; i < 2500; i += 50)
+    for (let i = 0; i < 300; i += 50)
       await Promise.all(
         Array.from({ length: 50 }, (_, j) => kv.put(`${prefix}/${name(i + j)}`, `v${i + j}`)),
       );
-    // While the second page is read: a key of the page read before changes, one of the page being
-    // read is gone, one of the page to come changes, and a new key appears.
+    // Right after the listing (`?keys`, no value is read at the start): a listed key changes, one
+    // is deleted, and a new key appears.
+    const keys = kv.keys.bind(kv);
+    const valueReads: string[] = [];
+    kv.keys = async (path, options) => {
+      const listed = await keys(path, options);
+      await kv.put(`${prefix}/k0005`, 'changed');
+      await kv.delete(`${prefix}/k0150`);
+      await kv.put(`${prefix}/new`, 'new');
+      return listed;
+    };
     const list = kv.list.bind(kv);
-    const reads: string[] = [];
     kv.list = async (path, options) => {
-      reads.push(path);
-      if (reads.length === 2) {
-        await kv.put(`${prefix}/k0005`, 'changed');
-        await kv.delete(`${prefix}/k0150`);
-        await kv.put(`${prefix}/k2000`, 'changed');
-        await kv.put(`${prefix}/new`, 'new');
-      }
+      // Blocking reads (on the listing's index, then on each answer's) are the watch's rounds.
+      if (options?.index === undefined) valueReads.push(path);
       return list(path, options);
     };
     const watcher = store.watch('', { recursive: true, initial: false });
@@ -190,19 +192,51 @@ describe('Consul store watch without the initial values', () => {
       watcher.on('delete', (event) => events.push(`delete ${event.key}`));
       watcher.on('error', () => undefined);
       await new Promise<void>((resolve) => watcher.once('connected', resolve));
-      const pages = reads.filter((path) => /\/k\d\d$/.test(path));
-      assert.equal(pages.length, 25, 'one read per page of 100 keys');
-      assert.deepEqual(reads.slice(0, 3), [`${prefix}/k00`, `${prefix}/k01`, `${prefix}/k02`]);
+      assert.deepEqual(valueReads, [], 'no value read but the blocking rounds');
       // The watch reports in order: once this write arrives, everything before it has.
-      await eventually(() => events.length >= 4, 'the four changes made during the first read');
+      await eventually(() => events.length >= 3, 'the three changes made after the listing');
       await store.set('sentinel', 'last');
       await eventually(() => events.includes('put sentinel last'), 'the write after them');
-      assert.deepEqual(events.slice(0, -1).sort(), [
-        'delete k0150',
-        'put k0005 changed',
-        'put k2000 changed',
-        'put new new',
-      ]);
+      assert.deepEqual(events.slice(0, -1).sort(), ['delete k0150', 'put k0005 changed', 'put new new']);
+      // The keys that did not change were recorded from that answer: a later change is one put.
+      events.length = 0;
+      await store.set(name(10), 'later');
+      await store.set('sentinel', 'again');
+      await eventually(() => events.includes('put sentinel again'), 'the second sentinel');
+      assert.deepEqual(events, [`put ${name(10)} later`, 'put sentinel again']);
+      assert.deepEqual(valueReads, [], 'no value read but the blocking rounds');
+    } finally {
+      await watcher.close();
+      await store.close();
+    }
+  });
+
+  it('after a failed round, reports the listed keys it has not read as puts, then resync', async () => {
+    const agent = await startConsulDev();
+    const prefix = `listed-resync-${process.pid}`;
+    const store = createConsulStore({ client: { address: agent.address }, prefix, watchWait: 5000 });
+    for (const key of ['a', 'b', 'c']) await store.set(key, key);
+    // The round after the listing fails: the next is a plain read after a failure, whose indexes
+    // may come from an agent that started over, so the keys it cannot compare are reported.
+    const reads = store.client.kvReads;
+    const read = reads.read.bind(reads);
+    let failed = false;
+    reads.read = (path, options) => {
+      if (!failed) {
+        failed = true;
+        return Promise.reject(new ConsulError('CONSUL_UNAVAILABLE', 'the round after the listing fails'));
+      }
+      return read(path, options);
+    };
+    const watcher = store.watch('', { recursive: true, initial: false });
+    try {
+      const events: string[] = [];
+      watcher.on('change', (event) =>
+        events.push(event.type === 'resync' ? 'resync' : `${event.type} ${event.key}`),
+      );
+      watcher.on('error', () => undefined);
+      await eventually(() => events.includes('resync'), 'the resync after the failed round');
+      assert.deepEqual(events, ['put a', 'put b', 'put c', 'resync']);
     } finally {
       await watcher.close();
       await store.close();

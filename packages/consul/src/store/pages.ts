@@ -31,7 +31,7 @@ export interface PageRead {
  * reads by prefix only, so this is how a tree is read in bounded pieces. The names are sorted
  * first: keys sharing a prefix are then next to each other, whatever order Consul used.
  */
-export function planPages(names: string[], root: string, size: number): PageRead[] {
+function planPages(names: string[], root: string, size: number): PageRead[] {
   names.sort();
   const out: PageRead[] = [];
   const split = (lo: number, hi: number, prefix: string): void => {
@@ -57,7 +57,7 @@ export function planPages(names: string[], root: string, size: number): PageRead
 }
 
 /** One page of a plan: the prefix's tree (`?recurse`), or the key alone. */
-export async function readPage(kv: Kv, { prefix, tree }: PageRead, options: QueryOptions): Promise<KvPair[]> {
+async function readPage(kv: Kv, { prefix, tree }: PageRead, options: QueryOptions): Promise<KvPair[]> {
   if (tree) return (await kv.list(prefix, options)).data;
   const { data } = await kv.get(prefix, options);
   return data ? [data] : [];

@@ -16,7 +16,6 @@ import type { KvPair } from '../api/kv.js';
 import type { ConsulResult, QueryOptions } from '../options.js';
 import { ConsulBlockingSource, type AnswerKind } from '../watch/source.js';
 import { EMPTY, toEntry, type StoreParts } from './common.js';
-import { PAGE_KEYS, planPages, readPage } from './pages.js';
 import { userFlags } from './ttl.js';
 
 /** The retry rhythm of a Store watch. */
@@ -61,10 +60,10 @@ interface Seen {
 }
 
 /**
- * What the paged first read records of a key until its page is read (and of a key that moved
- * after the listing's index: changed). One frozen record for every key: a record each was 7 MB of
- * garbage promoted with the map in bench S8's `mirror` (100,000 keys). Never equal to an answer's
- * pair (no ModifyIndex is -1), so `deliver` replaces it rather than updating it.
+ * What a watch started without the initial values records of a key it listed and has not read
+ * (see {@link listedFirstRead}), and of a key that moved after that listing. One frozen record for
+ * every key: a record each was 7 MB of garbage promoted with the map in bench S8's `mirror`
+ * (100,000 keys). Never equal to an answer's pair (no ModifyIndex is -1): `deliver` replaces it.
  */
 const NOT_READ: Seen = Object.freeze({
   index: -1,
@@ -104,37 +103,31 @@ function setDigest(seen: Seen, value: Uint8Array | null): void {
 }
 
 /**
- * The first read of a watch without the initial values, in pages: read whole, the first round of a
- * mirror's source watch parsed every value at once (65 MB of JSON in bench S8's tree, about 460 MB
- * peak). The names and the index come from one `?keys` read, the values from `?recurse` reads of
- * at most 250 keys each (as `readPages` reads them), kept as their size and digest. A key that
- * moved after that index stays marked as changed (index -1): the next round blocks on that index,
- * so it returns at once and reports the key (a put, or a delete when it is gone).
+ * The first read of a recursive watch without the initial values: the key names and the index of
+ * one `?keys` read, each name marked {@link NOT_READ}, no value. The next answer (a blocking read on
+ * that index, which returns once anything below the folder changed) fills the records: a listed
+ * key at or below the listing's index is unchanged since, recorded without an event; a key above
+ * it, or new, is a `put`; a listed key that is gone is a `delete`.
+ *
+ * Reading the values here (in pages, to record each key's digest) cost a mirror a second full read
+ * of its source, besides its copy's: bench S8, Consul → etcd `mirror` of 100,000 keys, peak RSS
+ * 155–159 MB with the values read here, 143–145 MB without (ad hoc runs of the S8 child, 3 each).
+ * What that leaves unknown until a key's first change is its digest and its session: an answer
+ * after a failure (`resync`), whose indexes may come from an agent that started over, reports such
+ * a key as a `put` (as the etcd Store's watch reports every key it has not delivered), and a key
+ * whose TTL runs out before the tree's first change is reported as a `delete`, not an `expire`.
  */
-async function pagedFirstRead<V>(
+async function listedFirstRead<V>(
   parts: StoreParts<V>,
   target: string,
   watch: StoreWatch<V>,
   options: QueryOptions,
 ): Promise<{ seen: Map<string, Seen>; result: ConsulResult<KvPair[]> }> {
-  const { kv } = parts.client;
-  const { data: names, meta } = await kv.keys(target, options);
-  const index = meta.index ?? 0;
+  const { data: names, meta } = await parts.client.kv.keys(target, options);
   const seen = new Map<string, Seen>();
   for (const name of names) {
     const key = watch.watched(name);
     if (key !== undefined) seen.set(key, NOT_READ);
-  }
-  for (const page of planPages(names, target, PAGE_KEYS)) {
-    for (const pair of await readPage(kv, page, options)) {
-      const key = pair.ModifyIndex <= index ? watch.watched(pair.Key) : undefined;
-      // A key created after the index is not known yet: the next round reports it.
-      if (key !== undefined && seen.has(key)) {
-        const record = seenOf(pair);
-        setDigest(record, pair.Value);
-        seen.set(key, record);
-      }
-    }
   }
   return { seen, result: { data: [], meta } };
 }
@@ -272,9 +265,11 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
   readonly #target: string;
   readonly #fromIndex: number | undefined;
   readonly #initial: boolean;
-  /** Without the initial values, the first round needs no values at once: see pagedFirstRead. */
-  #pagedFirst: boolean;
+  /** Without the initial values, the first round reads the key names only: see listedFirstRead. */
+  #listedFirst: boolean;
   #firstSeen: Map<string, Seen> | undefined = undefined;
+  /** The index of that listing: a key marked {@link NOT_READ} at or below it has not changed since. */
+  #listedAt = -1;
 
   constructor(parts: StoreParts<V>, sink: WatchSink<V>, start: WatchStart, waitMs: number) {
     super(undefined, {
@@ -300,7 +295,7 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
     this.#target = !this.recursive ? path : path === parts.keys.prefix && path !== '' ? `${path}/` : path;
     this.#fromIndex = fromIndex;
     this.#initial = initial;
-    this.#pagedFirst = this.recursive && !initial && fromIndex === undefined;
+    this.#listedFirst = this.recursive && !initial && fromIndex === undefined;
   }
 
   /** The user key of a Consul key this watch reports, or `undefined`. */
@@ -316,22 +311,23 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
     return key === undefined || isReservedKey(key) ? undefined : key;
   }
 
-  /** One round: the shared KV reads, or the paged first read. */
+  /** One round: the shared KV reads, or the listing that starts a watch without the initial values. */
   protected override read(options: QueryOptions): Promise<ConsulResult<KvPair[]>> {
     const reads = this.#parts.client.kvReads;
-    if (!this.#pagedFirst) {
+    if (!this.#listedFirst) {
       return reads.read(this.#target, this.recursive ? extend(options, RECURSIVE) : options);
     }
-    return this.#readPaged(options);
+    return this.#readListed(options);
   }
 
-  async #readPaged(options: QueryOptions): Promise<ConsulResult<KvPair[]>> {
-    const first = await pagedFirstRead(this.#parts, this.#target, this, {
+  async #readListed(options: QueryOptions): Promise<ConsulResult<KvPair[]>> {
+    const first = await listedFirstRead(this.#parts, this.#target, this, {
       ...options,
       signal: abortSignal(this.#sink.stop),
     });
-    this.#pagedFirst = false;
+    this.#listedFirst = false;
     this.#firstSeen = first.seen;
+    this.#listedAt = first.result.meta.index ?? 0;
     return first.result;
   }
 
@@ -354,7 +350,7 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
     const sink = this.#sink;
     const firstSeen = this.#firstSeen;
     if (firstSeen !== undefined) {
-      // The paged first read (pagedFirstRead) has diffed nothing: what it found is the start. It
+      // The listing (listedFirstRead) has diffed nothing: what it found is the start. It
       // is the first answer, so nothing was seen before it: its map becomes the watch's rather
       // than being copied (two maps of 100,000 keys at once in bench S8's `mirror`).
       this.seen = new SmallMap(firstSeen);
@@ -369,6 +365,7 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
     // the answer's keys is made only then, not for every answer).
     let present = 0;
     const puts: { key: string; pair: KvPair; seen: Seen }[] = [];
+    let unchanged: typeof puts | undefined;
     for (const pair of data) {
       const key = this.watched(pair.Key);
       if (key === undefined) continue;
@@ -392,7 +389,11 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
       // its event (about 30 of the 80 µs, S5 in bench/), and nothing reads it before the next answer.
       const record = seenOf(pair);
       seen.set(key, record);
-      puts.push({ key, pair, seen: record });
+      // Listed at the start and not changed since (a blocking answer, no failure since the
+      // listing): recorded without an event (see listedFirstRead).
+      if (before === NOT_READ && kind === 'change' && pair.ModifyIndex <= this.#listedAt)
+        (unchanged ??= []).push({ key, pair, seen: record });
+      else puts.push({ key, pair, seen: record });
     }
     if (puts.length > 1) puts.sort((a, b) => a.pair.ModifyIndex - b.pair.ModifyIndex);
     const fromIndex = this.#fromIndex;
@@ -416,6 +417,7 @@ class StoreWatch<V> extends ConsulBlockingSource<KvPair[]> implements LocalWatch
       }
     }
     for (const put of puts) setDigest(put.seen, put.pair.Value);
+    if (unchanged !== undefined) for (const record of unchanged) setDigest(record.seen, record.pair.Value);
     let gone: [string, Seen][] | undefined;
     if (seen.size > present) {
       const now = new Set<string>();
