@@ -1,6 +1,7 @@
 // polykv benchmark harness (issue 7). `npm run bench` from the repository root; see bench/README.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as factories from './lib/contenders.mjs';
 import { summarize } from './lib/profile.mjs';
@@ -112,7 +113,7 @@ if (value('--report') !== undefined) {
   const saved = JSON.parse(readFileSync(value('--report'), 'utf8'));
   const file = value('--out') ?? `${BENCH}RESULTS.md`;
   const charts = new Map();
-  mkdirSync(new URL('.', `file://${file}`), { recursive: true });
+  mkdirSync(dirname(resolve(file)), { recursive: true });
   writeFileSync(file, await formatMarkdown(await writeReport(saved, charts), file));
   writeCharts(charts, file);
   process.exit(0);
@@ -320,7 +321,7 @@ try {
   // Not a git checkout.
 }
 if (exitCode === 0) {
-  mkdirSync(new URL('.', `file://${out}`), { recursive: true });
+  mkdirSync(dirname(resolve(out)), { recursive: true });
   const charts = new Map();
   writeFileSync(out, await formatMarkdown(await writeReport(results, charts), out));
   writeCharts(charts, out);

@@ -1,7 +1,7 @@
 import { abortSignal, listenForAbort, stopListening, type AnySignal } from '@polykv/core';
 import { keyPath, type EtcdNode, type EtcdResult, type KeysApi } from '../api/keys.js';
 import { EtcdError, isEtcdError } from '../errors.js';
-import { normalizeKey, type WatchReadOptions } from './wait-source.js';
+import { abortedError, normalizeKey, type WatchReadOptions } from './wait-source.js';
 
 /** Options of {@link SharedReads}. */
 export interface SharedReadsOptions {
@@ -96,7 +96,7 @@ export class SharedReads {
     const dir = slash === -1 ? '' : normalized.slice(0, slash);
     if (this.#minBatch <= 0 || dir === '' || normalized[slash + 1] === '_' || this.#refused.has(dir))
       return this.#single<V>(key, recursive, signal);
-    if (signal?.aborted) return Promise.reject(aborted(key, recursive, signal));
+    if (signal?.aborted) return Promise.reject(abortedError(readPath(key, recursive), signal));
     return new Promise<AnyResult>((resolve, reject) => {
       const reader: Reader = { key, normalized, recursive, resolve, reject, signal, onAbort: undefined };
       let state = this.#dirs.get(dir);
@@ -145,7 +145,7 @@ export class SharedReads {
     const at = batch.readers.indexOf(reader);
     if (at === -1) return;
     batch.readers.splice(at, 1);
-    reader.reject(aborted(reader.key, reader.recursive, reader.signal!));
+    reader.reject(abortedError(readPath(reader.key, reader.recursive), reader.signal!));
     if (batch.readers.length === 0) batch.stop?.abort();
   }
 
@@ -227,17 +227,6 @@ export class SharedReads {
 /** The request path an individual read of the key would have had. */
 function readPath(key: string, recursive: boolean): string {
   return `${keyPath(key)}?${recursive ? 'recursive=true&' : ''}quorum=true`;
-}
-
-function aborted(key: string, recursive: boolean, signal: AnySignal): EtcdError {
-  const path = readPath(key, recursive);
-  return new EtcdError({
-    code: 'ETCD_ABORTED',
-    message: `etcd GET ${path.split('?')[0]} was aborted`,
-    cause: signal.reason,
-    method: 'GET',
-    path,
-  });
 }
 
 /** etcd's "Key not found" (errorCode 100) for the reader's key, at the directory read's index. */

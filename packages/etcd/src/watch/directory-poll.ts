@@ -8,20 +8,9 @@ import {
 } from '@polykv/core';
 import type { EtcdEmptyWait, EtcdResult, KeysApi } from '../api/keys.js';
 import { EtcdError, isEtcdError } from '../errors.js';
-import { isTerminalWatchError, normalizeKey } from './wait-source.js';
+import { abortedError, isTerminalWatchError, normalizeKey } from './wait-source.js';
 
 export type AnyResult = EtcdResult<unknown>;
-
-/** The rejection of a wait whose signal aborted (`key` as the caller gave it). */
-export function abortedError(key: string, signal: AnySignal): EtcdError {
-  return new EtcdError({
-    code: 'ETCD_ABORTED',
-    message: `etcd GET ${key} was aborted`,
-    cause: signal.reason,
-    method: 'GET',
-    path: key,
-  });
-}
 
 /**
  * One pending wait on a shared poll. Small on purpose: an idle watcher holds one of these. It is

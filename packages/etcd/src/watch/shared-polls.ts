@@ -17,11 +17,11 @@ import {
   settle,
   type AnyResult,
   type Backfill,
-  abortedError,
   Caller,
   type PollOwner,
 } from './directory-poll.js';
 import {
+  abortedError,
   isTerminalWatchError,
   normalizeKey,
   watchRead,

@@ -1,6 +1,6 @@
 import { abortSignal, extend, type AnySignal } from '@polykv/core';
 import type { EtcdEmptyWait, EtcdResult, EtcdWaitOptions, KeysApi } from '../api/keys.js';
-import { isEtcdError } from '../errors.js';
+import { EtcdError, isEtcdError } from '../errors.js';
 
 /** `EtcdWaitOptions`, whose signal may be a `StopSignal` where the source says it takes one. */
 export type WaitOptions = Omit<EtcdWaitOptions, 'signal'> & { signal?: AnySignal | undefined };
@@ -81,4 +81,18 @@ export function normalizeKey(key: string): string {
     .split('/')
     .filter((segment) => segment !== '')
     .join('/');
+}
+
+/**
+ * The rejection of a watch read whose signal aborted: `path` is the key as the caller gave it, or
+ * the request path the read would have had (the message names it without its query).
+ */
+export function abortedError(path: string, signal: AnySignal): EtcdError {
+  return new EtcdError({
+    code: 'ETCD_ABORTED',
+    message: `etcd GET ${path.split('?')[0]} was aborted`,
+    cause: signal.reason,
+    method: 'GET',
+    path,
+  });
 }
