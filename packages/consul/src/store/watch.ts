@@ -61,9 +61,9 @@ interface Seen {
 
 /**
  * What a watch started without the initial values records of a key it listed and has not read
- * (see {@link listedFirstRead}), and of a key that moved after that listing. One frozen record for
- * every key: a record each was 7 MB of garbage promoted with the map in bench S8's `mirror`
- * (100,000 keys). Never equal to an answer's pair (no ModifyIndex is -1): `deliver` replaces it.
+ * yet (see {@link listedFirstRead}). One frozen record for every key: a record each was 7 MB of
+ * garbage promoted with the map in bench S8's `mirror` (100,000 keys). Never equal to an answer's
+ * pair (no ModifyIndex is -1): `deliver` replaces it.
  */
 const NOT_READ: Seen = Object.freeze({
   index: -1,
