@@ -1,14 +1,18 @@
 import { Readable } from 'node:stream';
 import {
+  bodyText,
   classify,
   deadline,
+  ERROR_READ_LIMIT,
   errorCode,
   extend,
   keepText,
   readCapped,
+  requestWhole,
   safeParseError,
   tlsConnectOptions,
   type Deadline,
+  type WholeResponse,
 } from '@polykv/core';
 import { Agent, type Dispatcher } from 'undici';
 import { CallDeadlines } from './call-deadlines.js';
@@ -159,19 +163,24 @@ export class Transport {
       for (let attempt = 0; attempt < this.agents.length; attempt++) {
         const slot = (this.#pinned + attempt) % this.agents.length;
         const agent = this.agents[slot]!;
-        let response: Dispatcher.ResponseData;
+        let response: Dispatcher.ResponseData | WholeResponse;
         try {
-          response = await this.#dispatcher.request({
+          const request = {
             origin: agent,
             path,
             method: spec.method,
             headers,
             body,
-            signal: bound.signal ?? null,
             // undici's own timers would fire before a long poll ends; our deadline governs instead.
             headersTimeout: 0,
             bodyTimeout: 0,
-          });
+          };
+          response =
+            spec.read === 'stream'
+              ? await this.#dispatcher.request({ ...request, signal: bound.signal ?? null })
+              : await requestWhole(this.#dispatcher, request, bound.signal, (status) =>
+                  isOk(spec, status) ? Infinity : ERROR_READ_LIMIT,
+                );
         } catch (error) {
           if (bound.signal?.aborted) throw this.#abortError(bound.error(error), spec);
           (failures ??= []).push({ agent, error });
@@ -185,7 +194,15 @@ export class Transport {
         }
         this.#pinned = slot;
         const meta = readMeta(response.headers, Date.now() - started, agent);
-        return await this.#read<T>(spec, response, meta, bound, options);
+        if (spec.read === 'stream')
+          return await this.#stream<T>(spec, response as Dispatcher.ResponseData, meta, bound, options);
+        try {
+          return this.#decode<T>(spec, response as WholeResponse, meta, bound, options);
+        } catch (error) {
+          // A parser or shape check that threw on garbage: still a typed error.
+          if (isConsulError(error)) throw error;
+          throw this.#unreadable(spec, response.statusCode, bound, error);
+        }
       }
       throw new ConsulError('CONSUL_UNAVAILABLE', `${spec.method} ${spec.path}: no agent to try`);
     } finally {
@@ -277,7 +294,104 @@ export class Transport {
     return JSON.stringify(body);
   }
 
-  async #read<T>(
+  /** A status the spec does not accept, as an error (`text`: what was read of the body). */
+  #failure(spec: RequestSpec, status: number, text: string, options: QueryOptions): ConsulError {
+    // Response text in an error goes through `this.keep`: capped, without secrets (a proxy may
+    // echo the request's headers).
+    const shown = this.keep(text, options);
+    const detail = `${spec.method} ${spec.path}: ${status}${shown ? ` ${shown.trim().slice(0, 500)}` : ''}`;
+    if (status === 401 || status === 403)
+      return statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
+    // Some 1.8 routes (event fire, keyring) answer an ACL failure with 500 and the ACL error text.
+    if (status === 500 && ACL_FAILURE.test(text))
+      return statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
+    if (status === 413) return statusError(spec, status, 'CONSUL_TOO_LARGE', detail, shown);
+    return statusError(spec, status, 'CONSUL_HTTP_STATUS', detail, shown);
+  }
+
+  /** An answer that broke off after its headers (or the deadline or signal cut it). */
+  #unreadable(spec: RequestSpec, status: number, bound: Deadline, error: unknown): ConsulError {
+    if (bound.signal?.aborted) return this.#abortError(bound.error(error), spec);
+    return statusError(
+      spec,
+      status,
+      'CONSUL_BAD_RESPONSE',
+      `${spec.method} ${spec.path}: the answer could not be read (${describe(error)})`,
+      '',
+      error,
+    );
+  }
+
+  /** Every answer but a stream: read whole, then decoded as the spec's `read` says. */
+  #decode<T>(
+    spec: RequestSpec,
+    response: WholeResponse,
+    meta: QueryMeta,
+    bound: Deadline,
+    options: QueryOptions,
+  ): ResponseOf<T> {
+    const { statusCode: status, headers, body, bodyError } = response;
+    if (bodyError !== undefined) throw this.#unreadable(spec, status, bound, bodyError);
+    if (!isOk(spec, status)) {
+      // Only so much of an error answer was read (ERROR_READ_LIMIT): a 10 MB error page is cut off.
+      if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
+      throw this.#failure(spec, status, bodyText(body), options);
+    }
+    switch (spec.read ?? 'json') {
+      case 'none':
+        return { status, data: undefined as T, meta, headers };
+      case 'bytes':
+        // A copy: the body may be a view into a buffer undici read more into.
+        return { status, data: new Uint8Array(body) as T, meta, headers };
+      case 'text':
+        return { status, data: bodyText(body) as T, meta, headers };
+      case 'bool': {
+        const text = bodyText(body).trim();
+        if (text !== 'true' && text !== 'false') {
+          const shown = this.keep(text, options);
+          throw statusError(
+            spec,
+            status,
+            'CONSUL_BAD_RESPONSE',
+            `${spec.method} ${spec.path}: expected true or false, got ${shown.slice(0, 100)}`,
+            shown,
+          );
+        }
+        return { status, data: (text === 'true') as T, meta, headers };
+      }
+      default: {
+        const text = bodyText(body);
+        let data: unknown;
+        try {
+          data = spec.parse ? spec.parse(text) : JSON.parse(text);
+        } catch (cause) {
+          const shown = this.keep(text, options);
+          throw statusError(
+            spec,
+            status,
+            'CONSUL_BAD_RESPONSE',
+            `${spec.method} ${spec.path}: the answer is not JSON (${shown.slice(0, 100)})`,
+            shown,
+            safeParseError(cause, (message) => this.keep(message, options, 500)),
+          );
+        }
+        const problem = spec.check?.(data, status);
+        if (problem !== undefined) {
+          throw statusError(
+            spec,
+            status,
+            'CONSUL_BAD_RESPONSE',
+            `${spec.method} ${spec.path}: a malformed answer (${this.keep(problem, options, 500)})`,
+            this.keep(text, options),
+          );
+        }
+        return { status, data: data as T, meta, headers };
+      }
+    }
+  }
+
+  /** A streamed answer (a snapshot, a log stream): the body is the caller's to read and close. */
+  async #stream<T>(
     spec: RequestSpec,
     response: Dispatcher.ResponseData,
     meta: QueryMeta,
@@ -285,90 +399,16 @@ export class Transport {
     options: QueryOptions,
   ): Promise<ResponseOf<T>> {
     const { statusCode: status, headers, body } = response;
-    // Response text in an error goes through `this.keep`: capped, without secrets (a proxy may
-    // echo the request's headers).
+    if (isOk(spec, status)) return { status, data: body as T, meta, headers };
+    let text: string;
     try {
-      if (spec.ok === undefined ? status !== 200 : !spec.ok.includes(status)) {
-        // Only so much of an error answer is read: a 10 MB error page is cut off, not kept.
-        const text = await readCapped(body);
-        if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
-        const shown = this.keep(text, options);
-        const detail = `${spec.method} ${spec.path}: ${status}${shown ? ` ${shown.trim().slice(0, 500)}` : ''}`;
-        if (status === 401 || status === 403)
-          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
-        // Some 1.8 routes (event fire, keyring) answer an ACL failure with 500 and the ACL error text.
-        if (status === 500 && ACL_FAILURE.test(text))
-          throw statusError(spec, status, 'CONSUL_PERMISSION_DENIED', detail, shown);
-        if (status === 413) throw statusError(spec, status, 'CONSUL_TOO_LARGE', detail, shown);
-        throw statusError(spec, status, 'CONSUL_HTTP_STATUS', detail, shown);
-      }
-      switch (spec.read ?? 'json') {
-        case 'stream':
-          return { status, data: body as T, meta, headers };
-        case 'none':
-          await body.dump();
-          return { status, data: undefined as T, meta, headers };
-        case 'bytes':
-          return { status, data: new Uint8Array(await body.arrayBuffer()) as T, meta, headers };
-        case 'text':
-          return { status, data: (await body.text()) as T, meta, headers };
-        case 'bool': {
-          const text = (await readCapped(body)).trim();
-          if (text !== 'true' && text !== 'false') {
-            const shown = this.keep(text, options);
-            throw statusError(
-              spec,
-              status,
-              'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: expected true or false, got ${shown.slice(0, 100)}`,
-              shown,
-            );
-          }
-          return { status, data: (text === 'true') as T, meta, headers };
-        }
-        case 'json': {
-          const text = await body.text();
-          let data: unknown;
-          try {
-            data = spec.parse ? spec.parse(text) : JSON.parse(text);
-          } catch (cause) {
-            const shown = this.keep(text, options);
-            throw statusError(
-              spec,
-              status,
-              'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: the answer is not JSON (${shown.slice(0, 100)})`,
-              shown,
-              safeParseError(cause, (message) => this.keep(message, options, 500)),
-            );
-          }
-          const problem = spec.check?.(data, status);
-          if (problem !== undefined) {
-            throw statusError(
-              spec,
-              status,
-              'CONSUL_BAD_RESPONSE',
-              `${spec.method} ${spec.path}: a malformed answer (${this.keep(problem, options, 500)})`,
-              this.keep(text, options),
-            );
-          }
-          return { status, data: data as T, meta, headers };
-        }
-      }
+      text = await readCapped(body);
     } catch (error) {
-      if (isConsulError(error)) throw error;
-      if (bound.signal?.aborted) throw this.#abortError(bound.error(error), spec);
-      // The body broke off: truncated, reset, garbage.
       body.destroy();
-      throw statusError(
-        spec,
-        status,
-        'CONSUL_BAD_RESPONSE',
-        `${spec.method} ${spec.path}: the answer could not be read (${describe(error)})`,
-        '',
-        error,
-      );
+      throw this.#unreadable(spec, status, bound, error);
     }
+    if (status === 404 && spec.nullOn404) return { status, data: null as T, meta, headers };
+    throw this.#failure(spec, status, text, options);
   }
 
   #abortError(error: { code: string; message: string; cause?: unknown }, spec: RequestSpec): ConsulError {
@@ -383,6 +423,11 @@ export class Transport {
       },
     );
   }
+}
+
+/** Whether the spec accepts this status (200, or its `ok` list). */
+function isOk(spec: RequestSpec, status: number): boolean {
+  return spec.ok === undefined ? status === 200 : spec.ok.includes(status);
 }
 
 function checkCallOptions(spec: RequestSpec): void {

@@ -100,6 +100,7 @@ export {
 } from './watch/shared-polls.js';
 export { classify, errorCode, isTlsError, type Delivery } from './net/classify.js';
 export { SplitDispatcher } from './net/split-dispatcher.js';
+export { bodyText, requestWhole, type SignalLike, type WholeResponse } from './net/whole-response.js';
 export { TLS_OPTIONS, tlsConnectOptions, type TlsOptions } from './net/tls.js';
 export {
   keepText,

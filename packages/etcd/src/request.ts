@@ -1,4 +1,12 @@
-import { deadline, keepText, readCapped, safeParseError, type HostPool } from '@polykv/core';
+import {
+  bodyText,
+  deadline,
+  ERROR_READ_LIMIT,
+  keepText,
+  requestWhole,
+  safeParseError,
+  type HostPool,
+} from '@polykv/core';
 import type { Dispatcher } from 'undici';
 import { EtcdError, isEtcdError } from './errors.js';
 import type { ResolvedEtcdOptions } from './options.js';
@@ -110,22 +118,30 @@ export function createRequest(
     signal: AbortSignal | undefined,
     redirects: number,
   ): Promise<EtcdResponse<T>> {
-    const response = await dispatcher.request({
-      origin,
-      path,
-      method: request.method,
-      headers: request.body === undefined ? getHeaders : request.json ? jsonHeaders : formHeaders,
-      body: request.body ?? null,
-      signal: signal ?? null,
-      headersTimeout: options.attemptTimeout,
-      // A long poll may be silent for minutes; only the caller's timeout bounds it.
-      bodyTimeout: request.wait ? 0 : options.attemptTimeout,
-    });
+    const isSuccess = (status: number): boolean =>
+      (status >= 200 && status < 300) || (request.okStatuses?.includes(status) ?? false);
+    // Read whole, on every path, so the socket goes back to the pool; an error answer only up to a
+    // limit (then the connection closes): a 10 MB error page is not held in memory.
+    const response = await requestWhole(
+      dispatcher,
+      {
+        origin,
+        path,
+        method: request.method,
+        headers: request.body === undefined ? getHeaders : request.json ? jsonHeaders : formHeaders,
+        body: request.body ?? null,
+        headersTimeout: options.attemptTimeout,
+        // A long poll may be silent for minutes; only the caller's timeout bounds it.
+        bodyTimeout: request.wait ? 0 : options.attemptTimeout,
+      },
+      signal,
+      (status) => (isSuccess(status) ? Infinity : ERROR_READ_LIMIT),
+    );
+    // A body that broke off fails the attempt as the request would have (the host pool classifies it).
+    if (response.bodyError !== undefined) throw response.bodyError;
     const { statusCode, headers } = response;
-    const success = (statusCode >= 200 && statusCode < 300) || request.okStatuses?.includes(statusCode);
-    // Always drained, on every path, so the socket goes back to the pool; an error answer only up
-    // to a limit (then the connection closes): a 10 MB error page is not held in memory.
-    const text = success ? await response.body.text() : await readCapped(response.body);
+    const success = isSuccess(statusCode);
+    const text = bodyText(response.body);
     if (statusCode === 307 || statusCode === 308 || statusCode === 301 || statusCode === 302) {
       const location = header(headers, 'location');
       if (location === undefined)
