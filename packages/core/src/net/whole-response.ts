@@ -4,10 +4,8 @@ import type { Dispatcher } from 'undici';
 // undici's `request()` hands the body over as a Readable stream and `body.text()` reads it back
 // through the stream's events; collecting the chunks in a dispatch handler instead gave 1.10-1.37x
 // the calls per second of the same client (Consul and etcd, native and Store, gets and sets, 1 and
-// 64 in flight) in interleaved one-process A/B runs. It also raised S8's peak RSS (a 100,000-key
-// copy: 126-145 MB before, 170-210 MB after; the live heap did not grow, findings.md says what was
-// measured). The dispatcher stays the one seam (MockAgent, proxies, interceptors all take
-// `dispatch`); only the reading of an answer changes.
+// 64 in flight) in interleaved one-process A/B runs. The dispatcher stays the one seam (MockAgent,
+// proxies, interceptors all take `dispatch`); only the reading of an answer changes.
 
 /** What {@link requestWhole} resolves: an answer whose body was read whole (or up to its cap). */
 export interface WholeResponse {
@@ -64,7 +62,14 @@ export function requestWhole(
 /** The dispatch handler of {@link requestWhole} (undici's handler interface, the one `dispatch` takes). */
 class WholeReader implements Dispatcher.DispatchHandler {
   settled = false;
-  #abort: ((reason?: unknown) => void) | undefined = undefined;
+  /**
+   * undici's abort for this request once it is connected, emptied when the call settles. The abort
+   * listener on the caller's signal reaches it only through this box, never through the reader:
+   * when the listener's closure held the reader, the chunks of answers already read stayed reachable
+   * from it past young-generation collections (S8's 100,000-key copy peaked at 170-210 MB instead of
+   * 130-135 MB; bench/findings.md, "The abort listener and S8's peaks").
+   */
+  readonly #link: { abort: ((reason?: unknown) => void) | undefined } = { abort: undefined };
   #statusCode = 0;
   #headers: Record<string, string | string[]> | undefined = undefined;
   #chunks: Buffer[] = [];
@@ -85,10 +90,10 @@ class WholeReader implements Dispatcher.DispatchHandler {
       this.onError(signal.reason ?? abortedError());
       return;
     }
+    const link = this.#link;
     const onAbort = (): void => {
-      const reason = signal.reason ?? abortedError();
       // Not connected yet: the request is still queued; onConnect aborts it.
-      if (this.#abort) this.#abort(reason);
+      link.abort?.(signal.reason ?? abortedError());
     };
     if ('addEventListener' in signal) {
       const target = signal as AbortSignal;
@@ -110,7 +115,7 @@ class WholeReader implements Dispatcher.DispatchHandler {
       abort((this.signal.reason as Error | undefined) ?? abortedError());
       return;
     }
-    this.#abort = abort as (reason?: unknown) => void;
+    this.#link.abort = abort as (reason?: unknown) => void;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
@@ -128,7 +133,7 @@ class WholeReader implements Dispatcher.DispatchHandler {
     this.#size += chunk.byteLength;
     if (this.#size >= this.#limit) {
       this.#capped = true;
-      this.#abort?.(new Error('body cap reached'));
+      this.#link.abort?.(new Error('body cap reached'));
       return false;
     }
     return true;
@@ -141,18 +146,23 @@ class WholeReader implements Dispatcher.DispatchHandler {
   onError(error: unknown): void {
     if (this.settled) return;
     if (this.#headers === undefined) {
-      this.settled = true;
-      this.#unlisten?.();
+      this.#settle();
       this.reject(error);
       return;
     }
     this.#finish(this.#capped ? undefined : error);
   }
 
-  #finish(bodyError: unknown): void {
-    if (this.settled) return;
+  /** The call is over: off the caller's signal, and undici's abort let go. */
+  #settle(): void {
     this.settled = true;
     this.#unlisten?.();
+    this.#link.abort = undefined;
+  }
+
+  #finish(bodyError: unknown): void {
+    if (this.settled) return;
+    this.#settle();
     const chunks = this.#chunks;
     let body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
     if (body.byteLength > this.#limit) body = body.subarray(0, this.#limit);
