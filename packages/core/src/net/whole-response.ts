@@ -64,10 +64,10 @@ class WholeReader implements Dispatcher.DispatchHandler {
   settled = false;
   /**
    * undici's abort for this request once it is connected, emptied when the call settles. The abort
-   * listener on the caller's signal reaches it only through this box, never through the reader:
-   * when the listener's closure held the reader, the chunks of answers already read stayed reachable
-   * from it past young-generation collections (S8's 100,000-key copy peaked at 170-210 MB instead of
-   * 130-135 MB; bench/findings.md, "The abort listener and S8's peaks").
+   * listener on the call's signal reaches it only through this box, never through the reader: when
+   * the listener's closure held the reader (and through its `resolve`, the answer), answers already
+   * read stayed reachable past young-generation collections (S8's 100,000-key copy peaked at
+   * 170-210 MB instead of 121-136 MB; bench/findings.md, "The abort listener and S8's peaks").
    */
   readonly #link: { abort: ((reason?: unknown) => void) | undefined } = { abort: undefined };
   #statusCode = 0;
