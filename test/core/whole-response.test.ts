@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Agent } from 'undici';
 import { bodyText, requestWhole, type WholeResponse } from '@polykv/core';
 
@@ -160,6 +162,32 @@ describe('requestWhole (a port-0 server)', () => {
     }, 30);
     await assert.rejects(pending, /deadline/);
     assert.equal(late.listenerCount('abort'), 0);
+  });
+
+  it('keeps nothing of the answer reachable from its abort listener once the call has settled', async () => {
+    // What keeps a listener after its call (an old record of a long-lived signal's listeners) must
+    // not keep the answer: it did, through the reader, and S8's copies peaked 40-70 MB higher
+    // (bench/findings.md, "The abort listener and S8's peaks"). A full collection is exact, so this
+    // checks reachability, not timing.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    const signal = Object.assign(new EventEmitter(), { aborted: false });
+    const held: unknown[] = [];
+    signal.on('newListener', (event: string, listener: unknown) => {
+      if (event === 'abort') held.push(listener);
+    });
+    const answer = await (async () => {
+      const response = await get('/', signal);
+      assert.equal(bodyText(response.body), 'ok');
+      return { body: new WeakRef(response.body), response: new WeakRef(response) };
+    })();
+    assert.equal(held.length, 1, 'the call listened to its signal');
+    assert.equal(signal.listenerCount('abort'), 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    collect();
+    assert.equal(answer.response.deref(), undefined, 'the answer was collected');
+    assert.equal(answer.body.deref(), undefined, 'its body was collected');
+    assert.equal(held.length, 1, 'while its listener is still held');
   });
 
   it('answers the final response after an informational 1xx', async () => {
