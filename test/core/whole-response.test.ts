@@ -145,6 +145,31 @@ describe('requestWhole (a port-0 server)', () => {
     assert.equal(bodyText(response.body), 'start');
   });
 
+  it('one AbortSignal shared by 40 calls in flight: no leak warning from Node, and aborting it ends every call', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      const shared = new AbortController();
+      const done = await get('/', shared.signal);
+      assert.equal(bodyText(done.body), 'ok');
+      const calls = Array.from({ length: 40 }, () => get('/never', shared.signal));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      shared.abort(new Error('shutting down'));
+      const outcomes = await Promise.allSettled(calls);
+      assert.ok(outcomes.every((o) => o.status === 'rejected' && /shutting down/.test(String(o.reason))));
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(
+        warnings.map((w) => w.name),
+        [],
+      );
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('takes an EventEmitter-like signal (the Consul call deadlines) and stops listening once done', async () => {
     const signal = Object.assign(new EventEmitter(), { aborted: false });
     const response = await get('/', signal);

@@ -33,6 +33,7 @@ export {
   MAX_TIMER_MS,
   type CallOptions,
   type Deadline,
+  type Follower,
   type CombinedSignal,
 } from './signal.js';
 export {

@@ -74,8 +74,14 @@ export function deadline(signal: AbortSignal | undefined, timeoutMs: number | un
   };
 }
 
-/** The controllers following each signal (see {@link follow}). */
-const followers = new WeakMap<AbortSignal, Set<AbortController>>();
+/** What {@link follow} can make abort: an `AbortController`, or anything with an `abort(reason)`. */
+export interface Follower {
+  /** Called once, with the source's reason, when the source aborts. */
+  abort(reason?: unknown): void;
+}
+
+/** The followers of each signal (see {@link follow}). */
+const followers = new WeakMap<AbortSignal, Set<Follower>>();
 
 /**
  * Makes `follower` abort, with the same reason, when `source` aborts (at once if it has already);
@@ -87,14 +93,14 @@ const followers = new WeakMap<AbortSignal, Set<AbortController>>();
  * end (a million calls: 50 MB). Here a source has one 'abort' listener, whatever the number of
  * followers, and a follower is gone from it once it stops following.
  */
-export function follow(source: AbortSignal, follower: AbortController): () => void {
+export function follow(source: AbortSignal, follower: Follower): () => void {
   if (source.aborted) {
     follower.abort(source.reason);
     return () => undefined;
   }
   let set = followers.get(source);
   if (set === undefined) {
-    const created = new Set<AbortController>();
+    const created = new Set<Follower>();
     source.addEventListener(
       'abort',
       () => {

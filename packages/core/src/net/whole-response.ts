@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { follow } from '../signal.js';
 
 // A fast path, kept because it pays on every request row (bench/findings.md, "Answers read whole"):
 // undici's `request()` hands the body over as a Readable stream and `body.text()` reads it back
@@ -59,17 +60,27 @@ export function requestWhole(
   });
 }
 
+/**
+ * What a call's signal reaches: undici's abort for the request once it is connected, let go when the
+ * call settles. Never the reader: when the signal's listener reached the reader (and through its
+ * `resolve`, the answer), answers already read stayed reachable past young-generation collections
+ * (S8's 100,000-key copy peaked at 170-210 MB instead of 121-136 MB; bench/findings.md, "The abort
+ * listener and S8's peaks").
+ */
+class AbortLink {
+  undici: ((reason?: unknown) => void) | undefined = undefined;
+
+  /** Not connected yet: nothing to do here, the request is still queued and `onConnect` aborts it. */
+  abort(reason?: unknown): void {
+    this.undici?.(reason);
+  }
+}
+
 /** The dispatch handler of {@link requestWhole} (undici's handler interface, the one `dispatch` takes). */
 class WholeReader implements Dispatcher.DispatchHandler {
   settled = false;
-  /**
-   * undici's abort for this request once it is connected, emptied when the call settles. The abort
-   * listener on the call's signal reaches it only through this box, never through the reader: when
-   * the listener's closure held the reader (and through its `resolve`, the answer), answers already
-   * read stayed reachable past young-generation collections (S8's 100,000-key copy peaked at
-   * 170-210 MB instead of 121-136 MB; bench/findings.md, "The abort listener and S8's peaks").
-   */
-  readonly #link: { abort: ((reason?: unknown) => void) | undefined } = { abort: undefined };
+  /** What the call's signal reaches (see {@link AbortLink}). */
+  readonly #link = new AbortLink();
   #statusCode = 0;
   #headers: Record<string, string | string[]> | undefined = undefined;
   #chunks: Buffer[] = [];
@@ -91,16 +102,13 @@ class WholeReader implements Dispatcher.DispatchHandler {
       return;
     }
     const link = this.#link;
-    const onAbort = (): void => {
-      // Not connected yet: the request is still queued; onConnect aborts it.
-      link.abort?.(signal.reason ?? abortedError());
-    };
     if ('addEventListener' in signal) {
-      const target = signal as AbortSignal;
-      target.addEventListener('abort', onAbort, { once: true });
-      this.#unlisten = () => target.removeEventListener('abort', onAbort);
+      // One listener per signal, however many calls share it (Node warns of a leak past ten).
+      this.#unlisten = follow(signal as AbortSignal, link);
     } else {
+      // The Consul call deadlines: a signal per call.
       const emitter = signal as Emitterish;
+      const onAbort = (): void => link.abort(signal.reason ?? abortedError());
       emitter.once('abort', onAbort);
       this.#unlisten = () => emitter.removeListener('abort', onAbort);
     }
@@ -115,7 +123,7 @@ class WholeReader implements Dispatcher.DispatchHandler {
       abort((this.signal.reason as Error | undefined) ?? abortedError());
       return;
     }
-    this.#link.abort = abort as (reason?: unknown) => void;
+    this.#link.undici = abort as (reason?: unknown) => void;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null): boolean {
@@ -133,7 +141,7 @@ class WholeReader implements Dispatcher.DispatchHandler {
     this.#size += chunk.byteLength;
     if (this.#size >= this.#limit) {
       this.#capped = true;
-      this.#link.abort?.(new Error('body cap reached'));
+      this.#link.abort(new Error('body cap reached'));
       return false;
     }
     return true;
@@ -157,7 +165,7 @@ class WholeReader implements Dispatcher.DispatchHandler {
   #settle(): void {
     this.settled = true;
     this.#unlisten?.();
-    this.#link.abort = undefined;
+    this.#link.undici = undefined;
   }
 
   #finish(bodyError: unknown): void {
