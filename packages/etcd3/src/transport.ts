@@ -1,4 +1,5 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
+import { follow } from '@polykv/core';
 import { Etcd3Error, statusError } from './errors.js';
 import type { ResolvedEtcd3Options } from './options.js';
 
@@ -240,8 +241,10 @@ export class Transport {
           cancel(request);
         }, attemptTimeout);
       }
+      // One listener on the caller's signal however many calls share it (Node warns past ten).
+      let unfollow: (() => void) | undefined;
       if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
+      else if (signal) unfollow = follow(signal, { abort: onAbort });
       request.on('response', (responseHeaders) => {
         outcome = statusOf(responseHeaders, method, origin);
         const status = responseHeaders[':status'];
@@ -270,7 +273,7 @@ export class Transport {
       });
       request.once('close', () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+        unfollow?.();
         this.#release(connection);
         if (failure) return reject(failure);
         if (outcome instanceof Etcd3Error) return reject(outcome);

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { follow } from '../signal.js';
 import { StopSignal } from '../stop.js';
 
 interface Consumer<T> {
@@ -43,8 +44,8 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
   #failure: Failure | undefined = undefined;
   #consumers: Set<Consumer<Item>> | undefined = undefined;
   #settle: ((failure: Failure | undefined) => void)[] | undefined = undefined;
-  #callerSignal: AbortSignal | undefined = undefined;
-  #onCallerAbort: (() => void) | undefined = undefined;
+  /** Stops following the caller's signal (one listener on it however many watches share it). */
+  #unfollowCaller: (() => void) | undefined = undefined;
 
   static {
     startRun = (emitter) => emitter.#start();
@@ -57,9 +58,7 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
     if (signal) {
       if (signal.aborted) queueMicrotask(() => void this.halt(signal.reason));
       else {
-        this.#callerSignal = signal;
-        this.#onCallerAbort = () => void this.halt(signal.reason);
-        signal.addEventListener('abort', this.#onCallerAbort, { once: true });
+        this.#unfollowCaller = follow(signal, { abort: (reason) => void this.halt(reason) });
       }
     }
     setImmediate(startRun, this as unknown as WatchEmitter<never, unknown, Error>);
@@ -198,11 +197,8 @@ export abstract class WatchEmitter<Events extends EventEmitter.ValidEventTypes, 
     if (this.#ended) return;
     this.#ended = true;
     if (!this.#stop.aborted) this.#stop.abort(new DOMException('The watch ended', 'AbortError'));
-    if (this.#callerSignal) {
-      this.#callerSignal.removeEventListener('abort', this.#onCallerAbort!);
-      this.#callerSignal = undefined;
-      this.#onCallerAbort = undefined;
-    }
+    this.#unfollowCaller?.();
+    this.#unfollowCaller = undefined;
     const failure = error === undefined ? undefined : this.toFailure(error);
     this.#failure = failure;
     if (this.#consumers) for (const consumer of this.#consumers) consumer.wake?.();

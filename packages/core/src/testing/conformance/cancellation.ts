@@ -27,6 +27,26 @@ export function cancellationTests(test: StoreTest): void {
     assert.equal(dependantSignals(controller.signal), 0, 'no signal combined from it is kept');
   });
 
+  test('a signal shared by calls and watches in flight gets one listener; aborting it ends them', async (open) => {
+    // One listener however many share the signal: Node warns of a leak (MaxListenersExceededWarning)
+    // past ten listeners on one signal, and an application's shutdown signal goes to every call.
+    const store = await open();
+    const controller = new AbortController();
+    const { signal } = controller;
+    const watches = Array.from({ length: 20 }, (_, i) => store.watch(`shared/w${i}`, { signal }));
+    const ended = watches.map((watch) => new Promise<void>((resolve) => watch.once('end', resolve)));
+    const gets = Promise.all(Array.from({ length: 40 }, (_, i) => store.get(`shared/g${i}`, { signal })));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(
+      getEventListeners(signal, 'abort').length <= 1,
+      'at most one listener while they are in flight',
+    );
+    await gets;
+    controller.abort(new Error('shutting down'));
+    await Promise.all(ended);
+    assert.ok(watches.every((watch) => watch.ended));
+  });
+
   test('calls after close reject with CLOSED', async (open) => {
     const store = await open();
     await store.close();
